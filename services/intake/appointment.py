@@ -1,0 +1,19 @@
+"""The appointment date at intake, from the shared legal clock (so all services agree)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from shared.clock import DEFAULT_CALENDAR, LegalTime, appointment_for
+
+
+def legal_time_of(procedure: Any) -> LegalTime:
+    if procedure.legal_hours is not None:
+        return LegalTime.hours(procedure.legal_hours)
+    return LegalTime.days(procedure.legal_days)
+
+
+def appointment(procedure: Any, received_at: datetime) -> datetime:
+    cutoff = time.fromisoformat(procedure.same_day_cutoff) if procedure.same_day_cutoff else None
+    return appointment_for(received_at, legal_time_of(procedure), DEFAULT_CALENDAR, cutoff=cutoff)

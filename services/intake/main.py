@@ -1,0 +1,33 @@
+"""The intake process: HTTP API + relay of intake's events to JetStream."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.intake.api import build_router
+from services.intake.application import IntakeApplication
+from services.intake.codes import DDL
+from services.intake.translate import to_contract
+from shared.eventlog import ensure_schema, eventstore_env
+from shared.host.app_factory import service_app
+from shared.host.host import ServiceHost
+from shared.host.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    host = ServiceHost("intake", settings=settings)
+    # The library creates its tables on construction, inside a schema that must exist.
+    ensure_schema(settings.database_url, "intake")
+    application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
+    host.publish_from(application, to_contract)
+
+    async def create_tables() -> None:
+        await host.pool.execute(DDL)
+
+    host.setup.append(create_tables)
+    app = service_app(host, title="motcua intake", description="Tiếp nhận hồ sơ — the one-stop front desk")
+    app.include_router(build_router(host, application))
+    app.state.host = host
+    app.state.application = application
+    return app

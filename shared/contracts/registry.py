@@ -1,0 +1,30 @@
+"""Parsing any published event by its ``event_type``.
+
+A payload whose type is unknown or whose fields do not validate raises
+``pydantic.ValidationError``: consumers dead-letter it with that reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter
+
+from shared.contracts.intake import DossierReceived
+from shared.contracts.postal import ShipmentOpened
+from shared.contracts.processing import CaseOpened, DossierDecided, ResultReady
+
+AnyEvent = Annotated[
+    DossierReceived | CaseOpened | DossierDecided | ResultReady | ShipmentOpened,
+    Field(discriminator="event_type"),
+]
+
+_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_event(data: bytes | str) -> AnyEvent:
+    return _adapter.validate_json(data)
+
+
+def dump_event(event: AnyEvent) -> bytes:
+    return event.model_dump_json().encode()

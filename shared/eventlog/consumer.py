@@ -1,0 +1,156 @@
+"""Tracked consumers: each message's effect commits together with the record that it was seen.
+
+A FastStream pull subscriber binds to a durable consumer declared in ``topology``. Each batch
+is handled in one PostgreSQL transaction; every message in it gets a savepoint, so that
+
+* an event already in ``processed_events`` is skipped (redelivery changes nothing),
+* a payload that fails validation, or that a handler declares poison, is stored in
+  ``dead_letters`` with its reason and terminated, and the batch carries on,
+* any other error (a transient failure) rolls the whole batch back and asks JetStream to
+  redeliver it after a back-off — FastStream's own default would *terminate* it (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from shared.contracts import AnyEvent, parse_event
+from shared.eventlog.dead_letters import store_dead_letter
+from shared.eventlog.topology import REDELIVERY_BACKOFF_S, STREAM, ConsumerSpec
+
+log = logging.getLogger(__name__)
+
+
+class PoisonMessage(Exception):
+    """A handler's verdict that a message can never be processed, whatever the retries."""
+
+
+Handler = Callable[[asyncpg.Connection, AnyEvent], Awaitable[None]]
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    failed_batches: int = 0
+    last_stream_seq: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class TrackedConsumer:
+    def __init__(
+        self,
+        *,
+        spec: ConsumerSpec,
+        schema: str,
+        pool: Callable[[], asyncpg.Pool],
+        handler: Handler,
+        batch_size: int = 200,
+    ) -> None:
+        self.spec = spec
+        self.schema = schema
+        self._pool = pool
+        self.handler = handler
+        self.batch_size = batch_size
+        self.stats = ConsumerStats()
+
+    def bind(self, broker: NatsBroker) -> None:
+        @broker.subscriber(
+            self.spec.filter_subject,
+            stream=JStream(STREAM, declare=False),
+            durable=self.spec.durable,
+            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.2, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            title=self.spec.durable,
+            description=self.spec.description,
+        )
+        async def on_batch(message: NatsMessage) -> None:
+            raw = message.raw_message
+            await self.handle_batch(raw if isinstance(raw, list) else [raw])
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        verdicts: list[bool] = []  # True: ack, False: terminate (dead-lettered)
+        try:
+            async with self._pool().acquire() as conn, conn.transaction():
+                for msg in msgs:
+                    verdicts.append(await self._handle_one(conn, msg))
+        except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
+            self.stats.failed_batches += 1
+            self.stats.errors = [*self.stats.errors[-9:], repr(exc)]
+            log.warning("consumer %s: batch failed, will be redelivered: %r", self.spec.durable, exc)
+            for msg in msgs:
+                await _nak(msg)
+            return
+        for msg, ok in zip(msgs, verdicts, strict=True):
+            if ok:
+                await msg.ack()
+            else:
+                await msg.term()
+
+    async def _handle_one(self, conn: asyncpg.Connection, msg: Msg) -> bool:
+        seq = msg.metadata.sequence.stream if msg.reply else None
+        self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
+        try:
+            event = parse_event(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(conn, msg, seq, f"invalid payload: {_short(exc)}")
+            return False
+        async with conn.transaction():  # a savepoint: a poison message undoes only itself
+            fresh = await conn.fetchval(
+                f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
+                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+                self.spec.durable,
+                event.event_id,
+                seq,
+            )
+            if not fresh:
+                self.stats.duplicates += 1
+                return True
+            try:
+                await self.handler(conn, event)
+            except PoisonMessage as exc:
+                poison = str(exc)
+            else:
+                self.stats.processed += 1
+                return True
+        await self._dead_letter(conn, msg, seq, f"rejected by handler: {poison}")
+        return False
+
+    async def _dead_letter(self, conn: asyncpg.Connection, msg: Msg, seq: int | None, reason: str) -> None:
+        self.stats.dead_lettered += 1
+        log.error("consumer %s: dead-lettering seq %s: %s", self.spec.durable, seq, reason)
+        await store_dead_letter(
+            conn,
+            self.schema,
+            consumer=self.spec.durable,
+            subject=msg.subject,
+            stream_seq=seq,
+            payload=msg.data,
+            headers=dict(msg.headers or {}),
+            reason=reason,
+        )
+
+
+async def _nak(msg: Msg) -> None:
+    attempt = msg.metadata.num_delivered if msg.reply else 1
+    delay = REDELIVERY_BACKOFF_S[min(attempt, len(REDELIVERY_BACKOFF_S)) - 1]
+    try:
+        await msg.nak(delay=delay)
+    except Exception:
+        log.debug("nak failed", exc_info=True)
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+    )[:2000]

@@ -1,0 +1,33 @@
+"""Wiring of a service's ``eventsourcing`` application to its own PostgreSQL schema."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+import psycopg
+
+
+def eventstore_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[str, str]:
+    """The ``eventsourcing`` settings for one service: same database, its own schema."""
+    url = urlparse(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": (url.path or "/postgres").lstrip("/"),
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y",
+        "IS_SNAPSHOTTING_ENABLED": "y",
+    }
+
+
+def ensure_schema(database_url: str, schema: str) -> None:
+    """The library creates its tables but not the schema they live in."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

@@ -1,0 +1,41 @@
+"""PostgreSQL tables the event log machinery keeps beside each service's own tables."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+def _ddl(schema: str) -> str:
+    return f"""
+    CREATE SCHEMA IF NOT EXISTS {schema};
+    CREATE TABLE IF NOT EXISTS {schema}.relay_position (
+        relay text PRIMARY KEY,
+        position bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE IF NOT EXISTS {schema}.processed_events (
+        consumer text NOT NULL,
+        event_id text NOT NULL,
+        stream_seq bigint,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+    );
+    CREATE TABLE IF NOT EXISTS {schema}.dead_letters (
+        id bigserial PRIMARY KEY,
+        consumer text NOT NULL,
+        subject text NOT NULL,
+        stream_seq bigint,
+        payload bytea NOT NULL,
+        headers jsonb NOT NULL DEFAULT '{{}}',
+        reason text NOT NULL,
+        dead_at timestamptz NOT NULL DEFAULT now(),
+        redriven_at timestamptz
+    );
+    """
+
+
+async def ensure_eventlog_tables(conn: asyncpg.Connection, schema: str) -> None:
+    # Two services starting at once may race on CREATE ... IF NOT EXISTS; serialise them.
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ddl:{schema}")
+        await conn.execute(_ddl(schema))

@@ -1,0 +1,99 @@
+"""The one place that declares JetStream streams and durable consumers.
+
+Services bind to what is declared here and never declare anything themselves: a durable
+consumer that already exists is bound to as it is, and streams declared from several
+services get their configs merged (DESIGN §5). ``declare_topology`` creates what is missing
+and updates what drifted, so changing a setting here reaches the server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+STREAM = "MOTCUA"
+SUBJECT_ROOT = "motcua.evt"
+# Long enough to cover a relay that crashed and restarted; consumers are idempotent anyway.
+DUPLICATE_WINDOW_S = 15 * 60
+# Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
+REDELIVERY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    durable: str
+    filter_subject: str
+    description: str
+    max_deliver: int = -1  # transient failures retry until they succeed; poison is dead-lettered
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            description=self.description,
+            filter_subject=self.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30.0,
+            max_deliver=self.max_deliver,
+            max_ack_pending=20_000,
+        )
+
+
+PROCESSING_FROM_INTAKE = ConsumerSpec(
+    "processing-intake", f"{SUBJECT_ROOT}.intake.>", "processing opens a case per received dossier"
+)
+POSTAL_FROM_PROCESSING = ConsumerSpec(
+    "postal-processing", f"{SUBJECT_ROOT}.processing.>", "postal books deliveries of results"
+)
+SCORING_ALL = ConsumerSpec("scoring", f"{SUBJECT_ROOT}.>", "scoring projects every event")
+
+CONSUMERS: tuple[ConsumerSpec, ...] = (PROCESSING_FROM_INTAKE, POSTAL_FROM_PROCESSING, SCORING_ALL)
+
+
+def stream_config() -> StreamConfig:
+    return StreamConfig(
+        name=STREAM,
+        description="motcua: every published event, one durable log",
+        subjects=[f"{SUBJECT_ROOT}.>"],
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=int(os.environ.get("NATS_REPLICAS", "1")),
+    )
+
+
+async def declare_topology(js: JetStreamContext) -> None:
+    wanted = stream_config()
+    try:
+        await js.stream_info(STREAM)
+        await js.update_stream(wanted)
+    except NotFoundError:
+        await js.add_stream(wanted)
+    for spec in CONSUMERS:
+        # add_consumer creates the consumer or updates its editable fields in place.
+        await js.add_consumer(STREAM, spec.config())
+
+
+def subject_for(event_type: str, dossier_id: object) -> str:
+    """``intake.dossier_received.v1`` -> ``motcua.evt.intake.<dossier id>.dossier_received.v1``.
+
+    The dossier id sits in the subject so that one dossier's whole history can be read from
+    the stream with a subject filter (``motcua.evt.*.<id>.>``).
+    """
+    service, _, rest = event_type.partition(".")
+    return f"{SUBJECT_ROOT}.{service}.{dossier_id}.{rest}"
+
+
+def dossier_filter(dossier_id: object) -> str:
+    return f"{SUBJECT_ROOT}.*.{dossier_id}.>"

@@ -1,0 +1,1 @@
+"""Hosting a service process: settings, lifecycle, HTTP error format, health."""

@@ -1,0 +1,23 @@
+"""The FastAPI app every service starts from: error handlers and ``GET /health``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from shared.host.errors import install_error_handlers
+from shared.host.host import ServiceHost
+
+
+def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
+    app = FastAPI(title=title, description=description, lifespan=host.lifespan)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS reachable")
+    async def health() -> Any:
+        ok, checks = await host.health()
+        return JSONResponse({"service": host.name, "ok": ok, **checks}, status_code=200 if ok else 503)
+
+    return app

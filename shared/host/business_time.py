@@ -1,0 +1,63 @@
+"""Business time on commands: when it happened, which may be before it was recorded.
+
+During a documented outage officers enter what happened later; the entry keeps both times and
+needs a reason, within a limit, so that an outage never turns into lateness and every
+back-dated entry shows in the audit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.contracts import Actor
+from shared.host.errors import ApiError
+
+BACKDATE_LIMIT = timedelta(hours=72)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class CommandMeta(BaseModel):
+    """Who acts, and when it happened if that was earlier than now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="business time, if entered late (needs backdate_reason)"
+    )
+    backdate_reason: str | None = Field(default=None, max_length=1000)
+
+
+def business_time(
+    occurred_at: datetime | None,
+    reason: str | None,
+    *,
+    now: datetime | None = None,
+    limit: timedelta = BACKDATE_LIMIT,
+) -> datetime:
+    now = now or datetime.now(UTC)
+    at = occurred_at or now
+    if at > now + CLOCK_SKEW:
+        raise ApiError(
+            422, "occurred_in_future", "Thời điểm xảy ra nằm ở tương lai", "occurred_at lies in the future"
+        )
+    if now - at > CLOCK_SKEW:
+        if not reason or not reason.strip():
+            raise ApiError(
+                422,
+                "backdate_reason_required",
+                "Nhập lùi thời gian phải có lý do",
+                "A back-dated entry needs a backdate_reason",
+            )
+        if now - at > limit:
+            hours = int(limit.total_seconds() // 3600)
+            raise ApiError(
+                422,
+                "backdate_too_old",
+                f"Chỉ được nhập lùi tối đa {hours} giờ",
+                f"Entries may be back-dated by at most {hours} hours",
+                limit_hours=hours,
+            )
+    return at

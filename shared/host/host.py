@@ -1,0 +1,140 @@
+"""One service process: its PostgreSQL pool, its NATS broker, its relay and its consumers.
+
+Every service starts and stops the same way, so the lifecycle lives here once; a service
+passes in what it has (an event-sourced application with a translator, tracked consumers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from eventsourcing.application import Application
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from shared.eventlog import (
+    OutboxRelay,
+    TrackedConsumer,
+    declare_topology,
+    ensure_eventlog_tables,
+    ensure_schema,
+)
+from shared.eventlog.relay import Translator
+from shared.host.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceHost:
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        schema: str | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        self.name = name
+        self.schema = schema or name
+        self.settings = settings
+        self.pool_size = pool_size
+        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1)
+        self.consumers: list[TrackedConsumer] = []
+        self.relay: OutboxRelay | None = None
+        self._relay_source: tuple[Application, Translator] | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        # Run once the pool exists and before any message is consumed (tables, seeds).
+        self.setup: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._pool
+
+    def publish_from(self, app: Application, translate: Translator) -> None:
+        self._relay_source = (app, translate)
+
+    def consume(self, consumer: TrackedConsumer) -> None:
+        self.consumers.append(consumer)
+        consumer.bind(self.broker)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(ensure_schema, self.settings.database_url, self.schema)
+        self._pool = await asyncpg.create_pool(
+            self.settings.database_url, min_size=1, max_size=self.pool_size
+        )
+        async with self.pool.acquire() as conn:
+            await ensure_eventlog_tables(conn, self.schema)
+        for hook in self.setup:
+            await hook()
+        await self.broker.connect()
+        js = self.broker.config.connection_state.stream
+        await declare_topology(js)
+        await self.broker.start()
+        if self._relay_source is not None:
+            app, translate = self._relay_source
+            self.relay = OutboxRelay(
+                name=self.name, schema=self.schema, app=app, translate=translate, js=js, pool=self.pool
+            )
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+        log.info("%s started", self.name)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=5)
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        if self._relay_source is not None:
+            await asyncio.to_thread(self._relay_source[0].close)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
+            checks["postgres"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - health reports, never raises
+            checks["postgres"] = f"down: {exc!r}"
+        try:
+            js = self.broker.config.connection_state.stream
+            await asyncio.wait_for(js.account_info(), timeout=2)
+            checks["nats"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["nats"] = f"down: {exc!r}"
+        if self.relay is not None:
+            checks["relay_position"] = await self.relay.position()
+        checks["consumers"] = {
+            c.spec.durable: {
+                "processed": c.stats.processed,
+                "duplicates": c.stats.duplicates,
+                "dead_lettered": c.stats.dead_lettered,
+                "failed_batches": c.stats.failed_batches,
+            }
+            for c in self.consumers
+        }
+        checks["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        ok = checks["postgres"] == "ok" and checks["nats"] == "ok"
+        return ok, checks

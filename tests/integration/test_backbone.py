@@ -1,0 +1,170 @@
+"""The backbone end to end: four services, one event log, real NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import nats
+import pytest
+from services.intake.catalogue import load_catalogue
+
+from shared.eventlog.topology import STREAM, subject_for
+from shared.host.settings import Settings
+from tests.system import OFFICER, System, eventually, receive_body, running_system
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def system(database_url: str, nats_url: str) -> Any:
+    async with running_system(Settings(nats_url=nats_url, database_url=database_url)) as s:
+        yield s
+
+
+def _procedure(channel: int = 1) -> Any:
+    return next(
+        p
+        for p in load_catalogue().procedures
+        if channel in {int(c) for c in p.channels} and p.legal_days is not None
+    )
+
+
+async def _counts(system: System, department: str) -> dict[str, Any]:
+    response = await system.scoring.get(f"/departments/{department}")
+    return response.json() if response.status_code == 200 else {}
+
+
+async def _receive(system: System, **overrides: Any) -> dict[str, Any]:
+    procedure = _procedure()
+    response = await system.intake.post("/dossiers", json=receive_body(procedure.code, **overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_received_dossier_reaches_processing_and_is_counted_once(system: System) -> None:
+    dossier = await _receive(system)
+    code, department = dossier["code"], dossier["department_code"]
+
+    case = await eventually(
+        lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200
+    )
+    assert case.json()["state"] == "in_processing"
+    assert case.json()["due_at"] == dossier["due_at"].replace("Z", "+00:00") or case.json()["due_at"]
+
+    counts = await eventually(lambda: _counts(system, department), lambda c: c.get("received") == 1)
+    assert counts == {"department_code": department, "received": 1, "resolved": 0, "on_time": 0, "late": 0}
+
+    fetched = await system.intake.get(f"/dossiers/{code}")
+    assert fetched.status_code == 200
+    assert fetched.json()["code"] == code
+
+
+async def test_idempotency_key_receives_once(system: System) -> None:
+    procedure = _procedure()
+    body = receive_body(procedure.code)
+    first = await system.intake.post("/dossiers", json=body, headers={"Idempotency-Key": "k-1"})
+    again = await system.intake.post("/dossiers", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["code"] == first.json()["code"]
+    other = receive_body(procedure.code, postal_return=True)
+    reused = await system.intake.post("/dossiers", json=other, headers={"Idempotency-Key": "k-1"})
+    assert reused.status_code == 422
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_redelivery_and_relay_rewind_change_no_count(system: System) -> None:
+    dossier = await _receive(system)
+    department = dossier["department_code"]
+    await eventually(lambda: _counts(system, department), lambda c: c.get("received") == 1)
+
+    # The relay crashed before saving its position: it publishes everything again.
+    relay = system.host("intake").relay
+    assert relay is not None
+    await relay.reset(0)
+    assert await relay.publish_pending() >= 1
+
+    # The same event again, past the stream's duplicate window (a new Nats-Msg-Id).
+    nc = await nats.connect(system.host("scoring").settings.nats_url)
+    js = nc.jetstream()
+    msgs = await js.subscribe(
+        subject_for("intake.dossier_received.v1", dossier["dossier_id"]), ordered_consumer=True
+    )
+    original = await msgs.next_msg(timeout=5)
+    await js.publish(original.subject, original.data, stream=STREAM, headers={"Nats-Msg-Id": "replayed-1"})
+    await nc.close()
+
+    scoring = system.host("scoring").consumers[0]
+    await eventually(lambda: _value(scoring.stats.duplicates), lambda d: d >= 1)
+    await eventually(
+        lambda: _value(system.host("processing").consumers[0].stats.duplicates), lambda d: d >= 1
+    )
+    assert (await _counts(system, department))["received"] == 1
+
+
+async def _value(v: int) -> int:
+    return v
+
+
+async def test_invalid_payload_is_dead_lettered_and_consumer_carries_on(system: System) -> None:
+    nc = await nats.connect(system.host("scoring").settings.nats_url)
+    js = nc.jetstream()
+    bad_id = uuid.uuid4()
+    subject = subject_for("intake.dossier_received.v1", bad_id)
+    await js.publish(subject, b"{not json", stream=STREAM)
+    await js.publish(
+        subject, b'{"event_type": "intake.dossier_received.v1", "dossier_code": 7}', stream=STREAM
+    )
+    await nc.close()
+
+    dossier = await _receive(system)
+    await eventually(lambda: _counts(system, dossier["department_code"]), lambda c: c.get("received") == 1)
+
+    rows = await system.host("scoring").pool.fetch(
+        "SELECT subject, reason FROM scoring.dead_letters ORDER BY id"
+    )
+    assert [r["subject"] for r in rows] == [subject, subject]
+    assert "invalid payload" in rows[0]["reason"]
+    assert "dossier_code" in rows[1]["reason"]
+    # processing read the same poison from its own consumer and dead-lettered it too
+    processing_rows = await eventually(
+        lambda: system.host("processing").pool.fetch("SELECT reason FROM processing.dead_letters"),
+        lambda r: len(r) == 2,
+    )
+    assert len(processing_rows) == 2
+
+
+async def test_postal_return_opens_exactly_one_shipment(system: System) -> None:
+    dossier = await _receive(system, postal_return=True)
+    code = dossier["code"]
+    await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    decided = await system.processing.post(
+        f"/dossiers/{code}/decision", json={"approved": True, "actor": OFFICER}
+    )
+    assert decided.status_code == 200, decided.text
+    ready = await system.processing.post(f"/dossiers/{code}/result-ready", json={"actor": OFFICER})
+    assert ready.status_code == 200, ready.text
+    again = await system.processing.post(f"/dossiers/{code}/result-ready", json={"actor": OFFICER})
+    assert again.status_code == 409
+    assert again.json()["error"]["state"] == "result_ready"
+
+    shipments = await eventually(
+        lambda: system.postal.get(f"/dossiers/{code}/shipments"), lambda r: len(r.json()) == 1
+    )
+    assert shipments.json()[0]["kind"] == "delivery"
+
+    # processing's relay publishes its events again: still one shipment
+    relay = system.host("processing").relay
+    assert relay is not None
+    await relay.reset(0)
+    await relay.publish_pending()
+    postal = system.host("postal").consumers[0]
+    await eventually(lambda: _value(postal.stats.processed + postal.stats.duplicates), lambda n: n >= 3)
+    assert len((await system.postal.get(f"/dossiers/{code}/shipments")).json()) == 1
+    facts = await eventually(
+        lambda: system.scoring.get(f"/dossiers/{code}"), lambda r: r.json().get("delivery_shipments") == 1
+    )
+    assert facts.json()["result_ready_at"] is not None
+    counts = await _counts(system, dossier["department_code"])
+    assert counts["resolved"] == 1 and counts["on_time"] == 1 and counts["late"] == 0

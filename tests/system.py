@@ -1,0 +1,95 @@
+"""The four services in one test process, each with its real lifespan, talking over real NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from shared.host.host import ServiceHost
+from shared.host.settings import Settings
+
+T = TypeVar("T")
+
+OFFICER = {"user_id": "canbo.nguyenvana", "role": "front_desk", "agency": "TTHCC", "channel": 1}
+APPLICANT = {
+    "full_name": "Trần Thị Bích Ngọc",
+    "citizen_id": "001190012345",
+    "phone": "0912345678",
+    "address": "Số 12 Phố Huế, phường Hai Bà Trưng, Hà Nội",
+}
+
+
+@dataclass
+class System:
+    apps: dict[str, FastAPI]
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def host(self, name: str) -> ServiceHost:
+        host: ServiceHost = self.apps[name].state.host
+        return host
+
+    def __getattr__(self, name: str) -> httpx.AsyncClient:
+        try:
+            return self.clients[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def build_apps(settings: Settings, names: tuple[str, ...]) -> dict[str, FastAPI]:
+    from services.intake.main import create_app as intake
+    from services.postal.main import create_app as postal
+    from services.processing.main import create_app as processing
+    from services.scoring.main import create_app as scoring
+
+    factories: dict[str, Callable[[Settings], FastAPI]] = {
+        "intake": intake,
+        "processing": processing,
+        "postal": postal,
+        "scoring": scoring,
+    }
+    return {name: factories[name](settings) for name in names}
+
+
+@contextlib.asynccontextmanager
+async def running_system(
+    settings: Settings, names: tuple[str, ...] = ("intake", "processing", "postal", "scoring")
+) -> AsyncIterator[System]:
+    system = System(apps=build_apps(settings, names))
+    async with contextlib.AsyncExitStack() as stack:
+        for name, app in system.apps.items():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+            system.clients[name] = await stack.enter_async_context(client)
+        yield system
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], until: Callable[[T], bool], timeout: float = 10.0
+) -> T:
+    """Polls ``probe`` until ``until`` holds, or fails with the last value seen."""
+    deadline = time.monotonic() + timeout
+    value = await probe()
+    while not until(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(0.05)
+        value = await probe()
+    return value
+
+
+def receive_body(procedure_code: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "procedure_code": procedure_code,
+        "applicant": APPLICANT,
+        "channel": 1,
+        "actor": OFFICER,
+    }
+    body.update(overrides)
+    return body
