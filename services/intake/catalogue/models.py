@@ -1,0 +1,171 @@
+"""The procedure catalogue (danh mục thủ tục hành chính) as data: departments, desks, procedures.
+
+Pure pydantic models, no I/O. The data lives in ``procedures.json``; ``load_catalogue()`` in
+``__init__.py`` reads and validates it.
+
+Legal time. A procedure has either ``legal_days`` (working days) or ``legal_hours`` (working
+hours), never both. Same-day procedures ("trong ngày", e.g. chứng thực bản sao, Decree 23/2015
+Art. 7 as amended) carry ``legal_hours`` (8 = one working day) and a ``same_day_cutoff``: a
+dossier received at or after the cut-off counts from the next working day, and the result is due
+at the close of that working day. Turning this into a due date is the legal clock's job
+(``shared/clock``), not this module's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import IntEnum, StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Electronic ID code of an agency (mã định danh điện tử), shape as in "000.00.15.H56".
+AGENCY_ID_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.H\d{2}$"
+# National procedure code (mã TTHC) as published on the National Public Service Portal.
+NATIONAL_CODE_PATTERN = r"^\d\.\d{6}$"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Channel(IntEnum):
+    """Submission channel; values are the national ``KenhThucHien`` codes (Decree 118/2025 Art. 15)."""
+
+    IN_PERSON = 1
+    ONLINE = 2
+    POSTAL = 3
+
+
+class OnlineLevel(StrEnum):
+    """Online service level (Decree 42/2022 Art. 11): toàn trình / một phần / none."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class SupplementPolicy(StrEnum):
+    """What a supplement request does to the clock.
+
+    ``restart``: the time limit runs again from the complete dossier (Decree 297/2025 Art. 6
+    cl. 4(a), "tính lại từ đầu") - the default. ``resume``: the time already used is kept
+    (a local choice some agencies make).
+    """
+
+    RESTART = "restart"
+    RESUME = "resume"
+
+
+class Level(StrEnum):
+    """Competent level. ``district`` is kept for dossiers received before 2025-07-01, when the
+    district tier was abolished (two-tier local government); new procedures are province/commune."""
+
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Department(_Frozen):
+    """A competent body (sở, ban, ngành, or a class of local bodies such as the commune UBND)."""
+
+    code: str = Field(pattern=r"^[A-Z]{2,8}$")
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    agency_id: str = Field(pattern=AGENCY_ID_PATTERN)
+    level: Level = Level.PROVINCE
+    supplement_policy: SupplementPolicy = SupplementPolicy.RESTART
+    note: str | None = None
+
+
+class ReceivingPoint(_Frozen):
+    """A one-stop desk (bộ phận một cửa) that receives dossiers; it need not be the competent body."""
+
+    code: str = Field(pattern=r"^[A-Z0-9-]{2,16}$")
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    agency_id: str = Field(pattern=AGENCY_ID_PATTERN)
+    level: Level
+
+
+class Procedure(_Frozen):
+    """One administrative procedure (thủ tục hành chính) as the province publishes it."""
+
+    code: str = Field(pattern=r"^[A-Z0-9-]{2,24}$", description="our catalogue key")
+    national_code: str | None = Field(
+        default=None, pattern=NATIONAL_CODE_PATTERN, description="mã TTHC; None when not confirmed"
+    )
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    sector: str = Field(min_length=1, description="lĩnh vực")
+    department: str = Field(description="code of the competent Department")
+    level: Level
+    legal_days: int | None = Field(default=None, gt=0)
+    legal_hours: int | None = Field(default=None, gt=0)
+    same_day_cutoff: str | None = Field(default=None, description='"HH:MM"')
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    online_level: OnlineLevel
+    electronic_result: bool
+    fee_vnd: int = Field(ge=0, description="fees + charges for a standard in-person filing")
+    fee_note: str | None = None
+    agency_shares: dict[str, int] | None = Field(
+        default=None, description="liên thông: working days per department code"
+    )
+    supplement_policy: SupplementPolicy | None = Field(
+        default=None, description="None: use the department's policy"
+    )
+    effective_from: date | None = Field(
+        default=None, description="date from which this legal time applies, when known"
+    )
+    legal_basis: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+    @field_validator("same_day_cutoff")
+    @classmethod
+    def _check_cutoff(cls, value: str | None) -> str | None:
+        if value is not None and not _HHMM.match(value):
+            raise ValueError(f"same_day_cutoff must be HH:MM, got {value!r}")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channels(cls, value: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("channels must not repeat")
+        return tuple(sorted(value))
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        if (self.legal_days is None) == (self.legal_hours is None):
+            raise ValueError(f"{self.code}: set exactly one of legal_days, legal_hours")
+        if self.same_day_cutoff is not None and self.legal_hours is None:
+            raise ValueError(f"{self.code}: same_day_cutoff needs an hour-based legal time")
+        online = Channel.ONLINE in self.channels
+        if online != (self.online_level is not OnlineLevel.NONE):
+            raise ValueError(f"{self.code}: online_level and the ONLINE channel disagree")
+        if self.agency_shares is not None:
+            self._check_shares(self.agency_shares)
+        return self
+
+    def _check_shares(self, shares: dict[str, int]) -> None:
+        if self.legal_days is None:
+            raise ValueError(f"{self.code}: agency_shares are in days; legal_days must be set")
+        if len(shares) < 2:
+            raise ValueError(f"{self.code}: an inter-agency split needs at least two agencies")
+        if any(days <= 0 for days in shares.values()):
+            raise ValueError(f"{self.code}: every agency share must be positive")
+        if self.department not in shares:
+            raise ValueError(f"{self.code}: the competent department must have a share")
+        total = sum(shares.values())
+        if total != self.legal_days:
+            raise ValueError(f"{self.code}: agency shares sum to {total}, legal_days is {self.legal_days}")
+
+    @property
+    def is_same_day(self) -> bool:
+        return self.same_day_cutoff is not None
+
+    @property
+    def is_inter_agency(self) -> bool:
+        return self.agency_shares is not None
