@@ -101,6 +101,10 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return bool(self._spans(day))
 
+    def is_regular_working_weekday(self, day: date) -> bool:
+        """Whether the weekly office hours open on this weekday (ignoring holidays)."""
+        return bool(self._weekly[day.weekday()])
+
     def working_minutes_on(self, day: date) -> int:
         return sum(end - start for start, end in self._spans(day)) // US_PER_MINUTE
 

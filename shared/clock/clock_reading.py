@@ -1,0 +1,62 @@
+"""Reading a replayed clock at ``now``, without changing it (the same run can be read many times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.clock.appointment import clock_start
+from shared.clock.clock_run import ClockRun
+from shared.clock.explain import moment
+from shared.clock.facts import AgencyTime, ClockReading, Status
+
+
+def reading_at(run: ClockRun, now: datetime) -> ClockReading:
+    """The clock reading at ``now`` (local), computed from the run without changing it."""
+    now = run.cal.to_local(now)
+    if now < run.last_at:
+        raise ValueError("now is before the last clock fact")
+    budget, used, processing, due = run.budget, run.used, run.processing, run.due_at
+    agency_minutes, supplement_minutes = dict(run.agency_minutes), run.supplement_minutes
+    late, lines = run.late, list(run.lines)
+    status: Status
+    if run.finished_at is not None:
+        status = run.finished_status(run.finished_at)
+    elif run.paused_since is not None:
+        supplement_minutes += max(0, run.cal.working_minutes_between(run.paused_since, now))
+        budget, used, due = run.resumed(clock_start(now, run.cal, run.cutoff))
+        lines.append(
+            f"paused since {moment(run.cal, run.paused_since)} for supplement "
+            f"#{run.supplements}; due date provisional (if complete at {moment(run.cal, now)})"
+        )
+        status = "overdue" if late else "on_time"
+    else:
+        running = max(0, run.cal.working_minutes_between(run.mark, now))
+        used, processing = used + running, processing + running
+        agency_minutes[run.agency] += running
+        late = late or now > due
+        status = "overdue" if late else "due_today" if now.date() == due.date() else "on_time"
+        if late:
+            lines.append(f"overdue since {moment(run.cal, due)} (quá hạn)")
+    agencies = tuple(
+        AgencyTime(name, minutes, run.agency_share.get(name))
+        for name, minutes in agency_minutes.items()
+    )
+    lines.extend(run.agency_lines(agencies))
+    return ClockReading(
+        received_at=run.received_at,
+        clock_started_at=run.started_at,
+        due_at=due,
+        original_due_at=run.original_due_at,
+        minutes_used=used,
+        minutes_left=max(0, budget - used),
+        processing_minutes=processing,
+        paused=run.paused_since is not None and run.finished_at is None,
+        status=status,
+        supplement_count=run.supplements,
+        supplement_minutes=supplement_minutes,
+        reappointments=run.reappointments,
+        finished_at=run.finished_at,
+        agencies=agencies,
+        explanation=lines,
+    )
+

@@ -1,0 +1,210 @@
+"""The mutable fold behind ``read_clock``: one method per clock fact. See legal_clock for the rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from shared.clock.appointment import clock_start
+from shared.clock.calendar import WorkingCalendar
+from shared.clock.explain import calendar_lines, duration, moment
+from shared.clock.facts import (
+    AgencyTime,
+    ClockFact,
+    Finished,
+    Reappointed,
+    Received,
+    Status,
+    SupplementCompleted,
+    SupplementRequested,
+    Transferred,
+)
+from shared.clock.legal_time import LegalTime
+from shared.clock.rulesets import SupplementPolicy
+
+RESTART_BASIS = "Decree 297/2025 Art. 6 cl. 4(a)"
+REAPPOINT_BASIS = "Decree 118/2025; Decree 297/2025 Art. 6 cl. 5"
+
+
+class ClockRun:
+    def __init__(
+        self,
+        calendar: WorkingCalendar,
+        legal: LegalTime,
+        policy: SupplementPolicy,
+        cutoff: time | None,
+        received: Received,
+    ) -> None:
+        self.cal, self.legal, self.policy, self.cutoff = calendar, legal, policy, cutoff
+        self.received_at = calendar.to_local(received.at)
+        self.started_at = clock_start(received.at, calendar, cutoff)
+        self.budget = legal.to_minutes(calendar, self.started_at)
+        self.used = 0  # against the current budget, up to ``mark``
+        self.processing = 0  # all running minutes up to ``mark``
+        self.mark = self.started_at  # running time before this moment is accounted for
+        self.due_at = calendar.add_working_time(self.started_at, self.budget)
+        self.original_due_at = self.due_at
+        self.paused_since: datetime | None = None
+        self.supplements = self.supplement_minutes = self.reappointments = 0
+        self.late = False
+        self.finished_at: datetime | None = None
+        self.last_at = self.received_at
+        self.agency = received.agency
+        self.agency_minutes: dict[str, int] = {received.agency: 0}
+        self.agency_share: dict[str, int | None] = {received.agency: None}
+        self.seen_days: set[date] = set()
+        self.lines = [f"received {moment(calendar, received.at)}; legal time {legal.describe()}"]
+        if self.started_at != self.received_at:
+            self.lines.append(self._start_line(self.received_at, self.started_at))
+        self._explain_due(self.started_at)
+
+    # ----- facts --------------------------------------------------------------------------------
+
+    def apply(self, fact: ClockFact) -> None:
+        at = self.cal.to_local(fact.at)
+        if self.finished_at is not None:
+            raise ValueError(f"{type(fact).__name__} after Finished")
+        if at < self.last_at:
+            raise ValueError(f"{type(fact).__name__} at {at} is before the previous fact")
+        self.last_at = at
+        if self.paused_since is None:
+            self._account(at)
+        if isinstance(fact, SupplementRequested):
+            self._request(at, fact)
+        elif isinstance(fact, SupplementCompleted):
+            self._complete(at)
+        elif isinstance(fact, Transferred):
+            self._transfer(at, fact)
+        elif isinstance(fact, Reappointed):
+            self._reappoint(at, fact)
+        elif isinstance(fact, Finished):
+            self._finish(at)
+        else:
+            raise ValueError(f"unexpected clock fact {fact!r}")
+
+    def _account(self, at: datetime) -> None:
+        minutes = max(0, self.cal.working_minutes_between(self.mark, at))
+        self.used += minutes
+        self.processing += minutes
+        self.agency_minutes[self.agency] += minutes
+        self.mark = max(self.mark, at)
+        if at > self.due_at:
+            self.late = True
+
+    def _request(self, at: datetime, fact: SupplementRequested) -> None:
+        if self.paused_since is not None:
+            raise ValueError("supplement requested while already paused")
+        self.paused_since, self.supplements = at, self.supplements + 1
+        self.lines.append(
+            f"supplement #{fact.number} requested {moment(self.cal, at)} (yêu cầu bổ sung): "
+            f"clock stopped after {duration(self.cal, self.used)} used"
+        )
+        if self.supplements > 1:
+            self.lines.append(
+                "more than one supplement request: Decision 766 counts this dossier late"
+            )
+
+    def _end_pause(self, at: datetime) -> datetime:
+        if self.paused_since is None:
+            raise ValueError("supplement completed without a pending request")
+        paused = max(0, self.cal.working_minutes_between(self.paused_since, at))
+        self.supplement_minutes += paused
+        self.paused_since = None
+        self.lines.append(f"paused {duration(self.cal, paused)} for supplement #{self.supplements}")
+        return clock_start(at, self.cal, self.cutoff)
+
+    def resumed(self, start: datetime) -> tuple[int, int, datetime]:
+        """(budget, used, due) if the clock (re)starts at ``start`` under the policy."""
+        if self.policy == "restart":
+            budget = self.legal.to_minutes(self.cal, start)
+            return budget, 0, self.cal.add_working_time(start, budget)
+        left = self.budget - self.used
+        due = self.cal.add_working_time(start, left) if left > 0 else self.due_at
+        return self.budget, self.used, due
+
+    def _complete(self, at: datetime) -> None:
+        start = self._end_pause(at)
+        self.budget, self.used, self.due_at = self.resumed(start)
+        self.mark = start
+        if self.policy == "restart":
+            self.lines.append(
+                f"restarted: {self.legal.describe()} from the complete dossier "
+                f"{moment(self.cal, at)} ({RESTART_BASIS})"
+            )
+        else:
+            self.lines.append(
+                f"resumed: {duration(self.cal, self.used)} already used are deducted; "
+                f"{duration(self.cal, max(0, self.budget - self.used))} left"
+            )
+        if start != at:
+            self.lines.append(self._start_line(at, start))
+        self._explain_due(start)
+
+    def _transfer(self, at: datetime, fact: Transferred) -> None:
+        self.agency = fact.agency
+        self.agency_minutes.setdefault(fact.agency, 0)
+        share = None if fact.share_days is None else fact.share_days * self.cal.minutes_per_day
+        if share is not None or fact.agency not in self.agency_share:
+            self.agency_share[fact.agency] = share
+        note = "" if share is None else f"; its share: {duration(self.cal, share)}"
+        self.lines.append(f"transferred to {fact.agency} {moment(self.cal, at)}{note}")
+
+    def _reappoint(self, at: datetime, fact: Reappointed) -> None:
+        self.reappointments += 1
+        old, self.due_at = self.due_at, self.cal.to_local(fact.new_due)
+        # Keep the budget consistent with the new date, so later pauses shift it like any due.
+        point = at if self.paused_since is None else self.paused_since
+        self.budget = self.used + max(0, self.cal.working_minutes_between(point, self.due_at))
+        self.lines.append(
+            f"appointment re-set to {moment(self.cal, self.due_at)} "
+            f"(was {moment(self.cal, old)}): {fact.reason}"
+        )
+        if self.reappointments > 1:
+            self.lines.append(
+                f"re-appointment #{self.reappointments}: the appointment may be re-set "
+                f"at most once ({REAPPOINT_BASIS})"
+            )
+
+    def _finish(self, at: datetime) -> None:
+        if self.paused_since is not None:
+            self.lines.append(f"finished during supplement #{self.supplements}")
+            start = self._end_pause(at)
+            self.budget, self.used, self.due_at = self.resumed(start)
+        self.finished_at = at
+        verdict = self.finished_status(at).removeprefix("finished_").replace("_", " ")
+        self.lines.append(f"finished {moment(self.cal, at)}: {verdict} (due {moment(self.cal, self.due_at)})")
+
+    # ----- reading ------------------------------------------------------------------------------
+
+    def finished_status(self, at: datetime) -> Status:
+        if self.late or at > self.due_at:
+            return "finished_late"
+        early = self.cal.working_minutes_between(at, self.due_at) >= self.cal.minutes_per_day
+        return "finished_early" if early else "finished_on_time"
+
+    # ----- explanation helpers ------------------------------------------------------------------
+
+    def _start_line(self, at: datetime, start: datetime) -> str:
+        local = self.cal.to_local(at)
+        cutoff = self.cutoff
+        if cutoff is not None and self.cal.is_working_day(local.date()) and local.time() >= cutoff:
+            return (
+                f"after the {cutoff.strftime('%H:%M')} cut-off: counts from the next "
+                f"working day, {moment(self.cal, start)}"
+            )
+        return f"outside office hours: the clock starts {moment(self.cal, start)}"
+
+    def _explain_due(self, start: datetime) -> None:
+        self.lines.extend(calendar_lines(self.cal, start, self.due_at, self.seen_days))
+        self.lines.append(f"due {moment(self.cal, self.due_at)} (hẹn trả kết quả)")
+
+    def agency_lines(self, agencies: tuple[AgencyTime, ...]) -> list[str]:
+        lines = []
+        for a in agencies:
+            if a.share_minutes is None:
+                continue
+            verdict = "over" if a.over_share else "within"
+            lines.append(
+                f"{a.agency} used {duration(self.cal, a.minutes_used)}, {verdict} its share "
+                f"of {duration(self.cal, a.share_minutes)}"
+            )
+        return lines

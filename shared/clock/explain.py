@@ -1,0 +1,61 @@
+"""Wording of the clock's explanation lines: durations, moments and skipped days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from shared.clock.calendar import WorkingCalendar
+
+
+def moment(calendar: WorkingCalendar, at: datetime) -> str:
+    return calendar.to_local(at).strftime("%Y-%m-%d %H:%M")
+
+
+def duration(calendar: WorkingCalendar, minutes: int) -> str:
+    """'3 working days', '1 working day 2 h 30 min', '45 min of working time'."""
+    days, rest = divmod(abs(minutes), calendar.minutes_per_day)
+    hours, mins = divmod(rest, 60)
+    small = " ".join(p for p in (f"{hours} h" * bool(hours), f"{mins} min" * bool(mins)) if p)
+    if not days:
+        return f"{small or '0 min'} of working time"
+    whole = f"{days} working day{'' if days == 1 else 's'}"
+    return f"{whole} {small}" if small else whole
+
+
+def calendar_lines(
+    calendar: WorkingCalendar, start: datetime, end: datetime, already: set[date]
+) -> list[str]:
+    """Holidays skipped and make-up days counted between two moments, one line per run of days.
+
+    ``already`` holds days explained before, so a replay never repeats the same Tết twice.
+    """
+    lines: list[str] = []
+    run: list[tuple[date, str]] = []
+    day, last = calendar.to_local(start).date(), calendar.to_local(end).date()
+    while day <= last + timedelta(days=1):  # one day past the end closes the last run
+        reason = calendar.day_off_reason(day) if day <= last else None
+        if reason is not None and day not in already:
+            run.append((day, reason))
+        else:
+            lines.extend(_run_line(calendar, run))
+            run = []
+        extra = calendar.extra_working_day_reason(day) if day <= last else None
+        if extra is not None and day not in already:
+            lines.append(f"counted {day.isoformat()} as a working day: {extra}")
+        if day <= last:
+            already.add(day)
+        day += timedelta(days=1)
+    return lines
+
+
+def _run_line(calendar: WorkingCalendar, run: list[tuple[date, str]]) -> list[str]:
+    # A holiday run that only covers weekend days moved nothing: say nothing about it.
+    if not run or not any(calendar.is_regular_working_weekday(d) for d, _ in run):
+        return []
+    names = list(dict.fromkeys(name for _, name in run))
+    label = names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
+    if all("Lunar New Year" in name for name in names):
+        label = f"Tết: {label}"
+    first, last = run[0][0].isoformat(), run[-1][0].isoformat()
+    span = first if first == last else f"{first}..{last}"
+    return [f"skipped {span} ({label})"]

@@ -1,0 +1,90 @@
+"""Inputs and output of the legal clock: clock facts in business time, and the clock reading.
+
+Facts carry the *business* time (when it happened), never the recording time: back-dated entries
+move the clock exactly as if they had been recorded on time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Status = Literal[
+    "on_time", "due_today", "overdue", "finished_early", "finished_on_time", "finished_late"
+]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A complete dossier received (for postal filings: taken over from the postal staff)."""
+
+    at: datetime
+    agency: str = "receiving agency"
+
+
+@dataclass(frozen=True)
+class SupplementRequested:
+    at: datetime
+    number: int  # 1 for the first request; Decision 766 counts more than one as late
+
+
+@dataclass(frozen=True)
+class SupplementCompleted:
+    at: datetime  # the complete dossier is back: the clock restarts or resumes
+
+
+@dataclass(frozen=True)
+class Transferred:
+    at: datetime
+    agency: str
+    share_days: int | None = None  # the agency's share of the legal time, if the procedure sets one
+
+
+@dataclass(frozen=True)
+class Reappointed:
+    at: datetime
+    new_due: datetime  # replaces the due date (apology + new appointment)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    at: datetime  # decided, stopped or withdrawn
+
+
+ClockFact = (
+    Received | SupplementRequested | SupplementCompleted | Transferred | Reappointed | Finished
+)
+
+
+@dataclass(frozen=True)
+class AgencyTime:
+    """Working time an agency held the dossier while the clock ran (inter-agency one-stop)."""
+
+    agency: str
+    minutes_used: int
+    share_minutes: int | None
+
+    @property
+    def over_share(self) -> bool:
+        return self.share_minutes is not None and self.minutes_used > self.share_minutes
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    received_at: datetime
+    clock_started_at: datetime
+    due_at: datetime  # current appointment; provisional while paused (see legal_clock)
+    original_due_at: datetime
+    minutes_used: int  # against the current legal time (a restart sets it back to 0)
+    minutes_left: int
+    processing_minutes: int  # all running time since receipt, pauses excluded
+    paused: bool
+    status: Status
+    supplement_count: int
+    supplement_minutes: int  # paused working time, subtracted by Decision 766
+    reappointments: int
+    finished_at: datetime | None
+    agencies: tuple[AgencyTime, ...]
+    explanation: list[str]

@@ -1,0 +1,69 @@
+"""The legal clock: a pure function from clock facts (business time) to a dated, explained reading.
+
+Counting convention (applied everywhere: intake appointment, processing, scoring)
+--------------------------------------------------------------------------------
+1. The clock starts at the receipt of a *complete* dossier (for a postal filing, when the agency
+   takes it over from the postal staff). Received outside office hours, it starts at the next
+   working moment. With the local same-day cut-off ("received after 15:00 counts from the next
+   working day"), a dossier received on a working day at or after the cut-off starts at the opening
+   of the next working day (common provincial practice: an afternoon receipt counts from the next
+   working morning).
+2. Legal time is counted in working minutes of office time from that start: N working days are
+   N x 8 office hours, working hours are 60 minutes each, and "same day" runs to the end of the
+   working day on which the clock starts. Weekends, public holidays (``holidays.VN`` plus the local
+   override table) and the lunch break count for nothing; make-up working Saturdays count.
+   So 1 working day received Mon 09:00 is due Tue 09:00, and time that runs out exactly at the end of
+   a session is due at that moment (11:30 or 17:00), not at the next opening.
+   Source and deviation: Civil Code 2015 Art. 147 makes a limit in hours run from the moment of the
+   event and a limit in days from the day after; Art. 148 ends a limit falling on a day off at the
+   end of the next working day. Counting days as blocks of 8 office hours from the receipt moment
+   applies the hours rule to the converted limit and never ends on a day off; it gives the same date
+   as Art. 147 cl. 2 for receipts at the opening hour and is stricter (earlier) by the part of the
+   receipt day already gone otherwise. The appointment printed on the receipt slip (form 01,
+   Circular 03/2025) is this date-time, so the slip and the clock always agree.
+3. The due date-time is a moment. Finished at or before ``due_at`` is on time; "finished_early" when at
+   least one full working day (8 h) was left; after it, late. An unfinished dossier is "due_today"
+   when ``due_at`` falls on today's local date and has not passed, "overdue" once it has.
+   Lateness is sticky: a dossier that ran past its due stays late whatever happens next.
+4. Supplements: the clock stops at the request and the paused working time is reported
+   (Decision 766 subtracts it). On the complete dossier, policy "restart" gives a full new legal time
+   from the complete dossier (Decree 297/2025 Art. 6 cl. 4(a)); "resume" deducts the time already
+   used. While paused, ``due_at`` is provisional: the date that would apply if the complete dossier
+   arrived at ``now``. A dossier finished during a pause is judged the same way at its finish.
+5. A re-appointment (apology + new date) replaces the due date; later pauses shift it like any due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+
+from shared.clock.appointment import DEFAULT_CALENDAR
+from shared.clock.calendar import WorkingCalendar
+from shared.clock.clock_reading import reading_at
+from shared.clock.clock_run import ClockRun
+from shared.clock.facts import ClockFact, ClockReading, Received
+from shared.clock.legal_time import LegalTime
+from shared.clock.rulesets import SupplementPolicy
+
+
+def read_clock(
+    facts: Sequence[ClockFact],
+    *,
+    legal_time: LegalTime,
+    now: datetime,
+    calendar: WorkingCalendar = DEFAULT_CALENDAR,
+    policy: SupplementPolicy = "restart",
+    cutoff: time | None = None,
+) -> ClockReading:
+    """Replay the facts (first one ``Received``, in business-time order) and read the clock at ``now``.
+
+    Raises ValueError for an impossible sequence (facts out of order, a completion without a request,
+    anything after ``Finished``, ``now`` before the last fact) or naive datetimes.
+    """
+    if not facts or not isinstance(facts[0], Received):
+        raise ValueError("the first clock fact must be Received")
+    run = ClockRun(calendar, legal_time, policy, cutoff, facts[0])
+    for fact in facts[1:]:
+        run.apply(fact)
+    return reading_at(run, now)
