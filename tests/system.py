@@ -43,16 +43,10 @@ class System:
 
 
 def build_apps(settings: Settings, names: tuple[str, ...]) -> dict[str, FastAPI]:
-    from services.intake.main import create_app as intake
-    from services.postal.main import create_app as postal
-    from services.processing.main import create_app as processing
-    from services.scoring.main import create_app as scoring
+    import importlib
 
     factories: dict[str, Callable[[Settings], FastAPI]] = {
-        "intake": intake,
-        "processing": processing,
-        "postal": postal,
-        "scoring": scoring,
+        name: importlib.import_module(f"services.{name}.main").create_app for name in names
     }
     return {name: factories[name](settings) for name in names}
 

@@ -17,8 +17,6 @@ from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 
-CENTRE_DESK = "TTHCC"
-
 
 def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     router = APIRouter()
@@ -123,16 +121,12 @@ async def _receive(
             f"Procedure {procedure.code} does not accept channel {body.channel.name}",
             allowed_channels=[int(c) for c in procedure.channels],
         )
-    desk = body.receiving_point or CENTRE_DESK
-    unit = catalogue.receiving_point(desk) if desk != CENTRE_DESK else catalogue.centre
-    if unit is None:
-        raise ApiError(
-            422, "unknown_receiving_point", f"Không có điểm tiếp nhận {desk}", f"No receiving point {desk}"
-        )
+    unit = _receiving_point(catalogue, body.receiving_point)
+    desk = unit.code
     occurred_at = business_time(body.occurred_at, body.backdate_reason)
     due_at = appointment(procedure, occurred_at)
     async with host.pool.acquire() as conn:
-        code = await next_code(conn, unit.agency_code, occurred_at)
+        code = await next_code(conn, unit.agency_id, occurred_at)
     dossier = await asyncio.to_thread(
         app.receive,
         code=code,
@@ -154,6 +148,23 @@ async def _receive(
     if host.relay is not None:
         host.relay.wake()
     return _view(dossier)
+
+
+def _receiving_point(catalogue: Any, code: str | None) -> Any:
+    """The desk that receives; by default the provincial centre (the first province-level desk)."""
+    points = catalogue.receiving_points
+    if code is None:
+        return next(p for p in points if p.level == "province")
+    for point in points:
+        if point.code == code:
+            return point
+    raise ApiError(
+        422,
+        "unknown_receiving_point",
+        f"Không có điểm tiếp nhận {code}",
+        f"No receiving point {code}",
+        known=[p.code for p in points],
+    )
 
 
 def _view(dossier: Any) -> DossierView:

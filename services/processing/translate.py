@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.processing.domain import Case
@@ -31,10 +32,15 @@ def to_contract(domain_event: Any) -> AnyEvent | None:
             "dossier_id": ref["dossier_id"],
             "dossier_code": ref["dossier_code"],
             "department_code": ref["department_code"],
+            "due_at": ref["due_at"],
         }
         if isinstance(e, Case.Decided):
-            return DossierDecided(**common, approved=e.approved, reasons=e.reasons)
-        return ResultReady(
-            **common, postal_return=ref["postal_return"], due_at=ref["due_at"], on_time=e.on_time
-        )
+            return DossierDecided(
+                **common,
+                approved=e.approved,
+                reasons=e.reasons,
+                on_time=e.occurred_at <= datetime.fromisoformat(ref["due_at"]),
+                minutes_used=0,
+            )
+        return ResultReady(**common, postal_return=ref["postal_return"], on_time=e.on_time)
     return None

@@ -1,22 +1,62 @@
 """Published events: the contracts between services. Consumers import only these."""
 
 from shared.contracts.base import Actor, Channel, EventBase, PersonalData, event_id
-from shared.contracts.intake import DossierReceived
-from shared.contracts.postal import ShipmentOpened
-from shared.contracts.processing import CaseOpened, DossierDecided, ResultReady
+from shared.contracts.intake import CompletionRequested, DossierReceived, DossierRefused
+from shared.contracts.postal import (
+    ShipmentBooked,
+    ShipmentDelivered,
+    ShipmentFailed,
+    ShipmentOpened,
+    ShipmentProgressed,
+)
+from shared.contracts.processing import (
+    ApologyIssued,
+    CaseOpened,
+    CaseTransferred,
+    ClosedForNoSupplement,
+    DossierDecided,
+    LeadershipAcknowledged,
+    LeadershipReported,
+    MarkedOverdue,
+    OfficerAssigned,
+    ProcessingStopped,
+    ResultBackAtDesk,
+    ResultReady,
+    ResultReturned,
+    SupplementReceived,
+    SupplementRequested,
+)
 from shared.contracts.registry import AnyEvent, dump_event, parse_event
 
 __all__ = [
     "Actor",
     "AnyEvent",
+    "ApologyIssued",
     "CaseOpened",
+    "CaseTransferred",
     "Channel",
+    "ClosedForNoSupplement",
+    "CompletionRequested",
     "DossierDecided",
     "DossierReceived",
+    "DossierRefused",
     "EventBase",
+    "LeadershipAcknowledged",
+    "LeadershipReported",
+    "MarkedOverdue",
+    "OfficerAssigned",
     "PersonalData",
+    "ProcessingStopped",
+    "ResultBackAtDesk",
     "ResultReady",
+    "ResultReturned",
+    "ShipmentBooked",
+    "ShipmentDelivered",
+    "ShipmentFailed",
     "ShipmentOpened",
+    "ShipmentProgressed",
+    "SupplementReceived",
+    "SupplementRequested",
     "dump_event",
     "event_id",
     "parse_event",

@@ -1,4 +1,10 @@
-"""Events published by the intake service (tiếp nhận hồ sơ)."""
+"""Events published by the intake service (tiếp nhận hồ sơ, the one-stop front desk).
+
+At the counter a dossier ends in one of three ways (Circular 03/2025 Annex I): complete →
+receipt and appointment slip (form 01, ``DossierReceived``); incomplete → one request listing
+everything missing (form 02, ``CompletionRequested``); not within competence → refusal with
+reasons (form 03, ``DossierRefused``).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,52 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.base import Channel, EventBase, PersonalData
 
+SupplementPolicy = Literal["restart", "resume"]
 
-class DossierReceived(EventBase):
-    """A complete dossier was received and an appointment slip issued (Circular 03/2025 form 01)."""
 
-    event_type: Literal["intake.dossier_received.v1"] = "intake.dossier_received.v1"
+class DossierFiled(EventBase):
+    """Fields every intake event repeats, so that each one stands on its own in the log."""
+
     procedure_code: str
     department_code: str = Field(description="competent agency")
     receiving_point: str = Field(description="the desk that received it; may differ from the agency")
     channel: Channel
     online_level: Literal["full", "partial"] | None = None
-    postal_return: bool = Field(description="the citizen asked for the result by post")
-    legal_days: int | None = None
-    legal_hours: int | None = None
-    received_at: AwareDatetime = Field(description="when the legal clock starts")
-    due_at: AwareDatetime = Field(description="the appointment (ngày hẹn trả)")
     applicant: PersonalData
 
 
-IntakeEvent = DossierReceived
+class DossierReceived(DossierFiled):
+    """A complete dossier was received and an appointment slip issued (form 01)."""
+
+    event_type: Literal["intake.dossier_received.v1"] = "intake.dossier_received.v1"
+    postal_return: bool = Field(description="the citizen asked for the result by post")
+    legal_days: int | None = None
+    legal_hours: int | None = None
+    same_day_cutoff: str | None = Field(default=None, description='"HH:MM" local cut-off')
+    supplement_policy: SupplementPolicy = "restart"
+    agency_shares: dict[str, int] | None = Field(
+        default=None, description="liên thông: working days per agency"
+    )
+    fee_vnd: int = 0
+    paid_online: bool = False
+    documents_scanned: bool = Field(default=True, description="paper scanned at receipt (Decree 118 Art. 17)")
+    electronic_result: bool = False
+    received_at: AwareDatetime = Field(description="when the legal clock's count begins")
+    due_at: AwareDatetime = Field(description="the appointment (ngày hẹn trả)")
+
+
+class CompletionRequested(DossierFiled):
+    """Incomplete at the counter: everything missing, listed at once (form 02)."""
+
+    event_type: Literal["intake.completion_requested.v1"] = "intake.completion_requested.v1"
+    missing_items: list[str] = Field(min_length=1)
+
+
+class DossierRefused(DossierFiled):
+    """Not received: not within competence, or not eligible, with reasons (form 03)."""
+
+    event_type: Literal["intake.dossier_refused.v1"] = "intake.dossier_refused.v1"
+    reasons: str = Field(min_length=1)
+
+
+IntakeEvent = DossierReceived | CompletionRequested | DossierRefused

@@ -1,4 +1,9 @@
-"""Events published by the processing service (giải quyết hồ sơ)."""
+"""Events published by the processing service (giải quyết hồ sơ).
+
+Every event repeats the competent department and the appointment in force (``due_at``), so a
+consumer never has to rebuild the case to place one event. Clock-moving events also carry the
+clock's explanation line for the audit trail.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +14,137 @@ from pydantic import AwareDatetime, Field
 from shared.contracts.base import EventBase
 
 
-class CaseOpened(EventBase):
+class CaseEvent(EventBase):
+    department_code: str = Field(description="the agency holding the dossier now")
+    due_at: AwareDatetime = Field(description="the appointment in force after this event")
+
+
+class CaseOpened(CaseEvent):
     event_type: Literal["processing.case_opened.v1"] = "processing.case_opened.v1"
-    department_code: str
-    due_at: AwareDatetime
 
 
-class DossierDecided(EventBase):
+class CaseTransferred(CaseEvent):
+    """Liên thông: the dossier moves to another agency, with its share of the legal time."""
+
+    event_type: Literal["processing.case_transferred.v1"] = "processing.case_transferred.v1"
+    from_department: str
+    to_department: str
+    share_days: int | None = None
+
+
+class OfficerAssigned(CaseEvent):
+    event_type: Literal["processing.officer_assigned.v1"] = "processing.officer_assigned.v1"
+    officer: str
+
+
+class SupplementRequested(CaseEvent):
+    """Yêu cầu bổ sung: the clock stops; everything missing is listed at once."""
+
+    event_type: Literal["processing.supplement_requested.v1"] = "processing.supplement_requested.v1"
+    number: int = Field(ge=1, description="1 for the first return to the citizen")
+    missing_items: list[str] = Field(min_length=1)
+    reason: str
+
+
+class SupplementReceived(CaseEvent):
+    """The complete dossier is back: the clock restarts or resumes by the procedure's policy."""
+
+    event_type: Literal["processing.supplement_received.v1"] = "processing.supplement_received.v1"
+    number: int
+    policy: Literal["restart", "resume"]
+    paused_minutes: int = Field(description="working minutes the clock stood still")
+
+
+class ClosedForNoSupplement(CaseEvent):
+    """The citizen did not complete within the limit (15 working days): the dossier is closed."""
+
+    event_type: Literal["processing.closed_no_supplement.v1"] = "processing.closed_no_supplement.v1"
+
+
+class LeadershipReported(CaseEvent):
+    """A second return needs a report to the leadership first."""
+
+    event_type: Literal["processing.leadership_reported.v1"] = "processing.leadership_reported.v1"
+    return_number: int
+    reason: str
+
+
+class LeadershipAcknowledged(CaseEvent):
+    event_type: Literal["processing.leadership_acknowledged.v1"] = "processing.leadership_acknowledged.v1"
+    leader: str
+    note: str | None = None
+
+
+class ApologyIssued(CaseEvent):
+    """Thư xin lỗi: lateness foreseen, the citizen is told why and given a new appointment."""
+
+    event_type: Literal["processing.apology_issued.v1"] = "processing.apology_issued.v1"
+    previous_due_at: AwareDatetime
+    reason: str
+
+
+class MarkedOverdue(CaseEvent):
+    """The appointment passed with the dossier unresolved: recorded once, late for scoring."""
+
+    event_type: Literal["processing.marked_overdue.v1"] = "processing.marked_overdue.v1"
+
+
+class DossierDecided(CaseEvent):
     """The competent agency approved or rejected the dossier."""
 
     event_type: Literal["processing.dossier_decided.v1"] = "processing.dossier_decided.v1"
-    department_code: str
     approved: bool
     reasons: str | None = None
+    on_time: bool
+    minutes_used: int
+    supplement_minutes: int = 0
 
 
-class ResultReady(EventBase):
+class ResultReady(CaseEvent):
     """The result is ready to go back to the citizen, at the desk or by post."""
 
     event_type: Literal["processing.result_ready.v1"] = "processing.result_ready.v1"
-    department_code: str
     postal_return: bool
-    due_at: AwareDatetime
     on_time: bool = Field(description="ready at or before the appointment")
+
+
+class ResultReturned(CaseEvent):
+    """Trả kết quả: the citizen has the result."""
+
+    event_type: Literal["processing.result_returned.v1"] = "processing.result_returned.v1"
+    via: Literal["desk", "post", "online"]
+    received_by: str | None = None
+
+
+class ResultBackAtDesk(CaseEvent):
+    """A postal delivery failed or came back: the result waits at the desk for pickup."""
+
+    event_type: Literal["processing.result_back_at_desk.v1"] = "processing.result_back_at_desk.v1"
+    reason: str
+
+
+class ProcessingStopped(CaseEvent):
+    """Withdrawn by the citizen, or stopped, before any decision: the desk issues a stop notice."""
+
+    event_type: Literal["processing.processing_stopped.v1"] = "processing.processing_stopped.v1"
+    kind: Literal["withdrawn", "stopped"]
+    reason: str
+
+
+ProcessingEvent = (
+    CaseOpened
+    | CaseTransferred
+    | OfficerAssigned
+    | SupplementRequested
+    | SupplementReceived
+    | ClosedForNoSupplement
+    | LeadershipReported
+    | LeadershipAcknowledged
+    | ApologyIssued
+    | MarkedOverdue
+    | DossierDecided
+    | ResultReady
+    | ResultReturned
+    | ResultBackAtDesk
+    | ProcessingStopped
+)

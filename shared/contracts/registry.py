@@ -10,14 +10,11 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
-from shared.contracts.intake import DossierReceived
-from shared.contracts.postal import ShipmentOpened
-from shared.contracts.processing import CaseOpened, DossierDecided, ResultReady
+from shared.contracts.intake import IntakeEvent
+from shared.contracts.postal import PostalEvent
+from shared.contracts.processing import ProcessingEvent
 
-AnyEvent = Annotated[
-    DossierReceived | CaseOpened | DossierDecided | ResultReady | ShipmentOpened,
-    Field(discriminator="event_type"),
-]
+AnyEvent = Annotated[IntakeEvent | ProcessingEvent | PostalEvent, Field(discriminator="event_type")]
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 

@@ -1,0 +1,118 @@
+"""`make run`: the whole system on one machine, with a demo, stopped cleanly by Ctrl-C.
+
+Starts NATS and PostgreSQL from the pip packages under one data folder (unless ``NATS_URL``
+and ``DATABASE_URL`` are set), then the four services as separate processes, waits until
+each answers ``/health``, seeds the demo and prints where everything is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.ops.demo import seed_demo
+from shared.host.settings import DEFAULT_PORTS, service_port
+from shared.runtime import servers_from_env_or_start
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = tuple(DEFAULT_PORTS)
+
+
+def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"services.{name}.main:create_app",
+        "--factory",
+        "--host",
+        os.environ.get("MOTCUA_HOST", "127.0.0.1"),
+        "--port",
+        str(service_port(name)),
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
+
+
+def wait_healthy(name: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    url = f"http://127.0.0.1:{service_port(name)}/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not become healthy at {url} within {timeout}s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--exit-after-demo", action="store_true", help="for tests: stop once seeded")
+    args = parser.parse_args()
+
+    servers = servers_from_env_or_start(args.data_dir)
+    env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": servers.database_url}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        print("\nmotcua: stopping…", flush=True)
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        servers.stop()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for name in SERVICES:
+            processes[name] = start_service(name, env)
+        for name in SERVICES:
+            wait_healthy(name, processes[name])
+        if not args.no_demo:
+            seed_demo(
+                {name: f"http://127.0.0.1:{service_port(name)}" for name in SERVICES}, print_progress=True
+            )
+        print("\nmotcua is running:")
+        print(f"  NATS        {servers.nats_url}")
+        print(f"  PostgreSQL  {servers.database_url}")
+        for name in SERVICES:
+            print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")
+        print("Ctrl-C stops everything.", flush=True)
+        if args.exit_after_demo:
+            return
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        dead = [n for n, p in processes.items() if p.poll() is not None]
+        print(f"motcua: {', '.join(dead)} exited; stopping the rest", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
