@@ -20,25 +20,34 @@ Conventions (used by every function here and by the legal clock):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.clock.office_hours import (
+    MON_TO_FRI,
+    MON_TO_FRI_AND_SATURDAY_MORNING,
+    SATURDAY_MORNING,
+    SEARCH_LIMIT_DAYS,
+    US_PER_DAY,
+    US_PER_MINUTE,
+    WEEKDAY_HOURS,
+    Session,
+    Spans,
+    combine,
+    offset_us,
+    to_spans,
+)
 from shared.clock.public_holidays import vn_holiday_year
 
-US_PER_MINUTE = 60_000_000
-_US_PER_DAY = 24 * 60 * US_PER_MINUTE
-# A calendar with no working day in two years is a configuration error, not a reason to loop forever.
-_SEARCH_LIMIT_DAYS = 2 * 366
-
-Session = tuple[time, time]
-WEEKDAY_HOURS: tuple[Session, ...] = ((time(7, 0), time(11, 30)), (time(13, 30), time(17, 0)))
-SATURDAY_MORNING: tuple[Session, ...] = ((time(7, 0), time(11, 30)),)
-MON_TO_FRI: tuple[tuple[Session, ...], ...] = (WEEKDAY_HOURS,) * 5 + ((), ())
-MON_TO_FRI_AND_SATURDAY_MORNING: tuple[tuple[Session, ...], ...] = (
-    (WEEKDAY_HOURS,) * 5 + (SATURDAY_MORNING, ())
-)
-
-_Spans = tuple[tuple[int, int], ...]  # sessions as microseconds since local midnight
+__all__ = [
+    "MON_TO_FRI",
+    "MON_TO_FRI_AND_SATURDAY_MORNING",
+    "SATURDAY_MORNING",
+    "WEEKDAY_HOURS",
+    "DayOverride",
+    "Session",
+    "WorkingCalendar",
+]
 
 
 @dataclass(frozen=True)
@@ -60,14 +69,14 @@ class WorkingCalendar:
     public_holidays: bool = True
 
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
-    _weekly: tuple[_Spans, ...] = field(init=False, repr=False, compare=False)
+    _weekly: tuple[Spans, ...] = field(init=False, repr=False, compare=False)
     _override_by_day: dict[date, DayOverride] = field(init=False, repr=False, compare=False)
-    _day_cache: dict[date, _Spans] = field(init=False, repr=False, compare=False)
+    _day_cache: dict[date, Spans] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.weekly_hours) != 7:
             raise ValueError("weekly_hours needs 7 entries, Monday first")
-        weekly = tuple(_to_spans(sessions) for sessions in self.weekly_hours)
+        weekly = tuple(to_spans(sessions) for sessions in self.weekly_hours)
         by_day = {o.day: o for o in self.overrides}
         if len(by_day) != len(self.overrides):
             raise ValueError("two overrides for the same day")
@@ -79,14 +88,14 @@ class WorkingCalendar:
 
     # ----- days ---------------------------------------------------------------------------------
 
-    def _spans(self, day: date) -> _Spans:
+    def _spans(self, day: date) -> Spans:
         spans = self._day_cache.get(day)
         if spans is None:
             spans = self._compute_spans(day)
             self._day_cache[day] = spans
         return spans
 
-    def _compute_spans(self, day: date) -> _Spans:
+    def _compute_spans(self, day: date) -> Spans:
         override = self._override_by_day.get(day)
         if override is not None:
             return self._weekly[0] if override.working else ()
@@ -128,7 +137,7 @@ class WorkingCalendar:
 
     def end_of_working_day(self, day: date) -> datetime | None:
         spans = self._spans(day)
-        return _combine(day, spans[-1][1], self._tz) if spans else None
+        return combine(day, spans[-1][1], self._tz) if spans else None
 
     # ----- moments ------------------------------------------------------------------------------
 
@@ -139,22 +148,22 @@ class WorkingCalendar:
 
     def is_working_moment(self, moment: datetime) -> bool:
         local = self.to_local(moment)
-        pos = _offset(local)
+        pos = offset_us(local)
         return any(start <= pos < end for start, end in self._spans(local.date()))
 
     def next_working_moment(self, moment: datetime) -> datetime:
         """``moment`` itself if it is a working moment, else the start of the next session."""
         local = self.to_local(moment)
-        day, pos = local.date(), _offset(local)
-        for _ in range(_SEARCH_LIMIT_DAYS):
+        day, pos = local.date(), offset_us(local)
+        for _ in range(SEARCH_LIMIT_DAYS):
             for start, end in self._spans(day):
                 if pos < end:
-                    return local if pos >= start else _combine(day, start, self._tz)
+                    return local if pos >= start else combine(day, start, self._tz)
             day, pos = day + timedelta(days=1), 0
         raise ValueError("no working moment within two years: check the calendar")
 
     def start_of_next_working_day(self, day: date) -> datetime:
-        return self.next_working_moment(_combine(day + timedelta(days=1), 0, self._tz))
+        return self.next_working_moment(combine(day + timedelta(days=1), 0, self._tz))
 
     def add_working_time(self, start: datetime, minutes: int) -> datetime:
         if minutes < 0:
@@ -163,7 +172,7 @@ class WorkingCalendar:
         if minutes == 0:
             return local
         remaining = minutes * US_PER_MINUTE
-        day, pos = local.date(), _offset(local)
+        day, pos = local.date(), offset_us(local)
         idle_days = 0
         while True:
             spans = self._spans(day)
@@ -177,10 +186,10 @@ class WorkingCalendar:
                         continue
                     available = end - max(pos, begin)
                     if remaining <= available:  # "<=": ending at a session end stays there
-                        return _combine(day, max(pos, begin) + remaining, self._tz)
+                        return combine(day, max(pos, begin) + remaining, self._tz)
                     remaining -= available
             idle_days = 0 if spans else idle_days + 1
-            if idle_days > _SEARCH_LIMIT_DAYS:
+            if idle_days > SEARCH_LIMIT_DAYS:
                 raise ValueError("no working moment within two years: check the calendar")
             day, pos = day + timedelta(days=1), 0
 
@@ -192,35 +201,9 @@ class WorkingCalendar:
         total = 0
         day, last = la.date(), lb.date()
         while day <= last:
-            lo = _offset(la) if day == la.date() else 0
-            hi = _offset(lb) if day == last else _US_PER_DAY
+            lo = offset_us(la) if day == la.date() else 0
+            hi = offset_us(lb) if day == last else US_PER_DAY
             for begin, end in self._spans(day):
                 total += max(0, min(end, hi) - max(begin, lo))
             day += timedelta(days=1)
         return total // US_PER_MINUTE
-
-
-def _to_spans(sessions: tuple[Session, ...]) -> _Spans:
-    spans = tuple((_time_us(s), _time_us(e)) for s, e in sessions)
-    previous_end = -1
-    for begin, end in spans:
-        if not previous_end <= begin < end:
-            raise ValueError(f"office sessions must be ordered and non-empty: {sessions}")
-        previous_end = end
-    return spans
-
-
-def _time_us(t: time) -> int:
-    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
-
-
-def _offset(local: datetime) -> int:
-    return _time_us(local.time())
-
-
-def _combine(day: date, offset_us: int, tz: ZoneInfo) -> datetime:
-    # Build the wall-clock time directly: Vietnam has no DST, and office hours are wall-clock hours.
-    seconds, micro = divmod(offset_us, 1_000_000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=tz)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from shared.clock.appointment import clock_start
 from shared.clock.clock_run import ClockRun
-from shared.clock.explain import moment
+from shared.clock.explain import agency_lines, moment
 from shared.clock.facts import AgencyTime, ClockReading, Status
 
 
@@ -38,10 +38,9 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         if late:
             lines.append(f"overdue since {moment(run.cal, due)} (quá hạn)")
     agencies = tuple(
-        AgencyTime(name, minutes, run.agency_share.get(name))
-        for name, minutes in agency_minutes.items()
+        AgencyTime(name, minutes, run.agency_share.get(name)) for name, minutes in agency_minutes.items()
     )
-    lines.extend(run.agency_lines(agencies))
+    lines.extend(agency_lines(run.cal, agencies))
     return ClockReading(
         received_at=run.received_at,
         clock_started_at=run.started_at,
@@ -59,4 +58,3 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         agencies=agencies,
         explanation=lines,
     )
-

@@ -6,9 +6,8 @@ from datetime import date, datetime, time
 
 from shared.clock.appointment import clock_start
 from shared.clock.calendar import WorkingCalendar
-from shared.clock.explain import calendar_lines, duration, moment
+from shared.clock.explain import calendar_lines, duration, moment, start_line
 from shared.clock.facts import (
-    AgencyTime,
     ClockFact,
     Finished,
     Reappointed,
@@ -54,7 +53,7 @@ class ClockRun:
         self.seen_days: set[date] = set()
         self.lines = [f"received {moment(calendar, received.at)}; legal time {legal.describe()}"]
         if self.started_at != self.received_at:
-            self.lines.append(self._start_line(self.received_at, self.started_at))
+            self.lines.append(start_line(self.cal, self.cutoff, self.received_at, self.started_at))
         self._explain_due(self.started_at)
 
     # ----- facts --------------------------------------------------------------------------------
@@ -99,9 +98,7 @@ class ClockRun:
             f"clock stopped after {duration(self.cal, self.used)} used"
         )
         if self.supplements > 1:
-            self.lines.append(
-                "more than one supplement request: Decision 766 counts this dossier late"
-            )
+            self.lines.append("more than one supplement request: Decision 766 counts this dossier late")
 
     def _end_pause(self, at: datetime) -> datetime:
         if self.paused_since is None:
@@ -136,7 +133,7 @@ class ClockRun:
                 f"{duration(self.cal, max(0, self.budget - self.used))} left"
             )
         if start != at:
-            self.lines.append(self._start_line(at, start))
+            self.lines.append(start_line(self.cal, self.cutoff, at, start))
         self._explain_due(start)
 
     def _transfer(self, at: datetime, fact: Transferred) -> None:
@@ -183,28 +180,6 @@ class ClockRun:
 
     # ----- explanation helpers ------------------------------------------------------------------
 
-    def _start_line(self, at: datetime, start: datetime) -> str:
-        local = self.cal.to_local(at)
-        cutoff = self.cutoff
-        if cutoff is not None and self.cal.is_working_day(local.date()) and local.time() >= cutoff:
-            return (
-                f"after the {cutoff.strftime('%H:%M')} cut-off: counts from the next "
-                f"working day, {moment(self.cal, start)}"
-            )
-        return f"outside office hours: the clock starts {moment(self.cal, start)}"
-
     def _explain_due(self, start: datetime) -> None:
         self.lines.extend(calendar_lines(self.cal, start, self.due_at, self.seen_days))
         self.lines.append(f"due {moment(self.cal, self.due_at)} (hẹn trả kết quả)")
-
-    def agency_lines(self, agencies: tuple[AgencyTime, ...]) -> list[str]:
-        lines = []
-        for a in agencies:
-            if a.share_minutes is None:
-                continue
-            verdict = "over" if a.over_share else "within"
-            lines.append(
-                f"{a.agency} used {duration(self.cal, a.minutes_used)}, {verdict} its share "
-                f"of {duration(self.cal, a.share_minutes)}"
-            )
-        return lines

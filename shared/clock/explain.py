@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from shared.clock.calendar import WorkingCalendar
+from shared.clock.facts import AgencyTime
 
 
 def moment(calendar: WorkingCalendar, at: datetime) -> str:
@@ -59,3 +60,28 @@ def _run_line(calendar: WorkingCalendar, run: list[tuple[date, str]]) -> list[st
     first, last = run[0][0].isoformat(), run[-1][0].isoformat()
     span = first if first == last else f"{first}..{last}"
     return [f"skipped {span} ({label})"]
+
+
+def start_line(calendar: WorkingCalendar, cutoff: time | None, at: datetime, start: datetime) -> str:
+    """Why the clock starts later than the receipt (or the complete dossier)."""
+    local = calendar.to_local(at)
+    if cutoff is not None and calendar.is_working_day(local.date()) and local.time() >= cutoff:
+        return (
+            f"after the {cutoff.strftime('%H:%M')} cut-off: counts from the next "
+            f"working day, {moment(calendar, start)}"
+        )
+    return f"outside office hours: the clock starts {moment(calendar, start)}"
+
+
+def agency_lines(calendar: WorkingCalendar, agencies: tuple[AgencyTime, ...]) -> list[str]:
+    """Each agency with a share of the legal time: how much it used, within or over its share."""
+    lines = []
+    for a in agencies:
+        if a.share_minutes is None:
+            continue
+        verdict = "over" if a.over_share else "within"
+        lines.append(
+            f"{a.agency} used {duration(calendar, a.minutes_used)}, {verdict} its share "
+            f"of {duration(calendar, a.share_minutes)}"
+        )
+    return lines

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Status = Literal[
-    "on_time", "due_today", "overdue", "finished_early", "finished_on_time", "finished_late"
-]
+Status = Literal["on_time", "due_today", "overdue", "finished_early", "finished_on_time", "finished_late"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,7 @@ class Finished:
     at: datetime  # decided, stopped or withdrawn
 
 
-ClockFact = (
-    Received | SupplementRequested | SupplementCompleted | Transferred | Reappointed | Finished
-)
+ClockFact = Received | SupplementRequested | SupplementCompleted | Transferred | Reappointed | Finished
 
 
 @dataclass(frozen=True)

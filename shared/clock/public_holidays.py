@@ -27,9 +27,7 @@ class HolidayYear:
 def vn_holiday_year(year: int) -> HolidayYear:
     english = country_holidays("VN", years=year, language="en_US")
     vietnamese = country_holidays("VN", years=year, language="vi")
-    days_off = {
-        day: _bilingual(name, vietnamese.get(day)) for day, name in sorted(english.items())
-    }
+    days_off = {day: _bilingual(name, vietnamese.get(day)) for day, name in sorted(english.items())}
     # weekend_workdays accumulates entries of other years too: keep only this year's.
     make_up = frozenset(d for d in english.weekend_workdays if d.year == year)
     return HolidayYear(days_off=days_off, make_up_working_days=make_up)

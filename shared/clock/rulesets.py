@@ -42,8 +42,7 @@ RULESETS: tuple[RuleSet, ...] = (
     RuleSet(
         effective_from=date(2018, 8, 21),
         legal_basis=(
-            "Decree 61/2018/NĐ-CP (one-stop mechanism, in force 2018-08-21), "
-            "amended by Decree 107/2021/NĐ-CP"
+            "Decree 61/2018/NĐ-CP (one-stop mechanism, in force 2018-08-21), amended by Decree 107/2021/NĐ-CP"
         ),
         # Not verified against the text of Decree 61/2018: the defaults are those of the current
         # set, and procedures/agencies that resume instead say so in their own configuration.

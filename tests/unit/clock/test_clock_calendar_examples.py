@@ -123,21 +123,15 @@ def test_vietnam_cultural_day_2026() -> None:
 def test_same_day_with_15_00_cutoff() -> None:
     cutoff = time(15, 0)
     # Before the cut-off: due at the end of the same working day.
-    assert appointment_for(vn(2026, 3, 2, 14, 59), LegalTime.same_day(), cutoff=cutoff) == vn(
-        2026, 3, 2, 17
-    )
+    assert appointment_for(vn(2026, 3, 2, 14, 59), LegalTime.same_day(), cutoff=cutoff) == vn(2026, 3, 2, 17)
     # At/after 15:00: counts from the next working day, so due Tue 17:00.
-    assert appointment_for(vn(2026, 3, 2, 15, 0), LegalTime.same_day(), cutoff=cutoff) == vn(
-        2026, 3, 3, 17
-    )
+    assert appointment_for(vn(2026, 3, 2, 15, 0), LegalTime.same_day(), cutoff=cutoff) == vn(2026, 3, 3, 17)
     # Friday 2026-02-13 15:30: the next working day is Mon 23 Feb (after Tết).
     assert appointment_for(vn(2026, 2, 13, 15, 30), LegalTime.same_day(), cutoff=cutoff) == vn(
         2026, 2, 23, 17
     )
     # The cut-off also applies to procedures in hours: Mon 15:10 -> Tue 07:00 + 4 h = 11:00.
-    assert appointment_for(vn(2026, 3, 2, 15, 10), LegalTime.hours(4), cutoff=cutoff) == vn(
-        2026, 3, 3, 11
-    )
+    assert appointment_for(vn(2026, 3, 2, 15, 10), LegalTime.hours(4), cutoff=cutoff) == vn(2026, 3, 3, 11)
 
 
 def test_received_outside_office_hours_starts_next_working_moment() -> None:

@@ -27,9 +27,7 @@ FIVE_DAYS = LegalTime.days(5)
 
 def test_tet_2026_reading_and_explanation() -> None:
     # Received Fri 2026-02-13 16:40; 5 days -> due Fri 2026-02-27 16:40 (see calendar examples).
-    reading = read_clock(
-        [Received(vn(2026, 2, 13, 16, 40))], legal_time=FIVE_DAYS, now=vn(2026, 2, 23, 8)
-    )
+    reading = read_clock([Received(vn(2026, 2, 13, 16, 40))], legal_time=FIVE_DAYS, now=vn(2026, 2, 23, 8))
     assert reading.due_at == vn(2026, 2, 27, 16, 40)
     # Used: Fri 16:40-17:00 = 20, Mon 23 07:00-08:00 = 60 -> 80; left 2400 - 80 = 2320.
     assert reading.minutes_used == 80
@@ -38,7 +36,6 @@ def test_tet_2026_reading_and_explanation() -> None:
     assert reading.explanation[0] == "received 2026-02-13 16:40; legal time 5 working days"
     assert reading.explanation[1].startswith("skipped 2026-02-16..2026-02-20 (Tết: ")
     assert "due 2026-02-27 16:40 (hẹn trả kết quả)" in reading.explanation
-
 
 
 @pytest.mark.parametrize(
@@ -109,9 +106,7 @@ def test_same_day_procedure_with_cutoff_and_statuses() -> None:
     assert tuesday_morning.status == "due_today"
     assert tuesday_morning.minutes_used == 60  # Tue 07:00-08:00; Mon 15:20-17:00 does not count
     assert any("after the 15:00 cut-off" in line for line in tuesday_morning.explanation)
-    assert read_clock(facts, legal_time=same_day, now=vn(2026, 3, 2, 16), cutoff=cutoff).status == (
-        "on_time"
-    )
+    assert read_clock(facts, legal_time=same_day, now=vn(2026, 3, 2, 16), cutoff=cutoff).status == ("on_time")
     late = read_clock(facts, legal_time=same_day, now=vn(2026, 3, 3, 17, 1), cutoff=cutoff)
     assert late.status == "overdue"
     done = read_clock(

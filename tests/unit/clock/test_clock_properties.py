@@ -52,9 +52,7 @@ def test_add_then_count_gives_the_same_minutes(start: datetime, m: int) -> None:
 @FAST
 @given(moments, durations, durations)
 def test_durations_add_up(start: datetime, x: int, y: int) -> None:
-    assert CAL.add_working_time(CAL.add_working_time(start, x), y) == CAL.add_working_time(
-        start, x + y
-    )
+    assert CAL.add_working_time(CAL.add_working_time(start, x), y) == CAL.add_working_time(start, x + y)
 
 
 @FAST
