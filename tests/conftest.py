@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
@@ -19,13 +20,17 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from shared.eventlog.topology import STREAM
-from shared.runtime import RunningServers, servers_from_env_or_start
+
+if TYPE_CHECKING:
+    from shared.runtime import RunningServers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunningServers]:
+    from shared.runtime import servers_from_env_or_start  # only the suites that need servers
+
     running = servers_from_env_or_start(ROOT / ".data" / "test", fresh=True)
     yield running
     running.stop()

@@ -1,18 +1,30 @@
-"""Intake's HTTP API: the procedure catalogue and receiving dossiers."""
+"""Intake's HTTP API: the procedure catalogue, and the counter's three outcomes."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Response
+from fastapi.responses import HTMLResponse
 
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.appointment import appointment
-from services.intake.catalogue import UnknownProcedure, load_catalogue
+from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
 from services.intake.codes import next_code
-from services.intake.schemas import DossierView, ReceiveDossierRequest
+from services.intake.domain import Dossier, NotIncomplete
+from services.intake.forms import FORMS, render_form
+from services.intake.schemas import (
+    CompleteDossierRequest,
+    DossierView,
+    Filing,
+    IncompleteDossierRequest,
+    ReceiveDossierRequest,
+    RefuseDossierRequest,
+)
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
@@ -26,6 +38,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     async def procedures() -> list[dict[str, Any]]:
         return [p.model_dump(mode="json") for p in catalogue.procedures]
 
+    @router.get("/procedures/{code}", tags=["catalogue"], summary="Một thủ tục hành chính")
+    async def procedure(code: str) -> dict[str, Any]:
+        return _procedure(catalogue, code).model_dump(mode="json")
+
     @router.get("/departments", tags=["catalogue"], summary="Sở, ban, ngành and desks")
     async def departments() -> dict[str, Any]:
         return {
@@ -33,40 +49,217 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
             "receiving_points": [r.model_dump(mode="json") for r in catalogue.receiving_points],
         }
 
-    @router.post("/dossiers", status_code=201, tags=["dossiers"], summary="Tiếp nhận hồ sơ")
+    async def register(
+        body: Filing, key: str | None, response: Response, outcome: Callable[[], Awaitable[Dossier]]
+    ) -> DossierView:
+        if not key:
+            return _view(await outcome())
+        request_hash = hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
+        existing = await _claim_key(host, key, request_hash)
+        if existing is not None:
+            response.status_code = 200
+            return _view(await asyncio.to_thread(app.dossier, existing))
+        try:
+            dossier = await outcome()
+        except BaseException:
+            await host.pool.execute("DELETE FROM intake.idempotency_keys WHERE key = $1", key)
+            raise
+        await host.pool.execute(
+            "UPDATE intake.idempotency_keys SET dossier_code = $2 WHERE key = $1", key, dossier.code
+        )
+        return _view(dossier)
+
+    async def save_new(
+        body: Filing,
+        outcome: str,
+        *,
+        terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
+        missing_items: list[str] | None = None,
+        refusal_reasons: str | None = None,
+    ) -> Dossier:
+        procedure = _procedure(catalogue, body.procedure_code)
+        _check_channel(procedure, body)
+        desk = _receiving_point(catalogue, body.receiving_point)
+        at = business_time(body.occurred_at, body.backdate_reason)
+        async with host.pool.acquire() as conn:
+            code = await next_code(conn, desk.agency_id, at)
+        dossier = await asyncio.to_thread(
+            app.register,
+            code=code,
+            filing={
+                "procedure_code": procedure.code,
+                "department_code": procedure.department,
+                "receiving_point": desk.code,
+                "channel": int(body.channel),
+                "online_level": body.online_level,
+            },
+            outcome=outcome,
+            terms=terms_of(procedure, at) if terms_of else None,
+            missing_items=missing_items,
+            refusal_reasons=refusal_reasons,
+            occurred_at=at,
+            backdate_reason=body.backdate_reason,
+            actor=body.actor.model_dump(mode="json"),
+            applicant=body.applicant.model_dump(mode="json"),
+        )
+        _wake(host)
+        return dossier
+
+    @router.post("/dossiers", status_code=201, tags=["dossiers"], summary="Tiếp nhận hồ sơ (form 01)")
     async def receive(
         body: ReceiveDossierRequest,
         response: Response,
         idempotency_key: str | None = Header(default=None, max_length=200),
     ) -> DossierView:
-        request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        if idempotency_key:
-            existing = await _claim_key(host, idempotency_key, request_hash)
-            if existing is not None:
-                response.status_code = 200
-                return _view(await asyncio.to_thread(app.dossier, existing))
-        try:
-            view = await _receive(host, app, catalogue, body)
-        except BaseException:
-            if idempotency_key:
-                await host.pool.execute("DELETE FROM intake.idempotency_keys WHERE key = $1", idempotency_key)
-            raise
-        if idempotency_key:
-            await host.pool.execute(
-                "UPDATE intake.idempotency_keys SET dossier_code = $2 WHERE key = $1",
-                idempotency_key,
-                view.code,
+        def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
+            return _terms(
+                catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned
             )
-        return view
+
+        return await register(
+            body, idempotency_key, response, lambda: save_new(body, "received", terms_of=terms)
+        )
+
+    @router.post(
+        "/dossiers/incomplete", status_code=201, tags=["dossiers"], summary="Hướng dẫn bổ sung (form 02)"
+    )
+    async def incomplete(
+        body: IncompleteDossierRequest,
+        response: Response,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> DossierView:
+        return await register(
+            body,
+            idempotency_key,
+            response,
+            lambda: save_new(body, "incomplete", missing_items=body.missing_items),
+        )
+
+    @router.post("/dossiers/refusals", status_code=201, tags=["dossiers"], summary="Từ chối (form 03)")
+    async def refuse(
+        body: RefuseDossierRequest,
+        response: Response,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> DossierView:
+        return await register(
+            body, idempotency_key, response, lambda: save_new(body, "refused", refusal_reasons=body.reasons)
+        )
+
+    @router.post("/dossiers/{code}/completion", tags=["dossiers"], summary="Nhận hồ sơ đã bổ sung đủ")
+    async def complete(code: str, body: CompleteDossierRequest) -> DossierView:
+        dossier = await _load(app, code)
+        procedure = _procedure(catalogue, dossier.filing["procedure_code"])
+        at = business_time(body.occurred_at, body.backdate_reason)
+        terms = _terms(catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned)
+        try:
+            completed = await asyncio.to_thread(
+                app.complete,
+                code,
+                terms=terms,
+                occurred_at=at,
+                backdate_reason=body.backdate_reason,
+                actor=body.actor.model_dump(mode="json"),
+            )
+        except NotIncomplete as exc:
+            raise ApiError(
+                409,
+                "invalid_transition",
+                "Hồ sơ không ở trạng thái chờ bổ sung tại quầy",
+                f"The dossier is {exc.outcome}, not waiting for completion at the counter",
+                state=exc.outcome,
+                allowed_actions=[],
+            ) from None
+        _wake(host)
+        return _view(completed)
 
     @router.get("/dossiers/{code}", tags=["dossiers"], summary="Hồ sơ, rebuilt from its events")
     async def get_dossier(code: str) -> DossierView:
-        try:
-            return _view(await asyncio.to_thread(app.dossier, code))
-        except DossierNotFound:
-            raise not_found("hồ sơ", "Dossier", code) from None
+        return _view(await _load(app, code))
+
+    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
+    async def form(code: str, form: str) -> HTMLResponse:
+        if form not in FORMS:
+            raise ApiError(
+                404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
+            )
+        html = render_form(form, await _load(app, code), catalogue)
+        if html is None:
+            raise ApiError(
+                409,
+                "form_not_applicable",
+                f"Biểu mẫu {form} không áp dụng cho hồ sơ này",
+                f"The {form} form does not apply to this dossier",
+            )
+        return HTMLResponse(html)
 
     return router
+
+
+def _wake(host: ServiceHost) -> None:
+    if host.relay is not None:
+        host.relay.wake()
+
+
+async def _load(app: IntakeApplication, code: str) -> Dossier:
+    try:
+        return await asyncio.to_thread(app.dossier, code)
+    except DossierNotFound:
+        raise not_found("hồ sơ", "Dossier", code) from None
+
+
+def _procedure(catalogue: Catalogue, code: str) -> Procedure:
+    try:
+        return catalogue.procedure(code)
+    except UnknownProcedure:
+        raise ApiError(
+            422,
+            "unknown_procedure",
+            f"Thủ tục {code} không có trong danh mục",
+            f"Procedure {code} is not in the catalogue",
+        ) from None
+
+
+def _check_channel(procedure: Procedure, body: Filing) -> None:
+    allowed = [int(c) for c in procedure.channels]
+    if int(body.channel) not in allowed:
+        raise ApiError(
+            422,
+            "channel_not_allowed",
+            f"Thủ tục {procedure.code} không tiếp nhận qua kênh {int(body.channel)}",
+            f"Procedure {procedure.code} does not accept channel {body.channel.name}",
+            allowed_channels=allowed,
+        )
+    if (int(body.channel) == 2) != (body.online_level is not None):
+        raise ApiError(
+            422,
+            "online_level_mismatch",
+            "Mức độ trực tuyến chỉ dùng (và bắt buộc) cho hồ sơ nộp trực tuyến",
+            "online_level is required for online dossiers and only for them",
+        )
+
+
+def _terms(
+    catalogue: Catalogue,
+    procedure: Procedure,
+    received_at: datetime,
+    postal_return: bool,
+    paid_online: bool,
+    documents_scanned: bool,
+) -> dict[str, Any]:
+    return {
+        "postal_return": postal_return,
+        "legal_days": procedure.legal_days,
+        "legal_hours": procedure.legal_hours,
+        "same_day_cutoff": procedure.same_day_cutoff,
+        "supplement_policy": str(catalogue.supplement_policy(procedure.code).value),
+        "agency_shares": procedure.agency_shares,
+        "fee_vnd": procedure.fee_vnd,
+        "paid_online": paid_online,
+        "documents_scanned": documents_scanned,
+        "electronic_result": procedure.electronic_result,
+        "received_at": received_at,
+        "due_at": appointment(procedure, received_at),
+    }
 
 
 async def _claim_key(host: ServiceHost, key: str, request_hash: str) -> str | None:
@@ -101,56 +294,7 @@ async def _claim_key(host: ServiceHost, key: str, request_hash: str) -> str | No
     return str(row["dossier_code"])
 
 
-async def _receive(
-    host: ServiceHost, app: IntakeApplication, catalogue: Any, body: ReceiveDossierRequest
-) -> DossierView:
-    try:
-        procedure = catalogue.procedure(body.procedure_code)
-    except UnknownProcedure:
-        raise ApiError(
-            422,
-            "unknown_procedure",
-            f"Thủ tục {body.procedure_code} không có trong danh mục",
-            f"Procedure {body.procedure_code} is not in the catalogue",
-        ) from None
-    if int(body.channel) not in {int(c) for c in procedure.channels}:
-        raise ApiError(
-            422,
-            "channel_not_allowed",
-            f"Thủ tục {procedure.code} không tiếp nhận qua kênh {int(body.channel)}",
-            f"Procedure {procedure.code} does not accept channel {body.channel.name}",
-            allowed_channels=[int(c) for c in procedure.channels],
-        )
-    unit = _receiving_point(catalogue, body.receiving_point)
-    desk = unit.code
-    occurred_at = business_time(body.occurred_at, body.backdate_reason)
-    due_at = appointment(procedure, occurred_at)
-    async with host.pool.acquire() as conn:
-        code = await next_code(conn, unit.agency_id, occurred_at)
-    dossier = await asyncio.to_thread(
-        app.receive,
-        code=code,
-        procedure_code=procedure.code,
-        department_code=procedure.department,
-        receiving_point=desk,
-        channel=int(body.channel),
-        online_level=body.online_level,
-        postal_return=body.postal_return,
-        legal_days=procedure.legal_days,
-        legal_hours=procedure.legal_hours,
-        received_at=occurred_at,
-        due_at=due_at,
-        occurred_at=occurred_at,
-        backdate_reason=body.backdate_reason,
-        actor=body.actor.model_dump(mode="json"),
-        applicant=body.applicant.model_dump(mode="json"),
-    )
-    if host.relay is not None:
-        host.relay.wake()
-    return _view(dossier)
-
-
-def _receiving_point(catalogue: Any, code: str | None) -> Any:
+def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
     """The desk that receives; by default the provincial centre (the first province-level desk)."""
     points = catalogue.receiving_points
     if code is None:
@@ -167,21 +311,23 @@ def _receiving_point(catalogue: Any, code: str | None) -> Any:
     )
 
 
-def _view(dossier: Any) -> DossierView:
+def _view(dossier: Dossier) -> DossierView:
+    terms = dossier.terms or {}
     return DossierView(
         code=dossier.code,
         dossier_id=dossier.id,
-        procedure_code=dossier.procedure_code,
-        department_code=dossier.department_code,
-        receiving_point=dossier.receiving_point,
-        channel=dossier.channel,
-        online_level=dossier.online_level,
-        postal_return=dossier.postal_return,
+        outcome=dossier.outcome,
+        national_status=dossier.national_status(),
+        registered_at=dossier.registered_at,
         received_at=dossier.received_at,
-        due_at=dossier.due_at,
-        occurred_at=dossier.occurred_at,
+        due_at=terms.get("due_at"),
         recorded_at=dossier.created_on,
         backdate_reason=dossier.backdate_reason,
-        received_by=dossier.received_by,
+        missing_items=dossier.missing_items,
+        refusal_reasons=dossier.refusal_reasons,
+        terms={k: v for k, v in terms.items() if k not in ("received_at", "due_at")} or None,
+        registered_by=dossier.registered_by,
         applicant=dossier.applicant,
+        forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],
+        **dossier.filing,
     )

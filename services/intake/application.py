@@ -16,22 +16,16 @@ class DossierNotFound(Exception):
 
 class IntakeApplication(Application[Any]):
     name = "intake"
-    snapshotting_intervals = {Dossier: 50}  # noqa: RUF012 - the library reads a class attribute
 
-    def receive(
+    def register(
         self,
         *,
         code: str,
-        procedure_code: str,
-        department_code: str,
-        receiving_point: str,
-        channel: int,
-        online_level: str | None,
-        postal_return: bool,
-        legal_days: int | None,
-        legal_hours: int | None,
-        received_at: datetime,
-        due_at: datetime,
+        filing: dict[str, Any],
+        outcome: str,
+        terms: dict[str, Any] | None,
+        missing_items: list[str] | None,
+        refusal_reasons: str | None,
         occurred_at: datetime,
         backdate_reason: str | None,
         actor: dict[str, Any],
@@ -39,21 +33,30 @@ class IntakeApplication(Application[Any]):
     ) -> Dossier:
         dossier = Dossier(
             code=code,
-            procedure_code=procedure_code,
-            department_code=department_code,
-            receiving_point=receiving_point,
-            channel=channel,
-            online_level=online_level,
-            postal_return=postal_return,
-            legal_days=legal_days,
-            legal_hours=legal_hours,
-            received_at=received_at,
-            due_at=due_at,
+            filing=filing,
+            outcome=outcome,
+            terms=terms,
+            missing_items=missing_items,
+            refusal_reasons=refusal_reasons,
             occurred_at=occurred_at,
             backdate_reason=backdate_reason,
             actor=actor,
             applicant=applicant,
         )
+        self.save(dossier)
+        return dossier
+
+    def complete(
+        self,
+        code: str,
+        *,
+        terms: dict[str, Any],
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> Dossier:
+        dossier = self.dossier(code)
+        dossier.complete(terms=terms, occurred_at=occurred_at, backdate_reason=backdate_reason, actor=actor)
         self.save(dossier)
         return dossier
 
@@ -63,3 +66,6 @@ class IntakeApplication(Application[Any]):
         except AggregateNotFoundError as exc:
             raise DossierNotFound(code) from exc
         return found
+
+    def history(self, code: str) -> list[Any]:
+        return list(self.events.get(dossier_id_for(code)))

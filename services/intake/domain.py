@@ -1,4 +1,11 @@
-"""The dossier as the front desk sees it (hồ sơ tại bộ phận một cửa). No I/O here."""
+"""The dossier as the front desk sees it (hồ sơ tại bộ phận một cửa). No I/O here.
+
+At the counter a dossier ends one of three ways (Circular 03/2025 Annex I): complete → receipt
+and appointment slip (form 01); incomplete → a request listing everything missing at once
+(form 02), after which the citizen may come back with the complete dossier; not within
+competence → refusal with reasons (form 03). Every dossier gets its code at registration, so
+the citizen can quote it whatever the outcome.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,14 @@ def dossier_id_for(code: str) -> UUID:
     return uuid5(DOSSIER_NAMESPACE, code)
 
 
+class NotIncomplete(Exception):
+    """Only a dossier waiting for completion at the counter can be completed."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(f"the dossier is {outcome}, not waiting for completion")
+        self.outcome = outcome
+
+
 class Dossier(Aggregate):
     """Hồ sơ: one citizen's or business's filing for one administrative procedure."""
 
@@ -23,38 +38,57 @@ class Dossier(Aggregate):
     def create_id(code: str) -> UUID:  # type: ignore[override]
         return dossier_id_for(code)
 
-    @event("Received")
+    @event("Registered")
     def __init__(
         self,
         *,
         code: str,
-        procedure_code: str,
-        department_code: str,
-        receiving_point: str,
-        channel: int,
-        online_level: str | None,
-        postal_return: bool,
-        legal_days: int | None,
-        legal_hours: int | None,
-        received_at: datetime,
-        due_at: datetime,
+        filing: dict[str, Any],
+        outcome: str,
+        terms: dict[str, Any] | None,
+        missing_items: list[str] | None,
+        refusal_reasons: str | None,
         occurred_at: datetime,
         backdate_reason: str | None,
         actor: dict[str, Any],
         applicant: dict[str, Any],
     ) -> None:
         self.code = code
-        self.procedure_code = procedure_code
-        self.department_code = department_code
-        self.receiving_point = receiving_point
-        self.channel = channel
-        self.online_level = online_level
-        self.postal_return = postal_return
-        self.legal_days = legal_days
-        self.legal_hours = legal_hours
-        self.received_at = received_at
-        self.due_at = due_at
-        self.occurred_at = occurred_at
+        self.filing = filing  # procedure, department, desk, channel, online level, postal return
+        self.outcome = outcome  # received | incomplete | refused
+        self.terms = terms  # legal time, policy, appointment — set once received
+        self.missing_items = missing_items
+        self.refusal_reasons = refusal_reasons
+        self.registered_at = occurred_at
+        self.received_at: datetime | None = occurred_at if outcome == "received" else None
         self.backdate_reason = backdate_reason
-        self.received_by = actor
+        self.registered_by = actor
         self.applicant = applicant
+
+    def complete(
+        self,
+        *,
+        terms: dict[str, Any],
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        if self.outcome != "incomplete":
+            raise NotIncomplete(self.outcome)
+        self._completed(terms=terms, occurred_at=occurred_at, backdate_reason=backdate_reason, actor=actor)
+
+    @event("Completed")
+    def _completed(
+        self,
+        terms: dict[str, Any],
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        self.outcome = "received"
+        self.terms = terms
+        self.received_at = occurred_at
+
+    def national_status(self) -> int:
+        """TrangThaiHoSo at the desk: 2 received, 3 not received, 5 asked to complete."""
+        return {"received": 2, "refused": 3, "incomplete": 5}[self.outcome]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
 from services.intake.codes import DDL
-from services.intake.translate import to_contract
+from services.intake.translate import translator
 from shared.eventlog import ensure_schema, eventstore_env
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The library creates its tables on construction, inside a schema that must exist.
     ensure_schema(settings.database_url, "intake")
     application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
-    host.publish_from(application, to_contract)
+    host.publish_from(application, translator(application))
 
     async def create_tables() -> None:
         await host.pool.execute(DDL)

@@ -3,49 +3,77 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import Actor, Channel, PersonalData
+from shared.contracts import Channel, PersonalData
+from shared.host.business_time import CommandMeta
 
 
-class ReceiveDossierRequest(BaseModel):
-    """Tiếp nhận hồ sơ: a complete dossier handed in at a desk, online or by post."""
+class Filing(CommandMeta):
+    """What the citizen hands in, whatever the counter's verdict."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    procedure_code: str = Field(min_length=1, max_length=32, examples=["1.001234"])
+    procedure_code: str = Field(min_length=1, max_length=32, examples=["STP-LLTP-01"])
     applicant: PersonalData
     channel: Channel
     online_level: Literal["full", "partial"] | None = Field(
-        default=None, description="for online dossiers: toàn trình (full) or một phần (partial)"
+        default=None, description="online dossiers: toàn trình (full) or một phần (partial)"
     )
-    postal_return: bool = Field(default=False, description="return the result by post")
     receiving_point: str | None = Field(
-        default=None, max_length=64, description="desk code; defaults to the provincial centre"
+        default=None, max_length=64, description="desk code; by default the provincial centre"
     )
-    actor: Actor
-    occurred_at: AwareDatetime | None = Field(
-        default=None, description="business time, if entered late (needs backdate_reason)"
-    )
-    backdate_reason: str | None = Field(default=None, max_length=1000)
+
+
+class ReceiveDossierRequest(Filing):
+    """Tiếp nhận: a complete dossier (form 01, receipt and appointment slip)."""
+
+    postal_return: bool = Field(default=False, description="return the result by post")
+    paid_online: bool = Field(default=False, description="fees paid through online payment")
+    documents_scanned: bool = Field(default=True, description="paper documents scanned at receipt")
+
+
+class IncompleteDossierRequest(Filing):
+    """Hướng dẫn bổ sung: everything missing, listed at once (form 02)."""
+
+    missing_items: list[str] = Field(min_length=1, max_length=50)
+
+
+class RefuseDossierRequest(Filing):
+    """Từ chối tiếp nhận: not within competence or not eligible (form 03)."""
+
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+class CompleteDossierRequest(CommandMeta):
+    """The citizen is back with everything that was missing: the dossier is received now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    postal_return: bool = False
+    paid_online: bool = False
+    documents_scanned: bool = True
 
 
 class DossierView(BaseModel):
     code: str
     dossier_id: UUID
+    outcome: str
+    national_status: int
     procedure_code: str
     department_code: str
     receiving_point: str
     channel: Channel
     online_level: str | None
-    postal_return: bool
-    received_at: datetime
-    due_at: datetime
-    occurred_at: datetime
+    registered_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
     recorded_at: datetime
     backdate_reason: str | None
-    received_by: Actor
+    missing_items: list[str] | None
+    refusal_reasons: str | None
+    terms: dict[str, Any] | None
+    registered_by: dict[str, Any]
     applicant: PersonalData
+    forms: list[str]

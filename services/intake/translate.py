@@ -4,31 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.application import Application
+
 from services.intake.domain import Dossier
-from shared.contracts import Actor, AnyEvent, DossierReceived, PersonalData, event_id
+from shared.contracts import (
+    Actor,
+    AnyEvent,
+    CompletionRequested,
+    DossierReceived,
+    DossierRefused,
+    PersonalData,
+    event_id,
+)
+from shared.eventlog.translator import ReplayingTranslator
 
 
-def to_contract(domain_event: Any) -> AnyEvent | None:
-    if isinstance(domain_event, Dossier.Received):
-        e = domain_event
-        return DossierReceived(
-            event_id=event_id("intake", e.originator_id, e.originator_version),
-            dossier_id=e.originator_id,
-            dossier_code=e.code,
-            occurred_at=e.occurred_at,
-            recorded_at=e.timestamp,
-            actor=Actor(**e.actor),
-            backdate_reason=e.backdate_reason,
-            procedure_code=e.procedure_code,
-            department_code=e.department_code,
-            receiving_point=e.receiving_point,
-            channel=e.channel,
-            online_level=e.online_level,
-            postal_return=e.postal_return,
-            legal_days=e.legal_days,
-            legal_hours=e.legal_hours,
-            received_at=e.received_at,
-            due_at=e.due_at,
-            applicant=PersonalData(**e.applicant),
-        )
+def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
+    common: dict[str, Any] = {
+        "event_id": event_id("intake", e.originator_id, e.originator_version),
+        "dossier_id": e.originator_id,
+        "dossier_code": dossier.code,
+        "occurred_at": e.occurred_at,
+        "recorded_at": e.timestamp,
+        "actor": Actor(**e.actor),
+        "backdate_reason": e.backdate_reason,
+        "applicant": PersonalData(**dossier.applicant),
+        **dossier.filing,
+    }
+    if isinstance(e, Dossier.Registered):
+        if dossier.outcome == "incomplete":
+            return CompletionRequested(**common, missing_items=dossier.missing_items or [])
+        if dossier.outcome == "refused":
+            return DossierRefused(**common, reasons=dossier.refusal_reasons or "")
+    if dossier.outcome == "received" and isinstance(e, Dossier.Registered | Dossier.Completed):
+        return DossierReceived(**common, **(dossier.terms or {}))
     return None
+
+
+def translator(app: Application[Any]) -> ReplayingTranslator:
+    return ReplayingTranslator(app, dossier_contract)

@@ -1,4 +1,4 @@
-"""Processing's HTTP API: decide a dossier and make its result ready."""
+"""Processing's HTTP API: commands on a dossier's case, its state, history, forms and work queues."""
 
 from __future__ import annotations
 
@@ -7,97 +7,148 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
+from fastapi.responses import HTMLResponse
 
+from services.processing import commands as c
 from services.processing.application import CaseNotFound, ProcessingApplication
-from services.processing.domain import Case, InvalidTransition
+from services.processing.domain import Case
+from services.processing.forms import FORMS, render_form
+from services.processing.queues import QUEUES, work_queue
+from services.processing.rules import CaseRuleViolation
+from services.processing.views import case_view, history_view
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 
 
-class DecideRequest(CommandMeta):
-    approved: bool
-    reasons: str | None = Field(default=None, max_length=4000)
-
-
-class ResultReadyRequest(CommandMeta):
-    pass
-
-
-def case_view(case: Case) -> dict[str, Any]:
+def _meta(body: CommandMeta) -> dict[str, Any]:
     return {
-        "dossier_code": case.dossier_code,
-        "dossier_id": str(case.dossier_id),
-        "department_code": case.department_code,
-        "state": case.state,
-        "due_at": case.due_at.isoformat(),
-        "approved": case.approved,
-        "reasons": case.reasons,
-        "postal_return": case.postal_return,
-        "result_ready_at": case.result_ready_at.isoformat() if case.result_ready_at else None,
-        "allowed_actions": case.allowed_actions(),
-        "version": case.version,
+        "occurred_at": business_time(body.occurred_at, body.backdate_reason),
+        "backdate_reason": body.backdate_reason,
+        "actor": body.actor.model_dump(mode="json"),
     }
 
 
-async def _run(host: ServiceHost, command: Callable[[], Case]) -> dict[str, Any]:
-    try:
-        case = await asyncio.to_thread(command)
-    except CaseNotFound as exc:
-        raise not_found("hồ sơ đang giải quyết", "Case for dossier", str(exc)) from None
-    except InvalidTransition as exc:
-        raise ApiError(
-            409,
-            "invalid_transition",
-            f"Không thể thực hiện '{exc.action}' khi hồ sơ ở trạng thái '{exc.state}'",
-            f"Cannot {exc.action} while the dossier is {exc.state}",
-            state=exc.state,
-            allowed_actions=exc.allowed,
-        ) from None
-    except ValueError as exc:
-        raise ApiError(422, "invalid_command", "Yêu cầu không hợp lệ", str(exc)) from None
-    if host.relay is not None:
-        host.relay.wake()
-    return case_view(case)
+def _case_not_found(code: str) -> ApiError:
+    return not_found("hồ sơ đang giải quyết", "Case for dossier", code)
 
 
 def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     router = APIRouter(tags=["cases"])
 
-    @router.get("/dossiers/{code}", summary="The case for a dossier, rebuilt from its events")
-    async def get_case(code: str) -> dict[str, Any]:
+    async def run(code: str, action: Callable[[Case], None]) -> dict[str, Any]:
         try:
-            return case_view(await asyncio.to_thread(app.case, code))
+            case = await asyncio.to_thread(app.act, code, action)
         except CaseNotFound:
-            raise not_found("hồ sơ đang giải quyết", "Case for dossier", code) from None
+            raise _case_not_found(code) from None
+        except CaseRuleViolation as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
+        if host.relay is not None:
+            host.relay.wake()
+        return case_view(case)
+
+    async def load(code: str) -> Case:
+        try:
+            return await asyncio.to_thread(app.case, code)
+        except CaseNotFound:
+            raise _case_not_found(code) from None
+
+    @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
+    async def get_case(code: str) -> dict[str, Any]:
+        return case_view(await load(code))
+
+    @router.get("/dossiers/{code}/history", summary="Every event: what, who, when, and the clock then")
+    async def history(code: str) -> list[dict[str, Any]]:
+        events = await asyncio.to_thread(app.history, code)
+        if not events:
+            raise _case_not_found(code)
+        return history_view(events)
+
+    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
+    async def form(code: str, form: str) -> HTMLResponse:
+        if form not in FORMS:
+            raise ApiError(
+                404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
+            )
+        events = await asyncio.to_thread(app.history, code)
+        if not events:
+            raise _case_not_found(code)
+        html = render_form(form, events)
+        if html is None:
+            raise ApiError(
+                409,
+                "form_not_applicable",
+                f"Hồ sơ chưa có sự kiện để lập biểu mẫu {form}",
+                f"The dossier has no event that produces the {form} form yet",
+            )
+        return HTMLResponse(html)
+
+    @router.get("/queues/{department}/{queue}", tags=["queues"], summary="Work queues")
+    async def queue(department: str, queue: str, limit: int = 200) -> list[dict[str, Any]]:
+        if queue not in QUEUES:
+            raise ApiError(
+                404, "unknown_queue", f"Không có hàng đợi {queue}", f"No queue {queue}", known=list(QUEUES)
+            )
+        return await work_queue(host.pool, department, queue, min(max(limit, 1), 1000))
+
+    @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ")
+    async def assign(code: str, body: c.Assign) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.assign(body.officer, **m))
+
+    @router.post("/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency")
+    async def transfer(code: str, body: c.Transfer) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.transfer(body.to_department, **m))
+
+    @router.post("/dossiers/{code}/supplement-requests", summary="Yêu cầu bổ sung (the clock stops)")
+    async def request_supplement(code: str, body: c.RequestSupplement) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.request_supplement(body.missing_items, body.reason, **m))
+
+    @router.post("/dossiers/{code}/supplement-received", summary="Nhận hồ sơ bổ sung (the clock goes on)")
+    async def receive_supplement(code: str, body: c.ReceiveSupplement) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.receive_supplement(**m))
+
+    @router.post("/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time")
+    async def close(code: str, body: c.CloseForNoSupplement) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.close_for_no_supplement(**m))
+
+    @router.post("/dossiers/{code}/leadership-reports", summary="Báo cáo lãnh đạo before a 2nd return")
+    async def report(code: str, body: c.ReportToLeadership) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.report_to_leadership(body.reason, **m))
+
+    @router.post("/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận")
+    async def acknowledge(code: str, body: c.AcknowledgeLeadership) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.acknowledge_leadership(body.note, **m))
+
+    @router.post("/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)")
+    async def apologise(code: str, body: c.IssueApology) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
 
     @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject")
-    async def decide(code: str, body: DecideRequest) -> dict[str, Any]:
-        at = business_time(body.occurred_at, body.backdate_reason)
-        return await _run(
-            host,
-            lambda: app.decide(
-                code,
-                approved=body.approved,
-                reasons=body.reasons,
-                occurred_at=at,
-                backdate_reason=body.backdate_reason,
-                actor=body.actor.model_dump(mode="json"),
-            ),
-        )
+    async def decide(code: str, body: c.Decide) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.decide(body.approved, body.reasons, **m))
 
-    @router.post("/dossiers/{code}/result-ready", summary="Có kết quả: the result is ready")
-    async def result_ready(code: str, body: ResultReadyRequest) -> dict[str, Any]:
-        at = business_time(body.occurred_at, body.backdate_reason)
-        return await _run(
-            host,
-            lambda: app.make_result_ready(
-                code,
-                occurred_at=at,
-                backdate_reason=body.backdate_reason,
-                actor=body.actor.model_dump(mode="json"),
-            ),
-        )
+    @router.post("/dossiers/{code}/result-ready", summary="Có kết quả")
+    async def result_ready(code: str, body: c.MakeResultReady) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.make_result_ready(**m))
+
+    @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả")
+    async def result_returned(code: str, body: c.ReturnResult) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.return_result(body.via, body.received_by, **m))
+
+    @router.post("/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)")
+    async def withdraw(code: str, body: c.Withdraw) -> dict[str, Any]:
+        m = _meta(body)
+        return await run(code, lambda case: case.withdraw(body.kind, body.reason, **m))
 
     return router

@@ -1,7 +1,8 @@
-"""Processing's commands: load, act, save."""
+"""Processing's commands: load the case, act, save (the service layer)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,13 @@ class ProcessingApplication(Application[Any]):
         dossier_id: UUID,
         dossier_code: str,
         department_code: str,
+        procedure_code: str,
+        legal_days: int | None,
+        legal_hours: int | None,
+        same_day_cutoff: str | None,
+        supplement_policy: str,
+        agency_shares: dict[str, int] | None,
+        received_at: datetime,
         due_at: datetime,
         postal_return: bool,
         occurred_at: datetime,
@@ -37,6 +45,13 @@ class ProcessingApplication(Application[Any]):
             dossier_id=dossier_id,
             dossier_code=dossier_code,
             department_code=department_code,
+            procedure_code=procedure_code,
+            legal_days=legal_days,
+            legal_hours=legal_hours,
+            same_day_cutoff=same_day_cutoff,
+            supplement_policy=supplement_policy,
+            agency_shares=agency_shares,
+            received_at=received_at,
             due_at=due_at,
             postal_return=postal_return,
             occurred_at=occurred_at,
@@ -62,36 +77,22 @@ class ProcessingApplication(Application[Any]):
             raise CaseNotFound(dossier_code) from exc
         return found
 
-    def decide(
-        self,
-        dossier_code: str,
-        *,
-        approved: bool,
-        reasons: str | None,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
-    ) -> Case:
-        case = self.case(dossier_code)
-        case.decide(
-            approved=approved,
-            reasons=reasons,
-            occurred_at=occurred_at,
-            backdate_reason=backdate_reason,
-            actor=actor,
-        )
-        self.save(case)
-        return case
+    def act(self, dossier_code: str, action: Callable[[Case], None]) -> Case:
+        """Loads the case, runs one domain command on it and saves the events it recorded.
 
-    def make_result_ready(
-        self,
-        dossier_code: str,
-        *,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
-    ) -> Case:
-        case = self.case(dossier_code)
-        case.make_result_ready(occurred_at=occurred_at, backdate_reason=backdate_reason, actor=actor)
-        self.save(case)
-        return case
+        Two officers acting at once on the same case: the second save conflicts on the
+        aggregate version and is retried on the fresh case, whose rules decide again.
+        """
+        for _ in range(3):
+            case = self.case(dossier_code)
+            action(case)
+            try:
+                self.save(case)
+            except IntegrityError:
+                continue
+            return case
+        raise RuntimeError(f"case {dossier_code} kept changing under concurrent commands")
+
+    def history(self, dossier_code: str) -> list[Any]:
+        """Every stored event of the case, oldest first: the control sheet's rows."""
+        return list(self.events.get(case_id_for(dossier_code)))

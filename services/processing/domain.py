@@ -1,4 +1,10 @@
-"""The case a department works on for one dossier (giải quyết hồ sơ). No I/O here."""
+"""The case a department works on for one dossier (giải quyết hồ sơ). No I/O here.
+
+Every method that changes the case checks its rules first (``check_*``), then records one
+event whose body is the state change. Each event keeps its business time (``occurred_at``),
+the reason if it was entered late, and the actor. The clock is never stored: it is read from
+the case's clock facts by the shared legal clock whenever it is needed.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,48 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.processing import clock_facts
+from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
+from shared.clock import DEFAULT_CALENDAR
+from shared.clock.facts import ClockReading
+from shared.clock.rulesets import RuleSet, ruleset_for
+
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
+ACTIVE = ("in_processing", "awaiting_supplement")
+FINISHED = ("returned", "stopped", "closed")
+
+# The state machine: what may be done in each state.
+ACTIONS: dict[str, list[str]] = {
+    "in_processing": [
+        "assign",
+        "transfer",
+        "request_supplement",
+        "report_to_leadership",
+        "acknowledge_leadership",
+        "issue_apology",
+        "decide",
+        "withdraw",
+    ],
+    "awaiting_supplement": [
+        "receive_supplement",
+        "close_for_no_supplement",
+        "issue_apology",
+        "withdraw",
+    ],
+    "decided": ["make_result_ready"],
+    "result_ready": ["return_result", "back_at_desk"],
+    "returned": [],
+    "stopped": [],
+    "closed": [],
+}
 
 
 def case_id_for(dossier_code: str) -> UUID:
     return uuid5(CASE_NAMESPACE, dossier_code)
 
 
-class InvalidTransition(Exception):
-    """The action is not allowed in the case's current state."""
-
-    def __init__(self, state: str, action: str, allowed: list[str]) -> None:
-        super().__init__(f"cannot {action} while {state}")
-        self.state = state
-        self.action = action
-        self.allowed = allowed
-
-
 class Case(Aggregate):
     """Hồ sơ đang giải quyết: the competent department's side of a dossier."""
-
-    ACTIONS = {  # noqa: RUF012 - a class-level table of the state machine
-        "in_processing": ["decide"],
-        "decided": ["make_result_ready"],
-        "result_ready": [],
-    }
 
     @staticmethod
     def create_id(dossier_code: str) -> UUID:  # type: ignore[override]
@@ -45,6 +68,13 @@ class Case(Aggregate):
         dossier_id: UUID,
         dossier_code: str,
         department_code: str,
+        procedure_code: str,
+        legal_days: int | None,
+        legal_hours: int | None,
+        same_day_cutoff: str | None,
+        supplement_policy: str,
+        agency_shares: dict[str, int] | None,
+        received_at: datetime,
         due_at: datetime,
         postal_return: bool,
         occurred_at: datetime,
@@ -52,87 +82,386 @@ class Case(Aggregate):
     ) -> None:
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code
+        self.competent_department = department_code
         self.department_code = department_code
-        self.due_at = due_at
+        self.procedure_code = procedure_code
+        self.legal_days = legal_days
+        self.legal_hours = legal_hours
+        self.same_day_cutoff = same_day_cutoff
+        self.supplement_policy = supplement_policy
+        self.agency_shares = agency_shares
+        self.received_at = received_at
+        self.appointment_at = due_at
         self.postal_return = postal_return
-        self.opened_at = occurred_at
         self.state = "in_processing"
+        self.officer: str | None = None
+        self.supplements = 0
+        self.supplement_requested_at: datetime | None = None
+        self.leadership_reports: list[dict[str, Any]] = []
+        self.reappointments = 0
+        self.overdue_marked = False
         self.approved: bool | None = None
         self.reasons: str | None = None
-        self.result_ready_at: datetime | None = None
+        self.result_at_desk = not postal_return
+        self.clock: list[dict[str, Any]] = [clock_facts.fact("received", received_at, agency=department_code)]
+        self.last_business_time = received_at
 
-    def ref(self) -> dict[str, Any]:
-        """What every later event repeats, so that each published event stands on its own."""
-        return {
-            "dossier_id": str(self.dossier_id),
-            "dossier_code": self.dossier_code,
-            "department_code": self.department_code,
-            "due_at": self.due_at.isoformat(),
-            "postal_return": self.postal_return,
-        }
+    # -- reading ------------------------------------------------------------------------------
 
-    def allowed_actions(self) -> list[str]:
-        return list(self.ACTIONS[self.state])
+    @property
+    def ruleset(self) -> RuleSet:
+        return ruleset_for(DEFAULT_CALENDAR.to_local(self.received_at).date())
 
-    def check_allowed(self, action: str) -> None:
-        if action not in self.ACTIONS[self.state]:
-            raise InvalidTransition(self.state, action, self.allowed_actions())
-
-    def decide(
-        self,
-        *,
-        approved: bool,
-        reasons: str | None,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
-    ) -> None:
-        self.check_allowed("decide")
-        if not approved and not reasons:
-            raise ValueError("a rejection needs its reasons")
-        self._decided(
-            ref=self.ref(),
-            approved=approved,
-            reasons=reasons,
-            occurred_at=occurred_at,
-            backdate_reason=backdate_reason,
-            actor=actor,
+    def read_clock(self, now: datetime) -> ClockReading:
+        return clock_facts.read(
+            self.clock,
+            legal_days=self.legal_days,
+            legal_hours=self.legal_hours,
+            policy=self.supplement_policy,
+            cutoff=self.same_day_cutoff,
+            now=max(now, self.last_business_time),
         )
 
-    @event("Decided")
-    def _decided(
-        self,
-        ref: dict[str, Any],
-        approved: bool,
-        reasons: str | None,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
+    def due_at(self, now: datetime) -> datetime:
+        return self.read_clock(now).due_at
+
+    def allowed_actions(self) -> list[str]:
+        return list(ACTIONS[self.state])
+
+    def pending_leadership(self) -> bool:
+        return any(r["acknowledged_by"] is None for r in self.leadership_reports)
+
+    def national_status(self) -> int:
+        """TrangThaiHoSo for the national portal (DESIGN §1b)."""
+        if self.state == "awaiting_supplement":
+            return 5
+        if self.state == "stopped":
+            return 7 if self.stop_kind == "withdrawn" else 8
+        if self.state == "closed":
+            return 8
+        if self.state in ("decided", "result_ready"):
+            return 9
+        if self.state == "returned":
+            return 10
+        return 4
+
+    stop_kind: str | None = None
+
+    # -- rules --------------------------------------------------------------------------------
+
+    def check_allowed(self, action: str) -> None:
+        if action not in ACTIONS[self.state]:
+            raise InvalidTransition(self.state, action, self.allowed_actions())
+
+    def check_in_order(self, occurred_at: datetime) -> None:
+        if occurred_at < self.last_business_time:
+            raise InvalidCommand(
+                "out_of_order",
+                "Thời điểm xảy ra sớm hơn bước trước đó của hồ sơ",
+                f"occurred_at lies before the case's previous step ({self.last_business_time.isoformat()})",
+                previous_step_at=self.last_business_time.isoformat(),
+            )
+
+    def check_supplement_window(self, at: datetime) -> None:
+        window = self.ruleset.supplement_request_window_hours
+        start = self.read_clock(at).clock_started_at
+        used = DEFAULT_CALENDAR.working_minutes_between(start, at)
+        if used > window * 60:
+            raise CaseRuleViolation(
+                "supplement_window_passed",
+                f"Yêu cầu bổ sung phải gửi trong {window} giờ làm việc kể từ khi tiếp nhận",
+                f"A supplement request must go out within {window} working hours of receipt"
+                f" ({used // 60} h {used % 60} min have passed)",
+                window_hours=window,
+                working_minutes_since_receipt=used,
+            )
+
+    def check_leadership_for_return(self, number: int) -> None:
+        if number < 2:
+            return
+        acknowledged = [
+            r for r in self.leadership_reports if r["return_number"] == number and r["acknowledged_by"]
+        ]
+        if not acknowledged:
+            raise CaseRuleViolation(
+                "leadership_report_required",
+                f"Trả hồ sơ lần thứ {number} phải báo cáo và được lãnh đạo xác nhận trước",
+                f"Return #{number} needs a report to the leadership, acknowledged by a leader, first",
+                return_number=number,
+                pending_report=self.pending_leadership(),
+            )
+
+    def check_reappointment(self, new_due_at: datetime, now: datetime) -> None:
+        limit = self.ruleset.max_reappointments
+        if self.reappointments >= limit:
+            raise CaseRuleViolation(
+                "reappointment_limit",
+                f"Chỉ được hẹn lại ngày trả kết quả tối đa {limit} lần",
+                f"The appointment may be re-set at most {limit} time(s)",
+                reappointments=self.reappointments,
+            )
+        current = self.due_at(now)
+        if new_due_at <= current:
+            raise InvalidCommand(
+                "new_appointment_not_later",
+                "Ngày hẹn mới phải sau ngày hẹn hiện tại",
+                f"The new appointment must be after the current one ({current.isoformat()})",
+                current_due_at=current.isoformat(),
+            )
+        if not DEFAULT_CALENDAR.is_working_moment(new_due_at) and DEFAULT_CALENDAR.end_of_working_day(
+            DEFAULT_CALENDAR.to_local(new_due_at).date()
+        ) != DEFAULT_CALENDAR.to_local(new_due_at):
+            raise InvalidCommand(
+                "new_appointment_not_working_time",
+                "Ngày hẹn mới phải rơi vào giờ làm việc",
+                "The new appointment must fall within office hours on a working day",
+            )
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def assign(self, officer: str, **meta: Any) -> None:
+        self._begin("assign", meta)
+        self._assigned(officer=officer, meta=meta)
+
+    @event("OfficerAssigned")
+    def _assigned(self, officer: str, meta: dict[str, Any]) -> None:
+        self.officer = officer
+        self._touch(meta)
+
+    def transfer(self, to_department: str, **meta: Any) -> None:
+        self._begin("transfer", meta)
+        if to_department == self.department_code:
+            raise InvalidCommand(
+                "same_department", "Hồ sơ đang ở chính cơ quan này", "The case is already there"
+            )
+        share = (self.agency_shares or {}).get(to_department)
+        self._transferred(
+            from_department=self.department_code, to_department=to_department, share_days=share, meta=meta
+        )
+
+    @event("Transferred")
+    def _transferred(
+        self, from_department: str, to_department: str, share_days: int | None, meta: dict[str, Any]
     ) -> None:
+        self.department_code = to_department
+        self.clock.append(
+            clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share_days)
+        )
+        self._touch(meta)
+
+    def request_supplement(self, missing_items: list[str], reason: str, **meta: Any) -> None:
+        self._begin("request_supplement", meta)
+        if not missing_items:
+            raise InvalidCommand(
+                "missing_items_required",
+                "Phải liệt kê đầy đủ các giấy tờ cần bổ sung trong một lần",
+                "List everything missing, all at once",
+            )
+        number = self.supplements + 1
+        self.check_leadership_for_return(number)
+        self.check_supplement_window(meta["occurred_at"])
+        self._supplement_requested(number=number, missing_items=missing_items, reason=reason, meta=meta)
+
+    @event("SupplementRequested")
+    def _supplement_requested(
+        self, number: int, missing_items: list[str], reason: str, meta: dict[str, Any]
+    ) -> None:
+        self.state = "awaiting_supplement"
+        self.supplements = number
+        self.supplement_requested_at = meta["occurred_at"]
+        self.clock.append(clock_facts.fact("supplement_requested", meta["occurred_at"], number=number))
+        self._touch(meta)
+
+    def receive_supplement(self, **meta: Any) -> None:
+        self._begin("receive_supplement", meta)
+        paused = DEFAULT_CALENDAR.working_minutes_between(
+            self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
+        )
+        self._supplement_received(
+            number=self.supplements, policy=self.supplement_policy, paused_minutes=paused, meta=meta
+        )
+
+    @event("SupplementReceived")
+    def _supplement_received(
+        self, number: int, policy: str, paused_minutes: int, meta: dict[str, Any]
+    ) -> None:
+        self.state = "in_processing"
+        self.supplement_requested_at = None
+        self.clock.append(clock_facts.fact("supplement_completed", meta["occurred_at"]))
+        self._touch(meta)
+
+    def close_for_no_supplement(self, **meta: Any) -> None:
+        self._begin("close_for_no_supplement", meta)
+        limit = self.ruleset.supplement_deadline_days
+        waited = DEFAULT_CALENDAR.working_minutes_between(
+            self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
+        )
+        if waited < limit * DEFAULT_CALENDAR.minutes_per_day:
+            raise CaseRuleViolation(
+                "supplement_deadline_not_reached",
+                f"Công dân còn thời hạn bổ sung ({limit} ngày làm việc)",
+                f"The citizen still has time to supplement ({limit} working days)",
+                waited_working_minutes=waited,
+            )
+        self._closed(meta=meta)
+
+    @event("ClosedForNoSupplement")
+    def _closed(self, meta: dict[str, Any]) -> None:
+        self.state = "closed"
+        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self._touch(meta)
+
+    def report_to_leadership(self, reason: str, **meta: Any) -> None:
+        self._begin("report_to_leadership", meta)
+        number = self.supplements + 1
+        if number < 2:
+            raise InvalidCommand(
+                "leadership_report_not_needed",
+                "Chỉ cần báo cáo lãnh đạo khi trả hồ sơ từ lần thứ hai",
+                "A report to the leadership is needed from the second return on",
+            )
+        if any(r["return_number"] == number for r in self.leadership_reports):
+            raise CaseRuleViolation(
+                "leadership_already_reported",
+                "Đã báo cáo lãnh đạo cho lần trả này",
+                "This return was already reported to the leadership",
+            )
+        self._reported(return_number=number, reason=reason, meta=meta)
+
+    @event("LeadershipReported")
+    def _reported(self, return_number: int, reason: str, meta: dict[str, Any]) -> None:
+        self.leadership_reports.append(
+            {"return_number": return_number, "reason": reason, "acknowledged_by": None}
+        )
+        self._touch(meta)
+
+    def acknowledge_leadership(self, note: str | None, **meta: Any) -> None:
+        self._begin("acknowledge_leadership", meta)
+        if not self.pending_leadership():
+            raise CaseRuleViolation(
+                "no_pending_report", "Không có báo cáo nào chờ lãnh đạo", "No report awaits the leadership"
+            )
+        if meta["actor"].get("role") != "leader":
+            raise CaseRuleViolation(
+                "leader_role_required",
+                "Chỉ lãnh đạo mới được xác nhận báo cáo",
+                "Only a leader (role 'leader') may acknowledge the report",
+            )
+        self._acknowledged(leader=meta["actor"]["user_id"], note=note, meta=meta)
+
+    @event("LeadershipAcknowledged")
+    def _acknowledged(self, leader: str, note: str | None, meta: dict[str, Any]) -> None:
+        for report in self.leadership_reports:
+            if report["acknowledged_by"] is None:
+                report["acknowledged_by"] = leader
+        self._touch(meta)
+
+    def issue_apology(self, reason: str, new_due_at: datetime, **meta: Any) -> None:
+        self._begin("issue_apology", meta)
+        self.check_reappointment(new_due_at, meta["occurred_at"])
+        current = self.due_at(meta["occurred_at"])
+        notice = DEFAULT_CALENDAR.working_minutes_between(meta["occurred_at"], current)
+        in_time = notice >= self.ruleset.apology_notice_days_before_due * DEFAULT_CALENDAR.minutes_per_day
+        self._apologised(
+            reason=reason, previous_due_at=current, new_due_at=new_due_at, notice_in_time=in_time, meta=meta
+        )
+
+    @event("ApologyIssued")
+    def _apologised(
+        self,
+        reason: str,
+        previous_due_at: datetime,
+        new_due_at: datetime,
+        notice_in_time: bool,
+        meta: dict[str, Any],
+    ) -> None:
+        self.reappointments += 1
+        self.clock.append(
+            clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
+        )
+        self._touch(meta)
+
+    def mark_overdue(self, **meta: Any) -> None:
+        if self.state not in ACTIVE or self.overdue_marked:
+            raise InvalidTransition(self.state, "mark_overdue", self.allowed_actions())
+        reading = self.read_clock(meta["occurred_at"])
+        if reading.paused or reading.status != "overdue":
+            raise CaseRuleViolation(
+                "not_overdue", "Hồ sơ chưa quá hạn", "The dossier is not past its appointment"
+            )
+        self._overdue(due_at_passed=reading.due_at, meta=meta)
+
+    @event("MarkedOverdue")
+    def _overdue(self, due_at_passed: datetime, meta: dict[str, Any]) -> None:
+        self.overdue_marked = True
+
+    def decide(self, approved: bool, reasons: str | None, **meta: Any) -> None:
+        self._begin("decide", meta)
+        if not approved and not (reasons and reasons.strip()):
+            raise InvalidCommand(
+                "reasons_required",
+                "Từ chối giải quyết phải nêu rõ lý do",
+                "A rejection must state its reasons",
+            )
+        self._decided(approved=approved, reasons=reasons, meta=meta)
+
+    @event("Decided")
+    def _decided(self, approved: bool, reasons: str | None, meta: dict[str, Any]) -> None:
         self.state = "decided"
         self.approved = approved
         self.reasons = reasons
+        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self._touch(meta)
 
-    def make_result_ready(
-        self, *, occurred_at: datetime, backdate_reason: str | None, actor: dict[str, Any]
-    ) -> None:
-        self.check_allowed("make_result_ready")
-        self._result_ready(
-            ref=self.ref(),
-            on_time=occurred_at <= self.due_at,
-            occurred_at=occurred_at,
-            backdate_reason=backdate_reason,
-            actor=actor,
-        )
+    def make_result_ready(self, **meta: Any) -> None:
+        self._begin("make_result_ready", meta)
+        self._result_ready(meta=meta)
 
     @event("ResultReady")
-    def _result_ready(
-        self,
-        ref: dict[str, Any],
-        on_time: bool,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
-    ) -> None:
+    def _result_ready(self, meta: dict[str, Any]) -> None:
         self.state = "result_ready"
-        self.result_ready_at = occurred_at
+        self._touch(meta)
+
+    def return_result(self, via: str, received_by: str | None, **meta: Any) -> None:
+        self._begin("return_result", meta)
+        if via == "post" and not self.postal_return:
+            raise InvalidCommand(
+                "not_postal",
+                "Công dân không đăng ký nhận kết quả qua bưu chính",
+                "The citizen did not ask for the result by post",
+            )
+        self._returned(via=via, received_by=received_by, meta=meta)
+
+    @event("ResultReturned")
+    def _returned(self, via: str, received_by: str | None, meta: dict[str, Any]) -> None:
+        self.state = "returned"
+        self._touch(meta)
+
+    def back_at_desk(self, reason: str, **meta: Any) -> None:
+        self._begin("back_at_desk", meta)
+        self._back_at_desk(reason=reason, meta=meta)
+
+    @event("ResultBackAtDesk")
+    def _back_at_desk(self, reason: str, meta: dict[str, Any]) -> None:
+        self.result_at_desk = True
+        self._touch(meta)
+
+    def withdraw(self, kind: str, reason: str, **meta: Any) -> None:
+        self._begin("withdraw", meta)
+        self._stopped(kind=kind, reason=reason, meta=meta)
+
+    @event("Stopped")
+    def _stopped(self, kind: str, reason: str, meta: dict[str, Any]) -> None:
+        self.state = "stopped"
+        self.stop_kind = kind
+        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self._touch(meta)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _begin(self, action: str, meta: dict[str, Any]) -> None:
+        self.check_allowed(action)
+        self.check_in_order(meta["occurred_at"])
+
+    def _touch(self, meta: dict[str, Any]) -> None:
+        self.last_business_time = max(self.last_business_time, meta["occurred_at"])

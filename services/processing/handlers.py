@@ -1,14 +1,26 @@
-"""Processing's message handlers: a received dossier opens its case."""
+"""Processing's message handlers.
+
+A received dossier opens its case; the postal service's delivery of a result returns it, and a
+failed delivery sends it back to the desk. A command that the case has already moved past (a
+late duplicate) is a no-op, not a poison message.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
-from services.processing.application import ProcessingApplication
-from shared.contracts import AnyEvent, DossierReceived
-from shared.eventlog.consumer import Handler
+from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.domain import Case
+from services.processing.rules import CaseRuleViolation, InvalidTransition
+from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
+from shared.eventlog.consumer import Handler, PoisonMessage
+
+log = logging.getLogger(__name__)
 
 
 def on_intake_event(app: ProcessingApplication) -> Handler:
@@ -19,10 +31,49 @@ def on_intake_event(app: ProcessingApplication) -> Handler:
                 dossier_id=event.dossier_id,
                 dossier_code=event.dossier_code,
                 department_code=event.department_code,
+                procedure_code=event.procedure_code,
+                legal_days=event.legal_days,
+                legal_hours=event.legal_hours,
+                same_day_cutoff=event.same_day_cutoff,
+                supplement_policy=event.supplement_policy,
+                agency_shares=event.agency_shares,
+                received_at=event.received_at,
                 due_at=event.due_at,
                 postal_return=event.postal_return,
                 occurred_at=event.received_at,
                 actor=event.actor.model_dump(mode="json"),
             )
+
+    return handle
+
+
+def on_postal_event(app: ProcessingApplication) -> Handler:
+    async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
+        if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "delivery":
+            return
+        meta: dict[str, Any] = {
+            "occurred_at": event.occurred_at,
+            "backdate_reason": None,
+            "actor": event.actor.model_dump(mode="json"),
+        }
+        action: Callable[[Case], None]
+        if isinstance(event, ShipmentDelivered):
+            meta["occurred_at"] = event.delivered_at
+
+            def action(case: Case) -> None:
+                case.return_result(via="post", received_by=event.delivered_to, **meta)
+        else:
+
+            def action(case: Case) -> None:
+                case.back_at_desk(reason=f"{event.status}: {event.reason}", **meta)
+
+        try:
+            await asyncio.to_thread(app.act, event.dossier_code, action)
+        except CaseNotFound as exc:
+            raise PoisonMessage(f"no case for dossier {event.dossier_code}") from exc
+        except InvalidTransition as exc:
+            log.info("postal %s for %s ignored: %s", event.event_type, event.dossier_code, exc)
+        except CaseRuleViolation as exc:
+            raise PoisonMessage(f"{exc.code}: {exc.en}") from exc
 
     return handle

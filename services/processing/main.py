@@ -1,4 +1,4 @@
-"""The processing process: HTTP API, the consumer of intake's events, the relay."""
+"""The processing process: HTTP API, consumers (intake, postal, own queues), sweeper, relay."""
 
 from __future__ import annotations
 
@@ -6,28 +6,40 @@ from fastapi import FastAPI
 
 from services.processing.api import build_router
 from services.processing.application import ProcessingApplication
-from services.processing.handlers import on_intake_event
-from services.processing.translate import to_contract
-from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
+from services.processing.handlers import on_intake_event, on_postal_event
+from services.processing.queues import DDL, project_case_event, run_overdue_sweeper
+from services.processing.translate import translator
+from shared.eventlog import (
+    PROCESSING_FROM_INTAKE,
+    PROCESSING_FROM_POSTAL,
+    PROCESSING_QUEUES,
+    TrackedConsumer,
+    ensure_schema,
+    eventstore_env,
+)
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0) -> FastAPI:
     settings = settings or Settings.from_env()
     host = ServiceHost("processing", settings=settings)
     ensure_schema(settings.database_url, "processing")
     application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
-    host.publish_from(application, to_contract)
-    host.consume(
-        TrackedConsumer(
-            spec=PROCESSING_FROM_INTAKE,
-            schema="processing",
-            pool=lambda: host.pool,
-            handler=on_intake_event(application),
-        )
-    )
+    host.publish_from(application, translator(application))
+    for spec, handler in (
+        (PROCESSING_FROM_INTAKE, on_intake_event(application)),
+        (PROCESSING_FROM_POSTAL, on_postal_event(application)),
+        (PROCESSING_QUEUES, project_case_event),
+    ):
+        host.consume(TrackedConsumer(spec=spec, schema="processing", pool=lambda: host.pool, handler=handler))
+
+    async def create_tables() -> None:
+        await host.pool.execute(DDL)
+
+    host.setup.append(create_tables)
+    host.background.append(lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s))
     app = service_app(host, title="motcua processing", description="Giải quyết hồ sơ")
     app.include_router(build_router(host, application))
     app.state.host = host

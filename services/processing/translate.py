@@ -1,46 +1,106 @@
-"""From processing's stored domain events to the published contracts."""
+"""From processing's stored domain events to the published contracts.
+
+Published events carry the appointment in force after each step, which only the legal clock
+over the whole case can tell: each is translated with the case as it stood after it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from eventsourcing.application import Application
+
 from services.processing.domain import Case
-from shared.contracts import Actor, AnyEvent, CaseOpened, DossierDecided, ResultReady, event_id
+from shared.contracts import (
+    Actor,
+    AnyEvent,
+    ApologyIssued,
+    CaseOpened,
+    CaseTransferred,
+    ClosedForNoSupplement,
+    DossierDecided,
+    LeadershipAcknowledged,
+    LeadershipReported,
+    MarkedOverdue,
+    OfficerAssigned,
+    ProcessingStopped,
+    ResultBackAtDesk,
+    ResultReady,
+    ResultReturned,
+    SupplementReceived,
+    SupplementRequested,
+    event_id,
+)
+from shared.eventlog.translator import ReplayingTranslator
 
 
-def to_contract(domain_event: Any) -> AnyEvent | None:
-    e = domain_event
+def case_contract(e: Any, case: Case) -> AnyEvent | None:
+    meta = e.meta if hasattr(e, "meta") else {"occurred_at": e.occurred_at, "actor": e.actor}
+    at = meta["occurred_at"]
+    reading = case.read_clock(at)
     common: dict[str, Any] = {
         "event_id": event_id("processing", e.originator_id, e.originator_version),
+        "dossier_id": case.dossier_id,
+        "dossier_code": case.dossier_code,
+        "occurred_at": at,
         "recorded_at": e.timestamp,
-        "occurred_at": e.occurred_at,
-        "actor": Actor(**e.actor),
+        "actor": Actor(**meta["actor"]),
+        "backdate_reason": meta.get("backdate_reason"),
+        "department_code": case.department_code,
+        "due_at": reading.due_at,
     }
+    return _contract(e, case, common, reading)
+
+
+def translator(app: Application[Any]) -> ReplayingTranslator:
+    return ReplayingTranslator(app, case_contract)
+
+
+def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEvent | None:
     if isinstance(e, Case.Opened):
-        return CaseOpened(
+        return CaseOpened(**common)
+    if isinstance(e, Case.Transferred):
+        return CaseTransferred(
             **common,
-            dossier_id=e.dossier_id,
-            dossier_code=e.dossier_code,
-            department_code=e.department_code,
-            due_at=e.due_at,
+            from_department=e.from_department,
+            to_department=e.to_department,
+            share_days=e.share_days,
         )
-    if isinstance(e, Case.Decided | Case.ResultReady):
-        ref = e.ref
-        common |= {
-            "backdate_reason": e.backdate_reason,
-            "dossier_id": ref["dossier_id"],
-            "dossier_code": ref["dossier_code"],
-            "department_code": ref["department_code"],
-            "due_at": ref["due_at"],
-        }
-        if isinstance(e, Case.Decided):
-            return DossierDecided(
-                **common,
-                approved=e.approved,
-                reasons=e.reasons,
-                on_time=e.occurred_at <= datetime.fromisoformat(ref["due_at"]),
-                minutes_used=0,
-            )
-        return ResultReady(**common, postal_return=ref["postal_return"], on_time=e.on_time)
+    if isinstance(e, Case.OfficerAssigned):
+        return OfficerAssigned(**common, officer=e.officer)
+    if isinstance(e, Case.SupplementRequested):
+        return SupplementRequested(**common, number=e.number, missing_items=e.missing_items, reason=e.reason)
+    if isinstance(e, Case.SupplementReceived):
+        return SupplementReceived(**common, number=e.number, policy=e.policy, paused_minutes=e.paused_minutes)
+    if isinstance(e, Case.ClosedForNoSupplement):
+        return ClosedForNoSupplement(**common)
+    if isinstance(e, Case.LeadershipReported):
+        return LeadershipReported(**common, return_number=e.return_number, reason=e.reason)
+    if isinstance(e, Case.LeadershipAcknowledged):
+        return LeadershipAcknowledged(**common, leader=e.leader, note=e.note)
+    if isinstance(e, Case.ApologyIssued):
+        return ApologyIssued(**common, previous_due_at=e.previous_due_at, reason=e.reason)
+    if isinstance(e, Case.MarkedOverdue):
+        return MarkedOverdue(**common)
+    if isinstance(e, Case.Decided):
+        return DossierDecided(
+            **common,
+            approved=e.approved,
+            reasons=e.reasons,
+            on_time=reading.status in ("finished_early", "finished_on_time"),
+            minutes_used=reading.processing_minutes,
+            supplement_minutes=reading.supplement_minutes,
+        )
+    if isinstance(e, Case.ResultReady):
+        return ResultReady(
+            **common,
+            postal_return=case.postal_return,
+            on_time=common["occurred_at"] <= reading.due_at,
+        )
+    if isinstance(e, Case.ResultReturned):
+        return ResultReturned(**common, via=e.via, received_by=e.received_by)
+    if isinstance(e, Case.ResultBackAtDesk):
+        return ResultBackAtDesk(**common, reason=e.reason)
+    if isinstance(e, Case.Stopped):
+        return ProcessingStopped(**common, kind=e.kind, reason=e.reason)
     return None

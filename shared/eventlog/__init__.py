@@ -6,8 +6,11 @@ from shared.eventlog.store import ensure_schema, eventstore_env
 from shared.eventlog.tables import ensure_eventlog_tables
 from shared.eventlog.topology import (
     CONSUMERS,
+    POSTAL_FROM_INTAKE,
     POSTAL_FROM_PROCESSING,
     PROCESSING_FROM_INTAKE,
+    PROCESSING_FROM_POSTAL,
+    PROCESSING_QUEUES,
     SCORING_ALL,
     STREAM,
     declare_topology,
@@ -16,8 +19,11 @@ from shared.eventlog.topology import (
 
 __all__ = [
     "CONSUMERS",
+    "POSTAL_FROM_INTAKE",
     "POSTAL_FROM_PROCESSING",
     "PROCESSING_FROM_INTAKE",
+    "PROCESSING_FROM_POSTAL",
+    "PROCESSING_QUEUES",
     "SCORING_ALL",
     "STREAM",
     "OutboxRelay",

@@ -24,10 +24,14 @@ from nats.aio.msg import Msg
 from pydantic import ValidationError
 
 from shared.contracts import AnyEvent, parse_event
+from shared.eventlog import nats_compat
 from shared.eventlog.dead_letters import store_dead_letter
 from shared.eventlog.topology import REDELIVERY_BACKOFF_S, STREAM, ConsumerSpec
 
 log = logging.getLogger(__name__)
+nats_compat.install()
+# How long a pull waits to fill a batch: the latency one hop adds when the log is quiet.
+BATCH_WAIT_S = 0.05
 
 
 class PoisonMessage(Exception):
@@ -69,7 +73,7 @@ class TrackedConsumer:
             self.spec.filter_subject,
             stream=JStream(STREAM, declare=False),
             durable=self.spec.durable,
-            pull_sub=PullSub(batch_size=self.batch_size, timeout=0.2, batch=True),
+            pull_sub=PullSub(batch_size=self.batch_size, timeout=BATCH_WAIT_S, batch=True),
             ack_policy=AckPolicy.MANUAL,
             title=self.spec.durable,
             description=self.spec.description,

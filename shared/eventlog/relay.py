@@ -70,40 +70,47 @@ class OutboxRelay:
         """Move the relay back (re-publish from there) — e.g. after JetStream lost data."""
         await self._save_position(position)
 
-    def _select(self, after: int) -> Sequence[Notification]:
-        return self.app.recorder.select_notifications(
+    def _read_batch(self, after: int) -> tuple[int, int, list[AnyEvent]]:
+        """Reads and translates the next batch (in a thread: both may touch the database).
+
+        Returns the last notification id read (``after`` if none), how many were read, and the
+        events to publish.
+        """
+        notifications: Sequence[Notification] = self.app.recorder.select_notifications(
             start=after, limit=self.batch_size, inclusive_of_start=False
         )
+        contracts = []
+        for notification in notifications:
+            contract = self.translate(self.app.mapper.to_domain_event(notification))
+            if contract is not None:  # None: an internal event, nothing crosses the boundary
+                contracts.append(contract)
+        return (notifications[-1].id if notifications else after), len(notifications), contracts
 
     async def publish_pending(self) -> int:
         """Publish everything committed since the saved position; returns how many were read."""
         total = 0
         while True:
             after = await self.position()
-            notifications = await asyncio.to_thread(self._select, after)
-            if not notifications:
+            last, count, contracts = await asyncio.to_thread(self._read_batch, after)
+            if count == 0:
                 return total
-            await self._publish(notifications)
-            await self._save_position(notifications[-1].id)
-            total += len(notifications)
+            await self._publish(contracts)
+            await self._save_position(last)
+            total += count
 
-    async def _publish(self, notifications: Sequence[Notification]) -> None:
-        pending = []
-        for notification in notifications:
-            domain_event = self.app.mapper.to_domain_event(notification)
-            contract = self.translate(domain_event)
-            if contract is None:
-                continue  # an internal event: nothing crosses the service boundary
-            pending.append(
-                self.js.publish(
-                    subject_for(contract.event_type, contract.dossier_id),
-                    dump_event(contract),
-                    stream=STREAM,
-                    headers={"Nats-Msg-Id": contract.event_id},
-                )
-            )
+    async def _publish(self, contracts: list[AnyEvent]) -> None:
         # Published concurrently for throughput; the position is saved only once all are acked.
-        await asyncio.gather(*pending)
+        await asyncio.gather(
+            *(
+                self.js.publish(
+                    subject_for(c.event_type, c.dossier_id),
+                    dump_event(c),
+                    stream=STREAM,
+                    headers={"Nats-Msg-Id": c.event_id},
+                )
+                for c in contracts
+            )
+        )
 
     def wake(self) -> None:
         self._wake.set()

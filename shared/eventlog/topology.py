@@ -53,12 +53,29 @@ class ConsumerSpec:
 PROCESSING_FROM_INTAKE = ConsumerSpec(
     "processing-intake", f"{SUBJECT_ROOT}.intake.>", "processing opens a case per received dossier"
 )
+PROCESSING_FROM_POSTAL = ConsumerSpec(
+    "processing-postal", f"{SUBJECT_ROOT}.postal.>", "processing learns of deliveries and failures"
+)
+PROCESSING_QUEUES = ConsumerSpec(
+    "processing-queues", f"{SUBJECT_ROOT}.processing.>", "processing's own work queues"
+)
 POSTAL_FROM_PROCESSING = ConsumerSpec(
     "postal-processing", f"{SUBJECT_ROOT}.processing.>", "postal books deliveries of results"
 )
 SCORING_ALL = ConsumerSpec("scoring", f"{SUBJECT_ROOT}.>", "scoring projects every event")
 
-CONSUMERS: tuple[ConsumerSpec, ...] = (PROCESSING_FROM_INTAKE, POSTAL_FROM_PROCESSING, SCORING_ALL)
+POSTAL_FROM_INTAKE = ConsumerSpec(
+    "postal-intake", f"{SUBJECT_ROOT}.intake.>", "postal learns which dossiers return by post"
+)
+
+CONSUMERS: tuple[ConsumerSpec, ...] = (
+    PROCESSING_FROM_INTAKE,
+    PROCESSING_FROM_POSTAL,
+    PROCESSING_QUEUES,
+    POSTAL_FROM_PROCESSING,
+    POSTAL_FROM_INTAKE,
+    SCORING_ALL,
+)
 
 
 def stream_config() -> StreamConfig:

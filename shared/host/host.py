@@ -53,6 +53,8 @@ class ServiceHost:
         self._tasks: list[asyncio.Task[None]] = []
         # Run once the pool exists and before any message is consumed (tables, seeds).
         self.setup: list[Callable[[], Awaitable[None]]] = []
+        # Long-running loops (sweepers) started with the service; each gets the stop event.
+        self.background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -86,6 +88,8 @@ class ServiceHost:
                 name=self.name, schema=self.schema, app=app, translate=translate, js=js, pool=self.pool
             )
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+        for loop in self.background:
+            self._tasks.append(asyncio.create_task(loop(self._stop)))
         log.info("%s started", self.name)
 
     async def stop(self) -> None:

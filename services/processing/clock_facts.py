@@ -1,0 +1,67 @@
+"""A case's clock facts kept as plain data (snapshot-safe), turned into the clock's types on read."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from shared.clock import DEFAULT_CALENDAR, LegalTime
+from shared.clock.facts import (
+    ClockFact,
+    ClockReading,
+    Finished,
+    Reappointed,
+    Received,
+    SupplementCompleted,
+    SupplementRequested,
+    Transferred,
+)
+from shared.clock.legal_clock import read_clock
+
+
+def fact(kind: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "at": at, **extra}
+
+
+def to_clock_fact(raw: dict[str, Any]) -> ClockFact:
+    kind, at = raw["kind"], raw["at"]
+    if kind == "received":
+        return Received(at=at, agency=raw["agency"])
+    if kind == "supplement_requested":
+        return SupplementRequested(at=at, number=raw["number"])
+    if kind == "supplement_completed":
+        return SupplementCompleted(at=at)
+    if kind == "transferred":
+        return Transferred(at=at, agency=raw["agency"], share_days=raw.get("share_days"))
+    if kind == "reappointed":
+        return Reappointed(at=at, new_due=raw["new_due"], reason=raw["reason"])
+    if kind == "finished":
+        return Finished(at=at)
+    raise ValueError(f"unknown clock fact {kind!r}")
+
+
+def legal_time(legal_days: int | None, legal_hours: int | None) -> LegalTime:
+    if legal_hours is not None:
+        return LegalTime.hours(legal_hours)
+    if legal_days is None:
+        raise ValueError("a procedure needs legal_days or legal_hours")
+    return LegalTime.days(legal_days)
+
+
+def read(
+    facts: list[dict[str, Any]],
+    *,
+    legal_days: int | None,
+    legal_hours: int | None,
+    policy: str,
+    cutoff: str | None,
+    now: datetime,
+) -> ClockReading:
+    return read_clock(
+        [to_clock_fact(f) for f in facts],
+        legal_time=legal_time(legal_days, legal_hours),
+        now=now,
+        calendar=DEFAULT_CALENDAR,
+        policy="resume" if policy == "resume" else "restart",
+        cutoff=time.fromisoformat(cutoff) if cutoff else None,
+    )

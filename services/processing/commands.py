@@ -1,0 +1,62 @@
+"""Request bodies of processing's commands; each carries who acts and, if late, when it happened."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.host.business_time import CommandMeta
+
+
+class Assign(CommandMeta):
+    officer: str = Field(min_length=1, max_length=128)
+
+
+class Transfer(CommandMeta):
+    to_department: str = Field(min_length=1, max_length=32)
+
+
+class RequestSupplement(CommandMeta):
+    missing_items: list[str] = Field(min_length=1, max_length=50)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReceiveSupplement(CommandMeta):
+    pass
+
+
+class CloseForNoSupplement(CommandMeta):
+    pass
+
+
+class ReportToLeadership(CommandMeta):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AcknowledgeLeadership(CommandMeta):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class IssueApology(CommandMeta):
+    reason: str = Field(min_length=1, max_length=2000)
+    new_due_at: AwareDatetime
+
+
+class Decide(CommandMeta):
+    approved: bool
+    reasons: str | None = Field(default=None, max_length=4000)
+
+
+class MakeResultReady(CommandMeta):
+    pass
+
+
+class ReturnResult(CommandMeta):
+    via: Literal["desk", "post", "online"] = "desk"
+    received_by: str | None = Field(default=None, max_length=200)
+
+
+class Withdraw(CommandMeta):
+    kind: Literal["withdrawn", "stopped"] = "withdrawn"
+    reason: str = Field(min_length=1, max_length=2000)

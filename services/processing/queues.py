@@ -1,0 +1,152 @@
+"""Work queues per department (asyncpg read model of processing's own events), and the sweeper
+that records a dossier overdue once its appointment has passed unresolved."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from services.processing.application import ProcessingApplication
+from services.processing.rules import CaseRuleViolation
+from shared.contracts import (
+    AnyEvent,
+    CaseOpened,
+    ClosedForNoSupplement,
+    DossierDecided,
+    LeadershipAcknowledged,
+    LeadershipReported,
+    MarkedOverdue,
+    OfficerAssigned,
+    ProcessingStopped,
+    ResultReady,
+    ResultReturned,
+    SupplementReceived,
+    SupplementRequested,
+)
+from shared.contracts.processing import CaseEvent
+
+log = logging.getLogger(__name__)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS processing.case_queue (
+    dossier_code text PRIMARY KEY,
+    dossier_id uuid NOT NULL,
+    department_code text NOT NULL,
+    state text NOT NULL,
+    due_at timestamptz NOT NULL,
+    officer text,
+    pending_leadership boolean NOT NULL DEFAULT false,
+    overdue_marked boolean NOT NULL DEFAULT false,
+    version integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS case_queue_department ON processing.case_queue (department_code, state, due_at);
+"""
+
+ACTIVE = ("in_processing", "awaiting_supplement")
+QUEUES = {
+    "due-today": "state = 'in_processing' AND due_at >= now()"
+    " AND (due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date = (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date",
+    "overdue": "state = 'in_processing' AND due_at < now()",
+    "awaiting-supplement": "state = 'awaiting_supplement'",
+    "awaiting-leadership": "pending_leadership AND state IN ('in_processing', 'awaiting_supplement')",
+    "active": "state IN ('in_processing', 'awaiting_supplement')",
+}
+STATE_AFTER: dict[type, str] = {
+    CaseOpened: "in_processing",
+    SupplementRequested: "awaiting_supplement",
+    SupplementReceived: "in_processing",
+    ClosedForNoSupplement: "closed",
+    DossierDecided: "decided",
+    ResultReady: "result_ready",
+    ResultReturned: "returned",
+    ProcessingStopped: "stopped",
+}
+
+
+def _version(event_id: str) -> int:
+    return int(event_id.rsplit(":", 1)[1])
+
+
+async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
+    if not isinstance(event, CaseEvent):
+        return
+    version = _version(event.event_id)
+    if isinstance(event, CaseOpened):
+        await conn.execute(
+            "INSERT INTO processing.case_queue (dossier_code, dossier_id, department_code, state, due_at,"
+            " version) VALUES ($1, $2, $3, 'in_processing', $4, $5) ON CONFLICT DO NOTHING",
+            event.dossier_code,
+            event.dossier_id,
+            event.department_code,
+            event.due_at,
+            version,
+        )
+        return
+    sets = ["department_code = $3", "due_at = $4", "version = $2", "updated_at = now()"]
+    args: list[Any] = [event.dossier_code, version, event.department_code, event.due_at]
+    state = STATE_AFTER.get(type(event))
+    if state is not None:
+        args.append(state)
+        sets.append(f"state = ${len(args)}")
+    if isinstance(event, OfficerAssigned):
+        args.append(event.officer)
+        sets.append(f"officer = ${len(args)}")
+    if isinstance(event, LeadershipReported | LeadershipAcknowledged):
+        sets.append(f"pending_leadership = {'true' if isinstance(event, LeadershipReported) else 'false'}")
+    if isinstance(event, MarkedOverdue):
+        sets.append("overdue_marked = true")
+    # Steps of one case apply in order; an older one arriving late is already reflected.
+    await conn.execute(
+        f"UPDATE processing.case_queue SET {', '.join(sets)} WHERE dossier_code = $1 AND version < $2",
+        *args,
+    )
+
+
+async def work_queue(pool: asyncpg.Pool, department: str, queue: str, limit: int) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT dossier_code, department_code, state, due_at, officer, pending_leadership, overdue_marked"
+        f" FROM processing.case_queue WHERE department_code = $1 AND {QUEUES[queue]}"
+        " ORDER BY due_at LIMIT $2",
+        department,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+SYSTEM_ACTOR = {"user_id": "system.clock", "role": "system", "agency": "TTHCC", "channel": 1}
+
+
+async def sweep_overdue(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
+    """Records each newly overdue dossier once (MarkedOverdue); returns how many it marked."""
+    rows = await pool.fetch(
+        "SELECT dossier_code FROM processing.case_queue"
+        " WHERE state = 'in_processing' AND NOT overdue_marked AND due_at < now() LIMIT 500"
+    )
+    marked = 0
+    for row in rows:
+        meta = {"occurred_at": datetime.now(UTC), "backdate_reason": None, "actor": SYSTEM_ACTOR}
+        try:
+            await asyncio.to_thread(app.act, row["dossier_code"], lambda case, m=meta: case.mark_overdue(**m))
+            marked += 1
+        except CaseRuleViolation:
+            continue  # resolved, paused or re-appointed meanwhile: the queue will catch up
+    return marked
+
+
+async def run_overdue_sweeper(
+    pool: asyncpg.Pool, app: ProcessingApplication, stop: asyncio.Event, every_s: float = 30.0
+) -> None:
+    while not stop.is_set():
+        try:
+            await sweep_overdue(pool, app)
+        except Exception:
+            log.exception("overdue sweep failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+        except TimeoutError:
+            continue

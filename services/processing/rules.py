@@ -1,0 +1,38 @@
+"""Why an action is refused: domain exceptions with a machine-readable code, in both languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CaseRuleViolation(Exception):
+    """An action that the law or the case's state does not allow now."""
+
+    status = 409
+
+    def __init__(self, code: str, vi: str, en: str, **details: Any) -> None:
+        super().__init__(en)
+        self.code = code
+        self.vi = vi
+        self.en = en
+        self.details = details
+
+
+class InvalidTransition(CaseRuleViolation):
+    def __init__(self, state: str, action: str, allowed: list[str]) -> None:
+        super().__init__(
+            "invalid_transition",
+            f"Không thể thực hiện '{action}' khi hồ sơ ở trạng thái '{state}'",
+            f"Cannot {action} while the dossier is {state}",
+            state=state,
+            allowed_actions=allowed,
+        )
+        self.state = state
+        self.action = action
+        self.allowed = allowed
+
+
+class InvalidCommand(CaseRuleViolation):
+    """The command itself is malformed for this case (422, not a state conflict)."""
+
+    status = 422
