@@ -22,8 +22,10 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-STREAM = "MOTCUA"
-SUBJECT_ROOT = "motcua.evt"
+# Both can be renamed per deployment (staging beside production on one NATS cluster, or
+# parallel test runs on one server): streams may not overlap in subjects.
+STREAM = os.environ.get("MOTCUA_STREAM", "MOTCUA")
+SUBJECT_ROOT = os.environ.get("MOTCUA_SUBJECT_ROOT", "motcua.evt")
 # Long enough to cover a relay that crashed and restarted; consumers are idempotent anyway.
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
