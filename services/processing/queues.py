@@ -1,5 +1,6 @@
-"""Work queues per department (asyncpg read model of processing's own events), and the sweeper
-that records a dossier overdue once its appointment has passed unresolved."""
+"""Work queues per department (asyncpg read model of processing's own events), and the sweepers
+that record a dossier overdue once its appointment has passed unresolved, and close one whose
+citizen did not supplement within the limit. Sweepers only propose: the case's rules decide."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS processing.case_queue (
     officer text,
     pending_leadership boolean NOT NULL DEFAULT false,
     overdue_marked boolean NOT NULL DEFAULT false,
+    paused_since timestamptz,
     version integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -100,6 +102,11 @@ async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
         sets.append(f"pending_leadership = {'true' if isinstance(event, LeadershipReported) else 'false'}")
     if isinstance(event, MarkedOverdue):
         sets.append("overdue_marked = true")
+    if isinstance(event, SupplementRequested):
+        args.append(event.occurred_at)
+        sets.append(f"paused_since = ${len(args)}")
+    if isinstance(event, SupplementReceived):
+        sets.append("paused_since = NULL")
     # Steps of one case apply in order; an older one arriving late is already reflected.
     await conn.execute(
         f"UPDATE processing.case_queue SET {', '.join(sets)} WHERE dossier_code = $1 AND version < $2",
@@ -138,12 +145,38 @@ async def sweep_overdue(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
     return marked
 
 
+async def sweep_unsupplemented(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
+    """Closes dossiers whose citizen has not supplemented within the limit (15 working days).
+
+    15 working days never take fewer than 20 calendar days, so younger requests are not even
+    proposed; the case counts the working days itself.
+    """
+    now = datetime.now(UTC)
+    rows = await pool.fetch(
+        "SELECT dossier_code, paused_since FROM processing.case_queue"
+        " WHERE state = 'awaiting_supplement' AND paused_since < $1 - interval '20 days' LIMIT 500",
+        now,
+    )
+    closed = 0
+    for row in rows:
+        meta = {"occurred_at": now, "backdate_reason": None, "actor": SYSTEM_ACTOR}
+        try:
+            await asyncio.to_thread(
+                app.act, row["dossier_code"], lambda case, m=meta: case.close_for_no_supplement(**m)
+            )
+            closed += 1
+        except CaseRuleViolation:
+            continue  # the working-day count (holidays) says not yet: the case decides
+    return closed
+
+
 async def run_overdue_sweeper(
     pool: asyncpg.Pool, app: ProcessingApplication, stop: asyncio.Event, every_s: float = 30.0
 ) -> None:
     while not stop.is_set():
         try:
             await sweep_overdue(pool, app)
+            await sweep_unsupplemented(pool, app)
         except Exception:
             log.exception("overdue sweep failed")
         try:
