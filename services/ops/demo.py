@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+DEMO_DOSSIERS = 12
 OFFICER = {"user_id": "demo.letan", "role": "front_desk", "agency": "TTHCC", "channel": 1}
 DEPARTMENT_OFFICER = {"user_id": "demo.chuyenvien", "role": "officer", "agency": "SO", "channel": 1}
 APPLICANTS = [
@@ -39,7 +40,7 @@ def _body(procedure: dict[str, Any], index: int) -> dict[str, Any]:
     return body
 
 
-def seed_demo(urls: dict[str, str], *, count: int = 12, print_progress: bool = False) -> list[str]:
+def seed_demo(urls: dict[str, str], *, count: int = DEMO_DOSSIERS, print_progress: bool = False) -> list[str]:
     codes: list[str] = []
     with httpx.Client(timeout=10.0) as client:
         procedures = client.get(f"{urls['intake']}/procedures").json()

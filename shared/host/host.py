@@ -44,7 +44,9 @@ class ServiceHost:
         self.schema = schema or name
         self.settings = settings
         self.pool_size = pool_size
-        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1)
+        # Per-message "Received/Processed" lines at DEBUG: at 1,000 dossiers/s they would drown
+        # the log and cost real time; failures are still logged as errors.
+        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, log_level=logging.DEBUG)
         self.consumers: list[TrackedConsumer] = []
         self.relay: OutboxRelay | None = None
         self._relay_source: tuple[Application, Translator] | None = None

@@ -1,0 +1,116 @@
+"""`make run`'s launcher as a newcomer uses it: real processes, real servers, Ctrl-C, run again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.ops.demo import DEMO_DOSSIERS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.ops.launcher", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_running(process: subprocess.Popen[str], timeout: float = 120.0) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+        if "Ctrl-C stops everything" in line:
+            return lines
+    raise AssertionError("launcher did not come up:\n" + "".join(lines[-40:]))
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def _counts(port: int) -> dict[str, Any]:
+    rows = httpx.get(f"http://127.0.0.1:{port}/departments", timeout=5).json()
+    return {r["department_code"]: r for r in rows}
+
+
+def _settled_counts(port: int, expected_received: int, timeout: float = 2.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    counts = _counts(port)
+    while sum(c["received"] for c in counts.values()) < expected_received and time.monotonic() < deadline:
+        time.sleep(0.05)
+        counts = _counts(port)
+    return counts
+
+
+def test_make_run_serves_the_demo_and_a_second_run_counts_nothing_twice(tmp_path: Path) -> None:
+    ports = {name: _free_port() for name in ("intake", "processing", "postal", "scoring")}
+    first = _start(tmp_path / "data", ports)
+    try:
+        lines = _wait_running(first)
+        assert any("demo:" in line for line in lines)
+        counts = _settled_counts(ports["scoring"], DEMO_DOSSIERS)
+        assert sum(c["received"] for c in counts.values()) == DEMO_DOSSIERS
+        # a dossier received now is in scoring within 2 seconds
+        procedure = httpx.get(f"http://127.0.0.1:{ports['intake']}/procedures").json()[0]
+        body = {
+            "procedure_code": procedure["code"],
+            "applicant": {
+                "full_name": "Đỗ Thị Mai",
+                "citizen_id": "079190001234",
+                "address": "3 Lý Thường Kiệt, Hà Nội",
+            },
+            "channel": 1,
+            "actor": {"user_id": "e2e", "role": "front_desk", "agency": "TTHCC", "channel": 1},
+        }
+        started = time.monotonic()
+        made = httpx.post(f"http://127.0.0.1:{ports['intake']}/dossiers", json=body, timeout=5)
+        assert made.status_code == 201, made.text
+        code = made.json()["code"]
+        while httpx.get(f"http://127.0.0.1:{ports['scoring']}/dossiers/{code}").status_code != 200:
+            assert time.monotonic() - started < 2.0, "not visible in scoring within 2 s"
+            time.sleep(0.02)
+        before = _counts(ports["scoring"])
+    finally:
+        _stop(first)
+    assert first.returncode in (0, -signal.SIGINT)
+
+    second = _start(tmp_path / "data", ports)
+    try:
+        _wait_running(second)
+        time.sleep(1.0)  # give any (wrongly) re-published event time to be counted
+        assert _counts(ports["scoring"]) == before
+    finally:
+        _stop(second)
