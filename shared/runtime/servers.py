@@ -81,6 +81,7 @@ PG_SUPERUSER = "postgres"
 PG_OS_USER = os.environ.get("MOTCUA_PG_OS_USER", "motcua")
 STATE_FILE = "servers.json"
 LOCK_FILE = ".lock"
+ORIGIN_FILE = "origin"
 FRESH_PREFIX = "fresh-"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -827,6 +828,8 @@ def _copy_install(pginstall: Path, libs: Path, target: Path) -> None:
 def _pgdata_location(run_dir: Path, user: _OsUser | None) -> Path:
     """``run_dir/pg``, or a folder outside ``run_dir`` (symlinked from it) when ``user`` cannot reach it."""
     link = run_dir / "pg"
+    if user is not None:
+        _reap_abandoned_relocations()
     if link.is_symlink():
         target = link.resolve()
         _mkdir(target.parent)
@@ -851,6 +854,7 @@ def _pgdata_location(run_dir: Path, user: _OsUser | None) -> Path:
             target = home / "pg"
             _mkdir(target, mode=0o700, owner=user)
             link.symlink_to(target, target_is_directory=True)
+            (home / ORIGIN_FILE).write_text(f"{link}\n")  # after the link: see _reap_abandoned_relocations
             log.warning(
                 "%s is not reachable by OS user %s: PGDATA lives in %s (symlinked from %s)",
                 run_dir,
@@ -860,6 +864,29 @@ def _pgdata_location(run_dir: Path, user: _OsUser | None) -> Path:
             )
             return target
     raise ServersError(f"no folder reachable by OS user {user.name} for PGDATA (tried {FALLBACK_ROOTS})")
+
+
+def _reap_abandoned_relocations() -> None:
+    """Delete relocated PGDATA folders whose data folder is gone (``rm -rf .data``, pytest's old
+    ``tmp_path``s): their ``origin`` names a ``pg`` link that no longer points back at them."""
+    for root in FALLBACK_ROOTS:
+        try:
+            homes = [h for h in root.iterdir() if h.is_dir() and h.name != "pgbin"]
+        except OSError:
+            continue
+        for home in homes:
+            try:
+                origin = Path((home / ORIGIN_FILE).read_text().strip())
+            except OSError:
+                continue  # being created right now (origin is written last), or not ours
+            with contextlib.suppress(OSError):
+                if origin.is_symlink() and origin.resolve() == (home / "pg").resolve():
+                    continue
+            pid = _postmaster_pid(home / "pg")
+            if pid is not None and _alive(pid):
+                continue
+            log.info("removing %s: its data folder %s is gone", home, origin.parent)
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def _postgres_os_user() -> _OsUser | None:

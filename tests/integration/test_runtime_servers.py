@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,3 +197,17 @@ async def test_cli_up_down_and_a_killed_owner(data_dir: Path) -> None:
         await db.close()
     finally:
         servers.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PGDATA is relocated only when running as root")
+def test_relocated_pgdata_of_a_deleted_data_folder_is_reaped(tmp_path: Path) -> None:
+    # /tmp/pytest-of-root is 0700: the unprivileged PostgreSQL user cannot reach tmp_path
+    first = tmp_path / "first"
+    start_servers(first).stop()
+    pgdata = Path(json.loads((first / "servers.json").read_text())["postgres"]["pgdata"])
+    assert (first / "pg").is_symlink() and pgdata.exists() and not pgdata.is_relative_to(tmp_path)
+    shutil.rmtree(first)  # what `make clean-data` does
+    second = tmp_path / "second"
+    start_servers(second, fresh=True).stop()
+    assert not pgdata.parent.exists()
+    assert list(second.iterdir()) == []
