@@ -176,6 +176,23 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     async def get_dossier(code: str) -> DossierView:
         return _view(await _load(app, code))
 
+    @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
+    async def history(code: str) -> list[dict[str, Any]]:
+        events = await asyncio.to_thread(app.history, code)
+        if not events:
+            raise not_found("hồ sơ", "Dossier", code)
+        return [
+            {
+                "version": e.originator_version,
+                "event": type(e).__qualname__.split(".")[-1],
+                "actor": e.actor,
+                "occurred_at": e.occurred_at.isoformat(),
+                "recorded_at": e.timestamp.isoformat(),
+                "backdate_reason": e.backdate_reason,
+            }
+            for e in events
+        ]
+
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
     async def form(code: str, form: str) -> HTMLResponse:
         if form not in FORMS:

@@ -7,6 +7,7 @@ back-dated entry shows in the audit.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,7 +15,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared.contracts import Actor
 from shared.host.errors import ApiError
 
-BACKDATE_LIMIT = timedelta(hours=72)
+# Local setting, not a legal one: how far back an officer may date an entry (with a reason).
+# Long enough to cover a weekend outage; every back-dated entry shows in the history anyway.
+BACKDATE_LIMIT = timedelta(hours=float(os.environ.get("MOTCUA_BACKDATE_LIMIT_HOURS", "72")))
 CLOCK_SKEW = timedelta(minutes=5)
 
 

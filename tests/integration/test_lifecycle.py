@@ -70,6 +70,8 @@ async def test_counter_outcomes_incomplete_then_completed_and_refused(system: Sy
     completed = await system.intake.post(f"/dossiers/{code}/completion", json={"actor": OFFICER})
     assert completed.status_code == 200 and completed.json()["outcome"] == "received"
     await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    desk_history = (await system.intake.get(f"/dossiers/{code}/history")).json()
+    assert [h["event"] for h in desk_history] == ["Registered", "Completed"]
     again = await system.intake.post(f"/dossiers/{code}/completion", json={"actor": OFFICER})
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
 
