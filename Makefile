@@ -29,5 +29,6 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services
 
-clean-data:
-	rm -rf .data
+# Stops servers left running and removes the data (also a copy relocated for PostgreSQL's user).
+clean-data: install
+	$(PY) -m shared.runtime.servers clean --data-dir .data

@@ -35,7 +35,7 @@ class Dossier(Aggregate):
     """Hồ sơ: one citizen's or business's filing for one administrative procedure."""
 
     @staticmethod
-    def create_id(code: str) -> UUID:  # type: ignore[override]
+    def create_id(code: str) -> UUID:
         return dossier_id_for(code)
 
     @event("Registered")

@@ -58,7 +58,7 @@ class Case(Aggregate):
     """Hồ sơ đang giải quyết: the competent department's side of a dossier."""
 
     @staticmethod
-    def create_id(dossier_code: str) -> UUID:  # type: ignore[override]
+    def create_id(dossier_code: str) -> UUID:
         return case_id_for(dossier_code)
 
     @event("Opened")

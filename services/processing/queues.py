@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from services.processing.application import ProcessingApplication
+from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from shared.contracts import (
     AnyEvent,
@@ -128,6 +130,15 @@ async def work_queue(pool: asyncpg.Pool, department: str, queue: str, limit: int
 SYSTEM_ACTOR = {"user_id": "system.clock", "role": "system", "agency": "TTHCC", "channel": 1}
 
 
+def _system_step(command: str) -> Callable[[Case], None]:
+    """A step the system takes on its own, now, as the clock's actor."""
+
+    def step(case: Case) -> None:
+        getattr(case, command)(occurred_at=datetime.now(UTC), backdate_reason=None, actor=SYSTEM_ACTOR)
+
+    return step
+
+
 async def sweep_overdue(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
     """Records each newly overdue dossier once (MarkedOverdue); returns how many it marked."""
     rows = await pool.fetch(
@@ -136,9 +147,8 @@ async def sweep_overdue(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
     )
     marked = 0
     for row in rows:
-        meta = {"occurred_at": datetime.now(UTC), "backdate_reason": None, "actor": SYSTEM_ACTOR}
         try:
-            await asyncio.to_thread(app.act, row["dossier_code"], lambda case, m=meta: case.mark_overdue(**m))
+            await asyncio.to_thread(app.act, row["dossier_code"], _system_step("mark_overdue"))
             marked += 1
         except CaseRuleViolation:
             continue  # resolved, paused or re-appointed meanwhile: the queue will catch up
@@ -159,11 +169,8 @@ async def sweep_unsupplemented(pool: asyncpg.Pool, app: ProcessingApplication) -
     )
     closed = 0
     for row in rows:
-        meta = {"occurred_at": now, "backdate_reason": None, "actor": SYSTEM_ACTOR}
         try:
-            await asyncio.to_thread(
-                app.act, row["dossier_code"], lambda case, m=meta: case.close_for_no_supplement(**m)
-            )
+            await asyncio.to_thread(app.act, row["dossier_code"], _system_step("close_for_no_supplement"))
             closed += 1
         except CaseRuleViolation:
             continue  # the working-day count (holidays) says not yet: the case decides

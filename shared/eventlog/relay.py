@@ -35,7 +35,7 @@ class OutboxRelay:
         *,
         name: str,
         schema: str,
-        app: Application,
+        app: Application[Any],
         translate: Translator,
         js: JetStreamContext,
         pool: asyncpg.Pool,

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -49,14 +49,14 @@ class ServiceHost:
         self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, log_level=logging.DEBUG)
         self.consumers: list[TrackedConsumer] = []
         self.relay: OutboxRelay | None = None
-        self._relay_source: tuple[Application, Translator] | None = None
+        self._relay_source: tuple[Application[Any], Translator] | None = None
         self._pool: asyncpg.Pool | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Run once the pool exists and before any message is consumed (tables, seeds).
         self.setup: list[Callable[[], Awaitable[None]]] = []
         # Long-running loops (sweepers) started with the service; each gets the stop event.
-        self.background: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+        self.background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -64,7 +64,7 @@ class ServiceHost:
             raise RuntimeError(f"{self.name} is not started")
         return self._pool
 
-    def publish_from(self, app: Application, translate: Translator) -> None:
+    def publish_from(self, app: Application[Any], translate: Translator) -> None:
         self._relay_source = (app, translate)
 
     def consume(self, consumer: TrackedConsumer) -> None:
