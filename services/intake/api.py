@@ -263,7 +263,9 @@ def _terms(
     paid_online: bool,
     documents_scanned: bool,
 ) -> dict[str, Any]:
+    calendar = catalogue.department(procedure.department).calendar
     return {
+        "calendar": calendar,
         "postal_return": postal_return,
         "legal_days": procedure.legal_days,
         "legal_hours": procedure.legal_hours,
@@ -275,7 +277,7 @@ def _terms(
         "documents_scanned": documents_scanned,
         "electronic_result": procedure.electronic_result,
         "received_at": received_at,
-        "due_at": appointment(procedure, received_at),
+        "due_at": appointment(procedure, received_at, calendar),
     }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from shared.clock import DEFAULT_CALENDAR, LegalTime, appointment_for
+from shared.clock import LegalTime, appointment_for
+from shared.clock.calendars import calendar_named
 
 
 def legal_time_of(procedure: Any) -> LegalTime:
@@ -14,6 +15,6 @@ def legal_time_of(procedure: Any) -> LegalTime:
     return LegalTime.days(procedure.legal_days)
 
 
-def appointment(procedure: Any, received_at: datetime) -> datetime:
+def appointment(procedure: Any, received_at: datetime, calendar: str = "standard") -> datetime:
     cutoff = time.fromisoformat(procedure.same_day_cutoff) if procedure.same_day_cutoff else None
-    return appointment_for(received_at, legal_time_of(procedure), DEFAULT_CALENDAR, cutoff=cutoff)
+    return appointment_for(received_at, legal_time_of(procedure), calendar_named(calendar), cutoff=cutoff)

@@ -37,6 +37,7 @@ class ProcessingApplication(Application[Any]):
         postal_return: bool,
         occurred_at: datetime,
         actor: dict[str, Any],
+        calendar: str = "standard",
     ) -> bool:
         """Opens the case once; a redelivered dossier finds it open and changes nothing."""
         if self.has_case(dossier_code):
@@ -56,6 +57,7 @@ class ProcessingApplication(Application[Any]):
             postal_return=postal_return,
             occurred_at=occurred_at,
             actor=actor,
+            calendar=calendar,
         )
         try:
             self.save(case)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from shared.clock import DEFAULT_CALENDAR, LegalTime
+from shared.clock import LegalTime
+from shared.clock.calendars import calendar_named
 from shared.clock.facts import (
     ClockFact,
     ClockReading,
@@ -56,12 +57,13 @@ def read(
     policy: str,
     cutoff: str | None,
     now: datetime,
+    calendar: str = "standard",
 ) -> ClockReading:
     return read_clock(
         [to_clock_fact(f) for f in facts],
         legal_time=legal_time(legal_days, legal_hours),
         now=now,
-        calendar=DEFAULT_CALENDAR,
+        calendar=calendar_named(calendar),
         policy="resume" if policy == "resume" else "restart",
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
     )

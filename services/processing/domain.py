@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate, event
 
 from services.processing import clock_facts
 from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
-from shared.clock import DEFAULT_CALENDAR
+from shared.clock import WorkingCalendar
+from shared.clock.calendars import calendar_named
 from shared.clock.facts import ClockReading
 from shared.clock.rulesets import RuleSet, ruleset_for
 
@@ -79,8 +80,10 @@ class Case(Aggregate):
         postal_return: bool,
         occurred_at: datetime,
         actor: dict[str, Any],
+        calendar: str,
     ) -> None:
         self.dossier_id = dossier_id
+        self.calendar = calendar
         self.dossier_code = dossier_code
         self.competent_department = department_code
         self.department_code = department_code
@@ -109,8 +112,12 @@ class Case(Aggregate):
     # -- reading ------------------------------------------------------------------------------
 
     @property
+    def working_calendar(self) -> WorkingCalendar:
+        return calendar_named(self.calendar)
+
+    @property
     def ruleset(self) -> RuleSet:
-        return ruleset_for(DEFAULT_CALENDAR.to_local(self.received_at).date())
+        return ruleset_for(self.working_calendar.to_local(self.received_at).date())
 
     def read_clock(self, now: datetime) -> ClockReading:
         return clock_facts.read(
@@ -120,6 +127,7 @@ class Case(Aggregate):
             policy=self.supplement_policy,
             cutoff=self.same_day_cutoff,
             now=max(now, self.last_business_time),
+            calendar=self.calendar,
         )
 
     def due_at(self, now: datetime) -> datetime:
@@ -165,7 +173,7 @@ class Case(Aggregate):
     def check_supplement_window(self, at: datetime) -> None:
         window = self.ruleset.supplement_request_window_hours
         start = self.read_clock(at).clock_started_at
-        used = DEFAULT_CALENDAR.working_minutes_between(start, at)
+        used = self.working_calendar.working_minutes_between(start, at)
         if used > window * 60:
             raise CaseRuleViolation(
                 "supplement_window_passed",
@@ -208,9 +216,11 @@ class Case(Aggregate):
                 f"The new appointment must be after the current one ({current.isoformat()})",
                 current_due_at=current.isoformat(),
             )
-        if not DEFAULT_CALENDAR.is_working_moment(new_due_at) and DEFAULT_CALENDAR.end_of_working_day(
-            DEFAULT_CALENDAR.to_local(new_due_at).date()
-        ) != DEFAULT_CALENDAR.to_local(new_due_at):
+        if not self.working_calendar.is_working_moment(
+            new_due_at
+        ) and self.working_calendar.end_of_working_day(
+            self.working_calendar.to_local(new_due_at).date()
+        ) != self.working_calendar.to_local(new_due_at):
             raise InvalidCommand(
                 "new_appointment_not_working_time",
                 "Ngày hẹn mới phải rơi vào giờ làm việc",
@@ -274,7 +284,7 @@ class Case(Aggregate):
 
     def receive_supplement(self, **meta: Any) -> None:
         self._begin("receive_supplement", meta)
-        paused = DEFAULT_CALENDAR.working_minutes_between(
+        paused = self.working_calendar.working_minutes_between(
             self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
         )
         self._supplement_received(
@@ -293,10 +303,10 @@ class Case(Aggregate):
     def close_for_no_supplement(self, **meta: Any) -> None:
         self._begin("close_for_no_supplement", meta)
         limit = self.ruleset.supplement_deadline_days
-        waited = DEFAULT_CALENDAR.working_minutes_between(
+        waited = self.working_calendar.working_minutes_between(
             self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
         )
-        if waited < limit * DEFAULT_CALENDAR.minutes_per_day:
+        if waited < limit * self.working_calendar.minutes_per_day:
             raise CaseRuleViolation(
                 "supplement_deadline_not_reached",
                 f"Công dân còn thời hạn bổ sung ({limit} ngày làm việc)",
@@ -360,8 +370,10 @@ class Case(Aggregate):
         self._begin("issue_apology", meta)
         self.check_reappointment(new_due_at, meta["occurred_at"])
         current = self.due_at(meta["occurred_at"])
-        notice = DEFAULT_CALENDAR.working_minutes_between(meta["occurred_at"], current)
-        in_time = notice >= self.ruleset.apology_notice_days_before_due * DEFAULT_CALENDAR.minutes_per_day
+        notice = self.working_calendar.working_minutes_between(meta["occurred_at"], current)
+        in_time = (
+            notice >= self.ruleset.apology_notice_days_before_due * self.working_calendar.minutes_per_day
+        )
         self._apologised(
             reason=reason, previous_due_at=current, new_due_at=new_due_at, notice_in_time=in_time, meta=meta
         )

@@ -42,6 +42,7 @@ def on_intake_event(app: ProcessingApplication) -> Handler:
                 postal_return=event.postal_return,
                 occurred_at=event.received_at,
                 actor=event.actor.model_dump(mode="json"),
+                calendar=event.calendar,
             )
 
     return handle

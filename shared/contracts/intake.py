@@ -37,6 +37,7 @@ class DossierReceived(DossierFiled):
     legal_hours: int | None = None
     same_day_cutoff: str | None = Field(default=None, description='"HH:MM" local cut-off')
     supplement_policy: SupplementPolicy = "restart"
+    calendar: str = Field(default="standard", description="named working calendar (office hours)")
     agency_shares: dict[str, int] | None = Field(
         default=None, description="liên thông: working days per agency"
     )

@@ -207,3 +207,20 @@ async def test_unknown_dossier_and_bad_bodies_get_explained_4xx(system: System) 
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
     unknown = await system.intake.post("/dossiers", json=receive_body("NO-SUCH-PROC"))
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_procedure"
+
+
+async def test_inter_agency_transfer_carries_each_agencys_share(system: System) -> None:
+    code = await _received(system, "DD-BIENDONG")  # land transfer: SNNMT 7 days, tax 3 days
+    moved = await _post(system, code, "transfer", {"to_department": "THUE"})
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert body["department_code"] == "THUE" and body["competent_department"] == "SNNMT"
+    shares = {a["agency"]: a["share_minutes"] for a in body["clock"]["agencies"]}
+    assert shares["THUE"] == 3 * 480
+    same = await _post(system, code, "transfer", {"to_department": "THUE"})
+    assert same.status_code == 422 and same.json()["error"]["code"] == "same_department"
+    queue = await eventually(
+        lambda: system.processing.get("/queues/THUE/active"),
+        lambda r: any(row["dossier_code"] == code for row in r.json()),
+    )
+    assert queue.status_code == 200

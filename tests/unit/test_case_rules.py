@@ -42,6 +42,7 @@ def new_case(days: int = 5, policy: str = "restart", shares: dict[str, int] | No
         postal_return=False,
         occurred_at=MONDAY,
         actor=OFFICER,
+        calendar="standard",
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import IntEnum, StrEnum
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -77,6 +77,9 @@ class Department(_Frozen):
     agency_id: str = Field(pattern=AGENCY_ID_PATTERN)
     level: Level = Level.PROVINCE
     supplement_policy: SupplementPolicy = SupplementPolicy.RESTART
+    calendar: Literal["standard", "saturday_morning"] = Field(
+        default="standard", description="office hours its legal time is counted in (shared.clock.calendars)"
+    )
     note: str | None = None
 
 
