@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,9 @@ from services.postal.domain import Shipment, shipment_id_for
 
 DEFAULT_OPERATOR = "VNPOST"
 KINDS = ("pickup", "delivery")
+# Two writers on one shipment (a webhook and the booking loop) conflict on its version;
+# the loser reloads and tries again, which is cheap because every command is idempotent.
+CONFLICT_RETRIES = 5
 
 
 class ShipmentNotFound(Exception):
@@ -31,6 +35,9 @@ class PostalApplication(Application[Any]):
         occurred_at: datetime,
         actor: dict[str, Any],
         operator: str = DEFAULT_OPERATOR,
+        sender: dict[str, Any] | None = None,
+        recipient: dict[str, Any] | None = None,
+        procedure_code: str | None = None,
     ) -> bool:
         """Opens it once: a redelivered 'result ready' finds it open and books nothing more."""
         if self._find(shipment_id_for(dossier_code, kind)) is not None:
@@ -42,12 +49,51 @@ class PostalApplication(Application[Any]):
             operator=operator,
             occurred_at=occurred_at,
             actor=actor,
+            sender=sender,
+            recipient=recipient,
+            procedure_code=procedure_code,
         )
         try:
             self.save(shipment)
         except IntegrityError:
             return False
         return True
+
+    def record_booking(self, shipment_id: UUID, *, tracking_number: str, fee_vnd: int, at: datetime) -> bool:
+        return self._act(
+            shipment_id, lambda s: s.book(tracking_number=tracking_number, fee_vnd=fee_vnd, at=at)
+        )
+
+    def track(
+        self,
+        shipment_id: UUID,
+        *,
+        notice_id: str,
+        status: str,
+        at: datetime,
+        delivered_to: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        return self._act(
+            shipment_id,
+            lambda s: s.track(
+                notice_id=notice_id, status=status, at=at, delivered_to=delivered_to, reason=reason
+            ),
+        )
+
+    def _act(self, shipment_id: UUID, action: Callable[[Shipment], bool]) -> bool:
+        for attempt in range(CONFLICT_RETRIES):
+            shipment = self.shipment(shipment_id)
+            if not action(shipment):
+                return False
+            try:
+                self.save(shipment)
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return True
+        return False
 
     def _find(self, shipment_id: UUID) -> Shipment | None:
         try:

@@ -1,35 +1,82 @@
-"""The postal process: HTTP API, the consumer of processing's events, the relay."""
+"""The postal process: HTTP API and webhooks, the consumers of intake's and processing's
+events, the booking loop, the shipments index and the relay."""
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.postal.api import build_router
 from services.postal.application import PostalApplication
-from services.postal.handlers import on_processing_event
+from services.postal.booking import BookingLoop
+from services.postal.config import PostalConfig
+from services.postal.handlers import on_intake_event, on_processing_event
+from services.postal.inbox import WebhookInbox
+from services.postal.index import ShipmentIndex
+from services.postal.operator_client import HttpOperatorClient, OperatorClient
+from services.postal.tables import ensure_postal_tables
 from services.postal.translate import to_contract
-from shared.eventlog import POSTAL_FROM_PROCESSING, TrackedConsumer, ensure_schema, eventstore_env
+from services.postal.webhook_api import build_webhook_router
+from shared.eventlog import (
+    POSTAL_FROM_INTAKE,
+    POSTAL_FROM_PROCESSING,
+    TrackedConsumer,
+    ensure_schema,
+    eventstore_env,
+)
+from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, config: PostalConfig | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    config = config or PostalConfig.from_env()
     host = ServiceHost("postal", settings=settings)
     ensure_schema(settings.database_url, "postal")
     application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
-    host.publish_from(application, to_contract)
+    host.publish_from(application, ReplayingTranslator(application, to_contract))
+
+    def pool() -> asyncpg.Pool:
+        return host.pool
+
+    index = ShipmentIndex(application, pool)
+    clients: dict[str, OperatorClient] = {
+        code: HttpOperatorClient(
+            url,
+            timeout_s=config.booking_timeout_s,
+            attempts=config.booking_attempts,
+            backoff_s=config.backoff_s,
+        )
+        for code, url in config.operators.items()
+    }
+    booking = BookingLoop(application, index, clients, pool)
+
+    async def create_tables() -> None:
+        async with host.pool.acquire() as conn:
+            await ensure_postal_tables(conn)
+
+    host.setup.append(create_tables)
+    host.background.extend([index.run, booking.run])
+    host.consume(
+        TrackedConsumer(spec=POSTAL_FROM_INTAKE, schema="postal", pool=pool, handler=on_intake_event())
+    )
     host.consume(
         TrackedConsumer(
             spec=POSTAL_FROM_PROCESSING,
             schema="postal",
-            pool=lambda: host.pool,
-            handler=on_processing_event(application),
+            pool=pool,
+            handler=on_processing_event(
+                application, operator=config.default_operator, centre=config.centre, wake=booking.wake
+            ),
         )
     )
     app = service_app(host, title="motcua postal", description="Bưu chính công ích")
-    app.include_router(build_router(application))
+    app.include_router(build_router(application, config, pool, booking.wake))
+    app.include_router(build_webhook_router(WebhookInbox(application, index, pool), config))
     app.state.host = host
     app.state.application = application
+    app.state.booking = booking
+    app.state.index = index
     return app

@@ -1,25 +1,61 @@
-"""From postal's stored domain events to the published contracts."""
+"""From postal's stored domain events to the published contracts.
+
+The ``ReplayingTranslator`` hands over the shipment as it stands after each event, so that a
+tracking step can name its dossier, operator and tracking number. Late or ignored steps stay
+inside postal (they are in the shipment's history) and publish nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.postal.domain import Shipment
-from shared.contracts import Actor, AnyEvent, ShipmentOpened, event_id
+from services.postal.domain import BookedEvent, Shipment, TrackedEvent
+from shared.contracts import (
+    Actor,
+    AnyEvent,
+    ShipmentBooked,
+    ShipmentDelivered,
+    ShipmentFailed,
+    ShipmentOpened,
+    ShipmentProgressed,
+    event_id,
+)
+
+# Tracking steps are reported by the operator, not by a person at the centre.
+OPERATOR_ACTOR = {"role": "postal_operator", "agency": "BUUCHINH", "channel": 3}
 
 
-def to_contract(domain_event: Any) -> AnyEvent | None:
-    e = domain_event
+def to_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
+    common: dict[str, Any] = {
+        "event_id": event_id("postal", e.originator_id, e.originator_version),
+        "dossier_id": shipment.dossier_id,
+        "dossier_code": shipment.dossier_code,
+        "recorded_at": e.timestamp,
+        "shipment_id": e.originator_id,
+        "kind": shipment.kind,
+        "operator": shipment.operator,
+    }
     if isinstance(e, Shipment.Opened):
         return ShipmentOpened(
-            event_id=event_id("postal", e.originator_id, e.originator_version),
-            dossier_id=e.dossier_id,
-            dossier_code=e.dossier_code,
-            occurred_at=e.occurred_at,
-            recorded_at=e.timestamp,
-            actor=Actor(**e.actor),
-            shipment_id=e.originator_id,
-            kind=e.kind,
-            operator=e.operator,
+            **common, occurred_at=e.occurred_at, actor=Actor(**e.actor), procedure_code=e.procedure_code
         )
-    return None
+    operator = Actor(user_id=shipment.operator, **OPERATOR_ACTOR)
+    if isinstance(e, BookedEvent):
+        return ShipmentBooked(
+            **common, occurred_at=e.at, actor=operator, tracking_number=e.tracking_number, fee_vnd=e.fee_vnd
+        )
+    if not isinstance(e, TrackedEvent) or not e.moves:
+        return None
+    tracked: dict[str, Any] = {
+        **common,
+        "occurred_at": e.at,
+        "actor": operator,
+        "tracking_number": shipment.tracking_number or "",
+    }
+    if e.status == "delivered":
+        return ShipmentDelivered(**tracked, delivered_to=e.delivered_to or "", delivered_at=e.at)
+    if e.status in ("failed", "returned_to_sender"):
+        return ShipmentFailed(
+            **tracked, status=e.status, reason=e.reason or "không rõ lý do / no reason given"
+        )
+    return ShipmentProgressed(**tracked, status=e.status)

@@ -1,4 +1,11 @@
-"""Events published by the postal-delivery service (bưu chính công ích, Decision 45/2016)."""
+"""Events published by the postal-delivery service (bưu chính công ích, Decision 45/2016).
+
+A *delivery* carries a result from the centre to the citizen; a *pickup* carries a dossier from
+the citizen's address to the centre. A pickup happens before any dossier exists at intake, so its
+``dossier_code`` is the pickup reference (``BC-…``) and its ``dossier_id`` a provisional id derived
+from it; the dossier's receipt time for the legal clock is the pickup's ``delivered_at`` (the
+moment the centre takes the dossier over from the postal staff, Decree 118/2025).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ class ShipmentEvent(EventBase):
 
 class ShipmentOpened(ShipmentEvent):
     event_type: Literal["postal.shipment_opened.v1"] = "postal.shipment_opened.v1"
+    procedure_code: str | None = Field(default=None, description="pickups: the procedure asked for")
 
 
 class ShipmentBooked(ShipmentEvent):

@@ -1,0 +1,75 @@
+"""Postal's own PostgreSQL tables beside its event store (schema ``postal``).
+
+* ``recipients``: what delivery needs from intake's received dossiers. Only dossiers whose
+  result goes back by post keep a name, phone and address (personal data: nothing more, and
+  nothing for the others); every dossier keeps its channel for the postal share figures.
+* ``shipments``: a read model of the shipment aggregates (by tracking number, by dossier, by
+  status), rebuilt from postal's own notification log by ``index.ShipmentIndex``.
+* ``webhook_receipts``: one row per operator notice applied; the unique key makes a replayed
+  or duplicated notice a no-op.
+* ``unmatched_webhooks``: notices for a tracking number nobody knows, kept for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+DDL = """
+CREATE TABLE IF NOT EXISTS postal.recipients (
+    dossier_id uuid PRIMARY KEY,
+    dossier_code text NOT NULL,
+    procedure_code text NOT NULL,
+    channel smallint NOT NULL,
+    postal_return boolean NOT NULL,
+    received_at timestamptz NOT NULL,
+    full_name text,
+    phone text,
+    address text
+);
+CREATE TABLE IF NOT EXISTS postal.shipments (
+    shipment_id uuid PRIMARY KEY,
+    dossier_id uuid NOT NULL,
+    dossier_code text NOT NULL,
+    kind text NOT NULL,
+    operator text NOT NULL,
+    status text NOT NULL,
+    tracking_number text,
+    fee_vnd integer NOT NULL DEFAULT 0,
+    opened_at timestamptz NOT NULL,
+    booked_at timestamptz,
+    finished_at timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS shipments_tracking
+    ON postal.shipments (operator, tracking_number) WHERE tracking_number IS NOT NULL;
+CREATE INDEX IF NOT EXISTS shipments_open ON postal.shipments (status) WHERE status = 'opened';
+CREATE INDEX IF NOT EXISTS shipments_dossier ON postal.shipments (dossier_code);
+CREATE TABLE IF NOT EXISTS postal.index_position (
+    name text PRIMARY KEY,
+    position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS postal.webhook_receipts (
+    operator text NOT NULL,
+    event_id text NOT NULL,
+    shipment_id uuid NOT NULL,
+    status text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (operator, event_id)
+);
+CREATE TABLE IF NOT EXISTS postal.unmatched_webhooks (
+    id bigserial PRIMARY KEY,
+    operator text NOT NULL,
+    event_id text NOT NULL,
+    tracking_number text,
+    body text NOT NULL,
+    reason text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (operator, event_id)
+);
+"""
+
+
+async def ensure_postal_tables(conn: asyncpg.Connection) -> None:
+    # Replicas starting at once race on CREATE ... IF NOT EXISTS: serialise them.
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ddl:postal-tables'))")
+        await conn.execute(DDL)
