@@ -146,7 +146,7 @@ class Shipment(Aggregate):
             self.delivered_to = delivered_to
             self.finished_at = at
         elif status in FAILURES:
-            self.failure_reason = reason
+            self.failure_reason = self.failure_reason or reason  # why it first failed
             self.finished_at = self.finished_at or at
 
     @property
