@@ -1,54 +1,117 @@
-"""Scoring's HTTP API: counts per department and the facts behind them."""
+"""Scoring's HTTP API: figures, the 766 index, ranking, national status, drill-down to histories."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from services.scoring import reports
+from services.scoring.api_params import check_counter, report_query
+from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.index766 import total_points
+from services.scoring.domain.national_status import NAMES
+from services.scoring.domain.unsupported import UNSUPPORTED
+from services.scoring.reports import Query
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
+
+ReportQuery = Annotated[Query, Depends(report_query)]
+
+
+def facts_view(f: DossierFacts) -> dict[str, Any]:
+    return {**f.row(), "dossier_id": str(f.dossier_id), "second_return": f.second_return}
 
 
 def build_router(host: ServiceHost) -> APIRouter:
     router = APIRouter(tags=["scoring"])
 
-    @router.get("/departments", summary="Số liệu theo sở, ngành")
-    async def departments() -> list[dict[str, Any]]:
-        rows = await host.pool.fetch(
-            "SELECT department_code, received, resolved, on_time, late"
-            " FROM scoring.department_counts ORDER BY department_code"
-        )
-        return [dict(r) for r in rows]
+    @router.get("/figures", summary="Số liệu theo đơn vị, thủ tục, kỳ")
+    async def figures(q: ReportQuery) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            rows = await reports.figures(conn, q)
+        return {"query": asdict(q), "units": rows}
 
-    @router.get("/departments/{code}", summary="Số liệu một sở, ngành")
-    async def department(code: str) -> dict[str, Any]:
-        row = await host.pool.fetchrow(
-            "SELECT department_code, received, resolved, on_time, late"
-            " FROM scoring.department_counts WHERE department_code = $1",
-            code,
+    @router.get("/figures/dossiers", summary="Drill down: the dossiers behind one figure")
+    async def figure_dossiers(q: ReportQuery, counter: str) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            found = await reports.drill_down(conn, q, check_counter(counter))
+        return {"query": asdict(q), "counter": counter, "dossiers": [facts_view(f) for f in found]}
+
+    @router.get("/index766", summary="Chỉ số 766: điểm theo đơn vị và kỳ")
+    async def index766(q: ReportQuery) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            by_unit = await reports.index(conn, q)
+        return {
+            "query": asdict(q),
+            "units": [
+                {
+                    "unit": unit,
+                    "points": total_points(items)[0],
+                    "available": total_points(items)[1],
+                    "indicators": [asdict(i) for i in items],
+                }
+                for unit, items in by_unit.items()
+            ],
+            "unsupported": list(UNSUPPORTED),
+        }
+
+    @router.get("/ranking", summary="Xếp hạng các sở, ngành theo kỳ")
+    async def ranking(q: ReportQuery) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            ranked = await reports.ranking(conn, q)
+        return {"query": asdict(q), "ranking": [asdict(r) for r in ranked]}
+
+    @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
+    async def unsupported() -> list[dict[str, str]]:
+        return list(UNSUPPORTED)
+
+    @router.get("/national-status", summary="Số hồ sơ theo trạng thái (TrangThaiHoSo 1–10)")
+    async def national_status(department: str | None = None) -> list[dict[str, Any]]:
+        rows = await host.pool.fetch(
+            "SELECT national_status, count(*) AS dossiers FROM scoring.dossier_facts"
+            " WHERE ($1::text IS NULL OR department_code = $1) GROUP BY 1 ORDER BY 1",
+            department,
         )
+        return [{"code": r[0], "name": NAMES[r[0]], "dossiers": r[1]} for r in rows]
+
+    @router.get("/departments", summary="Số liệu theo sở, ngành (all periods)")
+    async def departments() -> list[dict[str, Any]]:
+        return [dict(r) for r in await host.pool.fetch(_ALL_TIME + " GROUP BY unit ORDER BY unit")]
+
+    @router.get("/departments/{code}", summary="Số liệu một sở, ngành (all periods)")
+    async def department(code: str) -> dict[str, Any]:
+        row = await host.pool.fetchrow(_ALL_TIME + " AND unit = $1 GROUP BY unit", code)
         if row is None:
             raise not_found("số liệu của", "Figures for department", code)
         return dict(row)
-
-    @router.get("/departments/{code}/dossiers", summary="Drill down: the dossiers behind a figure")
-    async def department_dossiers(code: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = await host.pool.fetch(
-            "SELECT * FROM scoring.dossier_facts WHERE department_code = $1"
-            " ORDER BY received_at DESC NULLS LAST LIMIT $2",
-            code,
-            min(max(limit, 1), 1000),
-        )
-        return [
-            {k: (str(v) if v is not None and k.endswith("_id") else v) for k, v in r.items()} for r in rows
-        ]
 
     @router.get("/dossiers/{code}", summary="One dossier's facts")
     async def dossier(code: str) -> dict[str, Any]:
         row = await host.pool.fetchrow("SELECT * FROM scoring.dossier_facts WHERE dossier_code = $1", code)
         if row is None:
             raise not_found("hồ sơ", "Dossier", code)
-        return dict(row)
+        return facts_view(DossierFacts.from_row(row))
+
+    @router.get("/dossiers/{code}/history", summary="Drill down: every event of one dossier")
+    async def history(code: str) -> list[dict[str, Any]]:
+        rows = await host.pool.fetch(
+            "SELECT e.event_id, e.event_type, e.occurred_at, e.recorded_at, e.payload::text AS payload"
+            " FROM scoring.events e JOIN scoring.dossier_facts f USING (dossier_id)"
+            " WHERE f.dossier_code = $1 ORDER BY e.occurred_at, e.event_id",
+            code,
+        )
+        if not rows:
+            raise not_found("hồ sơ", "Dossier", code)
+        return [dict(r) for r in rows]
 
     return router
+
+
+# Counted once per dossier: the year periods of the department dimension, summed over years.
+_ALL_TIME = (
+    "SELECT unit AS department_code, sum(received)::int AS received, sum(resolved)::int AS resolved,"
+    " sum(resolved_early + resolved_on_time)::int AS on_time, sum(resolved_late)::int AS late"
+    " FROM scoring.figures WHERE dimension = 'department' AND period_kind = 'year'"
+)

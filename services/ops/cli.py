@@ -1,0 +1,178 @@
+"""``motcua``: the operations command line (replay, verify, history, lag, dead letters).
+
+It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``). Replay
+and verify read the services' PostgreSQL event stores, the source of truth (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated, Any
+
+import asyncpg
+import nats
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.ops.log_progress import read_projection
+from services.scoring import operations
+from services.scoring.rebuild import replace_tables
+from services.scoring.verify import compare
+
+app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
+replay_app = typer.Typer(help="Rebuild a projection from the event log", no_args_is_help=True)
+app.add_typer(replay_app, name="replay")
+console = Console()
+
+DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL")]
+NatsUrl = Annotated[str, typer.Option("--nats-url", envvar="NATS_URL", help="NATS URL")]
+
+
+@replay_app.command("scoring")
+def replay_scoring(database_url: DatabaseUrl) -> None:
+    """Drop scoring's tables and rebuild them from the services' event stores."""
+    projection = read_projection(database_url, console)
+
+    async def write() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await replace_tables(conn, projection)
+        finally:
+            await conn.close()
+
+    with console.status("writing scoring's tables"):
+        asyncio.run(write())
+    console.print(
+        f"[green]rebuilt[/] {len(projection.events)} events, {len(projection.facts)} dossiers,"
+        f" {len(projection.figures)} figure rows"
+    )
+
+
+@app.command()
+def verify(database_url: DatabaseUrl, show: int = 50) -> None:
+    """Recompute every figure from the log and compare with the live projection (exit 1 on any difference)."""
+    projection = read_projection(database_url, console)
+
+    async def run() -> list[Any]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await compare(conn, projection)
+        finally:
+            await conn.close()
+
+    diffs = asyncio.run(run())
+    if not diffs:
+        console.print(
+            f"[green]0 differences[/] ({len(projection.facts)} dossiers, {len(projection.figures)} figures)"
+        )
+        return
+    table = Table("table", "key", "column", "expected (log)", "actual (projection)")
+    for d in diffs[:show]:
+        table.add_row(d.table, d.key, d.column, str(d.expected), str(d.actual))
+    console.print(table)
+    console.print(f"[red]{len(diffs)} difference(s)[/]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def history(code: str, database_url: DatabaseUrl) -> None:
+    """Print one dossier's full history across services, from the event stores."""
+    from services.ops.event_log import dossier_history, open_logs
+
+    logs = open_logs(database_url)
+    try:
+        events = dossier_history(logs, code)
+    finally:
+        for log in logs:
+            log.close()
+    if not events:
+        console.print(f"[red]no events for dossier {code}[/]")
+        raise typer.Exit(1)
+    table = Table("occurred at (business)", "recorded at", "event", "actor", "note", title=f"hồ sơ {code}")
+    for e in events:
+        note = f"back-dated: {e.backdate_reason}" if e.backdate_reason else ""
+        table.add_row(
+            e.occurred_at.isoformat(),
+            e.recorded_at.isoformat(),
+            e.event_type,
+            f"{e.actor.user_id} ({e.actor.role}, {e.actor.agency})",
+            note,
+        )
+    console.print(table)
+
+
+@app.command()
+def lag(nats_url: NatsUrl) -> None:
+    """Consumer lag: stream last sequence against each consumer's ack floor."""
+
+    async def run() -> dict[str, Any]:
+        nc = await nats.connect(nats_url)
+        try:
+            return await operations.lag(nc.jetstream())
+        finally:
+            await nc.close()
+
+    info = asyncio.run(run())
+    table = Table(
+        "consumer",
+        "ack floor",
+        "behind",
+        "pending",
+        "ack pending",
+        "redelivered",
+        title=f"stream {info['stream']} last seq {info['last_seq']}",
+    )
+    for c in info["consumers"]:
+        if not c["declared"]:
+            table.add_row(c["consumer"], "not declared", "", "", "", "")
+            continue
+        table.add_row(
+            c["consumer"],
+            *(str(c[k]) for k in ("ack_floor", "behind_stream", "pending", "ack_pending", "redelivered")),
+        )
+    console.print(table)
+
+
+@app.command("dead-letters")
+def dead_letters(
+    database_url: DatabaseUrl,
+    nats_url: Annotated[str, typer.Option("--nats-url", envvar="NATS_URL")] = "",
+    redrive: Annotated[int | None, typer.Option(help="re-publish this dead letter's payload")] = None,
+    schema: Annotated[str, typer.Option(help="service schema of the dead letter to redrive")] = "scoring",
+) -> None:
+    """List dead letters of every service, or re-drive one after a fix."""
+
+    async def run() -> Any:
+        conn = await asyncpg.connect(database_url)
+        try:
+            if redrive is None:
+                return await operations.dead_letters(conn)
+            nc = await nats.connect(nats_url or os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+            try:
+                return await operations.redrive(conn, nc.jetstream(), schema, redrive)
+            finally:
+                await nc.close()
+        finally:
+            await conn.close()
+
+    try:
+        result = asyncio.run(run())
+    except operations.UnknownDeadLetter as exc:
+        console.print(f"[red]no such dead letter: {exc}[/]")
+        raise typer.Exit(1) from exc
+    if redrive is not None:
+        console.print(
+            f"[green]re-driven[/] {schema}/{redrive} to {result['subject']} (seq {result['stream_seq']})"
+        )
+        return
+    table = Table("schema", "id", "consumer", "subject", "reason", "dead at")
+    for d in result:
+        table.add_row(d["schema"], str(d["id"]), d["consumer"], d["subject"], d["reason"][:80], d["dead_at"])
+    console.print(table)
+    console.print(f"{len(result)} dead letter(s) not yet re-driven")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,68 @@
+"""Query parameters shared by scoring's endpoints, checked so that bad input is a 4xx, never a 500."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Query as Param
+
+from services.scoring.domain.figures import COUNTERS, DIMENSIONS
+from services.scoring.domain.periods import KINDS, PeriodKind, period_start
+from services.scoring.reports import MOMENT_COUNTERS, Query
+from shared.host.errors import ApiError
+
+
+def _invalid(code: str, vi: str, en: str, **details: object) -> ApiError:
+    return ApiError(422, code, vi, en, **details)
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise _invalid(
+            "naive_datetime", f"{name} phải có múi giờ", f"{name} needs a time zone (e.g. +07:00)", field=name
+        )
+    return value
+
+
+def report_query(
+    dimension: Annotated[str, Param(description="department | receiving_point")] = "department",
+    period: Annotated[str, Param(description="day | month | quarter | year")] = "month",
+    start: Annotated[date | None, Param(description="any day in the period (default: today)")] = None,
+    unit: Annotated[str | None, Param(max_length=64)] = None,
+    procedure: Annotated[str | None, Param(max_length=64)] = None,
+    as_of: Annotated[datetime | None, Param(description="business time: figures as they stood then")] = None,
+    known_at: Annotated[datetime | None, Param(description="only entries recorded by then")] = None,
+) -> Query:
+    if dimension not in DIMENSIONS:
+        raise _invalid(
+            "unknown_dimension", "Chiều thống kê không hợp lệ", "Unknown dimension", allowed=list(DIMENSIONS)
+        )
+    if period not in KINDS:
+        raise _invalid("unknown_period", "Kỳ báo cáo không hợp lệ", "Unknown period", allowed=list(KINDS))
+    kind: PeriodKind = period
+    day = start or date.today()
+    if not 2000 <= day.year <= 2100:
+        raise _invalid(
+            "period_out_of_range", "Kỳ báo cáo ngoài phạm vi 2000–2100", "The period must lie in 2000–2100"
+        )
+    return Query(
+        dimension=dimension,
+        kind=kind,
+        start=period_start(kind, day),
+        unit=unit,
+        procedure=procedure,
+        as_of=_aware("as_of", as_of),
+        known_at=_aware("known_at", known_at),
+    )
+
+
+def check_counter(counter: str) -> str:
+    if counter not in COUNTERS + MOMENT_COUNTERS:
+        raise _invalid(
+            "unknown_counter",
+            "Chỉ tiêu không tồn tại",
+            "Unknown counter",
+            allowed=list(COUNTERS + MOMENT_COUNTERS),
+        )
+    return counter

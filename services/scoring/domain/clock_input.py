@@ -1,0 +1,77 @@
+"""From a dossier's published events to the legal clock's inputs (no date math of our own)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time
+
+from shared.clock import (
+    ClockFact,
+    ClockReading,
+    Finished,
+    LegalTime,
+    Reappointed,
+    Received,
+    SupplementCompleted,
+    SupplementRequested,
+    Transferred,
+    read_clock,
+)
+from shared.contracts import (
+    AnyEvent,
+    ApologyIssued,
+    CaseTransferred,
+    ClosedForNoSupplement,
+    DossierDecided,
+    DossierReceived,
+    ProcessingStopped,
+    SupplementReceived,
+)
+from shared.contracts import SupplementRequested as SupplementRequestedEvent
+
+
+def clock_fact(event: AnyEvent) -> ClockFact | None:
+    if isinstance(event, CaseTransferred):
+        return Transferred(at=event.occurred_at, agency=event.to_department, share_days=event.share_days)
+    if isinstance(event, SupplementRequestedEvent):
+        return SupplementRequested(at=event.occurred_at, number=event.number)
+    if isinstance(event, SupplementReceived):
+        return SupplementCompleted(at=event.occurred_at)
+    if isinstance(event, ApologyIssued):
+        return Reappointed(at=event.occurred_at, new_due=event.due_at, reason=event.reason)
+    if isinstance(event, DossierDecided | ProcessingStopped | ClosedForNoSupplement):
+        return Finished(at=event.occurred_at)
+    return None
+
+
+def legal_time(received: DossierReceived) -> LegalTime:
+    if received.legal_hours is not None:
+        return LegalTime.hours(received.legal_hours)
+    if received.legal_days is None:
+        raise ValueError("the received dossier carries no legal time")
+    return LegalTime.days(received.legal_days)
+
+
+def read(received: DossierReceived, later: Sequence[AnyEvent], now: datetime) -> ClockReading:
+    """The clock over the dossier's events (business-time order), read at ``now`` or its last fact.
+
+    Raises ValueError when the sequence is not (yet) possible, e.g. a completion whose request
+    has not arrived: the caller falls back to what the events themselves carry.
+    """
+    facts: list[ClockFact] = [Received(at=received.received_at, agency=received.department_code)]
+    for event in later:
+        fact = clock_fact(event)
+        if fact is None:
+            continue
+        if isinstance(facts[-1], Finished):
+            break  # nothing after the finish moves the clock
+        facts.append(fact)
+    last = max(f.at for f in facts)
+    cutoff = time.fromisoformat(received.same_day_cutoff) if received.same_day_cutoff else None
+    return read_clock(
+        facts,
+        legal_time=legal_time(received),
+        now=max(now, last),
+        policy=received.supplement_policy,
+        cutoff=cutoff,
+    )

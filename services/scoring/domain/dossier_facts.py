@@ -1,0 +1,76 @@
+"""One row of facts per dossier (dữ liệu hồ sơ), as scoring sees it.
+
+Every field is a function of the dossier's events alone (never of the wall clock), so the row
+can be recomputed from the log at any time and compared with the projection (``motcua verify``).
+Clock-derived fields (due date, working time, timeliness) come from the shared legal clock read
+at the dossier's last event, or at an explicit moment for "as of" reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+ChannelKind = str  # "desk" | "online_partial" | "online_full" | "post"
+Timeliness = str  # "early" | "on_time" | "late"
+
+
+@dataclass(frozen=True)
+class DossierFacts:
+    dossier_id: UUID
+    dossier_code: str
+    outcome: str | None = None  # received | incomplete | refused (at the counter); None: no intake event
+    department_code: str | None = None  # the competent agency
+    procedure_code: str | None = None
+    receiving_point: str | None = None  # the desk that received it (district / commune / centre)
+    channel_kind: ChannelKind | None = None
+    postal_return: bool = False
+    fee_vnd: int = 0
+    paid_online: bool = False
+    documents_scanned: bool = False
+    electronic_result: bool = False  # the procedure issues an electronic result
+    registered_at: datetime | None = None  # first event at the counter, whatever its outcome
+    received_at: datetime | None = None  # complete dossier received: the clock starts
+    due_at: datetime | None = None  # appointment in force (provisional while paused)
+    original_due_at: datetime | None = None
+    finished_at: datetime | None = None  # decided, withdrawn, stopped or closed
+    finish_kind: str | None = None  # decided | withdrawn | stopped | closed
+    approved: bool | None = None
+    result_ready_at: datetime | None = None
+    returned_at: datetime | None = None
+    returned_via: str | None = None
+    timeliness: Timeliness | None = None  # finished dossiers only
+    late: bool = False  # late at the reading moment (sticky: once late, always late)
+    paused: bool = False  # awaiting a supplement at the reading moment
+    working_minutes: int = 0  # running clock time since receipt, pauses excluded
+    supplement_minutes: int = 0  # paused working time (Decision 766 subtracts it)
+    supplement_requests: int = 0  # returns to the citizen (trả hồ sơ yêu cầu bổ sung)
+    escalations: int = 0  # reports to the leadership
+    apologies: int = 0
+    transfers: int = 0
+    overdue_marked: bool = False
+    backdated_entries: int = 0
+    postal_delivery_at: datetime | None = None  # delivery of the result booked
+    postal_delivered_at: datetime | None = None
+    postal_failures: int = 0
+    rating: int | None = None  # no event carries a citizen rating yet (see index766.UNSUPPORTED)
+    national_status: int = 1
+    event_count: int = 0
+    last_event_at: datetime | None = None
+    clock_note: str | None = None  # why the clock could not be read (events missing so far)
+
+    @property
+    def second_return(self) -> bool:
+        return self.supplement_requests >= 2
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: Any) -> DossierFacts:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DossierFacts))

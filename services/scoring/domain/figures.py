@@ -1,0 +1,122 @@
+"""Figures (số liệu) per unit x procedure x period, as sums of each dossier's contribution.
+
+A dossier contributes to two periods of each kind: the one it was registered in (received,
+channels, returns, apologies…) and the one it finished in (resolved early / on time / late,
+working time used). Because a figure is a plain sum of per-dossier contributions, it is the
+same whatever order the events came in, and the projection can keep it up to date by adding
+``contribution(new facts) - contribution(old facts)`` for each dossier an event touched.
+
+Units are the competent department and the receiving point (district / commune desks).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.periods import periods_of
+
+# (dimension, unit, procedure, period kind, period start)
+FigureKey = tuple[str, str, str, str, date]
+DIMENSIONS = ("department", "receiving_point")
+
+COUNTERS: tuple[str, ...] = (
+    "registered",  # every dossier at the counter, whatever the outcome
+    "received",  # complete dossiers received (the clock started)
+    "refused",  # not received (form 03)
+    "incomplete",  # still waiting for completion at the counter (form 02)
+    "desk",
+    "online_partial",
+    "online_full",
+    "post",  # filed through the public postal service
+    "postal_return",  # result asked for by post
+    "fee_bearing",
+    "paid_online",
+    "scanned",
+    "electronic_result",
+    "returns",  # supplement requests (trả hồ sơ yêu cầu bổ sung)
+    "returned_dossiers",  # dossiers returned at least once
+    "second_returns",  # dossiers returned twice or more
+    "escalations",
+    "apologies",
+    "backdated_entries",
+    "resolved",  # decided (approved or rejected)
+    "resolved_early",
+    "resolved_on_time",
+    "resolved_late",
+    "stopped",  # withdrawn, stopped or closed for no supplement
+    "working_minutes",  # of the resolved ones, for the average working days used
+)
+
+
+def _registered_part(f: DossierFacts) -> Counter[str]:
+    c: Counter[str] = Counter(registered=1)
+    if f.outcome == "refused":
+        c["refused"] = 1
+        return c
+    if f.outcome == "incomplete":
+        c["incomplete"] = 1
+        return c
+    c.update(
+        received=1,
+        postal_return=int(f.postal_return),
+        fee_bearing=int(f.fee_vnd > 0),
+        paid_online=int(f.fee_vnd > 0 and f.paid_online),
+        scanned=int(f.documents_scanned),
+        electronic_result=int(f.electronic_result),
+        returns=f.supplement_requests,
+        returned_dossiers=int(f.supplement_requests >= 1),
+        second_returns=int(f.second_return),
+        escalations=f.escalations,
+        apologies=f.apologies,
+    )
+    if f.channel_kind:
+        c[f.channel_kind] = 1
+    return c
+
+
+def _finished_part(f: DossierFacts) -> Counter[str]:
+    if f.finish_kind is None:
+        return Counter()
+    if f.finish_kind != "decided":
+        return Counter(stopped=1)
+    c: Counter[str] = Counter(resolved=1, working_minutes=f.working_minutes)
+    if f.timeliness:
+        c[f"resolved_{f.timeliness}"] = 1
+    return c
+
+
+def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
+    """What one dossier adds to the figures (nothing until it has been at the counter)."""
+    if f.outcome is None or f.registered_at is None or f.department_code is None:
+        return {}
+    out: dict[FigureKey, Counter[str]] = {}
+    units = {"department": f.department_code, "receiving_point": f.receiving_point or "?"}
+    procedure = f.procedure_code or "?"
+    parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
+    if f.finished_at is not None:
+        parts.append((f.finished_at, _finished_part(f)))
+    for moment, part in parts:
+        for kind, start in periods_of(moment):
+            for dimension, unit in units.items():
+                out.setdefault((dimension, unit, procedure, kind, start), Counter()).update(part)
+    return out
+
+
+def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
+    sums: dict[FigureKey, Counter[str]] = {}
+    for f in facts:
+        for key, part in contribution(f).items():
+            sums.setdefault(key, Counter()).update(part)
+    return {k: v for k, v in sums.items() if any(v.values())}
+
+
+def delta(old: DossierFacts | None, new: DossierFacts, into: dict[FigureKey, Counter[str]]) -> None:
+    """Adds ``contribution(new) - contribution(old)`` into ``into`` (negative counts kept)."""
+    for key, part in contribution(new).items():
+        into.setdefault(key, Counter()).update(part)
+    if old is not None:
+        for key, part in contribution(old).items():
+            into.setdefault(key, Counter()).subtract(part)

@@ -1,0 +1,124 @@
+"""Decision 766/QĐ-TTg (2022): the index of service to citizens and businesses, per unit and period.
+
+Formulas (DESIGN §1b), each scored against its group maximum:
+
+* progress (20): on-time rate = dossiers finished on or before the appointment, or in progress
+  and not yet due, over the dossiers of the period. A dossier belongs to the period if it was
+  received before the period's end and had not finished before its start (carried-over ones
+  count). Finished = decided, withdrawn, stopped or closed. Supplement time is subtracted (the
+  legal clock stops during a supplement), more supplement requests than the rule set allows
+  (one) make a dossier late, and dossiers unfinished at the end of the period are judged there.
+  Score: rate x 20.
+* online services (12): online dossiers (excluding those whose electronic result, where the
+  procedure issues one, went back on paper) over all received; full at >= 50 %, else
+  rate x 12 / 50 %.
+* online payment (10): dossiers paid online over fee-bearing dossiers. DESIGN gives no threshold:
+  scored proportionally, rate x 10.
+* digitisation (22): dossiers with documents scanned and, where the procedure issues one, an
+  electronic result, over all received; full at >= 80 %, else rate x 22 / 80 %.
+* satisfaction (18): 100 % − (late rate + "dislike" rate); full at >= 90 %, else rate x 18 / 90 %.
+  No event carries a rating yet, so the dislike rate is 0 and the indicator is marked partial.
+
+An indicator with an empty denominator is not applicable (``None``), never zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.scoring.domain.dossier_facts import DossierFacts
+from shared.clock import ruleset_for
+from shared.clock.appointment import DEFAULT_CALENDAR
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    name_vi: str
+    max_points: float
+    numerator: int
+    denominator: int
+    rate: float | None
+    points: float | None
+    threshold: float | None
+    partial: bool = False
+
+
+def proportional(rate: float, max_points: float, threshold: float | None) -> float:
+    """Full points at or above the threshold, else rate x max / threshold (rate x max without one)."""
+    if threshold is None:
+        return round(min(rate, 1.0) * max_points, 4)
+    if rate >= threshold:
+        return max_points
+    return round(rate * max_points / threshold, 4)
+
+
+def in_period(f: DossierFacts, start: datetime, end: datetime) -> bool:
+    if f.outcome != "received" or f.received_at is None or f.received_at >= end:
+        return False
+    return f.finished_at is None or f.finished_at >= start
+
+
+def on_time_766(f: DossierFacts, end: datetime) -> bool:
+    """Facts read at the judgement moment (the period's end, or now for a running period)."""
+    rules = ruleset_for(DEFAULT_CALENDAR.to_local(f.received_at or end).date())
+    allowed = rules.max_supplement_requests_on_time
+    if f.supplement_requests > allowed:
+        return False
+    if f.finished_at is not None and f.finished_at < end:
+        return f.timeliness in ("early", "on_time")
+    return not f.late
+
+
+def _indicator(
+    key: str, name: str, max_points: float, num: int, den: int, threshold: float | None
+) -> Indicator:
+    rate = num / den if den else None
+    points = proportional(rate, max_points, threshold) if rate is not None else None
+    return Indicator(key, name, max_points, num, den, rate, points, threshold)
+
+
+def online_counted(f: DossierFacts) -> bool:
+    if not f.channel_kind or not f.channel_kind.startswith("online"):
+        return False
+    return not (f.electronic_result and f.returned_via is not None and f.returned_via != "online")
+
+
+def indicators(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> list[Indicator]:
+    """The indicators over facts read at ``end`` (or earlier, for a period still running)."""
+    members = [f for f in facts if in_period(f, start, end)]
+    received = [f for f in members if f.received_at is not None and f.received_at >= start]
+    on_time = sum(on_time_766(f, end) for f in members)
+    late = len(members) - on_time
+    fee = [f for f in received if f.fee_vnd > 0]
+    digital = sum(
+        f.documents_scanned and (f.returned_via in (None, "online") or not f.electronic_result)
+        for f in received
+    )
+    satisfied = len(members) - late  # 100 % − late rate − dislike rate (no ratings yet)
+    result = [
+        _indicator("progress", "Tiến độ giải quyết", 20, on_time, len(members), None),
+        _indicator(
+            "online_submission",
+            "Dịch vụ trực tuyến",
+            12,
+            sum(online_counted(f) for f in received),
+            len(received),
+            0.5,
+        ),
+        _indicator(
+            "online_payment", "Thanh toán trực tuyến", 10, sum(f.paid_online for f in fee), len(fee), None
+        ),
+        _indicator("digitisation", "Số hóa hồ sơ", 22, digital, len(received), 0.8),
+        _indicator("satisfaction", "Mức độ hài lòng", 18, satisfied, len(members), 0.9),
+    ]
+    result[-1] = Indicator(**{**result[-1].__dict__, "partial": True})
+    return result
+
+
+def total_points(items: Iterable[Indicator]) -> tuple[float, float]:
+    """(points earned, points available) over the applicable indicators."""
+    applicable = [i for i in items if i.points is not None]
+    return (round(sum(i.points or 0 for i in applicable), 4), sum(i.max_points for i in applicable))

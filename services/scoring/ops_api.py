@@ -1,0 +1,52 @@
+"""``/ops``: consumer lag, dead letters of every service, and re-driving one after a fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.scoring import operations
+from shared.host.errors import ApiError, not_found
+from shared.host.host import ServiceHost
+
+
+def build_ops_router(host: ServiceHost) -> APIRouter:
+    router = APIRouter(prefix="/ops", tags=["ops"])
+
+    def js() -> Any:
+        return host.broker.config.connection_state.stream
+
+    @router.get("/lag", summary="Per consumer: stream last seq vs ack floor, pending, redeliveries")
+    async def lag() -> dict[str, Any]:
+        try:
+            return await operations.lag(js())
+        except Exception as exc:
+            raise ApiError(
+                503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
+            ) from exc
+
+    @router.get("/dead-letters", summary="Dead letters of every service")
+    async def dead_letters(include_redriven: bool = False) -> list[dict[str, Any]]:
+        async with host.pool.acquire() as conn:
+            return await operations.dead_letters(conn, include_redriven)
+
+    @router.post("/dead-letters/{schema}/{letter_id}/redrive", summary="Re-publish a dead letter")
+    async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
+        if schema not in operations.SCHEMAS:
+            raise ApiError(
+                422,
+                "unknown_schema",
+                "Dịch vụ không tồn tại",
+                "Unknown service schema",
+                allowed=list(operations.SCHEMAS),
+            )
+        if not -(2**63) <= letter_id < 2**63:
+            raise not_found("thư lỗi", "Dead letter", f"{schema}/{letter_id}")
+        try:
+            async with host.pool.acquire() as conn:
+                return await operations.redrive(conn, js(), schema, letter_id)
+        except operations.UnknownDeadLetter as exc:
+            raise not_found("thư lỗi", "Dead letter", f"{schema}/{letter_id}") from exc
+
+    return router

@@ -1,0 +1,155 @@
+"""Scoring's pure domain: facts from events, figures, national status, the 766 formulas."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scoring.domain.figures import contribution, total
+from services.scoring.domain.fold import fold
+from services.scoring.domain.index766 import indicators, proportional
+from services.scoring.domain.periods import bounds
+from shared.contracts import (
+    Actor,
+    DossierDecided,
+    DossierReceived,
+    DossierRefused,
+    LeadershipReported,
+    PersonalData,
+    ProcessingStopped,
+    ResultReturned,
+    SupplementReceived,
+    SupplementRequested,
+)
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+ACTOR = Actor(user_id="cb", role="officer", agency="STP", channel=1)
+PERSON = PersonalData(full_name="Nguyễn Văn A", citizen_id="001190012345", address="Hà Nội")
+MON = datetime(2026, 3, 2, 8, 0, tzinfo=VN)  # a Monday without holidays around it
+
+
+class Dossier:
+    """Builds one dossier's contract events; each event gets the next version."""
+
+    def __init__(self, code: str, legal_days: int = 3, **received: object) -> None:
+        self.id, self.code, self.version, self.events = uuid.uuid4(), code, 0, []
+        self.legal_days, self.received = legal_days, received
+
+    def _common(self, service: str, at: datetime, recorded: datetime | None = None) -> dict[str, object]:
+        self.version += 1
+        return {
+            "event_id": f"{service}:{self.id}:{self.version}",
+            "dossier_id": self.id,
+            "dossier_code": self.code,
+            "occurred_at": at,
+            "recorded_at": recorded or at,
+            "actor": ACTOR,
+        }
+
+    def receive(self, at: datetime = MON, **extra: object) -> Dossier:
+        fields = {"procedure_code": "LLTP", "department_code": "STP", "receiving_point": "TTHCC",
+                  "channel": 1, "applicant": PERSON, "postal_return": False, "legal_days": self.legal_days,
+                  "received_at": at, "due_at": at + timedelta(days=self.legal_days)} | self.received | extra
+        self.events.append(DossierReceived(**self._common("intake", at), **fields))
+        return self
+
+    def case(self, cls: type, at: datetime, **extra: object) -> Dossier:
+        common = self._common("processing", at, extra.pop("recorded_at", None))  # type: ignore[arg-type]
+        self.events.append(cls(**common, department_code="STP", due_at=MON + timedelta(days=3), **extra))
+        return self
+
+    def decide(self, at: datetime) -> Dossier:
+        return self.case(DossierDecided, at, approved=True, on_time=True, minutes_used=0)
+
+
+def test_early_on_time_and_late_decisions_follow_the_legal_clock() -> None:
+    # 3 working days from Mon 08:00: due Thu 08:00. Early = at least one full working day left.
+    early = fold(Dossier("A").receive().decide(MON + timedelta(hours=3)).events)
+    on_time = fold(Dossier("B").receive().decide(MON + timedelta(days=2, hours=5)).events)
+    late = fold(Dossier("C").receive().decide(MON + timedelta(days=3, hours=2)).events)
+    assert early.due_at == MON + timedelta(days=3)
+    assert (early.timeliness, on_time.timeliness, late.timeliness) == ("early", "on_time", "late")
+    assert early.working_minutes == 180 and early.national_status == 9
+    assert late.late and not on_time.late
+
+
+def test_supplement_restart_second_return_escalation_and_returned_result() -> None:
+    d = Dossier("D").receive()
+    d.case(SupplementRequested, MON + timedelta(hours=1), number=1, missing_items=["x"], reason="r")
+    paused = fold(d.events)
+    assert paused.paused and paused.national_status == 5 and paused.supplement_requests == 1
+    # Back on Wednesday 08:00: restart gives 3 full days again, due next Monday 08:00.
+    d.case(SupplementReceived, MON + timedelta(days=2), number=1, policy="restart", paused_minutes=960)
+    d.case(LeadershipReported, MON + timedelta(days=2, hours=1), return_number=2, reason="again")
+    d.case(SupplementRequested, MON + timedelta(days=2, hours=2), number=2, missing_items=["y"], reason="r")
+    d.case(SupplementReceived, MON + timedelta(days=2, hours=3), number=2, policy="restart", paused_minutes=60)
+    d.decide(MON + timedelta(days=3))
+    d.case(ResultReturned, MON + timedelta(days=3, hours=1), via="desk")
+    f = fold(d.events)
+    assert f.supplement_requests == 2 and f.second_return and f.escalations == 1
+    # Office hours open at 07:00: Mon 09:00–17:00 (6 h), Tue (8 h), Wed 07:00–08:00, then 1 h.
+    assert f.supplement_minutes == (360 + 480 + 60) + 60
+    assert f.timeliness == "early" and f.national_status == 10 and f.returned_via == "desk"
+    begin, end = bounds("month", date(2026, 3, 1))
+    progress = indicators([f], begin, end)[0]
+    assert progress.numerator == 0 and progress.denominator == 1, "two supplement requests make it late"
+
+
+def test_withdrawn_refused_and_backdated_entries() -> None:
+    w = Dossier("W").receive()
+    w.case(ProcessingStopped, MON + timedelta(hours=2), kind="withdrawn", reason="xin rút",
+           recorded_at=MON + timedelta(hours=20))
+    withdrawn = fold(w.events)
+    assert withdrawn.national_status == 7 and withdrawn.finish_kind == "withdrawn"
+    assert withdrawn.backdated_entries == 0, "late without a reason is not a documented back-dated entry"
+    r = Dossier("R")
+    r.events.append(DossierRefused(**r._common("intake", MON), procedure_code="LLTP", department_code="STP",
+                                   receiving_point="HUYEN-A", channel=1, applicant=PERSON, reasons="no"))
+    refused = fold(r.events)
+    assert refused.national_status == 3 and refused.outcome == "refused"
+    figures = total([withdrawn, refused])
+    month = ("department", "STP", "LLTP", "month", date(2026, 3, 1))
+    assert figures[month]["registered"] == 2 and figures[month]["received"] == 1
+    assert figures[month]["refused"] == 1 and figures[month]["stopped"] == 1
+    assert figures[("receiving_point", "HUYEN-A", "LLTP", "year", date(2026, 1, 1))]["refused"] == 1
+
+
+def test_online_payment_digitisation_and_thresholds() -> None:
+    facts = [
+        fold(Dossier(f"O{i}").receive(channel=2, online_level="full", fee_vnd=100, paid_online=i < 1,
+                                      documents_scanned=i < 3).events)
+        for i in range(4)
+    ] + [fold(Dossier("P").receive(channel=3).events)]
+    begin, end = bounds("month", date(2026, 3, 1))
+    by_key = {i.key: i for i in indicators(facts, begin, MON + timedelta(hours=1))}
+    assert by_key["online_submission"].rate == 4 / 5 and by_key["online_submission"].points == 12
+    assert by_key["online_payment"].rate == 1 / 4 and by_key["online_payment"].points == 2.5
+    assert by_key["digitisation"].numerator == 3 + 1  # the postal one is scanned by default
+    assert by_key["digitisation"].points == 22
+    assert by_key["progress"].points == 20, "nothing due yet: everything in progress is on time"
+
+
+@given(st.floats(0, 1), st.sampled_from([None, 0.5, 0.8, 0.9]))
+def test_proportional_points_are_bounded_and_full_at_the_threshold(rate: float, threshold: float | None) -> None:
+    points = proportional(rate, 20, threshold)
+    assert 0 <= points <= 20
+    if threshold is not None and rate >= threshold:
+        assert points == 20
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_facts_do_not_depend_on_the_order_events_arrive_in(rnd: random.Random) -> None:
+    d = Dossier("X").receive()
+    d.case(SupplementRequested, MON + timedelta(hours=1), number=1, missing_items=["x"], reason="r")
+    d.case(SupplementReceived, MON + timedelta(days=1), number=1, policy="restart", paused_minutes=480)
+    d.decide(MON + timedelta(days=2))
+    shuffled = list(d.events)
+    rnd.shuffle(shuffled)
+    assert fold(shuffled) == fold(d.events)
+    assert contribution(fold(shuffled)) == contribution(fold(d.events))
