@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from services.ops.demo import seed_demo
+from services.postal_sim import PORT as POSTAL_SIM_PORT
 from shared.host.settings import DEFAULT_PORTS, service_port
 from shared.runtime import servers_from_env_or_start
 
@@ -89,6 +90,8 @@ def main() -> None:
     try:
         for name in SERVICES:
             processes[name] = start_service(name, env)
+        sim_command = [sys.executable, "-m", "services.postal_sim.main"]
+        processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=env)  # noqa: S603
         for name in SERVICES:
             wait_healthy(name, processes[name])
         if not args.no_demo:
@@ -100,6 +103,8 @@ def main() -> None:
         print(f"  PostgreSQL  {servers.database_url}")
         for name in SERVICES:
             print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")
+        sim_port = os.environ.get("POSTAL_SIM_PORT", POSTAL_SIM_PORT)
+        print(f"  {'postal sim':<11} http://127.0.0.1:{sim_port}/docs  (postal operator simulator)")
         print("Ctrl-C stops everything.", flush=True)
         if args.exit_after_demo:
             return

@@ -60,9 +60,6 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
     host.setup.append(create_tables)
     host.background.extend([index.run, booking.run])
     host.consume(
-        TrackedConsumer(spec=POSTAL_FROM_INTAKE, schema="postal", pool=pool, handler=on_intake_event())
-    )
-    host.consume(
         TrackedConsumer(
             spec=POSTAL_FROM_PROCESSING,
             schema="postal",
@@ -71,6 +68,10 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
                 application, operator=config.default_operator, centre=config.centre, wake=booking.wake
             ),
         )
+    )
+    # consumers[0] stays the processing one: ops and tests read its stats by position.
+    host.consume(
+        TrackedConsumer(spec=POSTAL_FROM_INTAKE, schema="postal", pool=pool, handler=on_intake_event())
     )
     app = service_app(host, title="motcua postal", description="Bưu chính công ích")
     app.include_router(build_router(application, config, pool, booking.wake))
