@@ -90,7 +90,9 @@ def history(code: str, database_url: DatabaseUrl) -> None:
     if not events:
         console.print(f"[red]no events for dossier {code}[/]")
         raise typer.Exit(1)
-    table = Table("occurred at (business)", "recorded at", "event", "actor", "note", title=f"hồ sơ {code}")
+    table = Table(title=f"hồ sơ {code}")
+    for name in ("occurred at (business)", "recorded at", "event", "actor", "note"):
+        table.add_column(name, no_wrap=name == "event")
     for e in events:
         note = f"back-dated: {e.backdate_reason}" if e.backdate_reason else ""
         table.add_row(

@@ -9,6 +9,7 @@ are exactly those the relay publishes.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from eventsourcing.application import Application
 
 from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
+from shared.eventlog.translator import ReplayingTranslator
 
 SERVICES = ("intake", "processing", "postal")
 _APPS = {
@@ -58,10 +60,13 @@ class ServiceLog:
 
 
 def _translator(service: str, app: Application[Any]) -> Callable[[Any], AnyEvent | None]:
+    """The service's own translator: a factory, or a function of (event) or (event, aggregate)."""
     module = importlib.import_module(f"services.{service}.translate")
     if hasattr(module, "translator"):
         made: Callable[[Any], AnyEvent | None] = module.translator(app)
         return made
+    if len(inspect.signature(module.to_contract).parameters) == 2:
+        return ReplayingTranslator(app, module.to_contract)
     plain: Callable[[Any], AnyEvent | None] = module.to_contract
     return plain
 
@@ -73,7 +78,7 @@ def open_logs(database_url: str, services: tuple[str, ...] = SERVICES) -> list[S
         module_name, _, class_name = _APPS[service].partition(":")
         app_class = getattr(importlib.import_module(module_name), class_name)
         env = eventstore_env(database_url, service, pool_size=2)
-        env["IS_SNAPSHOTTING_ENABLED"] = ""  # reading only: never write snapshots from a tool
+        env.pop("IS_SNAPSHOTTING_ENABLED")  # reading only: never write snapshots from a tool
         app = app_class(env=env)
         logs.append(ServiceLog(service, app, _translator(service, app)))
     return logs

@@ -52,9 +52,21 @@ class Dossier:
         }
 
     def receive(self, at: datetime = MON, **extra: object) -> Dossier:
-        fields = {"procedure_code": "LLTP", "department_code": "STP", "receiving_point": "TTHCC",
-                  "channel": 1, "applicant": PERSON, "postal_return": False, "legal_days": self.legal_days,
-                  "received_at": at, "due_at": at + timedelta(days=self.legal_days)} | self.received | extra
+        fields = (
+            {
+                "procedure_code": "LLTP",
+                "department_code": "STP",
+                "receiving_point": "TTHCC",
+                "channel": 1,
+                "applicant": PERSON,
+                "postal_return": False,
+                "legal_days": self.legal_days,
+                "received_at": at,
+                "due_at": at + timedelta(days=self.legal_days),
+            }
+            | self.received
+            | extra
+        )
         self.events.append(DossierReceived(**self._common("intake", at), **fields))
         return self
 
@@ -87,7 +99,9 @@ def test_supplement_restart_second_return_escalation_and_returned_result() -> No
     d.case(SupplementReceived, MON + timedelta(days=2), number=1, policy="restart", paused_minutes=960)
     d.case(LeadershipReported, MON + timedelta(days=2, hours=1), return_number=2, reason="again")
     d.case(SupplementRequested, MON + timedelta(days=2, hours=2), number=2, missing_items=["y"], reason="r")
-    d.case(SupplementReceived, MON + timedelta(days=2, hours=3), number=2, policy="restart", paused_minutes=60)
+    d.case(
+        SupplementReceived, MON + timedelta(days=2, hours=3), number=2, policy="restart", paused_minutes=60
+    )
     d.decide(MON + timedelta(days=3))
     d.case(ResultReturned, MON + timedelta(days=3, hours=1), via="desk")
     f = fold(d.events)
@@ -102,14 +116,28 @@ def test_supplement_restart_second_return_escalation_and_returned_result() -> No
 
 def test_withdrawn_refused_and_backdated_entries() -> None:
     w = Dossier("W").receive()
-    w.case(ProcessingStopped, MON + timedelta(hours=2), kind="withdrawn", reason="xin rút",
-           recorded_at=MON + timedelta(hours=20))
+    w.case(
+        ProcessingStopped,
+        MON + timedelta(hours=2),
+        kind="withdrawn",
+        reason="xin rút",
+        recorded_at=MON + timedelta(hours=20),
+    )
     withdrawn = fold(w.events)
     assert withdrawn.national_status == 7 and withdrawn.finish_kind == "withdrawn"
     assert withdrawn.backdated_entries == 0, "late without a reason is not a documented back-dated entry"
     r = Dossier("R")
-    r.events.append(DossierRefused(**r._common("intake", MON), procedure_code="LLTP", department_code="STP",
-                                   receiving_point="HUYEN-A", channel=1, applicant=PERSON, reasons="no"))
+    r.events.append(
+        DossierRefused(
+            **r._common("intake", MON),
+            procedure_code="LLTP",
+            department_code="STP",
+            receiving_point="HUYEN-A",
+            channel=1,
+            applicant=PERSON,
+            reasons="no",
+        )
+    )
     refused = fold(r.events)
     assert refused.national_status == 3 and refused.outcome == "refused"
     figures = total([withdrawn, refused])
@@ -121,11 +149,14 @@ def test_withdrawn_refused_and_backdated_entries() -> None:
 
 def test_online_payment_digitisation_and_thresholds() -> None:
     facts = [
-        fold(Dossier(f"O{i}").receive(channel=2, online_level="full", fee_vnd=100, paid_online=i < 1,
-                                      documents_scanned=i < 3).events)
+        fold(
+            Dossier(f"O{i}")
+            .receive(channel=2, online_level="full", fee_vnd=100, paid_online=i < 1, documents_scanned=i < 3)
+            .events
+        )
         for i in range(4)
     ] + [fold(Dossier("P").receive(channel=3).events)]
-    begin, end = bounds("month", date(2026, 3, 1))
+    begin, _ = bounds("month", date(2026, 3, 1))
     by_key = {i.key: i for i in indicators(facts, begin, MON + timedelta(hours=1))}
     assert by_key["online_submission"].rate == 4 / 5 and by_key["online_submission"].points == 12
     assert by_key["online_payment"].rate == 1 / 4 and by_key["online_payment"].points == 2.5
@@ -135,7 +166,9 @@ def test_online_payment_digitisation_and_thresholds() -> None:
 
 
 @given(st.floats(0, 1), st.sampled_from([None, 0.5, 0.8, 0.9]))
-def test_proportional_points_are_bounded_and_full_at_the_threshold(rate: float, threshold: float | None) -> None:
+def test_proportional_points_are_bounded_and_full_at_the_threshold(
+    rate: float, threshold: float | None
+) -> None:
     points = proportional(rate, 20, threshold)
     assert 0 <= points <= 20
     if threshold is not None and rate >= threshold:
