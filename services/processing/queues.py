@@ -164,7 +164,8 @@ async def sweep_unsupplemented(pool: asyncpg.Pool, app: ProcessingApplication) -
     now = datetime.now(UTC)
     rows = await pool.fetch(
         "SELECT dossier_code, paused_since FROM processing.case_queue"
-        " WHERE state = 'awaiting_supplement' AND paused_since < $1 - interval '20 days' LIMIT 500",
+        " WHERE state = 'awaiting_supplement' AND paused_since < $1::timestamptz - interval '20 days'"
+        " LIMIT 500",
         now,
     )
     closed = 0
