@@ -2,7 +2,8 @@
 
 The ``ReplayingTranslator`` hands over the shipment as it stands after each event, so that a
 tracking step can name its dossier, operator and tracking number. Late or ignored steps stay
-inside postal (they are in the shipment's history) and publish nothing.
+inside postal (they are in the shipment's history) and publish nothing; so does a return to
+sender after a failure, whose consequence (the result back at the desk) already happened.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.postal.domain import BookedEvent, Shipment, TrackedEvent
+from services.postal.status import FAILURES
 from shared.contracts import (
     Actor,
     AnyEvent,
@@ -54,7 +56,9 @@ def to_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
     }
     if e.status == "delivered":
         return ShipmentDelivered(**tracked, delivered_to=e.delivered_to or "", delivered_at=e.at)
-    if e.status in ("failed", "returned_to_sender"):
+    if e.status in FAILURES:
+        if any(h["status"] in FAILURES and not h.get("late") for h in shipment.history[:-1]):
+            return None  # failed, then came back: the result went back to the desk once already
         return ShipmentFailed(
             **tracked, status=e.status, reason=e.reason or "không rõ lý do / no reason given"
         )
