@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.appointment import appointment
 from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
-from services.intake.codes import next_code
 from services.intake.domain import Dossier, NotIncomplete
 from services.intake.forms import FORMS, render_form
+from services.intake.group_commit import GroupCommitter
 from services.intake.schemas import (
     CompleteDossierRequest,
     DossierView,
@@ -33,6 +33,8 @@ from shared.host.host import ServiceHost
 def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     router = APIRouter()
     catalogue = load_catalogue()
+    # Concurrent registrations share one code statement and one transaction (group commit).
+    committer = GroupCommitter(app, lambda: host.pool)
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -50,28 +52,29 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         }
 
     async def register(
-        body: Filing, key: str | None, response: Response, outcome: Callable[[], Awaitable[Dossier]]
+        body: Filing,
+        key: str | None,
+        response: Response,
+        outcome: Callable[[str | None], Awaitable[Dossier]],
     ) -> DossierView:
         if not key:
-            return _view(await outcome())
+            return _view(await outcome(None))
         request_hash = hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
         existing = await _claim_key(host, key, request_hash)
         if existing is not None:
             response.status_code = 200
             return _view(await asyncio.to_thread(app.dossier, existing))
         try:
-            dossier = await outcome()
+            dossier = await outcome(key)  # records the key against the code with the batch
         except BaseException:
             await host.pool.execute("DELETE FROM intake.idempotency_keys WHERE key = $1", key)
             raise
-        await host.pool.execute(
-            "UPDATE intake.idempotency_keys SET dossier_code = $2 WHERE key = $1", key, dossier.code
-        )
         return _view(dossier)
 
     async def save_new(
         body: Filing,
         outcome: str,
+        key: str | None,
         *,
         terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
         missing_items: list[str] | None = None,
@@ -81,26 +84,27 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         _check_channel(procedure, body)
         desk = _receiving_point(catalogue, body.receiving_point)
         at = business_time(body.occurred_at, body.backdate_reason)
-        async with host.pool.acquire() as conn:
-            code = await next_code(conn, desk.agency_id, at)
-        dossier = await asyncio.to_thread(
-            app.register,
-            code=code,
-            filing={
-                "procedure_code": procedure.code,
-                "department_code": procedure.department,
-                "receiving_point": desk.code,
-                "channel": int(body.channel),
-                "online_level": body.online_level,
-            },
-            outcome=outcome,
-            terms=terms_of(procedure, at) if terms_of else None,
-            missing_items=missing_items,
-            refusal_reasons=refusal_reasons,
-            occurred_at=at,
-            backdate_reason=body.backdate_reason,
-            actor=body.actor.model_dump(mode="json"),
-            applicant=body.applicant.model_dump(mode="json"),
+        dossier = await committer.register(
+            desk.agency_id,
+            at,
+            dict(
+                filing={
+                    "procedure_code": procedure.code,
+                    "department_code": procedure.department,
+                    "receiving_point": desk.code,
+                    "channel": int(body.channel),
+                    "online_level": body.online_level,
+                },
+                outcome=outcome,
+                terms=terms_of(procedure, at) if terms_of else None,
+                missing_items=missing_items,
+                refusal_reasons=refusal_reasons,
+                occurred_at=at,
+                backdate_reason=body.backdate_reason,
+                actor=body.actor.model_dump(mode="json"),
+                applicant=body.applicant.model_dump(mode="json"),
+            ),
+            key,
         )
         _wake(host)
         return dossier
@@ -117,7 +121,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
             )
 
         return await register(
-            body, idempotency_key, response, lambda: save_new(body, "received", terms_of=terms)
+            body, idempotency_key, response, lambda key: save_new(body, "received", key, terms_of=terms)
         )
 
     @router.post(
@@ -132,7 +136,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
             body,
             idempotency_key,
             response,
-            lambda: save_new(body, "incomplete", missing_items=body.missing_items),
+            lambda key: save_new(body, "incomplete", key, missing_items=body.missing_items),
         )
 
     @router.post("/dossiers/refusals", status_code=201, tags=["dossiers"], summary="Từ chối (form 03)")
@@ -142,7 +146,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         idempotency_key: str | None = Header(default=None, max_length=200),
     ) -> DossierView:
         return await register(
-            body, idempotency_key, response, lambda: save_new(body, "refused", refusal_reasons=body.reasons)
+            body,
+            idempotency_key,
+            response,
+            lambda key: save_new(body, "refused", key, refusal_reasons=body.reasons),
         )
 
     @router.post("/dossiers/{code}/completion", tags=["dossiers"], summary="Nhận hồ sơ đã bổ sung đủ")
@@ -283,12 +290,16 @@ def _terms(
 
 async def _claim_key(host: ServiceHost, key: str, request_hash: str) -> str | None:
     """Returns the dossier code an earlier request with this key created, or None if new."""
-    claimed = await host.pool.fetchval(
-        "INSERT INTO intake.idempotency_keys (key, request_hash) VALUES ($1, $2)"
-        " ON CONFLICT (key) DO NOTHING RETURNING true",
-        key,
-        request_hash,
-    )
+    async with host.pool.acquire() as conn, conn.transaction():
+        # No wait for the WAL flush: the claim matters only if the dossier commits, and that
+        # later, synchronous commit flushes the claim with it (WAL is written in order).
+        await conn.execute("SET LOCAL synchronous_commit = off")
+        claimed = await conn.fetchval(
+            "INSERT INTO intake.idempotency_keys (key, request_hash) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO NOTHING RETURNING true",
+            key,
+            request_hash,
+        )
     if claimed:
         return None
     row = await host.pool.fetchrow(
