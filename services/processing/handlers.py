@@ -48,6 +48,24 @@ def on_intake_event(app: ProcessingApplication) -> Handler:
     return handle
 
 
+def _not_before(case: Case, meta: dict[str, Any]) -> dict[str, Any]:
+    """An operator's clock running behind ours must not make a real delivery poison.
+
+    A delivery cannot precede the result being ready: a notice dated earlier than the case's
+    last step is recorded at that step's time, and the history says why.
+    """
+    if meta["occurred_at"] >= case.last_business_time:
+        return meta
+    return {
+        **meta,
+        "occurred_at": case.last_business_time,
+        "backdate_reason": (
+            f"operator reported {meta['occurred_at'].isoformat()}, before the case's last step;"
+            " recorded at that step's time"
+        ),
+    }
+
+
 def on_postal_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "delivery":
@@ -62,11 +80,11 @@ def on_postal_event(app: ProcessingApplication) -> Handler:
             meta["occurred_at"] = event.delivered_at
 
             def action(case: Case) -> None:
-                case.return_result(via="post", received_by=event.delivered_to, **meta)
+                case.return_result(via="post", received_by=event.delivered_to, **_not_before(case, meta))
         else:
 
             def action(case: Case) -> None:
-                case.back_at_desk(reason=f"{event.status}: {event.reason}", **meta)
+                case.back_at_desk(reason=f"{event.status}: {event.reason}", **_not_before(case, meta))
 
         try:
             await asyncio.to_thread(app.act, event.dossier_code, action)

@@ -25,7 +25,9 @@ def at(hours: float) -> dict[str, Any]:
     return {"occurred_at": MONDAY + timedelta(hours=hours), "backdate_reason": None, "actor": OFFICER}
 
 
-def new_case(days: int = 5, policy: str = "restart", shares: dict[str, int] | None = None) -> Case:
+def new_case(
+    days: int = 5, policy: str = "restart", shares: dict[str, int] | None = None, postal: bool = False
+) -> Case:
     due = appointment_for(MONDAY, LegalTime.days(days))
     return Case(
         dossier_id=uuid4(),
@@ -39,7 +41,7 @@ def new_case(days: int = 5, policy: str = "restart", shares: dict[str, int] | No
         agency_shares=shares,
         received_at=MONDAY,
         due_at=due,
-        postal_return=False,
+        postal_return=postal,
         occurred_at=MONDAY,
         actor=OFFICER,
         calendar="standard",
@@ -172,3 +174,17 @@ def test_transfer_takes_the_agency_share() -> None:
     assert case.department_code == "THUE"
     agencies = {a.agency: a for a in case.read_clock(MONDAY + timedelta(hours=2)).agencies}
     assert agencies["THUE"].share_minutes == 3 * 480
+
+
+def test_a_delivery_reported_before_the_last_step_is_recorded_at_that_step() -> None:
+    from services.processing.handlers import _not_before
+
+    case = new_case(postal=True)
+    case.decide(True, None, **at(2))
+    case.make_result_ready(**at(3))
+    early = _not_before(case, at(2.5))
+    assert early["occurred_at"] == MONDAY + timedelta(hours=3)
+    assert "operator reported" in early["backdate_reason"]
+    case.return_result("post", "Nguyễn Văn A", **early)
+    assert case.state == "returned"
+    assert _not_before(case, at(5)) == at(5)
