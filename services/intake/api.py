@@ -17,6 +17,7 @@ from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, lo
 from services.intake.domain import Dossier, NotIncomplete
 from services.intake.forms import FORMS, render_form
 from services.intake.group_commit import GroupCommitter
+from services.intake.pickups import handover_time
 from services.intake.schemas import (
     CompleteDossierRequest,
     DossierView,
@@ -83,7 +84,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         procedure = _procedure(catalogue, body.procedure_code)
         _check_channel(procedure, body)
         desk = _receiving_point(catalogue, body.receiving_point)
-        at = business_time(body.occurred_at, body.backdate_reason)
+        if body.pickup_reference:
+            at, backdate_reason = await _handover(host, body)
+        else:
+            at, backdate_reason = business_time(body.occurred_at, body.backdate_reason), body.backdate_reason
         dossier = await committer.register(
             desk.agency_id,
             at,
@@ -100,7 +104,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 missing_items=missing_items,
                 refusal_reasons=refusal_reasons,
                 occurred_at=at,
-                backdate_reason=body.backdate_reason,
+                backdate_reason=backdate_reason,
                 actor=body.actor.model_dump(mode="json"),
                 applicant=body.applicant.model_dump(mode="json"),
             ),
@@ -217,6 +221,28 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         return HTMLResponse(html)
 
     return router
+
+
+async def _handover(host: ServiceHost, body: Filing) -> tuple[datetime, str]:
+    """A dossier the postal service collected counts from when the desk took it over."""
+    reference = body.pickup_reference or ""
+    if int(body.channel) != 3:
+        raise ApiError(
+            422,
+            "pickup_needs_postal_channel",
+            "Hồ sơ do bưu chính thu gom phải nộp qua kênh bưu chính (3)",
+            "A dossier collected by the postal service is filed through the postal channel (3)",
+        )
+    found = await handover_time(host.pool, reference)
+    if found is None or found[0] != "delivered" or found[1] is None:
+        raise ApiError(
+            409,
+            "pickup_not_delivered",
+            f"Bưu chính chưa bàn giao hồ sơ thu gom {reference} cho bộ phận một cửa",
+            f"The postal service has not handed pickup {reference} over to the desk yet",
+            pickup_status=None if found is None else found[0],
+        )
+    return found[1], f"received through the public postal service: pickup {reference} handed over to the desk"
 
 
 def _wake(host: ServiceHost) -> None:

@@ -1,4 +1,4 @@
-"""The intake process: HTTP API + relay of intake's events to JetStream."""
+"""The intake process: HTTP API, relay of intake's events, consumer of postal pickups."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
 from services.intake.codes import DDL
+from services.intake.pickups import DDL as PICKUPS_DDL
+from services.intake.pickups import record_pickup
 from services.intake.translate import translator
-from shared.eventlog import ensure_schema, eventstore_env
+from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, ensure_schema, eventstore_env
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
@@ -22,8 +24,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
     host.publish_from(application, translator(application))
 
+    host.consume(
+        TrackedConsumer(
+            spec=INTAKE_FROM_POSTAL, schema="intake", pool=lambda: host.pool, handler=record_pickup
+        )
+    )
+
     async def create_tables() -> None:
         await host.pool.execute(DDL)
+        await host.pool.execute(PICKUPS_DDL)
 
     host.setup.append(create_tables)
     app = service_app(host, title="motcua intake", description="Tiếp nhận hồ sơ — the one-stop front desk")

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import Channel, PersonalData
-from shared.host.business_time import CommandMeta
+from shared.host.business_time import CommandMeta, ListItem
 
 
 class Filing(CommandMeta):
@@ -24,6 +24,11 @@ class Filing(CommandMeta):
     receiving_point: str | None = Field(
         default=None, max_length=64, description="desk code; by default the provincial centre"
     )
+    pickup_reference: str | None = Field(
+        default=None,
+        max_length=64,
+        description="postal channel: the pickup (BC-…) that brought it; its handover is the receipt time",
+    )
 
 
 class ReceiveDossierRequest(Filing):
@@ -37,7 +42,7 @@ class ReceiveDossierRequest(Filing):
 class IncompleteDossierRequest(Filing):
     """Hướng dẫn bổ sung: everything missing, listed at once (form 02)."""
 
-    missing_items: list[str] = Field(min_length=1, max_length=50)
+    missing_items: list[ListItem] = Field(min_length=1, max_length=50)
 
 
 class RefuseDossierRequest(Filing):

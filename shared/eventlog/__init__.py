@@ -6,6 +6,7 @@ from shared.eventlog.store import ensure_schema, eventstore_env
 from shared.eventlog.tables import ensure_eventlog_tables
 from shared.eventlog.topology import (
     CONSUMERS,
+    INTAKE_FROM_POSTAL,
     POSTAL_FROM_INTAKE,
     POSTAL_FROM_PROCESSING,
     PROCESSING_FROM_INTAKE,
@@ -19,6 +20,7 @@ from shared.eventlog.topology import (
 
 __all__ = [
     "CONSUMERS",
+    "INTAKE_FROM_POSTAL",
     "POSTAL_FROM_INTAKE",
     "POSTAL_FROM_PROCESSING",
     "PROCESSING_FROM_INTAKE",

@@ -70,7 +70,12 @@ POSTAL_FROM_INTAKE = ConsumerSpec(
     "postal-intake", f"{SUBJECT_ROOT}.intake.>", "postal learns which dossiers return by post"
 )
 
+INTAKE_FROM_POSTAL = ConsumerSpec(
+    "intake-postal", f"{SUBJECT_ROOT}.postal.>", "intake learns when picked-up dossiers reach the desk"
+)
+
 CONSUMERS: tuple[ConsumerSpec, ...] = (
+    INTAKE_FROM_POSTAL,
     PROCESSING_FROM_INTAKE,
     PROCESSING_FROM_POSTAL,
     PROCESSING_QUEUES,

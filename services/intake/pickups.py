@@ -1,0 +1,54 @@
+"""Dossiers collected by the postal service (Decision 45/2016/QĐ-TTg).
+
+For a postal filing the legal clock starts when the agency takes the dossier over from the
+postal staff (Decree 118/2025), not when the citizen handed it to the postman. Intake learns
+that moment from postal's ``ShipmentDelivered`` (kind ``pickup``) and uses it as the receipt
+time when the desk then receives the dossier through the postal channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from shared.contracts import AnyEvent, ShipmentDelivered, ShipmentFailed
+
+DDL = """
+CREATE TABLE IF NOT EXISTS intake.pickups (
+    reference text PRIMARY KEY,
+    shipment_id uuid NOT NULL,
+    operator text NOT NULL,
+    status text NOT NULL,
+    handed_over_at timestamptz,
+    note text
+);
+"""
+
+
+async def record_pickup(conn: asyncpg.Connection, event: AnyEvent) -> None:
+    if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "pickup":
+        return
+    delivered = isinstance(event, ShipmentDelivered)
+    await conn.execute(
+        "INSERT INTO intake.pickups (reference, shipment_id, operator, status, handed_over_at, note)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reference) DO UPDATE SET"
+        " status = EXCLUDED.status, handed_over_at = EXCLUDED.handed_over_at, note = EXCLUDED.note"
+        " WHERE intake.pickups.status <> 'delivered'",
+        event.dossier_code,
+        event.shipment_id,
+        event.operator,
+        "delivered" if delivered else event.status,
+        event.delivered_at if isinstance(event, ShipmentDelivered) else None,
+        event.delivered_to if isinstance(event, ShipmentDelivered) else event.reason,
+    )
+
+
+async def handover_time(
+    conn: asyncpg.Connection | asyncpg.Pool, reference: str
+) -> tuple[str, datetime | None] | None:
+    """(status, when the desk took the dossier over), or None if postal never reported it."""
+    row = await conn.fetchrow(
+        "SELECT status, handed_over_at FROM intake.pickups WHERE reference = $1", reference
+    )
+    return None if row is None else (row["status"], row["handed_over_at"])
