@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: install run test lint bench clean-data
+.PHONY: install run test lint bench bench-large clean-data
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services
+
+bench: install  # ~10-15 min on 2 cores: intake, end to end, ~100k events replayed, queries
+	$(PY) -m bench
+
+bench-large: install  # ~1 M events (250k dossiers); hours on 2 cores, see bench/README.md
+	$(PY) -m bench --stages 10000 250000 --query-samples 500
 
 # Stops servers left running and removes the data (also a copy relocated for PostgreSQL's user).
 clean-data: install

@@ -1,0 +1,149 @@
+"""Loading many dossiers through the real write path, in bulk.
+
+Intake's dossiers go in through ``IntakeApplication.register_many`` (many aggregates per
+transaction, codes from ``next_codes``), received over the past weeks (business time); the
+services' relays publish them and processing opens the cases as in production. Then officers'
+work is replayed in bulk through ``ProcessingApplication``: supplements for some, decisions
+for most (some after the appointment: late), results made ready, many cases per save.
+No SQL bypasses an event store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench.workload import INCOMPLETE_SHARE, MISSING, REFUSED_SHARE, Filings
+from services.intake.api import _terms
+from services.intake.application import IntakeApplication
+from services.intake.catalogue import load_catalogue
+from services.intake.codes import next_codes
+from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.rules import CaseRuleViolation
+from shared.eventlog import eventstore_env
+
+BATCH = 500
+OFFICER = {"user_id": "canbo.chuyenvien", "role": "officer", "agency": "SO", "channel": 1}
+DAYS_BACK = 45
+
+
+class BulkLoader:
+    def __init__(self, database_url: str, procedures: list[dict[str, Any]]) -> None:
+        self.database_url = database_url
+        self.catalogue = load_catalogue()
+        self.filings = Filings(procedures, seed=2026)
+        self.rng = random.Random(766)  # noqa: S311 - reproducible load
+        self.intake = IntakeApplication(env=eventstore_env(database_url, "intake"))
+        self.processing = ProcessingApplication(env=eventstore_env(database_url, "processing"))
+        self.received: list[str] = []
+        self.desk = next(p for p in self.catalogue.receiving_points if p.level == "province")
+
+    def close(self) -> None:
+        self.intake.close()
+        self.processing.close()
+
+    async def dossiers(self, pool: asyncpg.Pool, count: int) -> dict[str, Any]:
+        """Registers ``count`` dossiers; returns the write cost per event, first and last batch."""
+        now = datetime.now(UTC)
+        costs: list[float] = []
+        for start in range(0, count, BATCH):
+            n = min(BATCH, count - start)
+            ats = sorted(now - timedelta(days=self.rng.uniform(0.5, DAYS_BACK)) for _ in range(n))
+            async with pool.acquire() as conn:
+                codes = await next_codes(conn, [(self.desk.agency_id, at) for at in ats])
+            registrations = [self._registration(code, at) for code, at in zip(codes, ats, strict=True)]
+            began = time.perf_counter()
+            results = await asyncio.to_thread(self.intake.register_many, registrations)
+            costs.append((time.perf_counter() - began) / n)
+            self.received += [
+                r.code for r in results if not isinstance(r, Exception) and r.outcome == "received"
+            ]
+        return {
+            "dossiers": count,
+            "first_batch_us_per_event": round(costs[0] * 1e6, 1),
+            "last_batch_us_per_event": round(costs[-1] * 1e6, 1),
+        }
+
+    def _registration(self, code: str, at: datetime) -> dict[str, Any]:
+        _, body, _ = self.filings.next("bulk")
+        procedure = self.catalogue.procedure(body["procedure_code"])
+        draw = self.rng.random()
+        outcome = "received"
+        if draw < REFUSED_SHARE:
+            outcome = "refused"
+        elif draw < REFUSED_SHARE + INCOMPLETE_SHARE:
+            outcome = "incomplete"
+        terms = None
+        if outcome == "received":
+            channel = body["channel"]
+            terms = _terms(self.catalogue, procedure, at, channel == 3, channel == 2, True)
+        return {
+            "code": code,
+            "filing": {
+                "procedure_code": procedure.code,
+                "department_code": procedure.department,
+                "receiving_point": self.desk.code,
+                "channel": body["channel"],
+                "online_level": body.get("online_level"),
+            },
+            "outcome": outcome,
+            "terms": terms,
+            "missing_items": self.rng.sample(MISSING, 2) if outcome == "incomplete" else None,
+            "refusal_reasons": "Không thuộc thẩm quyền" if outcome == "refused" else None,
+            "occurred_at": at,
+            "backdate_reason": "Nhập hồ sơ lịch sử (benchmark)",
+            "actor": body["actor"],
+            "applicant": body["applicant"],
+        }
+
+    def officers_work(self, codes: list[str]) -> dict[str, int]:
+        """Supplements, decisions (on time or late) and results, many cases per save."""
+        now = datetime.now(UTC)
+        done = {"decided": 0, "late": 0, "supplements": 0, "skipped": 0}
+        for start in range(0, len(codes), BATCH):
+            cases = []
+            for code in codes[start : start + BATCH]:
+                try:
+                    case = self.processing.case(code)
+                except CaseNotFound:
+                    done["skipped"] += 1
+                    continue
+                if self._work(case, now, done):
+                    cases.append(case)
+            if cases:
+                self.processing.save(*cases)
+        return done
+
+    def _work(self, case: Any, now: datetime, done: dict[str, int]) -> bool:
+        received: datetime = case.received_at
+        due: datetime = case.due_at(now)
+        meta = {"backdate_reason": "Nhập lịch sử xử lý (benchmark)", "actor": OFFICER}
+        changed = False
+        try:
+            if self.rng.random() < 0.08:
+                case.request_supplement(
+                    ["Bản sao có chứng thực"],
+                    "Thiếu giấy tờ",
+                    occurred_at=received + timedelta(hours=1),
+                    **meta,
+                )
+                case.receive_supplement(occurred_at=received + timedelta(days=2), **meta)
+                done["supplements"] += 1
+                changed = True
+            # Most finish in time; about one in eight overruns its appointment.
+            span = (due - received) * self.rng.choice([0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.3])
+            decided_at = received + max(span, timedelta(days=2 if changed else 0, hours=2))
+            if decided_at < now - timedelta(minutes=10) and self.rng.random() < 0.85:
+                case.decide(self.rng.random() < 0.95, "Không đủ điều kiện", occurred_at=decided_at, **meta)
+                case.make_result_ready(occurred_at=decided_at + timedelta(minutes=5), **meta)
+                done["decided"] += 1
+                done["late"] += decided_at > due
+                changed = True
+        except CaseRuleViolation:
+            done["skipped"] += 1
+        return changed

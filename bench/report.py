@@ -1,0 +1,75 @@
+"""The Markdown table: each figure beside its reference from the same run, and the target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.stats import ratio
+
+
+def _f(value: Any, unit: str = "") -> str:
+    return "—" if value is None else f"{value:,}{unit}" if isinstance(value, int) else f"{value:,.1f}{unit}"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    m = r.get("machine", {})
+    lines = [
+        f"# motcua benchmark, {r.get('started', '')[:16]} UTC",
+        "",
+        f"Machine: {m.get('nproc')} cores, {m.get('mem_total')} RAM, Python {m.get('python')};"
+        f" load average at the end {m.get('load_avg_at_end')}. Whole run: {_f(r.get('wall_seconds'), ' s')}.",
+        "",
+        "| workload | measured | reference (same run) | ratio | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in r["intake"]["runs"]:
+        raw, es = row["raw_asyncpg"], row["eventsourcing_default"]
+        lines.append(
+            f"| intake, {row['clients']} clients | {_f(row['per_s'])}/s stored+published;"
+            f" p50 {_f(row['p50_ms'])} / p99 {_f(row['p99_ms'])} ms |"
+            f" raw asyncpg insert {_f(raw['per_s'])}/s (p99 {_f(raw['p99_ms'])} ms);"
+            f" eventsourcing 1 aggregate/tx {_f(es['per_s'])}/s (p99 {_f(es['p99_ms'])} ms) |"
+            f" {ratio(row['per_s'], raw['per_s'])} of raw, {ratio(row['per_s'], es['per_s'])} of es |"
+            " >= 1,000/s, p99 < 100 ms |"
+        )
+    for row in r["end_to_end"]:
+        rt = row["jetstream_round_trip"]
+        lines.append(
+            f"| end to end at {_f(row['offered_per_s'])}/s offered ({_f(row['achieved_per_s'])}/s taken) |"
+            f" p50 {_f(row['p50_ms'])} / p99 {_f(row['p99_ms'])} ms ({row['not_visible']} not seen) |"
+            f" JetStream publish->consume p50 {_f(rt['p50_ms'])} / p99 {_f(rt['p99_ms'])} ms |"
+            f" p99 x{ratio(row['p99_ms'], rt['p99_ms'])} | p99 < 250 ms at 200/s |"
+        )
+    for stage in r["stages"]:
+        rp = stage["replay"]
+        label = f"{stage['dossiers']:,} dossiers / {stage['events']:,} events"
+        lines.append(
+            f"| replay scoring, {label} | {_f(rp['per_s'])} events/s ({_f(rp['seconds'])} s) |"
+            f" nats-py read {_f(rp['nats_read']['per_s'])}/s; asyncpg read {_f(rp['pg_read']['per_s'])}/s |"
+            f" {ratio(rp['per_s'], rp['nats_read']['per_s'])} of nats, {ratio(rp['per_s'], rp['pg_read']['per_s'])} of pg |"  # noqa: E501
+            " >= 50,000/s |"
+        )
+        q = stage["queries"]
+        pk = q["pk_select"]
+        for name in ("history", "dashboard", "ranking"):
+            lines.append(
+                f"| {name}, {label} | p50 {_f(q[name]['p50_ms'])} / p99 {_f(q[name]['p99_ms'])} ms"
+                f" (HTTP {q[name]['statuses']}) | PK SELECT p99 {_f(pk['p99_ms'])} ms |"
+                f" x{ratio(q[name]['p99_ms'], pk['p99_ms'])} | p99 < 20 ms at 1 M |"
+            )
+        w = stage["write"]
+        lines.append(
+            f"| bulk write, {label} | {_f(w['first_batch_us_per_event'])} µs/dossier first batch,"
+            f" {_f(w['last_batch_us_per_event'])} last; stage loaded in {_f(stage['load_seconds'])} s | — |"
+            f" growth x{ratio(w['last_batch_us_per_event'], w['first_batch_us_per_event'])} | flat |"
+        )
+    if len(r["stages"]) > 1:
+        a, b = r["stages"][0], r["stages"][-1]
+        cost_a, cost_b = 1e6 / a["replay"]["per_s"], 1e6 / b["replay"]["per_s"]
+        lines.append(
+            f"| growth: replay cost per event | {_f(cost_a)} µs at {a['events']:,} -> {_f(cost_b)} µs at"
+            f" {b['events']:,} | — | x{ratio(cost_b, cost_a)} | flat |"
+        )
+    mem = ", ".join(f"{k} {v} MB" for k, v in r["memory_peak_rss_mb"].items())
+    lines += [f"| memory: peak RSS under intake load | {mem} | — | — | — |", ""]
+    return "\n".join(lines)
