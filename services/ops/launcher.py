@@ -67,6 +67,9 @@ def main() -> None:
 
     servers = servers_from_env_or_start(args.data_dir)
     env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": servers.database_url}
+    # Postal books with the simulator wherever it listens, unless real operators are configured.
+    sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
+    env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -103,7 +106,6 @@ def main() -> None:
         print(f"  PostgreSQL  {servers.database_url}")
         for name in SERVICES:
             print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")
-        sim_port = os.environ.get("POSTAL_SIM_PORT", POSTAL_SIM_PORT)
         print(f"  {'postal sim':<11} http://127.0.0.1:{sim_port}/docs  (postal operator simulator)")
         print("Ctrl-C stops everything.", flush=True)
         if args.exit_after_demo:
