@@ -120,7 +120,7 @@ def lag(nats_url: NatsUrl) -> None:
     table = Table(
         "consumer",
         "ack floor",
-        "behind",
+        "lag",
         "pending",
         "ack pending",
         "redelivered",
@@ -130,9 +130,13 @@ def lag(nats_url: NatsUrl) -> None:
         if not c["declared"]:
             table.add_row(c["consumer"], "not declared", "", "", "", "")
             continue
+        # A filtered consumer's ack floor trails the stream by other services' events, so the
+        # lag is what it still has to deliver plus what it has delivered but not acknowledged.
         table.add_row(
             c["consumer"],
-            *(str(c[k]) for k in ("ack_floor", "behind_stream", "pending", "ack_pending", "redelivered")),
+            str(c["ack_floor"]),
+            str(c["pending"] + c["ack_pending"]),
+            *(str(c[k]) for k in ("pending", "ack_pending", "redelivered")),
         )
     console.print(table)
 

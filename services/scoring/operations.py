@@ -38,7 +38,8 @@ async def lag(js: JetStreamContext) -> dict[str, Any]:
                 "declared": True,
                 "filter_subject": spec.filter_subject,
                 "ack_floor": floor,
-                "behind_stream": max(0, last - floor),
+                "behind_stream": max(0, last - floor),  # includes events outside its filter
+                "lag": (info.num_pending or 0) + (info.num_ack_pending or 0),
                 "pending": info.num_pending or 0,
                 "ack_pending": info.num_ack_pending or 0,
                 "redelivered": info.num_redelivered or 0,
