@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from shared.host.business_time import CommandMeta
+from shared.host.business_time import BusinessDateTime, CommandMeta, ListItem
 
 
 class Assign(CommandMeta):
@@ -18,7 +18,7 @@ class Transfer(CommandMeta):
 
 
 class RequestSupplement(CommandMeta):
-    missing_items: list[str] = Field(min_length=1, max_length=50)
+    missing_items: list[ListItem] = Field(min_length=1, max_length=50)
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -40,7 +40,7 @@ class AcknowledgeLeadership(CommandMeta):
 
 class IssueApology(CommandMeta):
     reason: str = Field(min_length=1, max_length=2000)
-    new_due_at: AwareDatetime
+    new_due_at: BusinessDateTime
 
 
 class Decide(CommandMeta):

@@ -7,11 +7,17 @@ consumer can refuse a version it does not know instead of misreading it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
+from typing import Any, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+# Business times outside these years are typing errors, and near the ends of Python's range an
+# offset can no longer be converted to UTC (OverflowError in every clock computation).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2199
 
 
 class Channel(IntEnum):
@@ -23,7 +29,48 @@ class Channel(IntEnum):
 
 
 class Contract(BaseModel):
+    """Every contract holds only what can be stored: no NUL in text, no time outside the era.
+
+    PostgreSQL text cannot hold U+0000; a contract that carried one would be accepted here and
+    refused by every consumer's database, redelivered for ever instead of dead-lettered.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        for name, value in self.__dict__.items():
+            problem = unstorable(value)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
+        return self
+
+
+def unstorable(value: Any) -> str | None:
+    """Why ``value`` cannot be stored or computed with, or None."""
+    if isinstance(value, str):
+        return "contains the NUL character (U+0000)" if "\x00" in value else None
+    if isinstance(value, datetime):
+        return None if in_era(value) else f"lies outside the years {EARLIEST_YEAR}-{LATEST_YEAR}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable(key) or unstorable(item)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for item in value:
+            problem = unstorable(item)
+            if problem:
+                return problem
+    return None
+
+
+def in_era(value: datetime) -> bool:
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value
+    except OverflowError:
+        return False
+    return EARLIEST_YEAR <= utc.year <= LATEST_YEAR
 
 
 class Actor(Contract):

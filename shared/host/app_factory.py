@@ -1,4 +1,4 @@
-"""The FastAPI app every service starts from: error handlers and ``GET /health``."""
+"""The FastAPI app every service starts from: error handlers, the input guard and ``GET /health``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 
 from shared.host.errors import install_error_handlers
 from shared.host.host import ServiceHost
+from shared.host.input_guard import InputGuard
 
 
 def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
     app = FastAPI(title=title, description=description, lifespan=host.lifespan)
     install_error_handlers(app)
+    app.add_middleware(InputGuard)
 
     @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS reachable")
     async def health() -> Any:

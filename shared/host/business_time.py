@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import Actor
+from shared.contracts.base import EARLIEST_YEAR, LATEST_YEAR, in_era
 from shared.host.errors import ApiError
 
 # Local setting, not a legal one: how far back an officer may date an entry (with a reason).
@@ -21,13 +23,25 @@ BACKDATE_LIMIT = timedelta(hours=float(os.environ.get("MOTCUA_BACKDATE_LIMIT_HOU
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def _within_era(value: datetime) -> datetime:
+    if not in_era(value):
+        raise ValueError(f"the date-time must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+# A date-time with an offset, within years that every clock computation can handle.
+BusinessDateTime = Annotated[AwareDatetime, AfterValidator(_within_era)]
+# One line of a list a citizen or an officer reads (missing documents, reasons).
+ListItem = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class CommandMeta(BaseModel):
     """Who acts, and when it happened if that was earlier than now."""
 
     model_config = ConfigDict(extra="forbid")
 
     actor: Actor
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: BusinessDateTime | None = Field(
         default=None, description="business time, if entered late (needs backdate_reason)"
     )
     backdate_reason: str | None = Field(default=None, max_length=1000)

@@ -49,10 +49,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = ApiError(
-            exc.status_code,
-            f"http_{exc.status_code}",
-            "Yêu cầu không được chấp nhận",
-            str(exc.detail),
+        code, vi, en = HTTP_ERRORS.get(
+            exc.status_code, (f"http_{exc.status_code}", "Yêu cầu không được chấp nhận", "")
         )
-        return JSONResponse(error.body(), status_code=exc.status_code)
+        error = ApiError(exc.status_code, code, vi, str(exc.detail) if exc.detail else en)
+        return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, __: Exception) -> JSONResponse:
+        # The last resort for a bug: still a 500 (and still raised on to the server, which logs
+        # the traceback), but the caller reads it in both languages, not a bare text line.
+        error = ApiError(
+            500,
+            "internal_error",
+            "Lỗi hệ thống ngoài dự kiến; yêu cầu có thể chưa được thực hiện, vui lòng báo quản trị viên",
+            "An unexpected server error; the request may not have completed, please report it",
+        )
+        return JSONResponse(error.body(), status_code=500)
+
+
+# Errors the framework raises itself (routing, body parsing), explained like our own.
+HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "Không đọc được yêu cầu", "The request cannot be read"),
+    404: ("route_not_found", "Không có đường dẫn này", "No such path"),
+    405: ("method_not_allowed", "Đường dẫn này không nhận phương thức HTTP đó", "Method not allowed"),
+    413: ("body_too_large", "Nội dung yêu cầu quá lớn", "The request body is too large"),
+    415: ("unsupported_media_type", "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
+}

@@ -1,0 +1,159 @@
+"""Limits every service puts on raw input before any route sees it.
+
+Two properties of the platform make some input impossible to keep, whatever the route:
+
+* PostgreSQL ``text`` and ``jsonb`` cannot hold the character U+0000. A NUL in a path, a query
+  or a JSON string would reach a query (an error at the database) or an event (a consumer that
+  can never store it, redelivered for ever). It is refused at the door: 400 ``nul_character``.
+* An event travels as one NATS message (1 MiB by default) and every request becomes at most a
+  few events. A body larger than ``MOTCUA_MAX_BODY_BYTES`` (256 KiB) has no legitimate use here,
+  and is refused before it is read into memory: 413 ``body_too_large``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.host.errors import ApiError
+
+MAX_BODY_BYTES = int(os.environ.get("MOTCUA_MAX_BODY_BYTES", str(256 * 1024)))
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"Nội dung yêu cầu vượt quá {limit} byte",
+        f"The request body is larger than {limit} bytes",
+        limit_bytes=limit,
+    )
+
+
+_PLACES = {"path": "đường dẫn", "query": "tham số truy vấn", "body": "nội dung yêu cầu"}
+
+
+def _nul(where: str) -> ApiError:
+    return ApiError(
+        400,
+        "nul_character",
+        f"Ký tự NUL (U+0000) không được phép trong {_PLACES[where]}",
+        f"The NUL character (U+0000) is not allowed in the {where}",
+        location=where,
+    )
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def body_has_nul(body: bytes) -> bool:
+    """A NUL byte, or a JSON string that decodes to one (``\\u0000``)."""
+    if b"\x00" in body:
+        return True
+    if b"\\u0000" not in body:  # the fast path: one scan, no parse
+        return False
+    try:
+        return _has_nul(json.loads(body))
+    except ValueError:
+        return False  # not JSON: the route reports what it cannot read
+
+
+class InputGuard:
+    """Pure ASGI middleware: refuses NUL characters and oversized bodies with explained errors."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if "\x00" in scope.get("path", ""):
+            await _reject(_nul("path"), send)
+            return
+        if b"\x00" in query or b"%00" in query:
+            await _reject(_nul("query"), send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _reject(_too_large(self.max_body_bytes), send)
+            return
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS") and not declared:
+            await self.app(scope, receive, send)
+            return
+        body, more = await self._read(receive)
+        if more is None:
+            await _reject(_too_large(self.max_body_bytes), send)
+            return
+        if body_has_nul(body):
+            await _reject(_nul("body"), send)
+            return
+        await self.app(scope, _replay(body, more, receive), send)
+
+    async def _read(self, receive: Receive) -> tuple[bytes, Message | None]:
+        """The whole body, and the message that ended it (None if the body was too large)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), message  # the client went away: let the app see it
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return b"", None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _replay(body: bytes, last: Message, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if last["type"] == "http.request":
+                return {"type": "http.request", "body": body, "more_body": False}
+            return last
+        return await receive()
+
+    return replay
+
+
+async def _reject(error: ApiError, send: Send) -> None:
+    payload = json.dumps(error.body(), ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
