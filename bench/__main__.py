@@ -106,7 +106,7 @@ def main() -> None:
     )
     parser.add_argument("--intake-seconds", type=float, default=15)
     parser.add_argument("--ref-seconds", type=float, default=6)
-    parser.add_argument("--e2e-seconds", type=float, default=15)
+    parser.add_argument("--e2e-seconds", type=float, default=10)
     parser.add_argument("--query-samples", type=int, default=300)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
