@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from nats.js.errors import NotFoundError
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from services.intake.catalogue import load_catalogue
 from shared.eventlog.topology import STREAM, subject_for
@@ -240,7 +241,7 @@ def _with_real_keys(
     operation: Any, mode: GenerationMode, service: str, known: dict[str, list[str]]
 ) -> st.SearchStrategy[Any]:
     """The schema's own strategy, or the same with path parameters set to real keys or hostile text."""
-    plain = operation.as_strategy(generation_mode=mode)
+    plain: st.SearchStrategy[Any] = operation.as_strategy(generation_mode=mode)
     names = [p.name for p in operation.path_parameters]
     if not names:
         return plain
@@ -396,7 +397,10 @@ def _fuzz_mode(
 
 def _operations(target: FuzzTarget, service: str) -> list[Any]:
     schema = schemathesis.openapi.from_dict(target.system.apps[service].openapi())
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"{service}: an operation schemathesis cannot read: {result}"
+        operations.append(result.ok())
     assert operations, f"{service} documents no operation"
     return operations
 
