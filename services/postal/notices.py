@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.host.business_time import BusinessDateTime
 
 NoticeStatus = Literal["accepted", "picked_up", "in_transit", "delivered", "failed", "returned_to_sender"]
 
@@ -16,7 +18,7 @@ class TrackingNotice(BaseModel):
 
     tracking_number: str = Field(min_length=1, max_length=64)
     status: NoticeStatus
-    occurred_at: AwareDatetime
+    occurred_at: BusinessDateTime
     delivered_to: str | None = Field(default=None, max_length=200, description="delivered: who signed")
     reason: str | None = Field(default=None, max_length=1000, description="failed / returned: why")
 

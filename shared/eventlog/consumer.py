@@ -109,24 +109,28 @@ class TrackedConsumer:
         except ValidationError as exc:
             await self._dead_letter(conn, msg, seq, f"invalid payload: {_short(exc)}")
             return False
-        async with conn.transaction():  # a savepoint: a poison message undoes only itself
-            fresh = await conn.fetchval(
-                f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
-                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-                self.spec.durable,
-                event.event_id,
-                seq,
-            )
-            if not fresh:
-                self.stats.duplicates += 1
-                return True
-            try:
+        try:
+            # A savepoint: a poison message rolls back only its own writes, the batch goes on.
+            async with conn.transaction():
+                fresh = await conn.fetchval(
+                    f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
+                    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+                    self.spec.durable,
+                    event.event_id,
+                    seq,
+                )
+                if not fresh:
+                    self.stats.duplicates += 1
+                    return True
                 await self.handler(conn, event)
-            except PoisonMessage as exc:
-                poison = str(exc)
-            else:
-                self.stats.processed += 1
-                return True
+        except PoisonMessage as exc:
+            poison = str(exc)
+        except asyncpg.DataError as exc:
+            # The same data fails the same way on every redelivery: poison, not a transient fault.
+            poison = f"the database refuses this event's data: {exc}"
+        else:
+            self.stats.processed += 1
+            return True
         await self._dead_letter(conn, msg, seq, f"rejected by handler: {poison}")
         return False
 

@@ -21,6 +21,11 @@ class DeadLetter:
     redriven_at: datetime | None
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text and jsonb cannot hold U+0000; a reason quoting a hostile payload may."""
+    return text.replace("\x00", "\\u0000")
+
+
 async def store_dead_letter(
     conn: asyncpg.Connection,
     schema: str,
@@ -36,11 +41,11 @@ async def store_dead_letter(
         f"INSERT INTO {schema}.dead_letters (consumer, subject, stream_seq, payload, headers, reason)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
         consumer,
-        subject,
+        _storable(subject),
         stream_seq,
         payload,
-        json.dumps(headers),
-        reason[:4000],
+        _storable(json.dumps(headers)),
+        _storable(reason[:4000]),
     )
 
 

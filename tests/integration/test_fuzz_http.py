@@ -581,11 +581,6 @@ NUL_IN_REASON = {
 }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="shared/eventlog/dead_letters.py: a dead-letter reason quoting U+0000 cannot be stored "
-    "(CharacterNotInRepertoireError), so the batch is redelivered for ever instead of dead-lettered",
-)
 @pytest.mark.parametrize("kind", list(NUL_IN_REASON))
 def test_poison_whose_reason_quotes_a_nul_is_dead_lettered(target: FuzzTarget, kind: str) -> None:
     loop, nats_url = target.loop, target.settings.nats_url
