@@ -13,6 +13,7 @@ from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.index766 import total_points
 from services.scoring.domain.national_status import NAMES
 from services.scoring.domain.unsupported import UNSUPPORTED
+from services.scoring.report_cache import ReportCache
 from services.scoring.reports import Query
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
@@ -31,6 +32,8 @@ def facts_view(f: DossierFacts) -> dict[str, Any]:
 
 def build_router(host: ServiceHost) -> APIRouter:
     router = APIRouter(tags=["scoring"])
+    # Any newly projected event invalidates the heavy reports.
+    cache = ReportCache(lambda: sum(c.stats.processed for c in host.consumers))
 
     @router.get("/figures", summary="Số liệu theo đơn vị, thủ tục, kỳ")
     async def figures(q: ReportQuery) -> dict[str, Any]:
@@ -46,10 +49,14 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/index766", summary="Chỉ số 766: điểm theo đơn vị và kỳ")
     async def index766(q: ReportQuery) -> dict[str, Any]:
-        async with host.pool.acquire() as conn:
-            by_unit = await reports.index(conn, q)
+        async def compute() -> Any:
+            async with host.pool.acquire() as conn:
+                return await reports.index(conn, q)
+
+        by_unit, computed_at = await cache.get(("index766", q), compute)
         return {
             "query": asdict(q),
+            "computed_at": computed_at.isoformat(),
             "units": [
                 {
                     "unit": unit,
@@ -64,9 +71,16 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/ranking", summary="Xếp hạng các sở, ngành theo kỳ")
     async def ranking(q: ReportQuery) -> dict[str, Any]:
-        async with host.pool.acquire() as conn:
-            ranked = await reports.ranking(conn, q)
-        return {"query": asdict(q), "ranking": [asdict(r) for r in ranked]}
+        async def compute() -> Any:
+            async with host.pool.acquire() as conn:
+                return await reports.ranking(conn, q)
+
+        ranked, computed_at = await cache.get(("ranking", q), compute)
+        return {
+            "query": asdict(q),
+            "computed_at": computed_at.isoformat(),
+            "ranking": [asdict(r) for r in ranked],
+        }
 
     @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
     async def unsupported() -> list[dict[str, str]]:
