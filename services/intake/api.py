@@ -84,6 +84,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         procedure = _procedure(catalogue, body.procedure_code)
         _check_channel(procedure, body)
         desk = _receiving_point(catalogue, body.receiving_point)
+        backdate_reason: str | None
         if body.pickup_reference:
             at, backdate_reason = await _handover(host, body)
         else:

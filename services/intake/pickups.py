@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS intake.pickups (
 async def record_pickup(conn: asyncpg.Connection, event: AnyEvent) -> None:
     if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "pickup":
         return
-    delivered = isinstance(event, ShipmentDelivered)
+    if isinstance(event, ShipmentDelivered):
+        status, handed_over_at, note = "delivered", event.delivered_at, event.delivered_to
+    else:
+        status, handed_over_at, note = event.status, None, event.reason
     await conn.execute(
         "INSERT INTO intake.pickups (reference, shipment_id, operator, status, handed_over_at, note)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reference) DO UPDATE SET"
@@ -38,9 +41,9 @@ async def record_pickup(conn: asyncpg.Connection, event: AnyEvent) -> None:
         event.dossier_code,
         event.shipment_id,
         event.operator,
-        "delivered" if delivered else event.status,
-        event.delivered_at if isinstance(event, ShipmentDelivered) else None,
-        event.delivered_to if isinstance(event, ShipmentDelivered) else event.reason,
+        status,
+        handed_over_at,
+        note,
     )
 
 
