@@ -17,32 +17,9 @@ class DossierNotFound(Exception):
 class IntakeApplication(Application[Any]):
     name = "intake"
 
-    def register(
-        self,
-        *,
-        code: str,
-        filing: dict[str, Any],
-        outcome: str,
-        terms: dict[str, Any] | None,
-        missing_items: list[str] | None,
-        refusal_reasons: str | None,
-        occurred_at: datetime,
-        backdate_reason: str | None,
-        actor: dict[str, Any],
-        applicant: dict[str, Any],
-    ) -> Dossier:
-        dossier = Dossier(
-            code=code,
-            filing=filing,
-            outcome=outcome,
-            terms=terms,
-            missing_items=missing_items,
-            refusal_reasons=refusal_reasons,
-            occurred_at=occurred_at,
-            backdate_reason=backdate_reason,
-            actor=actor,
-            applicant=applicant,
-        )
+    def register(self, **fields: Any) -> Dossier:
+        """One dossier in its own transaction (the library's default save path)."""
+        dossier = Dossier(**fields)
         self.save(dossier)
         return dossier
 

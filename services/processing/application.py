@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -20,55 +18,15 @@ class CaseNotFound(Exception):
 class ProcessingApplication(Application[Any]):
     name = "processing"
 
-    def open_case(
-        self,
-        *,
-        dossier_id: UUID,
-        dossier_code: str,
-        department_code: str,
-        procedure_code: str,
-        legal_days: int | None,
-        legal_hours: int | None,
-        same_day_cutoff: str | None,
-        supplement_policy: str,
-        agency_shares: dict[str, int] | None,
-        received_at: datetime,
-        due_at: datetime,
-        postal_return: bool,
-        occurred_at: datetime,
-        actor: dict[str, Any],
-        calendar: str = "standard",
-    ) -> bool:
-        """Opens the case once; a redelivered dossier finds it open and changes nothing."""
-        if self.has_case(dossier_code):
-            return False
-        case = Case(
-            dossier_id=dossier_id,
-            dossier_code=dossier_code,
-            department_code=department_code,
-            procedure_code=procedure_code,
-            legal_days=legal_days,
-            legal_hours=legal_hours,
-            same_day_cutoff=same_day_cutoff,
-            supplement_policy=supplement_policy,
-            agency_shares=agency_shares,
-            received_at=received_at,
-            due_at=due_at,
-            postal_return=postal_return,
-            occurred_at=occurred_at,
-            actor=actor,
-            calendar=calendar,
-        )
-        try:
-            self.save(case)
-        except IntegrityError:  # a concurrent delivery opened it first
-            return False
-        return True
+    def open_case(self, **fields: Any) -> bool:
+        """Opens the case once; a redelivered dossier finds it open and changes nothing.
 
-    def has_case(self, dossier_code: str) -> bool:
+        The case's id follows from the dossier code, so a second opening collides on the
+        store's unique key: no read is needed first.
+        """
         try:
-            self.repository.get(case_id_for(dossier_code))
-        except AggregateNotFoundError:
+            self.save(Case(**fields))
+        except IntegrityError:
             return False
         return True
 

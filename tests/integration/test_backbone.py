@@ -167,3 +167,30 @@ async def test_postal_return_opens_exactly_one_shipment(system: System) -> None:
     assert facts.json()["result_ready_at"] is not None
     counts = await _counts(system, dossier["department_code"])
     assert counts["resolved"] == 1 and counts["on_time"] == 1 and counts["late"] == 0
+
+
+async def test_opening_a_case_twice_changes_nothing(system: System) -> None:
+    dossier = await _receive(system)
+    code = dossier["code"]
+    await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    app = system.apps["processing"].state.application
+    case = app.case(code)
+    fields = {
+        "dossier_id": case.dossier_id,
+        "dossier_code": code,
+        "department_code": case.competent_department,
+        "procedure_code": case.procedure_code,
+        "legal_days": case.legal_days,
+        "legal_hours": case.legal_hours,
+        "same_day_cutoff": case.same_day_cutoff,
+        "supplement_policy": case.supplement_policy,
+        "agency_shares": case.agency_shares,
+        "received_at": case.received_at,
+        "due_at": case.appointment_at,
+        "postal_return": case.postal_return,
+        "occurred_at": case.received_at,
+        "actor": OFFICER,
+        "calendar": case.calendar,
+    }
+    assert app.open_case(**fields) is False
+    assert len(app.history(code)) == 1
