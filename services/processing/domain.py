@@ -55,6 +55,17 @@ def case_id_for(dossier_code: str) -> UUID:
     return uuid5(CASE_NAMESPACE, dossier_code)
 
 
+def step_meta(e: Any) -> dict[str, Any]:
+    """When a stored case event happened, who did it, and why it was entered late.
+
+    Later steps keep these in ``meta``; the opening event has them as its own fields.
+    """
+    if hasattr(e, "meta"):
+        meta: dict[str, Any] = e.meta
+        return meta
+    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": None}
+
+
 class Case(Aggregate):
     """Hồ sơ đang giải quyết: the competent department's side of a dossier."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from services.processing.domain import Case
+from services.processing.domain import Case, step_meta
 from shared.contracts import (
     Actor,
     AnyEvent,
@@ -38,7 +38,7 @@ Events: Any = Case
 
 
 def case_contract(e: Any, case: Case) -> AnyEvent | None:
-    meta = e.meta if hasattr(e, "meta") else {"occurred_at": e.occurred_at, "actor": e.actor}
+    meta = step_meta(e)
     at = meta["occurred_at"]
     reading = case.read_clock(at)
     common: dict[str, Any] = {

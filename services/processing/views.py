@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.processing.domain import Case
+from services.processing.domain import Case, step_meta
 
 EVENT_NAMES = {
     "Opened": "case opened (mở hồ sơ giải quyết)",
@@ -84,7 +84,7 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
     for e in events:
         case = e.mutate(case)
         assert case is not None
-        meta = e.meta if hasattr(e, "meta") else {"occurred_at": e.occurred_at, "actor": e.actor}
+        meta = step_meta(e)
         at: datetime = meta["occurred_at"]
         payload = {
             k: (v.isoformat() if isinstance(v, datetime) else v)
