@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends
 
 from services.scoring import reports
@@ -35,6 +37,13 @@ def build_router(host: ServiceHost) -> APIRouter:
     # Any newly projected event invalidates the heavy reports.
     cache = ReportCache(lambda: sum(c.stats.processed for c in host.consumers))
 
+    async def cached(report: Callable[[asyncpg.Connection, Query], Awaitable[Any]], q: Query) -> Any:
+        async def compute() -> Any:
+            async with host.pool.acquire() as conn:
+                return await report(conn, q)
+
+        return await cache.get((report.__name__, q), compute)
+
     @router.get("/figures", summary="Số liệu theo đơn vị, thủ tục, kỳ")
     async def figures(q: ReportQuery) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
@@ -49,11 +58,7 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/index766", summary="Chỉ số 766: điểm theo đơn vị và kỳ")
     async def index766(q: ReportQuery) -> dict[str, Any]:
-        async def compute() -> Any:
-            async with host.pool.acquire() as conn:
-                return await reports.index(conn, q)
-
-        by_unit, computed_at = await cache.get(("index766", q), compute)
+        by_unit, computed_at = await cached(reports.index, q)
         return {
             "query": asdict(q),
             "computed_at": computed_at.isoformat(),
@@ -71,11 +76,7 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/ranking", summary="Xếp hạng các sở, ngành theo kỳ")
     async def ranking(q: ReportQuery) -> dict[str, Any]:
-        async def compute() -> Any:
-            async with host.pool.acquire() as conn:
-                return await reports.ranking(conn, q)
-
-        ranked, computed_at = await cache.get(("ranking", q), compute)
+        ranked, computed_at = await cached(reports.ranking, q)
         return {
             "query": asdict(q),
             "computed_at": computed_at.isoformat(),
