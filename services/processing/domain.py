@@ -108,6 +108,7 @@ class Case(Aggregate):
         self.appointment_at = due_at
         self.postal_return = postal_return
         self.state = "in_processing"
+        self.stop_kind: str | None = None  # withdrawn | stopped
         self.officer: str | None = None
         self.supplements = 0
         self.supplement_requested_at: datetime | None = None
@@ -163,8 +164,6 @@ class Case(Aggregate):
         if self.state == "returned":
             return 10
         return 4
-
-    stop_kind: str | None = None
 
     # -- rules --------------------------------------------------------------------------------
 
