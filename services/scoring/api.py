@@ -14,6 +14,7 @@ from services.scoring.api_params import check_counter, report_query
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.index766 import total_points
 from services.scoring.domain.national_status import NAMES
+from services.scoring.domain.periods import bounds
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
 from services.scoring.reports import Query
@@ -34,15 +35,34 @@ def facts_view(f: DossierFacts) -> dict[str, Any]:
 
 def build_router(host: ServiceHost) -> APIRouter:
     router = APIRouter(tags=["scoring"])
-    # Any newly projected event invalidates the heavy reports.
-    cache = ReportCache(lambda: sum(c.stats.processed for c in host.consumers))
 
-    async def cached(report: Callable[[asyncpg.Connection, Query], Awaitable[Any]], q: Query) -> Any:
-        async def compute() -> Any:
-            async with host.pool.acquire() as conn:
-                return await report(conn, q)
+    # The consumers' count of projected events is the projection's version: a report that saw
+    # an older count is refreshed (in the background; readers get the kept copy, with its age).
+    def version() -> int:
+        return sum(c.stats.processed for c in host.consumers)
 
-        return await cache.get((report.__name__, q), compute)
+    cache = ReportCache(version)
+
+    async def cached(
+        report: Callable[[asyncpg.Connection, Query], Awaitable[Any]], q: Query
+    ) -> tuple[Any, dict[str, Any]]:
+        async def compute() -> tuple[Any, Any]:
+            # One snapshot for the report and its "newest event" stamp, so the stamp is exact.
+            async with (
+                host.pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                newest = await conn.fetchval("SELECT max(recorded_at) FROM scoring.events")
+                return await report(conn, q), newest
+
+        served = await cache.get((report.__name__, q), compute)
+        value, newest = served.value
+        _, end = bounds(q.kind, q.start)
+        fresh = served.freshness(version())
+        fresh["judged_at"] = min(end, q.as_of or served.computed_at).isoformat()
+        fresh["newest_event_recorded_at"] = newest.isoformat() if newest else None
+        fresh["source"] = "facts" if reports.live(q) else "events refolded (audit)"
+        return value, fresh
 
     @router.get("/figures", summary="Số liệu theo đơn vị, thủ tục, kỳ")
     async def figures(q: ReportQuery) -> dict[str, Any]:
@@ -58,10 +78,11 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/index766", summary="Chỉ số 766: điểm theo đơn vị và kỳ")
     async def index766(q: ReportQuery) -> dict[str, Any]:
-        by_unit, computed_at = await cached(reports.index, q)
+        by_unit, fresh = await cached(reports.index, q)
         return {
             "query": asdict(q),
-            "computed_at": computed_at.isoformat(),
+            "computed_at": fresh["computed_at"],
+            "freshness": fresh,
             "units": [
                 {
                     "unit": unit,
@@ -76,10 +97,11 @@ def build_router(host: ServiceHost) -> APIRouter:
 
     @router.get("/ranking", summary="Xếp hạng các sở, ngành theo kỳ")
     async def ranking(q: ReportQuery) -> dict[str, Any]:
-        ranked, computed_at = await cached(reports.ranking, q)
+        ranked, fresh = await cached(reports.ranking, q)
         return {
             "query": asdict(q),
-            "computed_at": computed_at.isoformat(),
+            "computed_at": fresh["computed_at"],
+            "freshness": fresh,
             "ranking": [asdict(r) for r in ranked],
         }
 

@@ -9,6 +9,7 @@ and reads every clock at that moment; ``known_at`` also drops the events *record
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -28,9 +29,10 @@ async def facts_as_of(
     known_at: datetime | None = None,
     dimension: str | None = None,
     unit: str | None = None,
+    ids: Sequence[UUID] | None = None,
 ) -> list[DossierFacts]:
     scope, args = "", [at, known_at]
-    args_unit: list[str] = []
+    args_unit: list[object] = []
     if dimension is not None and unit is not None:
         # Units never change after the counter (only the case's holder moves), so the live
         # facts can narrow the dossiers to read.
@@ -39,6 +41,9 @@ async def facts_as_of(
             f" WHERE {_UNIT_COLUMN[dimension]} = $3)"
         )
         args_unit.append(unit)
+    elif ids is not None:
+        scope = " AND dossier_id = ANY($3::uuid[])"
+        args_unit.append(list(ids))
     rows = await conn.fetch(
         "SELECT dossier_id, payload FROM scoring.events WHERE occurred_at <= $1"
         " AND ($2::timestamptz IS NULL OR recorded_at <= $2)" + scope,

@@ -2,8 +2,9 @@
 
 Counters come from ``scoring.figures`` (live) or are summed from facts folded as of a date.
 Anything that depends on a moment (in progress on time / overdue, the 766 judgement of
-unfinished dossiers) is computed from facts folded at that moment: the period's end, or now
-for a period still running, or the requested ``as_of``.
+unfinished dossiers) is judged at that moment: the period's end, or now for a period still
+running, or the requested ``as_of``. The live index and ranking read the facts table
+(``live_index``); ``as_of`` / ``known_at`` (audit reproductions) refold the events.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import asyncpg
 from services.scoring.as_of import facts_as_of
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS, contribution, total
-from services.scoring.domain.index766 import Indicator, indicators, total_points
+from services.scoring.domain.index766 import Indicator, Tally, indicators_of, tally, total_points
 from services.scoring.domain.periods import PeriodKind, bounds
-from services.scoring.domain.ranking import RankedUnit, rank
+from services.scoring.domain.ranking import RankedUnit, rank_tallies
+from services.scoring.live_index import live_tallies
 
 MINUTES_PER_DAY = 480
 MOMENT_COUNTERS = ("in_progress_on_time", "in_progress_overdue")
@@ -112,20 +114,27 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-async def index(conn: asyncpg.Connection, q: Query) -> dict[str, list[Indicator]]:
+def live(q: Query) -> bool:
+    """No audit cut-off: answered from the live facts (``live_index``), never by refolding."""
+    return q.as_of is None and q.known_at is None
+
+
+async def tallies(conn: asyncpg.Connection, q: Query) -> dict[str, Tally]:
     begin, _, moment = q.window()
+    if live(q):
+        return await live_tallies(conn, q.dimension, begin, moment, q.unit, q.procedure)
     by_unit: dict[str, list[DossierFacts]] = defaultdict(list)
     for f in await _facts_at(conn, q, moment):
         by_unit[unit_of(f, q.dimension) or "?"].append(f)
-    return {unit: indicators(facts, begin, moment) for unit, facts in sorted(by_unit.items())}
+    return {unit: tally(facts, begin, moment) for unit, facts in sorted(by_unit.items())}
+
+
+async def index(conn: asyncpg.Connection, q: Query) -> dict[str, list[Indicator]]:
+    return {unit: indicators_of(t) for unit, t in (await tallies(conn, q)).items()}
 
 
 async def ranking(conn: asyncpg.Connection, q: Query) -> list[RankedUnit]:
-    begin, _, moment = q.window()
-    by_unit: dict[str, list[DossierFacts]] = defaultdict(list)
-    for f in await _facts_at(conn, q, moment):
-        by_unit[unit_of(f, q.dimension) or "?"].append(f)
-    return rank(by_unit, begin, moment)
+    return rank_tallies(await tallies(conn, q))
 
 
 async def drill_down(conn: asyncpg.Connection, q: Query, counter: str) -> list[DossierFacts]:

@@ -25,7 +25,7 @@ An indicator with an empty denominator is not applicable (``None``), never zero.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from services.scoring.domain.dossier_facts import DossierFacts
@@ -86,33 +86,55 @@ def online_counted(f: DossierFacts) -> bool:
     return not (f.electronic_result and f.returned_via is not None and f.returned_via != "online")
 
 
-def indicators(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> list[Indicator]:
-    """The indicators over facts read at ``end`` (or earlier, for a period still running)."""
+@dataclass(frozen=True)
+class Tally:
+    """The counts behind the indicators of one unit: what SQL and the fold path both produce."""
+
+    members: int = 0  # dossiers of the period (progress and satisfaction denominators)
+    on_time: int = 0
+    received: int = 0  # received within the period (online and digitisation denominators)
+    online: int = 0
+    fee_bearing: int = 0
+    paid_online: int = 0
+    digital: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def digital_counted(f: DossierFacts) -> bool:
+    return f.documents_scanned and (f.returned_via in (None, "online") or not f.electronic_result)
+
+
+def tally(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> Tally:
+    """The counts over facts read at ``end`` (or earlier, for a period still running)."""
     members = [f for f in facts if in_period(f, start, end)]
     received = [f for f in members if f.received_at is not None and f.received_at >= start]
-    on_time = sum(on_time_766(f, end) for f in members)
-    late = len(members) - on_time
     fee = [f for f in received if f.fee_vnd > 0]
-    digital = sum(
-        f.documents_scanned and (f.returned_via in (None, "online") or not f.electronic_result)
-        for f in received
+    return Tally(
+        members=len(members),
+        on_time=sum(on_time_766(f, end) for f in members),
+        received=len(received),
+        online=sum(online_counted(f) for f in received),
+        fee_bearing=len(fee),
+        paid_online=sum(f.paid_online for f in fee),
+        digital=sum(digital_counted(f) for f in received),
     )
-    satisfied = len(members) - late  # 100 % − late rate − dislike rate (no ratings yet)
+
+
+def indicators(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> list[Indicator]:
+    """The indicators over facts read at ``end`` (or earlier, for a period still running)."""
+    return indicators_of(tally(facts, start, end))
+
+
+def indicators_of(t: Tally) -> list[Indicator]:
+    satisfied = t.on_time  # 100 % − late rate − dislike rate (no ratings yet)
     result = [
-        _indicator("progress", "Tiến độ giải quyết", 20, on_time, len(members), None),
-        _indicator(
-            "online_submission",
-            "Dịch vụ trực tuyến",
-            12,
-            sum(online_counted(f) for f in received),
-            len(received),
-            0.5,
-        ),
-        _indicator(
-            "online_payment", "Thanh toán trực tuyến", 10, sum(f.paid_online for f in fee), len(fee), None
-        ),
-        _indicator("digitisation", "Số hóa hồ sơ", 22, digital, len(received), 0.8),
-        _indicator("satisfaction", "Mức độ hài lòng", 18, satisfied, len(members), 0.9),
+        _indicator("progress", "Tiến độ giải quyết", 20, t.on_time, t.members, None),
+        _indicator("online_submission", "Dịch vụ trực tuyến", 12, t.online, t.received, 0.5),
+        _indicator("online_payment", "Thanh toán trực tuyến", 10, t.paid_online, t.fee_bearing, None),
+        _indicator("digitisation", "Số hóa hồ sơ", 22, t.digital, t.received, 0.8),
+        _indicator("satisfaction", "Mức độ hài lòng", 18, satisfied, t.members, 0.9),
     ]
     result[-1] = Indicator(**{**result[-1].__dict__, "partial": True})
     return result

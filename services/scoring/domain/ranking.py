@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.scoring.domain.dossier_facts import DossierFacts
-from services.scoring.domain.index766 import Indicator, indicators, total_points
+from services.scoring.domain.index766 import Indicator, Tally, indicators_of, tally, total_points
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,13 @@ class RankedUnit:
 def rank(
     facts_by_unit: Mapping[str, Iterable[DossierFacts]], start: datetime, end: datetime
 ) -> list[RankedUnit]:
+    return rank_tallies({unit: tally(facts, start, end) for unit, facts in facts_by_unit.items()})
+
+
+def rank_tallies(tallies: Mapping[str, Tally]) -> list[RankedUnit]:
     rows = []
-    for unit, facts in facts_by_unit.items():
-        items = indicators(facts, start, end)
+    for unit, counts in tallies.items():
+        items = indicators_of(counts)
         points, available = total_points(items)
         progress = items[0]
         percent = round(100 * points / available, 2) if available else 0.0
