@@ -2,9 +2,10 @@
 
 A request hands its validated registration to the committer and awaits its dossier. While
 one batch is being committed the next requests queue up; when it is done they all go in the
-next batch: one statement for their codes, one transaction for their events. A lone request
-is never held back (no timer), so at low load the latency is that of a single save, and at
-high load the batches grow by themselves. Nothing is answered before it is committed.
+next batch: one statement for their idempotency keys and one for their codes, one
+transaction for their events. A lone request is never held back (no timer), so at low load
+the latency is that of a single save, and at high load the batches grow by themselves.
+Nothing is answered before it is committed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from services.intake.application import IntakeApplication
-from services.intake.codes import next_codes, record_keys
+from services.intake.codes import KeyTaken, allocate_codes, claim_keys, record_keys, release_keys
 from services.intake.domain import Dossier
 
 # Bounds the transaction (and the lock it holds) at high load; 200 dossiers take ~20 ms.
@@ -31,7 +32,8 @@ class _Pending:
     at: datetime
     fields: dict[str, Any]
     key: str | None
-    answer: asyncio.Future[Dossier]
+    request_hash: str | None
+    answer: asyncio.Future[Dossier | KeyTaken]
 
 
 class GroupCommitter:
@@ -42,12 +44,20 @@ class GroupCommitter:
         self._worker: asyncio.Task[None] | None = None
 
     async def register(
-        self, unit_code: str, at: datetime, fields: dict[str, Any], key: str | None = None
-    ) -> Dossier:
-        """Allocates the dossier's code, saves it with whatever else is waiting, and records
-        the request's idempotency key (already claimed) against the code."""
-        answer: asyncio.Future[Dossier] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(unit_code, at, fields, key, answer))
+        self,
+        unit_code: str,
+        at: datetime,
+        fields: dict[str, Any],
+        key: str | None = None,
+        request_hash: str | None = None,
+    ) -> Dossier | KeyTaken:
+        """Claims the request's idempotency key, allocates the dossier's code, saves it with
+        whatever else is waiting and records the key against the code.
+
+        A key claimed before comes back as ``KeyTaken`` and nothing is saved for it.
+        """
+        answer: asyncio.Future[Dossier | KeyTaken] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(unit_code, at, fields, key, request_hash or "", answer))
         if self._worker is None or self._worker.done():
             # The worker lives only while there is work: nothing to stop at shutdown.
             self._worker = asyncio.create_task(self._drain())
@@ -63,21 +73,48 @@ class GroupCommitter:
                     _settle(p.answer, exc)
 
     async def _commit(self, batch: list[_Pending]) -> None:
-        async with self._pool().acquire() as conn:
-            codes = await next_codes(conn, [(p.unit_code, p.at) for p in batch])
-        registrations = [{**p.fields, "code": code} for p, code in zip(batch, codes, strict=True)]
-        results = await asyncio.to_thread(self.app.register_many, registrations)
+        async with self._pool().acquire() as conn, conn.transaction():
+            # No wait for the WAL flush: keys and code numbers matter only through the dossiers
+            # that commit later, synchronously, which flushes them too (WAL is written in order).
+            # A crash can only forget claims and numbers no stored dossier has.
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            keyed = [p for p in batch if p.key]
+            taken = dict(
+                zip(
+                    map(id, keyed),
+                    await claim_keys(conn, [(p.key or "", p.request_hash or "") for p in keyed]),
+                    strict=True,
+                )
+            )
+            fresh = [p for p in batch if taken.get(id(p)) is None]
+            codes = await allocate_codes(conn, [(p.unit_code, p.at) for p in fresh])
+        for p in batch:
+            if (known := taken.get(id(p))) is not None:
+                _settle(p.answer, known)
+        try:
+            registrations = [{**p.fields, "code": code} for p, code in zip(fresh, codes, strict=True)]
+            results = await asyncio.to_thread(self.app.register_many, registrations) if fresh else []
+        except BaseException:
+            await self._release([p.key for p in fresh if p.key])
+            raise
         saved = [
-            (p.key, r.code) for p, r in zip(batch, results, strict=True) if p.key and isinstance(r, Dossier)
+            (p.key, r.code) for p, r in zip(fresh, results, strict=True) if p.key and isinstance(r, Dossier)
         ]
-        if saved:
-            async with self._pool().acquire() as conn:
+        refused = [p.key for p, r in zip(fresh, results, strict=True) if p.key and not isinstance(r, Dossier)]
+        async with self._pool().acquire() as conn:
+            if saved:
                 await record_keys(conn, [k for k, _ in saved], [c for _, c in saved])
-        for p, result in zip(batch, results, strict=True):
+            await release_keys(conn, refused)
+        for p, result in zip(fresh, results, strict=True):
             _settle(p.answer, result)
 
+    async def _release(self, keys: list[str]) -> None:
+        if keys:
+            async with self._pool().acquire() as conn:
+                await release_keys(conn, keys)
 
-def _settle(answer: asyncio.Future[Dossier], result: Dossier | Exception) -> None:
+
+def _settle(answer: asyncio.Future[Dossier | KeyTaken], result: Dossier | KeyTaken | Exception) -> None:
     if answer.done():  # the client went away; its dossier is stored all the same
         return
     if isinstance(result, Exception):

@@ -6,6 +6,11 @@ publishes each event with ``Nats-Msg-Id`` = the event's identity, waits for JetS
 acknowledgements, and only then saves the new position. A crash anywhere in between makes
 the next run publish some events again; the stream's duplicate window drops them and the
 consumers' tracking ignores any that slip past it. Nothing is lost, nothing counts twice.
+
+The relay sleeps until its events table says something committed: a statement trigger sends
+a PostgreSQL NOTIFY, which is delivered only at commit, from whichever process wrote (a
+service's API, its consumers, an operator's tool). Polling stays as a slow fallback, for a
+notification lost while the listening connection was being replaced.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class OutboxRelay:
         js: JetStreamContext,
         pool: asyncpg.Pool,
         batch_size: int = 500,
-        idle_poll_s: float = 0.05,
+        idle_poll_s: float = 1.0,
     ) -> None:
         self.name = name
         self.schema = schema
@@ -115,10 +120,61 @@ class OutboxRelay:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def channel(self) -> str:
+        return f"{self.schema}_events_committed"
+
+    async def _install_trigger(self, conn: asyncpg.Connection) -> None:
+        table = f"{self.schema}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
+        function = f"{self.schema}.notify_events_committed"
+        await conn.execute(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN PERFORM pg_notify('{self.channel}', ''); RETURN NULL; END $$;"
+            # One notification per statement, not per row: a group commit of 200 dossiers
+            # wakes the relay once.
+            f" CREATE OR REPLACE TRIGGER events_committed AFTER INSERT ON {table}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+        )
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Holds a connection LISTENing on the channel; replaced if it breaks."""
+
+        def on_notify(*_: object) -> None:
+            self._wake.set()
+
+        while not stop.is_set():
+            try:
+                async with self.pool.acquire() as conn:
+                    await self._install_trigger(conn)
+                    await conn.add_listener(self.channel, on_notify)
+                    try:
+                        self._wake.set()  # whatever committed before we listened
+                        while not stop.is_set() and not conn.is_closed():
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_s)
+                    finally:
+                        if not conn.is_closed():
+                            await conn.remove_listener(self.channel, on_notify)
+            except Exception:
+                log.warning("relay %s: listening failed, polling until it is back", self.name, exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_s)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Tail the log until ``stop`` is set; errors are logged and retried with back-off."""
+        listener = asyncio.create_task(self._listen(stop))
+        try:
+            await self._tail(stop)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _tail(self, stop: asyncio.Event) -> None:
         delay = 0.1
         while not stop.is_set():
+            # Cleared before reading: a commit notified while we read wakes the wait below.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 delay = 0.1
@@ -128,6 +184,7 @@ class OutboxRelay:
                 delay = min(delay * 2, 5.0)
                 continue
             if published == 0:
-                self._wake.clear()
+                # Woken by a commit's notification (or intake's own wake); the timeout is
+                # only the fallback for a lost notification.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)

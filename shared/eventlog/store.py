@@ -21,7 +21,9 @@ def eventstore_env(database_url: str, schema: str, *, pool_size: int = 5) -> dic
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        "POSTGRES_PRE_PING": "y",
+        # No ping before each checkout (a round trip per save): a dead pooled connection fails
+        # before anything is written, and the library retries that save on a fresh one.
+        "POSTGRES_PRE_PING": "n",
         "CREATE_TABLE": "y",
         "IS_SNAPSHOTTING_ENABLED": "y",
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import nats
 import pytest
 
@@ -71,6 +73,56 @@ async def test_idempotency_key_receives_once(system: System) -> None:
     reused = await system.intake.post("/dossiers", json=other, headers={"Idempotency-Key": "k-1"})
     assert reused.status_code == 422
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_concurrent_requests_with_one_key_store_one_dossier(system: System) -> None:
+    # Sent together, the requests land in the same group-commit batch or in consecutive ones:
+    # either way exactly one dossier exists and every answer names it or says "in progress".
+    body = receive_body(_procedure().code)
+    answers = await asyncio.gather(
+        *(
+            system.intake.post("/dossiers", json=body, headers={"Idempotency-Key": "k-burst"})
+            for _ in range(8)
+        )
+    )
+    created = [a for a in answers if a.status_code == 201]
+    assert len(created) == 1, [a.status_code for a in answers]
+    code = created[0].json()["code"]
+    for a in answers:
+        assert a.status_code in (200, 201, 409), a.text
+        if a.status_code == 200:
+            assert a.json()["code"] == code
+        if a.status_code == 409:
+            assert a.json()["error"]["code"] == "request_in_progress"
+    again = await system.intake.post("/dossiers", json=body, headers={"Idempotency-Key": "k-burst"})
+    assert again.status_code == 200 and again.json()["code"] == code
+
+
+async def test_commit_notifies_the_relay_whoever_wrote(system: System, database_url: str) -> None:
+    # A write that bypasses the API (an operator's tool, a consumer) must still wake the relay:
+    # the events table's trigger notifies at commit.
+    relay = system.host("intake").relay
+    assert relay is not None
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(database_url)
+    try:
+        await eventually_true(lambda: _trigger_installed(listener))
+        await listener.add_listener(relay.channel, lambda *args: heard.put_nowait(args[2]))
+        await _receive(system)
+        assert await asyncio.wait_for(heard.get(), timeout=10) == relay.channel
+    finally:
+        await listener.close()
+
+
+async def _trigger_installed(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname = 'events_committed'"))
+
+
+async def eventually_true(check: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 async def test_redelivery_and_relay_rewind_change_no_count(system: System) -> None:
