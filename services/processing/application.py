@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from services.processing.domain import Case, case_id_for
+
+log = logging.getLogger(__name__)
 
 
 class CaseNotFound(Exception):
@@ -29,6 +33,31 @@ class ProcessingApplication(Application[Any]):
         except IntegrityError:
             return False
         return True
+
+    def open_cases(self, openings: Iterable[dict[str, Any]]) -> set[str]:
+        """Opens many cases with one save (one transaction, one table lock); returns the dossier
+        codes whose case is open afterwards, whether opened now or before.
+
+        One case already open would make the whole save fail on the store's unique key (a
+        redelivered batch), so then the open ones are looked up and the rest saved together.
+        Anything else is not decided here: a case that cannot be built or saved is left out of
+        the answer, and ``open_case`` meets the same trouble on that dossier's own message.
+        """
+        cases = _build(openings)
+        already: set[UUID] = set()
+        try:
+            try:
+                self.save(*(case for _, case in cases.values()))
+            except IntegrityError:
+                already = {case_id for case_id in cases if self.recorder.select_events(case_id, limit=1)}
+                # The failed save took the cases' pending events with it: build them again.
+                rest = _build(fields for case_id, (fields, _) in cases.items() if case_id not in already)
+                if rest:
+                    self.save(*(case for _, case in rest.values()))
+        except Exception:  # a concurrent opener or a transient fault: open_case decides
+            log.info("%d cases could not open together; they open one by one", len(cases), exc_info=True)
+            return {cases[case_id][1].dossier_code for case_id in already}
+        return {case.dossier_code for _, case in cases.values()}
 
     def case(self, dossier_code: str) -> Case:
         try:
@@ -56,3 +85,15 @@ class ProcessingApplication(Application[Any]):
     def history(self, dossier_code: str) -> list[Any]:
         """Every stored event of the case, oldest first: the control sheet's rows."""
         return list(self.events.get(case_id_for(dossier_code)))
+
+
+def _build(openings: Iterable[dict[str, Any]]) -> dict[UUID, tuple[dict[str, Any], Case]]:
+    cases: dict[UUID, tuple[dict[str, Any], Case]] = {}
+    for fields in openings:
+        try:
+            case = Case(**fields)
+        except Exception:  # open_case raises it again, for this dossier alone
+            log.debug("case %s left to open alone", fields.get("dossier_code"), exc_info=True)
+            continue
+        cases.setdefault(case.id, (fields, case))
+    return cases

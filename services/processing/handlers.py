@@ -18,34 +18,55 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
-from shared.eventlog.consumer import Handler, PoisonMessage
+from shared.eventlog.consumer import BatchHook, Handler, PoisonMessage
 
 log = logging.getLogger(__name__)
+
+
+def _opening(event: DossierReceived) -> dict[str, Any]:
+    return {
+        "dossier_id": event.dossier_id,
+        "dossier_code": event.dossier_code,
+        "department_code": event.department_code,
+        "procedure_code": event.procedure_code,
+        "legal_days": event.legal_days,
+        "legal_hours": event.legal_hours,
+        "same_day_cutoff": event.same_day_cutoff,
+        "supplement_policy": event.supplement_policy,
+        "agency_shares": event.agency_shares,
+        "received_at": event.received_at,
+        "due_at": event.due_at,
+        "postal_return": event.postal_return,
+        "occurred_at": event.received_at,
+        "actor": event.actor.model_dump(mode="json"),
+        "calendar": event.calendar,
+    }
 
 
 def on_intake_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if isinstance(event, DossierReceived):
-            await asyncio.to_thread(
-                app.open_case,
-                dossier_id=event.dossier_id,
-                dossier_code=event.dossier_code,
-                department_code=event.department_code,
-                procedure_code=event.procedure_code,
-                legal_days=event.legal_days,
-                legal_hours=event.legal_hours,
-                same_day_cutoff=event.same_day_cutoff,
-                supplement_policy=event.supplement_policy,
-                agency_shares=event.agency_shares,
-                received_at=event.received_at,
-                due_at=event.due_at,
-                postal_return=event.postal_return,
-                occurred_at=event.received_at,
-                actor=event.actor.model_dump(mode="json"),
-                calendar=event.calendar,
-            )
+            await asyncio.to_thread(app.open_case, **_opening(event))
 
     return handle
+
+
+def open_received_cases(app: ProcessingApplication) -> BatchHook:
+    """The intake consumer's batch hook: all new cases of a pulled batch in one save.
+
+    The cases live in the event store, not in the tracking transaction, exactly as with
+    ``open_case``: if the batch then rolls back, its redelivery finds the cases open and opens
+    nothing twice. The handler remains for what this could not open together.
+    """
+
+    async def prepare(_: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
+        received = [e for e in events if isinstance(e, DossierReceived)]
+        if not received:
+            return []
+        opened = await asyncio.to_thread(app.open_cases, [_opening(e) for e in received])
+        return [e.event_id for e in received if e.dossier_code in opened]
+
+    return prepare
 
 
 def _not_before(case: Case, meta: dict[str, Any]) -> dict[str, Any]:

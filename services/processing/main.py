@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.processing.api import build_router
 from services.processing.application import ProcessingApplication
-from services.processing.handlers import on_intake_event, on_postal_event
+from services.processing.handlers import on_intake_event, on_postal_event, open_received_cases
 from services.processing.queues import DDL, project_case_event, run_overdue_sweeper
 from services.processing.translate import translator
 from shared.eventlog import (
@@ -28,12 +28,16 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
     ensure_schema(settings.database_url, "processing")
     application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
     host.publish_from(application, translator(application))
-    for spec, handler in (
-        (PROCESSING_FROM_INTAKE, on_intake_event(application)),
-        (PROCESSING_FROM_POSTAL, on_postal_event(application)),
-        (PROCESSING_QUEUES, project_case_event),
+    for spec, handler, prepare in (
+        (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
+        (PROCESSING_FROM_POSTAL, on_postal_event(application), None),
+        (PROCESSING_QUEUES, project_case_event, None),
     ):
-        host.consume(TrackedConsumer(spec=spec, schema="processing", pool=lambda: host.pool, handler=handler))
+        host.consume(
+            TrackedConsumer(
+                spec=spec, schema="processing", pool=lambda: host.pool, handler=handler, prepare=prepare
+            )
+        )
 
     async def create_tables() -> None:
         await host.pool.execute(DDL)

@@ -8,12 +8,20 @@ is handled in one PostgreSQL transaction; every message in it gets a savepoint, 
   ``dead_letters`` with its reason and terminated, and the batch carries on,
 * any other error (a transient failure) rolls the whole batch back and asks JetStream to
   redeliver it after a back-off — FastStream's own default would *terminate* it (DESIGN §5).
+
+A consumer whose handler writes elsewhere than the tracking connection (an event store) pays
+one transaction per message there. An optional batch hook (``prepare``) lets it do that work
+for the whole batch at once: it gets the batch's valid events this consumer has not processed
+yet, before the messages are handled one by one, and returns the ids of those whose effect it
+has put in place; the handler is not called for them, everything else (tracking, dead letters,
+acks) stays per message. What the hook does not report done, the handler does as before, so a
+hook may give up on any event, or on all of them, and leave the verdict to the handler.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -39,6 +47,9 @@ class PoisonMessage(Exception):
 
 
 Handler = Callable[[asyncpg.Connection, AnyEvent], Awaitable[None]]
+# Like the handler, the hook runs inside the batch's transaction: whatever it raises rolls the
+# batch back and has it redelivered, so it must leave per-event trouble to the handler instead.
+BatchHook = Callable[[asyncpg.Connection, list[AnyEvent]], Awaitable[Collection[str]]]
 
 
 @dataclass
@@ -60,11 +71,13 @@ class TrackedConsumer:
         pool: Callable[[], asyncpg.Pool],
         handler: Handler,
         batch_size: int = 200,
+        prepare: BatchHook | None = None,
     ) -> None:
         self.spec = spec
         self.schema = schema
         self._pool = pool
         self.handler = handler
+        self.prepare = prepare
         self.batch_size = batch_size
         self.stats = ConsumerStats()
 
@@ -85,9 +98,11 @@ class TrackedConsumer:
     async def handle_batch(self, msgs: list[Msg]) -> None:
         verdicts: list[bool] = []  # True: ack, False: terminate (dead-lettered)
         try:
+            parsed = [_parse(msg) for msg in msgs]
             async with self._pool().acquire() as conn, conn.transaction():
-                for msg in msgs:
-                    verdicts.append(await self._handle_one(conn, msg))
+                done = await self._prepare(conn, parsed)
+                for msg, event in zip(msgs, parsed, strict=True):
+                    verdicts.append(await self._handle_one(conn, msg, event, done))
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
             self.stats.failed_batches += 1
             self.stats.errors = [*self.stats.errors[-9:], repr(exc)]
@@ -101,13 +116,38 @@ class TrackedConsumer:
             else:
                 await msg.term()
 
-    async def _handle_one(self, conn: asyncpg.Connection, msg: Msg) -> bool:
+    async def _prepare(
+        self, conn: asyncpg.Connection, parsed: list[AnyEvent | ValidationError]
+    ) -> Collection[str]:
+        if self.prepare is None:
+            return frozenset()
+        events = {e.event_id: e for e in parsed if not isinstance(e, ValidationError)}
+        if not events:
+            return frozenset()
+        # Redeliveries are left out so the hook never redoes what a committed batch did; the
+        # per-message insert below stays the authority on what is fresh.
+        seen = await conn.fetch(
+            f"SELECT event_id FROM {self.schema}.processed_events WHERE consumer = $1 AND event_id = ANY($2)",
+            self.spec.durable,
+            list(events),
+        )
+        for row in seen:
+            del events[row["event_id"]]
+        if not events:
+            return frozenset()
+        return set(await self.prepare(conn, list(events.values())))
+
+    async def _handle_one(
+        self,
+        conn: asyncpg.Connection,
+        msg: Msg,
+        event: AnyEvent | ValidationError,
+        done: Collection[str] = frozenset(),
+    ) -> bool:
         seq = msg.metadata.sequence.stream if msg.reply else None
         self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
-        try:
-            event = parse_event(msg.data)
-        except ValidationError as exc:
-            await self._dead_letter(conn, msg, seq, f"invalid payload: {_short(exc)}")
+        if isinstance(event, ValidationError):
+            await self._dead_letter(conn, msg, seq, f"invalid payload: {_short(event)}")
             return False
         try:
             # A savepoint: a poison message rolls back only its own writes, the batch goes on.
@@ -122,7 +162,8 @@ class TrackedConsumer:
                 if not fresh:
                     self.stats.duplicates += 1
                     return True
-                await self.handler(conn, event)
+                if event.event_id not in done:
+                    await self.handler(conn, event)
         except PoisonMessage as exc:
             poison = str(exc)
         except asyncpg.DataError as exc:
@@ -147,6 +188,13 @@ class TrackedConsumer:
             headers=dict(msg.headers or {}),
             reason=reason,
         )
+
+
+def _parse(msg: Msg) -> AnyEvent | ValidationError:
+    try:
+        return parse_event(msg.data)
+    except ValidationError as exc:
+        return exc
 
 
 async def _nak(msg: Msg) -> None:

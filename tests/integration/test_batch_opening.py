@@ -1,0 +1,200 @@
+"""Processing opens the cases of a pulled batch with one save, and keeps the consumer's guarantees.
+
+The consumer is driven with hand-made messages, so each test decides exactly what one pulled
+batch holds; PostgreSQL (tracking, dead letters, the event store) is real.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from nats.aio.msg import Msg
+
+from services.processing.application import ProcessingApplication
+from services.processing.handlers import _opening, on_intake_event, open_received_cases
+from shared.contracts import Actor, DossierReceived, PersonalData
+from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
+from shared.eventlog.tables import ensure_eventlog_tables
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+MON = datetime(2026, 3, 2, 8, 0, tzinfo=VN)
+
+
+@dataclass
+class FakeMsg:
+    """What the consumer reads of a JetStream message, and what it answered."""
+
+    data: bytes
+    seq: int
+    subject: str = "motcua.evt.intake.x.dossier_received.v1"
+    headers: dict[str, str] | None = None
+    reply: str = "reply"
+    answers: list[str] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> Any:
+        return SimpleNamespace(sequence=SimpleNamespace(stream=self.seq), num_delivered=1)
+
+    async def ack(self) -> None:
+        self.answers.append("ack")
+
+    async def term(self) -> None:
+        self.answers.append("term")
+
+    async def nak(self, delay: float | None = None) -> None:
+        self.answers.append("nak")
+
+
+def received(n: int) -> DossierReceived:
+    dossier_id = uuid.uuid4()
+    return DossierReceived(
+        event_id=f"intake:{dossier_id}:1",
+        dossier_id=dossier_id,
+        dossier_code=f"B-{n:05d}-{dossier_id.hex[:6]}",
+        occurred_at=MON,
+        recorded_at=MON,
+        actor=Actor(user_id="cb", role="front_desk", agency="TTHCC", channel=1),
+        procedure_code="LLTP",
+        department_code="STP",
+        receiving_point="TTHCC",
+        channel=1,
+        applicant=PersonalData(full_name="Nguyễn Văn A", citizen_id="001190012345", address="Hà Nội"),
+        postal_return=False,
+        legal_days=3,
+        received_at=MON,
+        due_at=MON + timedelta(days=3),
+    )
+
+
+def messages(events: list[DossierReceived], first_seq: int = 1) -> list[FakeMsg]:
+    return [FakeMsg(e.model_dump_json().encode(), first_seq + i) for i, e in enumerate(events)]
+
+
+@dataclass
+class Processing:
+    app: ProcessingApplication
+    pool: asyncpg.Pool
+    consumer: TrackedConsumer
+    saves: list[int]  # aggregates per save() the application was asked to do
+
+    async def handle(self, msgs: list[FakeMsg]) -> None:
+        await self.consumer.handle_batch(cast(list[Msg], msgs))
+
+    def history_lengths(self, events: list[DossierReceived]) -> list[int]:
+        return [len(self.app.history(e.dossier_code)) for e in events]
+
+
+@pytest.fixture
+async def processing(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Processing]:
+    ensure_schema(database_url, "processing")
+    app = ProcessingApplication(env=eventstore_env(database_url, "processing"))
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    async with pool.acquire() as conn:
+        await ensure_eventlog_tables(conn, "processing")
+    saves: list[int] = []
+    save = app.save
+
+    def counting_save(*objs: Any, **kwargs: Any) -> Any:
+        saves.append(len(objs))
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", counting_save)
+    consumer = TrackedConsumer(
+        spec=PROCESSING_FROM_INTAKE,
+        schema="processing",
+        pool=lambda: pool,
+        handler=on_intake_event(app),
+        prepare=open_received_cases(app),
+    )
+    yield Processing(app, pool, consumer, saves)
+    await pool.close()
+    app.close()
+
+
+async def test_a_batch_of_new_dossiers_opens_every_case_with_one_save(processing: Processing) -> None:
+    events = [received(i) for i in range(7)]
+    msgs = messages(events)
+    await processing.handle(msgs)
+
+    assert processing.saves == [7]
+    assert [m.answers for m in msgs] == [["ack"]] * 7
+    assert processing.history_lengths(events) == [1] * 7
+    assert processing.consumer.stats.processed == 7
+    tracked = await processing.pool.fetchval("SELECT count(*) FROM processing.processed_events")
+    assert tracked == 7
+
+
+async def test_a_redelivered_batch_opens_nothing_twice_and_acks_everything(processing: Processing) -> None:
+    events = [received(i) for i in range(6)]
+    # The first three were handled and tracked in an earlier batch.
+    await processing.handle(messages(events[:3]))
+    # The fourth's case was saved, but its batch rolled back before the tracking committed.
+    assert processing.app.open_cases([_opening(events[3])]) == {events[3].dossier_code}
+    processing.saves.clear()
+
+    msgs = messages(events, first_seq=10)
+    await processing.handle(msgs)
+
+    assert [m.answers for m in msgs] == [["ack"]] * 6
+    assert processing.history_lengths(events) == [1] * 6
+    # Tracked ones never reach the store; the batch save of the other three fails on the
+    # open one, which is then left out: only the two new cases are saved.
+    assert processing.saves == [3, 2]
+    assert processing.consumer.stats.duplicates == 3
+    assert processing.consumer.stats.dead_lettered == 0
+
+    # A batch redelivered once more changes nothing at all.
+    processing.saves.clear()
+    again = messages(events, first_seq=20)
+    await processing.handle(again)
+    assert processing.saves == []
+    assert [m.answers for m in again] == [["ack"]] * 6
+    assert processing.history_lengths(events) == [1] * 6
+
+
+async def test_a_poison_message_in_a_batch_is_dead_lettered_while_the_other_cases_open(
+    processing: Processing,
+) -> None:
+    events = [received(i) for i in range(4)]
+    good = messages(events)
+    bad = [FakeMsg(b"{not json", 90), FakeMsg(b'{"event_type": "intake.dossier_received.v1"}', 91)]
+    msgs = [good[0], bad[0], good[1], good[2], bad[1], good[3]]
+    await processing.handle(msgs)
+
+    assert processing.saves == [4]
+    assert [m.answers for m in good] == [["ack"]] * 4
+    assert [m.answers for m in bad] == [["term"]] * 2
+    assert processing.history_lengths(events) == [1] * 4
+    letters = await processing.pool.fetch(
+        "SELECT stream_seq, reason FROM processing.dead_letters ORDER BY id"
+    )
+    assert [r["stream_seq"] for r in letters] == [90, 91]
+    assert all("invalid payload" in r["reason"] for r in letters)
+
+
+async def test_cases_that_cannot_open_together_open_one_by_one(
+    processing: Processing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save = processing.app.save
+
+    def refuses_batches(*objs: Any, **kwargs: Any) -> Any:
+        if len(objs) > 1:
+            raise RuntimeError("the store refuses this batch")
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(processing.app, "save", refuses_batches)
+    events = [received(i) for i in range(3)]
+    msgs = messages(events)
+    await processing.handle(msgs)
+
+    assert processing.saves == [1, 1, 1]
+    assert [m.answers for m in msgs] == [["ack"]] * 3
+    assert processing.history_lengths(events) == [1] * 3
