@@ -10,91 +10,101 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
 from typing import Any
 
-import httpx
-
+from bench.rawhttp import Connection, HttpError, get_json
 from bench.workload import Filings
 
 MAX_IN_FLIGHT = 128
 
 
-async def _post(client: httpx.AsyncClient, filings: Filings, tag: str) -> tuple[float, int, str | None]:
+async def _post(connection: Connection, filings: Filings, tag: str) -> tuple[float, int, str | None]:
     path, body, key = filings.next(tag)
-    headers = {"Idempotency-Key": key} if key else {}
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    headers = {"Idempotency-Key": key} if key else None
     started = time.perf_counter()
-    response = await client.post(path, json=body, headers=headers)
+    status, content = await connection.request("POST", path, payload, headers)
     elapsed = time.perf_counter() - started
-    code = response.json().get("code") if response.status_code in (200, 201) else None
-    return elapsed, response.status_code, code
+    code = json.loads(content).get("code") if status in (200, 201) else None
+    return elapsed, status, code
+
+
+def _count(errors: dict[str, int], what: str) -> None:
+    errors[what] = errors.get(what, 0) + 1
 
 
 async def closed_loop(url: str, concurrency: int, duration: float, tag: str) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
-        filings = Filings((await client.get("/procedures")).json(), seed=concurrency)
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        started = time.time()
-        deadline = time.perf_counter() + duration
+    filings = Filings(await get_json(url, "/procedures"), seed=concurrency)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    started = time.time()
+    deadline = time.perf_counter() + duration
 
-        async def worker() -> None:
+    async def worker() -> None:
+        connection = Connection(url)  # one keep-alive connection per client, as a browser tab
+        try:
             while time.perf_counter() < deadline:
                 try:
-                    elapsed, status, _ = await _post(client, filings, tag)
-                except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    elapsed, status, _ = await _post(connection, filings, tag)
+                except HttpError:
+                    _count(errors, "HttpError")
                     continue
                 if status in (200, 201):
                     latencies.append(elapsed)
                 else:
-                    errors[str(status)] = errors.get(str(status), 0) + 1
+                    _count(errors, str(status))
+        finally:
+            await connection.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return {"started": started, "ended": time.time(), "latencies": latencies, "errors": errors}
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"started": started, "ended": time.time(), "latencies": latencies, "errors": errors}
 
 
 async def open_loop(url: str, rate: float, duration: float, tag: str) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
-        filings = Filings((await client.get("/procedures")).json(), seed=int(rate))
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        pending: set[asyncio.Task[None]] = set()
-        # Beyond what intake takes, offered requests wait here, not in httpx's pool, whose
-        # queue costs O(n) per released connection and would make the generator the bottleneck.
-        in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+    filings = Filings(await get_json(url, "/procedures"), seed=int(rate))
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    pending: set[asyncio.Task[None]] = set()
+    # Beyond what intake takes, offered requests wait here for a free connection.
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(MAX_IN_FLIGHT):
+        idle.put_nowait(Connection(url))
 
-        async def one() -> None:
-            try:
-                async with in_flight:
-                    elapsed, status, code = await _post(client, filings, tag)
-            except httpx.HTTPError as exc:
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                return
-            if code is None:
-                errors[str(status)] = errors.get(str(status), 0) + 1
-                return
-            latencies.append(elapsed)
-            sys.stdout.write(f"{code} {time.time():.6f}\n")
-            sys.stdout.flush()
+    async def one() -> None:
+        connection = await idle.get()
+        try:
+            elapsed, status, code = await _post(connection, filings, tag)
+        except HttpError:
+            _count(errors, "HttpError")
+            return
+        finally:
+            idle.put_nowait(connection)
+        if code is None:
+            _count(errors, str(status))
+            return
+        latencies.append(elapsed)
+        sys.stdout.write(f"{code} {time.time():.6f}\n")
+        sys.stdout.flush()
 
-        started = time.time()
-        begin = time.perf_counter()
-        total = int(rate * duration)
-        for i in range(total):
-            # Fixed schedule: a late tick fires at once, it does not shift the ones after it.
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(one())
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-        await asyncio.gather(*pending)
-        return {"started": started, "ended": time.time(), "latencies": latencies, "errors": errors}
+    started = time.time()
+    begin = time.perf_counter()
+    total = int(rate * duration)
+    for i in range(total):
+        # Fixed schedule: a late tick fires at once, it does not shift the ones after it.
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    await asyncio.gather(*pending)
+    while not idle.empty():
+        await idle.get_nowait().close()
+    return {"started": started, "ended": time.time(), "latencies": latencies, "errors": errors}
 
 
 def main() -> None:
@@ -106,6 +116,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--tag", default="bench")
     args = parser.parse_args()
+    with contextlib.suppress(ImportError):
+        import uvloop  # the generator's own event loop must not be what limits the rate
+
+        uvloop.install()
     if args.mode == "closed":
         result = asyncio.run(closed_loop(args.url, args.concurrency, args.duration, args.tag))
     else:
