@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import phases
+from bench import cpu, phases
 from bench import references as ref
 from bench.bulk import BulkLoader
 from bench.intake_bench import end_to_end, intake_run
@@ -34,14 +34,26 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
     size = 0
     intake = []
     for clients in args.clients:
+        await phases.drain(stack, pool)
+        servers = cpu.server_pids(stack.servers.data_dir)
+        before = cpu.snapshot(stack.pids(), servers)
         row = await intake_run(stack, pool, clients, args.intake_seconds)
+        # Downstream work (processing, postal, scoring) belongs to the same dossiers.
+        await phases.drain(stack, pool)
+        row["cpu_ms_per_dossier"] = cpu.per_item_ms(
+            before, cpu.snapshot(stack.pids(), servers), row["dossiers"]
+        )
         size = size or int(await pool.fetchval("SELECT avg(length(state))::int FROM intake.intake_events"))
         row["raw_asyncpg"] = await ref.raw_inserts(stack.database_url, clients, args.ref_seconds, size)
         row["eventsourcing_default"] = await asyncio.to_thread(
             ref.eventsourcing_saves, stack.database_url, clients, args.ref_seconds
         )
         intake.append(row)
-        print(f"  {clients:>3} clients: {row['per_s']}/s p99 {row['p99_ms']} ms", flush=True)
+        print(
+            f"  {clients:>3} clients: {row['per_s']}/s p99 {row['p99_ms']} ms;"
+            f" CPU ms per dossier {row['cpu_ms_per_dossier']}",
+            flush=True,
+        )
     results["intake"] = {"event_bytes": size, "runs": intake}
     results["memory_peak_rss_mb"] = phases.peak_rss_mb(stack.pids())
 
@@ -109,10 +121,16 @@ def main() -> None:
     parser.add_argument("--e2e-seconds", type=float, default=10)
     parser.add_argument("--query-samples", type=int, default=300)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=ROOT / ".data" / "bench",
+        help="where its own servers keep their data",
+    )
     args = parser.parse_args()
     began = time.perf_counter()
     started = datetime.now(UTC)
-    with running_stack(ROOT / ".data" / "bench") as stack:
+    with running_stack(args.data_dir) as stack:
         results = asyncio.run(run(args, stack))
     results["machine"] = machine()
     results["started"] = started.isoformat()

@@ -32,6 +32,15 @@ def markdown(r: dict[str, Any]) -> str:
             f" {ratio(row['per_s'], raw['per_s'])} of raw, {ratio(row['per_s'], es['per_s'])} of es |"
             " >= 1,000/s, p99 < 100 ms |"
         )
+    for row in r["intake"]["runs"]:
+        spent = row.get("cpu_ms_per_dossier") or {}
+        if spent:
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in spent.items() if k != "total")
+            lines.append(
+                f"| CPU per dossier, intake at {row['clients']} clients |"
+                f" {spent['total']:.2f} ms in all: {parts} | 2 cores = 2,000 ms/s |"
+                f" ceiling {2000 / spent['total']:,.0f} dossiers/s | <= 2 ms for 1,000/s |"
+            )
     for row in r["end_to_end"]:
         rt = row["jetstream_round_trip"]
         lines.append(
