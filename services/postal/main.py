@@ -24,6 +24,7 @@ from shared.eventlog import (
     ensure_schema,
     eventstore_env,
 )
+from shared.eventlog.consumer import all_in_one_savepoint
 from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
@@ -70,8 +71,15 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         )
     )
     # consumers[0] stays the processing one: ops and tests read its stats by position.
+    recipients = on_intake_event()
     host.consume(
-        TrackedConsumer(spec=POSTAL_FROM_INTAKE, schema="postal", pool=pool, handler=on_intake_event())
+        TrackedConsumer(
+            spec=POSTAL_FROM_INTAKE,
+            schema="postal",
+            pool=pool,
+            handler=recipients,
+            prepare=all_in_one_savepoint(recipients),
+        )
     )
     app = service_app(host, title="motcua postal", description="Bưu chính công ích")
     app.include_router(build_router(application, config, pool, booking.wake))

@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from services.processing.domain import Case, case_id_for
+from services.processing.rules import CaseRuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,37 @@ class ProcessingApplication(Application[Any]):
                 continue
             return case
         raise RuntimeError(f"case {dossier_code} kept changing under concurrent commands")
+
+    def act_on_each(self, dossier_codes: Iterable[str], action: Callable[[Case], None]) -> list[str]:
+        """Runs one command on many cases and saves what they recorded together: one transaction
+        for a sweep, not one per case. Returns the codes of the cases it changed.
+
+        A case whose rules refuse the command (resolved or paused meanwhile), or that is gone, is
+        left as it is. If a command changed one of them between load and save, the shared save
+        fails on that case's version; each case is then redone alone on its fresh state.
+        """
+        changed: list[Case] = []
+        for code in dossier_codes:
+            try:
+                case = self.case(code)
+                action(case)
+            except (CaseNotFound, CaseRuleViolation):
+                continue
+            changed.append(case)
+        if not changed:
+            return []
+        try:
+            self.save(*changed)
+        except IntegrityError:
+            done: list[str] = []
+            for case in changed:
+                try:
+                    self.act(case.dossier_code, action)
+                except (CaseNotFound, CaseRuleViolation):
+                    continue
+                done.append(case.dossier_code)
+            return done
+        return [case.dossier_code for case in changed]
 
     def history(self, dossier_code: str) -> list[Any]:
         """Every stored event of the case, oldest first: the control sheet's rows."""

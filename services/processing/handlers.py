@@ -61,10 +61,11 @@ def open_received_cases(app: ProcessingApplication) -> BatchHook:
 
     async def prepare(_: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
         received = [e for e in events if isinstance(e, DossierReceived)]
-        if not received:
-            return []
-        opened = await asyncio.to_thread(app.open_cases, [_opening(e) for e in received])
-        return [e.event_id for e in received if e.dossier_code in opened]
+        opened = (
+            await asyncio.to_thread(app.open_cases, [_opening(e) for e in received]) if received else set()
+        )
+        # The handler has nothing to do for other intake events: done as well.
+        return [e.event_id for e in events if not isinstance(e, DossierReceived) or e.dossier_code in opened]
 
     return prepare
 

@@ -17,6 +17,7 @@ from shared.eventlog import (
     ensure_schema,
     eventstore_env,
 )
+from shared.eventlog.consumer import all_in_one_savepoint
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
     for spec, handler, prepare in (
         (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
         (PROCESSING_FROM_POSTAL, on_postal_event(application), None),
-        (PROCESSING_QUEUES, project_case_event, None),
+        (PROCESSING_QUEUES, project_case_event, all_in_one_savepoint(project_case_event)),
     ):
         host.consume(
             TrackedConsumer(

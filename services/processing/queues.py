@@ -14,7 +14,6 @@ import asyncpg
 
 from services.processing.application import ProcessingApplication
 from services.processing.domain import Case
-from services.processing.rules import CaseRuleViolation
 from shared.contracts import (
     AnyEvent,
     CaseOpened,
@@ -145,14 +144,11 @@ async def sweep_overdue(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
         "SELECT dossier_code FROM processing.case_queue"
         " WHERE state = 'in_processing' AND NOT overdue_marked AND due_at < now() LIMIT 500"
     )
-    marked = 0
-    for row in rows:
-        try:
-            await asyncio.to_thread(app.act, row["dossier_code"], _system_step("mark_overdue"))
-            marked += 1
-        except CaseRuleViolation:
-            continue  # resolved, paused or re-appointed meanwhile: the queue will catch up
-    return marked
+    # Resolved, paused or re-appointed meanwhile: the case refuses and the queue will catch up.
+    marked = await asyncio.to_thread(
+        app.act_on_each, [row["dossier_code"] for row in rows], _system_step("mark_overdue")
+    )
+    return len(marked)
 
 
 async def sweep_unsupplemented(pool: asyncpg.Pool, app: ProcessingApplication) -> int:
@@ -168,14 +164,11 @@ async def sweep_unsupplemented(pool: asyncpg.Pool, app: ProcessingApplication) -
         " LIMIT 500",
         now,
     )
-    closed = 0
-    for row in rows:
-        try:
-            await asyncio.to_thread(app.act, row["dossier_code"], _system_step("close_for_no_supplement"))
-            closed += 1
-        except CaseRuleViolation:
-            continue  # the working-day count (holidays) says not yet: the case decides
-    return closed
+    # The working-day count (holidays) may still say not yet: the case decides.
+    closed = await asyncio.to_thread(
+        app.act_on_each, [row["dossier_code"] for row in rows], _system_step("close_for_no_supplement")
+    )
+    return len(closed)
 
 
 async def run_overdue_sweeper(

@@ -101,8 +101,12 @@ class TrackedConsumer:
             parsed = [_parse(msg) for msg in msgs]
             async with self._pool().acquire() as conn, conn.transaction():
                 done = await self._prepare(conn, parsed)
+                claimed = await self._claim(conn, msgs, parsed, done)
                 for msg, event in zip(msgs, parsed, strict=True):
-                    verdicts.append(await self._handle_one(conn, msg, event, done))
+                    if isinstance(event, ValidationError) or event.event_id not in claimed:
+                        verdicts.append(await self._handle_one(conn, msg, event, done))
+                    else:
+                        verdicts.append(True)
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
             self.stats.failed_batches += 1
             self.stats.errors = [*self.stats.errors[-9:], repr(exc)]
@@ -125,7 +129,7 @@ class TrackedConsumer:
         if not events:
             return frozenset()
         # Redeliveries are left out so the hook never redoes what a committed batch did; the
-        # per-message insert below stays the authority on what is fresh.
+        # inserts into processed_events (_claim, _handle_one) stay the authority on what is fresh.
         seen = await conn.fetch(
             f"SELECT event_id FROM {self.schema}.processed_events WHERE consumer = $1 AND event_id = ANY($2)",
             self.spec.durable,
@@ -136,6 +140,42 @@ class TrackedConsumer:
         if not events:
             return frozenset()
         return set(await self.prepare(conn, list(events.values())))
+
+    async def _claim(
+        self,
+        conn: asyncpg.Connection,
+        msgs: list[Msg],
+        parsed: list[AnyEvent | ValidationError],
+        done: Collection[str],
+    ) -> Collection[str]:
+        """Records the events the hook has done as processed, with one statement for them all;
+        returns their ids, or none if the database refuses one (each then goes the per-message
+        way, where only that one is dead-lettered)."""
+        seqs: dict[str, int | None] = {}
+        occurrences = 0
+        for msg, event in zip(msgs, parsed, strict=True):
+            if not isinstance(event, ValidationError) and event.event_id in done:
+                seq = msg.metadata.sequence.stream if msg.reply else None
+                self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
+                seqs.setdefault(event.event_id, seq)
+                occurrences += 1
+        if not seqs:
+            return frozenset()
+        try:
+            async with conn.transaction():
+                rows = await conn.fetch(
+                    f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
+                    " SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING"
+                    " RETURNING event_id",
+                    self.spec.durable,
+                    list(seqs),
+                    list(seqs.values()),
+                )
+        except asyncpg.DataError:
+            return frozenset()
+        self.stats.processed += len(rows)
+        self.stats.duplicates += occurrences - len(rows)
+        return seqs.keys()
 
     async def _handle_one(
         self,
@@ -188,6 +228,24 @@ class TrackedConsumer:
             headers=dict(msg.headers or {}),
             reason=reason,
         )
+
+
+def all_in_one_savepoint(handler: Handler) -> BatchHook:
+    """A batch hook for a handler that writes only through the tracking connection: the whole
+    batch is handled inside one savepoint instead of one each. If one event is poison, that
+    savepoint is rolled back and the batch goes the per-message way, which dead-letters only
+    that one; any other error is transient as usual."""
+
+    async def prepare(conn: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
+        try:
+            async with conn.transaction():
+                for event in events:
+                    await handler(conn, event)
+        except (PoisonMessage, asyncpg.DataError):
+            return []
+        return [event.event_id for event in events]
+
+    return prepare
 
 
 def _parse(msg: Msg) -> AnyEvent | ValidationError:

@@ -1,4 +1,5 @@
-"""Processing opens the cases of a pulled batch with one save, and keeps the consumer's guarantees.
+"""Processing writes in batches: the cases of a pulled batch open with one save, a sweep saves
+its steps together, and the consumer's and the cases' guarantees hold all the same.
 
 The consumer is driven with hand-made messages, so each test decides exactly what one pulled
 batch holds; PostgreSQL (tracking, dead letters, the event store) is real.
@@ -20,8 +21,10 @@ from nats.aio.msg import Msg
 
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import _opening, on_intake_event, open_received_cases
+from services.processing.queues import SYSTEM_ACTOR, _system_step
 from shared.contracts import Actor, DossierReceived, PersonalData
 from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
+from shared.eventlog.consumer import PoisonMessage, all_in_one_savepoint
 from shared.eventlog.tables import ensure_eventlog_tables
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -198,3 +201,93 @@ async def test_cases_that_cannot_open_together_open_one_by_one(
     assert processing.saves == [1, 1, 1]
     assert [m.answers for m in msgs] == [["ack"]] * 3
     assert processing.history_lengths(events) == [1] * 3
+
+
+async def opened(processing: Processing, n: int) -> tuple[list[DossierReceived], list[str]]:
+    """Cases opened through the consumer, received long enough ago to be overdue now."""
+    events = [received(i) for i in range(n)]
+    await processing.handle(messages(events))
+    processing.saves.clear()
+    return events, [e.dossier_code for e in events]
+
+
+async def test_a_sweep_saves_its_steps_together_and_cases_that_refuse_are_left_alone(
+    processing: Processing,
+) -> None:
+    events, codes = await opened(processing, 5)
+    mark = _system_step("mark_overdue")
+    processing.app.act(codes[0], mark)  # marked by an earlier sweep: the case refuses again
+    processing.saves.clear()
+
+    marked = processing.app.act_on_each([*codes, "NO-SUCH-CASE"], mark)
+
+    assert marked == codes[1:]
+    assert processing.saves == [4]
+    assert processing.history_lengths(events) == [2] * 5
+
+
+async def test_a_sweep_raced_by_another_command_redoes_each_case_on_its_fresh_state(
+    processing: Processing,
+) -> None:
+    events, codes = await opened(processing, 3)
+    mark = _system_step("mark_overdue")
+    raced: list[str] = []
+
+    def officer_assigns_meanwhile(case: Any) -> None:
+        if case.dossier_code == codes[1] and not raced:
+            raced.append(case.dossier_code)
+            meta = {"occurred_at": datetime.now(VN), "backdate_reason": None, "actor": SYSTEM_ACTOR}
+            processing.app.act(case.dossier_code, lambda fresh: fresh.assign("cb.a", **meta))
+        mark(case)
+
+    marked = processing.app.act_on_each(codes, officer_assigns_meanwhile)
+
+    assert marked == codes
+    # the officer's save, the shared save refused on the raced case's version, then one each
+    assert processing.saves == [1, 3, 1, 1, 1]
+    assert processing.history_lengths(events) == [2, 3, 2]
+    assert all(processing.app.case(code).overdue_marked for code in codes)
+
+
+async def test_a_tracking_only_handler_runs_the_batch_in_one_savepoint_and_isolates_poison(
+    processing: Processing,
+) -> None:
+    await processing.pool.execute("CREATE TABLE processing.seen (dossier_code text PRIMARY KEY)")
+    events = [received(i) for i in range(5)]
+    poison = events[2].dossier_code
+    calls: list[str] = []
+
+    async def record(conn: asyncpg.Connection, event: Any) -> None:
+        calls.append(event.dossier_code)
+        await conn.execute("INSERT INTO processing.seen VALUES ($1)", event.dossier_code)
+        if event.dossier_code == poison:
+            raise PoisonMessage("refused")
+
+    consumer = TrackedConsumer(
+        spec=PROCESSING_FROM_INTAKE,
+        schema="processing",
+        pool=lambda: processing.pool,
+        handler=record,
+        prepare=all_in_one_savepoint(record),
+    )
+    clean = messages(events[:2] + events[3:])
+    await consumer.handle_batch(cast(list[Msg], clean))
+    # Clean: the batch went through the hook alone, once per event.
+    assert calls == [e.dossier_code for e in events[:2] + events[3:]]
+    assert [m.answers for m in clean] == [["ack"]] * 4
+
+    calls.clear()
+    await processing.pool.execute("TRUNCATE processing.seen, processing.processed_events")
+    msgs = messages(events, first_seq=10)
+    await consumer.handle_batch(cast(list[Msg], msgs))
+
+    assert [m.answers for m in msgs] == [["ack"], ["ack"], ["term"], ["ack"], ["ack"]]
+    seen = await processing.pool.fetch("SELECT dossier_code FROM processing.seen")
+    assert sorted(r["dossier_code"] for r in seen) == sorted(
+        e.dossier_code for i, e in enumerate(events) if i != 2
+    )
+    tracked = await processing.pool.fetch("SELECT stream_seq FROM processing.processed_events ORDER BY 1")
+    assert [r["stream_seq"] for r in tracked] == [10, 11, 13, 14]
+    letters = await processing.pool.fetch("SELECT stream_seq, reason FROM processing.dead_letters")
+    assert [(r["stream_seq"], r["reason"]) for r in letters] == [(12, "rejected by handler: refused")]
+    assert consumer.stats.processed == 8 and consumer.stats.dead_lettered == 1
