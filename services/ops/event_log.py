@@ -4,18 +4,23 @@ The stores, not JetStream, are authoritative (DESIGN §2): JetStream may lose ac
 writes on a crash, the stores never lose a committed event. Each store is decoded with its
 own service's ``eventsourcing`` application and translator, so the contracts that come out
 are exactly those the relay publishes.
+
+A replay can read one *partition* of the stores (``ServiceLog.partition``): the events of the
+dossiers whose id hashes to it, so that worker processes can each translate and fold a share.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
@@ -34,26 +39,53 @@ class ServiceLog:
     name: str
     app: Application[Any]
     translate: Callable[[Any], AnyEvent | None]
+    database_url: str
 
-    def size(self) -> int:
-        return int(self.app.recorder.max_notification_id() or 0)
+    def _contracts(self, domain_events: Iterable[Any]) -> list[AnyEvent]:
+        contracts = []
+        for e in domain_events:
+            contract = self.translate(e)
+            if contract is not None:  # None: an internal event, nothing crosses the boundary
+                contracts.append(contract)
+        return contracts
 
-    def batches(self, batch_size: int = 2000) -> Iterator[tuple[int, list[AnyEvent]]]:
-        """(notifications read, contracts) per batch, in the store's commit order."""
-        after = 0
-        while True:
-            notifications = self.app.recorder.select_notifications(
-                start=after, limit=batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return
-            contracts = []
-            for n in notifications:
-                contract = self.translate(self.app.mapper.to_domain_event(n))
-                if contract is not None:
-                    contracts.append(contract)
-            after = notifications[-1].id
-            yield len(notifications), contracts
+    def partition(self, part: int, parts: int, batch_size: int = 5000) -> Iterator[list[AnyEvent]]:
+        """The contracts of the dossiers in ``part`` of ``parts``, in the store's commit order.
+
+        An aggregate's dossier is known from its first event (``dossier_id`` on it, or the
+        aggregate's own id for intake's dossiers); later events are skipped undecoded when
+        their aggregate belongs to another part. The aggregate's events all go to one part, in
+        order, as the replaying translator needs.
+        """
+        mine: dict[UUID, bool] = {}
+        table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
+        query = (
+            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
+            " ORDER BY notification_id"
+        )
+        with psycopg.connect(self.database_url) as conn, conn.cursor(name="replay_partition") as cursor:
+            cursor.itersize = batch_size
+            cursor.execute(query)
+            while rows := cursor.fetchmany(batch_size):
+                kept = []
+                for notification_id, originator_id, version, topic, state in rows:
+                    if mine.get(originator_id) is False:
+                        continue
+                    e = self.app.mapper.to_domain_event(
+                        Notification(
+                            id=notification_id,
+                            originator_id=originator_id,
+                            originator_version=version,
+                            topic=topic,
+                            state=bytes(state),
+                        )
+                    )
+                    if originator_id not in mine:
+                        dossier_id = cast(UUID, getattr(e, "dossier_id", originator_id))
+                        mine[originator_id] = partition_of(dossier_id, parts) == part
+                    if mine[originator_id]:
+                        kept.append(e)
+                yield self._contracts(kept)
 
     def close(self) -> None:
         self.app.close()
@@ -71,17 +103,28 @@ def _translator(service: str, app: Application[Any]) -> Callable[[Any], AnyEvent
     return plain
 
 
-def open_logs(database_url: str, services: tuple[str, ...] = SERVICES) -> list[ServiceLog]:
+def open_logs(
+    database_url: str, services: tuple[str, ...] = SERVICES, *, create: bool = True
+) -> list[ServiceLog]:
+    """The services' logs; ``create=False`` when another process made sure the tables exist
+    (concurrent ``CREATE ... IF NOT EXISTS`` of the same table fails in PostgreSQL)."""
     logs = []
     for service in services:
-        ensure_schema(database_url, service)
+        if create:
+            ensure_schema(database_url, service)
         module_name, _, class_name = _APPS[service].partition(":")
         app_class = getattr(importlib.import_module(module_name), class_name)
         env = eventstore_env(database_url, service, pool_size=2)
         env.pop("IS_SNAPSHOTTING_ENABLED")  # reading only: never write snapshots from a tool
+        env["CREATE_TABLE"] = "y" if create else "n"
         app = app_class(env=env)
-        logs.append(ServiceLog(service, app, _translator(service, app)))
+        logs.append(ServiceLog(service, app, _translator(service, app), database_url))
     return logs
+
+
+def partition_of(dossier_id: UUID, parts: int) -> int:
+    # A UUID's own bits: the same in every process (``hash()`` of a str is salted per process).
+    return dossier_id.int % parts
 
 
 def _aggregate_ids(service: str, dossier_code: str) -> list[UUID]:

@@ -2,6 +2,8 @@
 
 Everything is computed in memory from the log, then the tables are dropped, created and
 loaded with COPY in one transaction: readers see the old tables or the new ones, never half.
+The log can be projected in parts (dossiers split by id) and the parts merged: a dossier's
+facts depend on its own events only, and figures are sums of per-dossier contributions.
 The live consumer's tracking is reset to exactly the replayed events, so it goes on with
 whatever the log gains after the replay and never applies a replayed event twice.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -26,23 +29,36 @@ from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
 
 @dataclass
 class Projection:
-    """Scoring's tables as the log says they should be."""
+    """Scoring's tables as the log says they should be.
 
-    events: dict[str, AnyEvent] = field(default_factory=dict)
+    ``events`` holds scoring.events' rows by event id (plain tuples: cheap to send from a
+    worker process, unlike the contracts they are made from).
+    """
+
+    events: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     facts: dict[UUID, DossierFacts] = field(default_factory=dict)
     figures: dict[FigureKey, Counter[str]] = field(default_factory=dict)
 
-    def add(self, events: Iterable[AnyEvent]) -> None:
+    @classmethod
+    def of(cls, events: Iterable[AnyEvent]) -> Projection:
+        """The projection of these events (a whole log, or every event of some dossiers)."""
+        by_id: dict[str, AnyEvent] = {}
         for event in events:
-            self.events.setdefault(event.event_id, event)
-
-    def compute(self) -> Projection:
+            by_id.setdefault(event.event_id, event)
         by_dossier: dict[UUID, list[AnyEvent]] = defaultdict(list)
-        for event in self.events.values():
+        for event in by_id.values():
             by_dossier[event.dossier_id].append(event)
-        self.facts = {dossier_id: fold(history) for dossier_id, history in by_dossier.items()}
-        self.figures = total(self.facts.values())
-        return self
+        facts = {dossier_id: fold(history) for dossier_id, history in by_dossier.items()}
+        records = {event_id: event_record(event) for event_id, event in by_id.items()}
+        return cls(records, facts, total(facts.values()))
+
+    def merge(self, other: Projection) -> None:
+        """Adds another part's projection (of other dossiers) to this one."""
+        for event_id, record in other.events.items():
+            self.events.setdefault(event_id, record)
+        self.facts.update(other.facts)
+        for key, counts in other.figures.items():
+            self.figures.setdefault(key, Counter()).update(counts)
 
 
 async def replace_tables(conn: asyncpg.Connection, projection: Projection) -> None:
@@ -55,7 +71,7 @@ async def replace_tables(conn: asyncpg.Connection, projection: Projection) -> No
         await conn.execute(DDL)
         await copy_all(
             conn,
-            (event_record(e) for e in projection.events.values()),
+            projection.events.values(),
             projection.facts.values(),
             projection.figures,
         )
