@@ -10,12 +10,13 @@ is handled in one PostgreSQL transaction; every message in it gets a savepoint, 
   redeliver it after a back-off — FastStream's own default would *terminate* it (DESIGN §5).
 
 A consumer whose handler writes elsewhere than the tracking connection (an event store) pays
-one transaction per message there. An optional batch hook (``prepare``) lets it do that work
-for the whole batch at once: it gets the batch's valid events this consumer has not processed
-yet, before the messages are handled one by one, and returns the ids of those whose effect it
-has put in place; the handler is not called for them, everything else (tracking, dead letters,
-acks) stays per message. What the hook does not report done, the handler does as before, so a
-hook may give up on any event, or on all of them, and leave the verdict to the handler.
+one transaction per message there, and every message costs a savepoint and an insert here. An
+optional batch hook (``prepare``) lets it do the work for the whole batch at once: it gets the
+batch's valid events this consumer has not processed yet, before the messages are handled one
+by one, and returns the ids of those whose effect it has put in place. Those are recorded in
+``processed_events`` with one statement and acked, without the handler; the others go the
+per-message way above. So a hook may give up on any event, or on all of them, and leave the
+verdict (poison or not) to the handler.
 """
 
 from __future__ import annotations
