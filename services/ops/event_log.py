@@ -27,6 +27,8 @@ from shared.eventlog import ensure_schema, eventstore_env
 from shared.eventlog.translator import ReplayingTranslator
 
 SERVICES = ("intake", "processing", "postal")
+# Services whose aggregate id is the dossier id: their events are partitioned without decoding.
+_DOSSIER_IS_AGGREGATE = {"intake"}
 _APPS = {
     "intake": "services.intake.application:IntakeApplication",
     "processing": "services.processing.application:ProcessingApplication",
@@ -69,6 +71,8 @@ class ServiceLog:
             while rows := cursor.fetchmany(batch_size):
                 kept = []
                 for notification_id, originator_id, version, topic, state in rows:
+                    if originator_id not in mine and self.name in _DOSSIER_IS_AGGREGATE:
+                        mine[originator_id] = partition_of(originator_id, parts) == part
                     if mine.get(originator_id) is False:
                         continue
                     e = self.app.mapper.to_domain_event(

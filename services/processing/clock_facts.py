@@ -17,7 +17,7 @@ from shared.clock.facts import (
     SupplementRequested,
     Transferred,
 )
-from shared.clock.legal_clock import read_clock
+from shared.clock.legal_clock import GrowingClock
 
 
 def fact(kind: str, at: datetime, **extra: Any) -> dict[str, Any]:
@@ -49,21 +49,17 @@ def legal_time(legal_days: int | None, legal_hours: int | None) -> LegalTime:
     return LegalTime.days(legal_days)
 
 
-def read(
-    facts: list[dict[str, Any]],
-    *,
-    legal_days: int | None,
-    legal_hours: int | None,
-    policy: str,
-    cutoff: str | None,
-    now: datetime,
-    calendar: str = "standard",
-) -> ClockReading:
-    return read_clock(
-        [to_clock_fact(f) for f in facts],
+def growing_clock(
+    *, legal_days: int | None, legal_hours: int | None, policy: str, cutoff: str | None, calendar: str
+) -> GrowingClock:
+    """A case's clock, to be read as its facts grow (see ``GrowingClock``)."""
+    return GrowingClock(
         legal_time=legal_time(legal_days, legal_hours),
-        now=now,
         calendar=calendar_named(calendar),
         policy="resume" if policy == "resume" else "restart",
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
     )
+
+
+def read(facts: list[dict[str, Any]], *, clock: GrowingClock, now: datetime) -> ClockReading:
+    return clock.read([to_clock_fact(f) for f in facts], now)

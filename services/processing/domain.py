@@ -19,6 +19,7 @@ from services.processing.rules import CaseRuleViolation, InvalidCommand, Invalid
 from shared.clock import WorkingCalendar
 from shared.clock.calendars import calendar_named
 from shared.clock.facts import ClockReading
+from shared.clock.legal_clock import GrowingClock
 from shared.clock.rulesets import RuleSet, ruleset_for
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
@@ -131,14 +132,21 @@ class Case(Aggregate):
     def ruleset(self) -> RuleSet:
         return ruleset_for(self.working_calendar.to_local(self.received_at).date())
 
-    def read_clock(self, now: datetime) -> ClockReading:
+    def read_clock(self, now: datetime, clock: GrowingClock | None = None) -> ClockReading:
+        """The clock at ``now``; ``clock``: this case's clock kept by a caller that reads it after
+        each step in turn (a translator), so that each clock fact is replayed once."""
         return clock_facts.read(
             self.clock,
+            clock=self.new_clock() if clock is None else clock,
+            now=max(now, self.last_business_time),
+        )
+
+    def new_clock(self) -> GrowingClock:
+        return clock_facts.growing_clock(
             legal_days=self.legal_days,
             legal_hours=self.legal_hours,
             policy=self.supplement_policy,
             cutoff=self.same_day_cutoff,
-            now=max(now, self.last_business_time),
             calendar=self.calendar,
         )
 

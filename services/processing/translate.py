@@ -6,11 +6,15 @@ over the whole case can tell: each is translated with the case as it stood after
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
 from services.processing.domain import Case, step_meta
+from shared.clock.legal_clock import GrowingClock
 from shared.contracts import (
     Actor,
     AnyEvent,
@@ -37,10 +41,26 @@ from shared.eventlog.translator import ReplayingTranslator
 Events: Any = Case
 
 
-def case_contract(e: Any, case: Case) -> AnyEvent | None:
+class CaseClocks:
+    """The clocks of the cases translated lately: a case's steps come in order, so each step
+    replays only the clock facts added since the previous one (not the case's whole clock)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._clocks: OrderedDict[UUID, GrowingClock] = OrderedDict()
+
+    def of(self, case: Case) -> GrowingClock:
+        clock = self._clocks.pop(case.id, None)
+        self._clocks[case.id] = clock = case.new_clock() if clock is None else clock
+        if len(self._clocks) > self.size:
+            self._clocks.popitem(last=False)
+        return clock
+
+
+def case_contract(e: Any, case: Case, clocks: CaseClocks | None = None) -> AnyEvent | None:
     meta = step_meta(e)
     at = meta["occurred_at"]
-    reading = case.read_clock(at)
+    reading = case.read_clock(at, None if clocks is None else clocks.of(case))
     common: dict[str, Any] = {
         "event_id": event_id("processing", e.originator_id, e.originator_version),
         "dossier_id": case.dossier_id,
@@ -56,7 +76,7 @@ def case_contract(e: Any, case: Case) -> AnyEvent | None:
 
 
 def translator(app: Application[Any]) -> ReplayingTranslator:
-    return ReplayingTranslator(app, case_contract)
+    return ReplayingTranslator(app, partial(case_contract, clocks=CaseClocks()))
 
 
 def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEvent | None:

@@ -61,9 +61,44 @@ def read_clock(
     Raises ValueError for an impossible sequence (facts out of order, a completion without a request,
     anything after ``Finished``, ``now`` before the last fact) or naive datetimes.
     """
-    if not facts or not isinstance(facts[0], Received):
-        raise ValueError("the first clock fact must be Received")
-    run = ClockRun(calendar, legal_time, policy, cutoff, facts[0])
-    for fact in facts[1:]:
-        run.apply(fact)
-    return reading_at(run, now)
+    clock = GrowingClock(legal_time=legal_time, calendar=calendar, policy=policy, cutoff=cutoff)
+    return clock.read(facts, now)
+
+
+class GrowingClock:
+    """``read_clock`` over one dossier's facts as they grow, replaying only the facts added since
+    the last read (a translator reads the clock after every step of a case).
+
+    Reading the same facts gives exactly ``read_clock``'s reading: the run is the same object
+    applied to the same facts in the same order. Facts that are not an extension of those already
+    applied (or a run that an impossible fact left half-applied) are replayed from the start.
+    """
+
+    def __init__(
+        self,
+        *,
+        legal_time: LegalTime,
+        calendar: WorkingCalendar = DEFAULT_CALENDAR,
+        policy: SupplementPolicy = "restart",
+        cutoff: time | None = None,
+    ) -> None:
+        self.legal_time, self.calendar, self.policy, self.cutoff = legal_time, calendar, policy, cutoff
+        self._run: ClockRun | None = None
+        self._applied: list[ClockFact] = []
+
+    def read(self, facts: Sequence[ClockFact], now: datetime) -> ClockReading:
+        done = len(self._applied)
+        if self._run is None or len(facts) < done or (done and facts[done - 1] != self._applied[-1]):
+            if not facts or not isinstance(facts[0], Received):
+                raise ValueError("the first clock fact must be Received")
+            self._run = ClockRun(self.calendar, self.legal_time, self.policy, self.cutoff, facts[0])
+            self._applied, done = [facts[0]], 1
+        run = self._run
+        try:
+            for fact in facts[done:]:
+                run.apply(fact)
+                self._applied.append(fact)
+        except ValueError:
+            self._run = None  # half-applied: start again next time, as read_clock would
+            raise
+        return reading_at(run, now)
