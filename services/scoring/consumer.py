@@ -37,7 +37,7 @@ class ScoringConsumer(TrackedConsumer):
                 for msg, event, reason in parsed:
                     if event is None:
                         await self._dead_letter(conn, msg, _seq(msg), reason)
-                fresh = await self._claim(conn, [(m, e) for m, e, _ in parsed if e is not None])
+                fresh = await self._claim_fresh(conn, [(m, e) for m, e, _ in parsed if e is not None])
                 await apply_events(conn, fresh)
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
             self.stats.failed_batches += 1
@@ -49,7 +49,7 @@ class ScoringConsumer(TrackedConsumer):
         for msg, event, _ in parsed:
             await (msg.ack() if event is not None else msg.term())
 
-    async def _claim(self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]) -> list[AnyEvent]:
+    async def _claim_fresh(self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]) -> list[AnyEvent]:
         """Records the batch's events as processed; returns the ones never seen before."""
         if not batch:
             return []

@@ -1,7 +1,8 @@
 """Tracked consumers: each message's effect commits together with the record that it was seen.
 
-A FastStream pull subscriber binds to a durable consumer declared in ``topology``. Each batch
-is handled in one PostgreSQL transaction; every message in it gets a savepoint, so that
+A pull loop (``pull.py``) hands over batches from a durable consumer declared in ``topology``.
+Each batch is handled in one PostgreSQL transaction; every message in it gets a savepoint, so
+that
 
 * an event already in ``processed_events`` is skipped (redelivery changes nothing),
 * a payload that fails validation, or that a handler declares poison, is stored in
@@ -21,26 +22,22 @@ verdict (poison or not) to the handler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 import asyncpg
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from shared.contracts import AnyEvent, parse_event
-from shared.eventlog import nats_compat
 from shared.eventlog.dead_letters import store_dead_letter
-from shared.eventlog.topology import REDELIVERY_BACKOFF_S, STREAM, ConsumerSpec
+from shared.eventlog.pull import pull_batches
+from shared.eventlog.topology import REDELIVERY_BACKOFF_S, ConsumerSpec
 
 log = logging.getLogger(__name__)
-nats_compat.install()
-# How long a pull waits to fill a batch: the latency one hop adds when the log is quiet.
-BATCH_WAIT_S = 0.05
 
 
 class PoisonMessage(Exception):
@@ -82,19 +79,9 @@ class TrackedConsumer:
         self.batch_size = batch_size
         self.stats = ConsumerStats()
 
-    def bind(self, broker: NatsBroker) -> None:
-        @broker.subscriber(
-            self.spec.filter_subject,
-            stream=JStream(STREAM, declare=False),
-            durable=self.spec.durable,
-            pull_sub=PullSub(batch_size=self.batch_size, timeout=BATCH_WAIT_S, batch=True),
-            ack_policy=AckPolicy.MANUAL,
-            title=self.spec.durable,
-            description=self.spec.description,
-        )
-        async def on_batch(message: NatsMessage) -> None:
-            raw = message.raw_message
-            await self.handle_batch(raw if isinstance(raw, list) else [raw])
+    async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        """Consumes until ``stop`` is set (the service host starts and stops it)."""
+        await pull_batches(js, self.spec.durable, self.batch_size, self.handle_batch, stop)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         verdicts: list[bool] = []  # True: ack, False: terminate (dead-lettered)

@@ -53,6 +53,8 @@ class ServiceHost:
         self._pool: asyncpg.Pool | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Consumers' pull loops: cancelled at once on stop (a batch cut short is redelivered).
+        self._pulls: list[asyncio.Task[None]] = []
         # Run once the pool exists and before any message is consumed (tables, seeds).
         self.setup: list[Callable[[], Awaitable[None]]] = []
         # Long-running loops (sweepers) started with the service; each gets the stop event.
@@ -69,7 +71,6 @@ class ServiceHost:
 
     def consume(self, consumer: TrackedConsumer) -> None:
         self.consumers.append(consumer)
-        consumer.bind(self.broker)
 
     async def start(self) -> None:
         await asyncio.to_thread(ensure_schema, self.settings.database_url, self.schema)
@@ -90,12 +91,20 @@ class ServiceHost:
                 name=self.name, schema=self.schema, app=app, translate=translate, js=js, pool=self.pool
             )
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+        for consumer in self.consumers:
+            self._pulls.append(asyncio.create_task(consumer.run(js, self._stop)))
         for loop in self.background:
             self._tasks.append(asyncio.create_task(loop(self._stop)))
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
         self._stop.set()
+        for pull in self._pulls:
+            pull.cancel()
+        for pull in self._pulls:
+            with contextlib.suppress(BaseException):
+                await pull
+        self._pulls.clear()
         for task in self._tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=5)
