@@ -49,7 +49,9 @@ class ScoringConsumer(TrackedConsumer):
         for msg, event, _ in parsed:
             await (msg.ack() if event is not None else msg.term())
 
-    async def _claim_fresh(self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]) -> list[AnyEvent]:
+    async def _claim_fresh(
+        self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]
+    ) -> list[AnyEvent]:
         """Records the batch's events as processed; returns the ones never seen before."""
         if not batch:
             return []
