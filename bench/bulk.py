@@ -14,17 +14,21 @@ import asyncio
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 import asyncpg
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.application import project_aggregate
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from bench.workload import INCOMPLETE_SHARE, MISSING, REFUSED_SHARE, Filings
 from services.intake.api import _terms
 from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
 from services.intake.codes import next_codes
-from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.application import ProcessingApplication
+from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
 from shared.eventlog import eventstore_env
 
@@ -110,12 +114,10 @@ class BulkLoader:
             for attempt in range(5):
                 tally = dict.fromkeys(done, 0)
                 cases = []
-                for code in codes[start : start + BATCH]:
-                    try:
-                        case = self.processing.case(code)
-                    except CaseNotFound:
-                        tally["skipped"] += 1
-                        continue
+                chunk = codes[start : start + BATCH]
+                found = self._cases(chunk)
+                tally["skipped"] += len(chunk) - len(found)
+                for case in found:
                     if self._work(case, now, tally):
                         cases.append(case)
                 try:
@@ -131,6 +133,27 @@ class BulkLoader:
                     done[key] += value
                 break
         return done
+
+    def _cases(self, codes: list[str]) -> list[Case]:
+        """The cases of many dossiers from one query (one read per case costs ~5 ms here).
+
+        Rebuilt from their stored events with the application's own mapper and projector, as
+        its repository would, only not one by one.
+        """
+        ids = [case_id_for(code) for code in codes]
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT originator_id, originator_version, topic, state FROM processing.processing_events"
+                " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version",
+                (ids,),
+            ).fetchall()
+        cases: list[Case] = []
+        for _, group in groupby(rows, key=lambda row: row[0]):
+            events = [self.processing.mapper.to_domain_event(StoredEvent(*row)) for row in group]
+            case = project_aggregate(None, events)
+            if isinstance(case, Case):
+                cases.append(case)
+        return cases
 
     def _work(self, case: Any, now: datetime, done: dict[str, int]) -> bool:
         received: datetime = case.received_at
