@@ -56,6 +56,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
         self._wake = asyncio.Event()
+        self._position: int | None = None
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -74,6 +75,7 @@ class OutboxRelay:
     async def reset(self, position: int) -> None:
         """Move the relay back (re-publish from there) — e.g. after JetStream lost data."""
         await self._save_position(position)
+        self._position = position
 
     def _read_batch(self, after: int) -> tuple[int, int, list[AnyEvent]]:
         """Reads and translates the next batch (in a thread: both may touch the database).
@@ -92,16 +94,24 @@ class OutboxRelay:
         return (notifications[-1].id if notifications else after), len(notifications), contracts
 
     async def publish_pending(self) -> int:
-        """Publish everything committed since the saved position; returns how many were read."""
+        """Publish everything committed since the saved position; returns how many were read.
+
+        Stops at the first batch that is not full: notification ids are handed out in commit
+        order (the library locks the table to insert), so nothing older can still appear, and
+        anything newer notifies the relay again.
+        """
         total = 0
         while True:
-            after = await self.position()
-            last, count, contracts = await asyncio.to_thread(self._read_batch, after)
-            if count == 0:
-                return total
-            await self._publish(contracts)
-            await self._save_position(last)
+            if self._position is None:
+                self._position = await self.position()  # this process is its only writer
+            last, count, contracts = await asyncio.to_thread(self._read_batch, self._position)
+            if count:
+                await self._publish(contracts)
+                await self._save_position(last)
+                self._position = last
             total += count
+            if count < self.batch_size:
+                return total
 
     async def _publish(self, contracts: list[AnyEvent]) -> None:
         # Published concurrently for throughput; the position is saved only once all are acked.
@@ -176,15 +186,14 @@ class OutboxRelay:
             # Cleared before reading: a commit notified while we read wakes the wait below.
             self._wake.clear()
             try:
-                published = await self.publish_pending()
+                await self.publish_pending()
                 delay = 0.1
             except Exception:
                 log.exception("relay %s: publishing failed, retrying in %.1fs", self.name, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if published == 0:
-                # Woken by a commit's notification (or intake's own wake); the timeout is
-                # only the fallback for a lost notification.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+            # Caught up: woken by a commit's notification (or intake's own wake); the timeout
+            # is only the fallback for a lost notification.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
