@@ -82,11 +82,13 @@ def main() -> None:
         for process in processes.values():
             if process.poll() is None:
                 process.terminate()
+        deadline = time.monotonic() + 10  # one deadline for all: they stop side by side
         for process in processes.values():
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
         servers.stop()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -63,7 +63,7 @@ async def pull_batches(
                 delay = min(delay * 2, 5.0)
     finally:
         with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+            await asyncio.wait_for(subscription.unsubscribe(), timeout=1)
 
 
 async def _next_batch(subscription: JetStreamContext.PullSubscription, batch_size: int) -> list[Msg]:

@@ -98,21 +98,30 @@ class ServiceHost:
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
+        """Stops everything within a bounded time: a process that hangs on its way out is
+        killed by whoever runs it, and nothing it holds is then released cleanly."""
         self._stop.set()
         for pull in self._pulls:
             pull.cancel()
-        for pull in self._pulls:
-            with contextlib.suppress(BaseException):
-                await pull
+        # Loops see the stop event and finish; whatever has not after a few seconds is cancelled.
+        pending = [*self._pulls, *self._tasks]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=5)
+            for task in late:
+                log.warning("%s: %s did not stop in time; cancelled", self.name, task.get_coro())
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=2)
         self._pulls.clear()
-        for task in self._tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, timeout=5)
         self._tasks.clear()
         with contextlib.suppress(Exception):
-            await self.broker.stop()
+            await asyncio.wait_for(self.broker.stop(), timeout=5)
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), timeout=5)
+            except TimeoutError:
+                log.warning("%s: database connections still in use after 5 s; closed anyway", self.name)
+                self._pool.terminate()
             self._pool = None
         if self._relay_source is not None:
             await asyncio.to_thread(self._relay_source[0].close)
