@@ -92,6 +92,9 @@ def main() -> None:
         servers.stop()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C must stop everything even when started from a script as a background job, which
+    # inherits SIGINT ignored (and Python then never raises KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for name in SERVICES:
             processes[name] = start_service(name, env)
