@@ -32,7 +32,7 @@ class _Pending:
     at: datetime
     fields: dict[str, Any]
     key: str | None
-    request_hash: str | None
+    request_hash: str  # empty without a key
     answer: asyncio.Future[Dossier | KeyTaken]
 
 
@@ -79,18 +79,13 @@ class GroupCommitter:
             # A crash can only forget claims and numbers no stored dossier has.
             await conn.execute("SET LOCAL synchronous_commit = off")
             keyed = [p for p in batch if p.key]
-            taken = dict(
-                zip(
-                    map(id, keyed),
-                    await claim_keys(conn, [(p.key or "", p.request_hash or "") for p in keyed]),
-                    strict=True,
-                )
-            )
-            fresh = [p for p in batch if taken.get(id(p)) is None]
+            claims = await claim_keys(conn, [(p.key or "", p.request_hash) for p in keyed])
+            taken = {id(p): t for p, t in zip(keyed, claims, strict=True) if t is not None}
+            fresh = [p for p in batch if id(p) not in taken]
             codes = await allocate_codes(conn, [(p.unit_code, p.at) for p in fresh])
         for p in batch:
-            if (known := taken.get(id(p))) is not None:
-                _settle(p.answer, known)
+            if id(p) in taken:
+                _settle(p.answer, taken[id(p)])
         try:
             registrations = [{**p.fields, "code": code} for p, code in zip(fresh, codes, strict=True)]
             results = await asyncio.to_thread(self.app.register_many, registrations) if fresh else []

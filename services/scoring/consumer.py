@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from services.scoring.store.writer import apply_events
 from shared.contracts import AnyEvent, parse_event
 from shared.eventlog import SCORING_ALL, TrackedConsumer
-from shared.eventlog.consumer import _nak, _short
+from shared.eventlog.consumer import _nak, _short, stream_seq
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class ScoringConsumer(TrackedConsumer):
             async with self._pool().acquire() as conn, conn.transaction():
                 for msg, event, reason in parsed:
                     if event is None:
-                        await self._dead_letter(conn, msg, _seq(msg), reason)
+                        await self._dead_letter(conn, msg, stream_seq(msg), reason)
                 fresh = await self._claim_fresh(conn, [(m, e) for m, e, _ in parsed if e is not None])
                 await apply_events(conn, fresh)
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
@@ -55,28 +55,9 @@ class ScoringConsumer(TrackedConsumer):
         """Records the batch's events as processed; returns the ones never seen before."""
         if not batch:
             return []
-        by_id: dict[str, AnyEvent] = {}
-        seqs: dict[str, int | None] = {}
-        for msg, event in batch:
-            self.stats.last_stream_seq = max(self.stats.last_stream_seq, _seq(msg) or 0)
-            by_id.setdefault(event.event_id, event)
-            seqs.setdefault(event.event_id, _seq(msg))
-        ids = list(by_id)
-        rows = await conn.fetch(
-            f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
-            " SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING RETURNING event_id",
-            self.spec.durable,
-            ids,
-            [seqs[i] for i in ids],
-        )
-        fresh = [by_id[r["event_id"]] for r in rows]
-        self.stats.processed += len(fresh)
-        self.stats.duplicates += len(batch) - len(fresh)
-        return fresh
-
-
-def _seq(msg: Msg) -> int | None:
-    return msg.metadata.sequence.stream if msg.reply else None
+        fresh = await self.record_processed(conn, batch)
+        by_id = {event.event_id: event for _, event in batch}
+        return [event for event_id, event in by_id.items() if event_id in fresh]
 
 
 def scoring_consumer(pool: Callable[[], asyncpg.Pool]) -> ScoringConsumer:

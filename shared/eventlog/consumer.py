@@ -139,31 +139,44 @@ class TrackedConsumer:
         """Records the events the hook has done as processed, with one statement for them all;
         returns their ids, or none if the database refuses one (each then goes the per-message
         way, where only that one is dead-lettered)."""
-        seqs: dict[str, int | None] = {}
-        occurrences = 0
-        for msg, event in zip(msgs, parsed, strict=True):
-            if not isinstance(event, ValidationError) and event.event_id in done:
-                seq = msg.metadata.sequence.stream if msg.reply else None
-                self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
-                seqs.setdefault(event.event_id, seq)
-                occurrences += 1
-        if not seqs:
+        batch = [
+            (msg, event)
+            for msg, event in zip(msgs, parsed, strict=True)
+            if not isinstance(event, ValidationError) and event.event_id in done
+        ]
+        if not batch:
             return frozenset()
         try:
             async with conn.transaction():
-                rows = await conn.fetch(
-                    f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
-                    " SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING"
-                    " RETURNING event_id",
-                    self.spec.durable,
-                    list(seqs),
-                    list(seqs.values()),
-                )
+                await self.record_processed(conn, batch)
         except asyncpg.DataError:
             return frozenset()
+        return {event.event_id for _, event in batch}
+
+    async def record_processed(self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]) -> set[str]:
+        """Records a batch's events as processed with one statement; returns the ids of those
+        never seen before (the others are redeliveries, or repeats within the batch)."""
+        seqs: dict[str, int | None] = {}
+        for msg, event in batch:
+            seqs.setdefault(event.event_id, self._seen(msg))
+        if not seqs:
+            return set()
+        rows = await conn.fetch(
+            f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
+            " SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING"
+            " RETURNING event_id",
+            self.spec.durable,
+            list(seqs),
+            list(seqs.values()),
+        )
         self.stats.processed += len(rows)
-        self.stats.duplicates += occurrences - len(rows)
-        return seqs.keys()
+        self.stats.duplicates += len(batch) - len(rows)
+        return {row["event_id"] for row in rows}
+
+    def _seen(self, msg: Msg) -> int | None:
+        seq = stream_seq(msg)
+        self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
+        return seq
 
     async def _handle_one(
         self,
@@ -172,8 +185,7 @@ class TrackedConsumer:
         event: AnyEvent | ValidationError,
         done: Collection[str] = frozenset(),
     ) -> bool:
-        seq = msg.metadata.sequence.stream if msg.reply else None
-        self.stats.last_stream_seq = max(self.stats.last_stream_seq, seq or 0)
+        seq = self._seen(msg)
         if isinstance(event, ValidationError):
             await self._dead_letter(conn, msg, seq, f"invalid payload: {_short(event)}")
             return False
@@ -241,6 +253,11 @@ def _parse(msg: Msg) -> AnyEvent | ValidationError:
         return parse_event(msg.data)
     except ValidationError as exc:
         return exc
+
+
+def stream_seq(msg: Msg) -> int | None:
+    """The message's position in the stream (None for a message not from JetStream)."""
+    return msg.metadata.sequence.stream if msg.reply else None
 
 
 async def _nak(msg: Msg) -> None:
