@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from services.scoring import reports
 from services.scoring.api_params import check_counter, report_query
 from services.scoring.domain.dossier_facts import DossierFacts
-from services.scoring.domain.index766 import total_points
+from services.scoring.domain.index766 import Indicator, total_points
 from services.scoring.domain.national_status import NAMES
 from services.scoring.domain.periods import bounds
 from services.scoring.domain.unsupported import UNSUPPORTED
@@ -83,15 +83,7 @@ def build_router(host: ServiceHost) -> APIRouter:
             "query": asdict(q),
             "computed_at": fresh["computed_at"],
             "freshness": fresh,
-            "units": [
-                {
-                    "unit": unit,
-                    "points": total_points(items)[0],
-                    "available": total_points(items)[1],
-                    "indicators": [asdict(i) for i in items],
-                }
-                for unit, items in by_unit.items()
-            ],
+            "units": [_unit_index(unit, items) for unit, items in by_unit.items()],
             "unsupported": list(UNSUPPORTED),
         }
 
@@ -157,3 +149,8 @@ _ALL_TIME = (
     " sum(resolved_early + resolved_on_time)::int AS on_time, sum(resolved_late)::int AS late"
     " FROM scoring.figures WHERE dimension = 'department' AND period_kind = 'year'"
 )
+
+
+def _unit_index(unit: str, items: list[Indicator]) -> dict[str, Any]:
+    points, available = total_points(items)
+    return {"unit": unit, "points": points, "available": available, "indicators": [asdict(i) for i in items]}
