@@ -23,3 +23,19 @@ class Settings:
 
 def service_port(service: str) -> int:
     return int(os.environ.get(f"{service.upper()}_PORT", DEFAULT_PORTS[service]))
+
+
+def is_development() -> bool:
+    """`make run`, `make test` and `make bench` set ``MOTCUA_ENV=development``: only then may a
+    service fall back on generated development secrets; anywhere else a missing secret stops it."""
+    return os.environ.get("MOTCUA_ENV", "") == "development"
+
+
+def require_secret(name: str, value: str | None) -> str:
+    """A secret a service cannot run without outside development."""
+    if not value:
+        raise RuntimeError(
+            f"{name} is not set: a service refuses to start without its secrets outside development"
+            " (set MOTCUA_ENV=development only on a developer's machine)"
+        )
+    return value

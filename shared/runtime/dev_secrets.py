@@ -1,0 +1,28 @@
+"""Development secrets: generated once per data folder, so `make run` needs no configuration.
+
+Only `make run`, `make test` and `make bench` use these; production takes every secret from the
+environment (or files a KMS mounts) and refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+FILE_NAME = "dev-secrets.json"
+
+
+def dev_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
+    """The development secret ``name`` of this data folder, created on first use (URL-safe text)."""
+    path = data_dir / FILE_NAME
+    data_dir.mkdir(parents=True, exist_ok=True)
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if name not in known:
+        known[name] = secrets.token_urlsafe(nbytes)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known, indent=2))
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+    return known[name]
