@@ -19,6 +19,7 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
+import tests.identity  # noqa: F401 - sets the token issuer before any service app is built
 from shared.eventlog.topology import STREAM
 
 if TYPE_CHECKING:

@@ -14,10 +14,18 @@ from fastapi import FastAPI
 
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
+from tests.identity import auth
 
 T = TypeVar("T")
 
-OFFICER = {"user_id": "canbo.nguyenvana", "role": "front_desk", "agency": "TTHCC", "channel": 1}
+# Each client speaks as a real user of its service (tokens from tests/identity.py); a test that
+# needs another role or unit passes ``headers=auth(user)``.
+DEFAULT_USERS = {
+    "intake": "tiepnhan",  # front desk of the provincial centre (TTPVHCC)
+    "processing": "canbo.stp",  # officer of the Department of Justice (LLTP is theirs)
+    "postal": "buudien.tiepnhan",  # the centre's desk, which also watches the post
+    "scoring": "kiemtra.vanhanh",  # auditor and operations
+}
 APPLICANT = {
     "full_name": "Trần Thị Bích Ngọc",
     "citizen_id": "001190012345",
@@ -59,7 +67,11 @@ async def running_system(
     async with contextlib.AsyncExitStack() as stack:
         for name, app in system.apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url=f"http://{name}",
+                headers=auth(DEFAULT_USERS[name]),
+            )
             system.clients[name] = await stack.enter_async_context(client)
         yield system
 
@@ -83,7 +95,6 @@ def receive_body(procedure_code: str, **overrides: Any) -> dict[str, Any]:
         "procedure_code": procedure_code,
         "applicant": APPLICANT,
         "channel": 1,
-        "actor": OFFICER,
     }
     body.update(overrides)
     return body

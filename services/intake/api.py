@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from services.intake.schemas import (
     ReceiveDossierRequest,
     RefuseDossierRequest,
 )
+from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
@@ -57,10 +59,15 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         body: Filing,
         key: str | None,
         outcome: Callable[[str | None, str | None], Awaitable[Dossier | KeyTaken]],
+        secret: str | None = None,
+        unit: str = "",
     ) -> Response:
         if not key:
-            return _created(await outcome(None, None))
-        request_hash = hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
+            return _created(await outcome(None, None), secret)
+        # the desk is part of the request: another desk's identical filing is another request
+        request_hash = hashlib.sha256(
+            f"{unit}:{type(body).__name__}:{body.model_dump_json()}".encode()
+        ).hexdigest()
         try:
             result = await outcome(key, request_hash)  # the key is claimed with the batch
         except ApiError:
@@ -72,7 +79,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 raise
             result = KeyTaken(same_request=True, code=held[1])
         if isinstance(result, Dossier):
-            return _created(result)
+            return _created(result, secret)
         if not result.same_request:
             raise ApiError(
                 422,
@@ -91,6 +98,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
 
     async def save_new(
         body: Filing,
+        caller: Caller,
         outcome: str,
         key: str | None,
         request_hash: str | None,
@@ -101,12 +109,14 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     ) -> Dossier | KeyTaken:
         procedure = _procedure(catalogue, body.procedure_code)
         _check_channel(procedure, body)
-        desk = _receiving_point(catalogue, body.receiving_point)
+        desk = _receiving_point(catalogue, body.receiving_point or caller.principal.agency)
+        _check_own_desk(caller, desk.code)
         backdate_reason: str | None
         if body.pickup_reference:
             at, backdate_reason = await _handover(host, body)
         else:
             at, backdate_reason = business_time(body.occurred_at, body.backdate_reason), body.backdate_reason
+        _check_open(desk, at)
         dossier = await committer.register(
             desk.agency_id,
             at,
@@ -124,7 +134,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 refusal_reasons=refusal_reasons,
                 occurred_at=at,
                 backdate_reason=backdate_reason,
-                actor=body.actor.model_dump(mode="json"),
+                actor=caller.actor(int(body.channel)),
                 applicant=body.applicant.model_dump(mode="json"),
             ),
             key,
@@ -143,14 +153,24 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     async def receive(
         body: ReceiveDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
+        caller: Caller = CALLER,
     ) -> Response:
+        secret = new_tracking_secret()
+
         def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
-            return _terms(
-                catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned
-            )
+            return {
+                **_terms(
+                    catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned
+                ),
+                "tracking_hash": tracking_hash(secret),
+            }
 
         return await register(
-            body, idempotency_key, lambda key, h: save_new(body, "received", key, h, terms_of=terms)
+            body,
+            idempotency_key,
+            lambda key, h: save_new(body, caller, "received", key, h, terms_of=terms),
+            secret,
+            caller.principal.agency,
         )
 
     @router.post(
@@ -163,11 +183,13 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     async def incomplete(
         body: IncompleteDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
+        caller: Caller = CALLER,
     ) -> Response:
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, "incomplete", key, h, missing_items=body.missing_items),
+            lambda key, h: save_new(body, caller, "incomplete", key, h, missing_items=body.missing_items),
+            unit=caller.principal.agency,
         )
 
     @router.post(
@@ -180,11 +202,13 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     async def refuse(
         body: RefuseDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
+        caller: Caller = CALLER,
     ) -> Response:
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, "refused", key, h, refusal_reasons=body.reasons),
+            lambda key, h: save_new(body, caller, "refused", key, h, refusal_reasons=body.reasons),
+            unit=caller.principal.agency,
         )
 
     @router.post(
@@ -193,11 +217,15 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         tags=["dossiers"],
         summary="Nhận hồ sơ đã bổ sung đủ",
     )
-    async def complete(code: str, body: CompleteDossierRequest) -> Response:
-        dossier = await _load(app, code)
+    async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
+        dossier = await _load(app, code, caller)
         procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
-        terms = _terms(catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned)
+        secret = new_tracking_secret()
+        terms = {
+            **_terms(catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned),
+            "tracking_hash": tracking_hash(secret),
+        }
         try:
             completed = await asyncio.to_thread(
                 app.complete,
@@ -205,7 +233,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 terms=terms,
                 occurred_at=at,
                 backdate_reason=body.backdate_reason,
-                actor=body.actor.model_dump(mode="json"),
+                actor=caller.actor(int(dossier.filing["channel"])),
             )
         except NotIncomplete as exc:
             raise ApiError(
@@ -217,7 +245,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 allowed_actions=[],
             ) from None
         _wake(host)
-        return _json(_view(completed), 200)
+        return _json(_view(completed, secret), 200)
 
     @router.get(
         "/dossiers/{code}",
@@ -225,11 +253,12 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         tags=["dossiers"],
         summary="Hồ sơ, rebuilt from its events",
     )
-    async def get_dossier(code: str) -> Response:
-        return _json(_view(await _load(app, code)), 200)
+    async def get_dossier(code: str, caller: Caller = CALLER) -> Response:
+        return _json(_view(await _load(app, code, caller)), 200)
 
     @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
-    async def history(code: str) -> list[dict[str, Any]]:
+    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+        await _load(app, code, caller)
         events = await asyncio.to_thread(app.history, code)
         if not events:
             raise not_found("hồ sơ", "Dossier", code)
@@ -246,12 +275,13 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         ]
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
-    async def form(code: str, form: str) -> HTMLResponse:
+    async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
+        dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(
                 404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
             )
-        html = render_form(form, await _load(app, code), catalogue)
+        html = render_form(form, dossier, catalogue)
         if html is None:
             raise ApiError(
                 409,
@@ -291,11 +321,48 @@ def _wake(host: ServiceHost) -> None:
         host.relay.wake()
 
 
-async def _load(app: IntakeApplication, code: str) -> Dossier:
+async def _load(app: IntakeApplication, code: str, caller: Caller) -> Dossier:
     try:
-        return await asyncio.to_thread(app.dossier, code)
+        dossier = await asyncio.to_thread(app.dossier, code)
     except DossierNotFound:
         raise not_found("hồ sơ", "Dossier", code) from None
+    authorize_dossier(
+        caller, code, departments=(dossier.filing["department_code"],), desk=dossier.filing["receiving_point"]
+    )
+    return dossier
+
+
+def new_tracking_secret() -> str:
+    """Mã tra cứu: 128 random bits, printed on the receipt (QR) and never stored."""
+    return secrets.token_urlsafe(16)
+
+
+def tracking_hash(secret: str) -> str:
+    # The secret is random with 128 bits, so a plain hash cannot be reversed by guessing.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_own_desk(caller: Caller, desk: str) -> None:
+    if caller.principal.agency != desk:
+        raise ApiError(
+            403,
+            "other_desk",
+            f"Cán bộ của {caller.principal.agency} không tiếp nhận tại điểm {desk}",
+            f"An officer of {caller.principal.agency} cannot receive at desk {desk}",
+            your_unit=caller.principal.agency,
+        )
+
+
+def _check_open(desk: Any, at: datetime) -> None:
+    """A retired desk (the district tier ended on 2025-06-30) receives nothing after its last day."""
+    if desk.until is not None and at.date() > desk.until:
+        raise ApiError(
+            422,
+            "desk_retired",
+            f"Điểm tiếp nhận {desk.code} đã ngừng tiếp nhận từ sau ngày {desk.until:%d/%m/%Y}",
+            f"Desk {desk.code} stopped receiving after {desk.until.isoformat()}",
+            until=desk.until.isoformat(),
+        )
 
 
 def _procedure(catalogue: Catalogue, code: str) -> Procedure:
@@ -372,10 +439,10 @@ def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
     )
 
 
-def _created(result: Dossier | KeyTaken) -> Response:
+def _created(result: Dossier | KeyTaken, secret: str | None) -> Response:
     if not isinstance(result, Dossier):  # only a keyed request can find its key taken
         raise TypeError("a request without a key found one taken")
-    return _json(_view(result), 201)
+    return _json(_view(result, secret if result.outcome == "received" else None), 201)
 
 
 def _json(view: DossierView, status: int) -> Response:
@@ -384,7 +451,10 @@ def _json(view: DossierView, status: int) -> Response:
     return Response(view.model_dump_json(), status_code=status, media_type="application/json")
 
 
-def _view(dossier: Dossier) -> DossierView:
+HIDDEN_TERMS = ("received_at", "due_at", "tracking_hash")
+
+
+def _view(dossier: Dossier, tracking_secret: str | None = None) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
         code=dossier.code,
@@ -398,7 +468,8 @@ def _view(dossier: Dossier) -> DossierView:
         backdate_reason=dossier.backdate_reason,
         missing_items=dossier.missing_items,
         refusal_reasons=dossier.refusal_reasons,
-        terms={k: v for k, v in terms.items() if k not in ("received_at", "due_at")} or None,
+        terms={k: v for k, v in terms.items() if k not in HIDDEN_TERMS} or None,
+        tracking_secret=tracking_secret,
         registered_by=dossier.registered_by,
         applicant=dossier.applicant,
         forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],

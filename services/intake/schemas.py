@@ -82,3 +82,7 @@ class DossierView(BaseModel):
     registered_by: dict[str, Any]
     applicant: PersonalData
     forms: list[str]
+    tracking_secret: str | None = Field(
+        default=None,
+        description="mã tra cứu for the citizen: in the answer that receives the dossier only, never again",
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
@@ -16,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.identity_dev import PORT as IDENTITY_PORT
+from services.identity_dev.main import issuer_url
 from services.ops.log_progress import read_projection
 from services.scoring import operations
 from services.scoring.rebuild import replace_tables
@@ -182,3 +185,42 @@ def dead_letters(
 
 def main() -> None:
     app()
+
+
+@app.command()
+def token(
+    user: Annotated[
+        str | None, typer.Option(help="a demo user (see --list), or any name with --role/--unit")
+    ] = None,
+    role: Annotated[list[str] | None, typer.Option(help="role(s) for a user that is not a demo user")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="unit code (agency) for a user that is not a demo user")
+    ] = None,
+    list_users: Annotated[bool, typer.Option("--list", help="list the demo users")] = False,
+    data_dir: Annotated[Path, typer.Option(help="the data folder of `make run`")] = Path(".data"),
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+) -> None:
+    """A bearer token from the development identity provider of `make run` (development only)."""
+    from shared.auth.dev_issuer import DEMO_USERS, DevIssuer, demo_user
+    from shared.auth.principal import Role
+
+    if list_users:
+        for u in DEMO_USERS:
+            console.print(f"{u.username:<20} {','.join(str(r) for r in u.roles):<12} {u.agency:<10} {u.name}")
+        return
+    if user is None:
+        raise typer.BadParameter("give --user (see --list)")
+    if not (data_dir / "dev-issuer-key.pem").exists():
+        console.print(f"[red]no development issuer in {data_dir}[/]: start `make run` first")
+        raise typer.Exit(1)
+    port = int(os.environ.get("IDENTITY_PORT", IDENTITY_PORT))
+    issuer = DevIssuer.in_folder(data_dir, issuer=issuer_url(port))
+    if role or unit:
+        if not (role and unit):
+            raise typer.BadParameter("--role and --unit go together")
+        print(issuer.token(user, tuple(Role(r) for r in role), unit, ttl_s=ttl))
+        return
+    try:
+        print(issuer.token_for(demo_user(user), ttl_s=ttl))
+    except KeyError:
+        raise typer.BadParameter(f"{user} is not a demo user; add --role and --unit") from None

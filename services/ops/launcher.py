@@ -17,10 +17,14 @@ from pathlib import Path
 
 import httpx
 
+from services.identity_dev import PORT as IDENTITY_PORT
+from services.identity_dev.main import issuer_url
 from services.ops.demo import seed_demo
 from services.postal_sim import PORT as POSTAL_SIM_PORT
+from shared.auth.dev_issuer import DevIssuer
 from shared.host.settings import DEFAULT_PORTS, service_port
 from shared.runtime import servers_from_env_or_start
+from shared.runtime.dev_secrets import dev_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(DEFAULT_PORTS)
@@ -43,8 +47,10 @@ def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
 
 
-def wait_healthy(name: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    url = f"http://127.0.0.1:{service_port(name)}/health"
+def wait_healthy(
+    name: str, process: subprocess.Popen[bytes], timeout: float = 60.0, url: str | None = None
+) -> None:
+    url = url or f"http://127.0.0.1:{service_port(name)}/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -67,6 +73,19 @@ def main() -> None:
 
     servers = servers_from_env_or_start(args.data_dir)
     env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": servers.database_url}
+    # Without a configured identity provider, `make run` brings its own (development only).
+    own_identity = not os.environ.get("MOTCUA_OIDC_ISSUER")
+    identity_port = int(os.environ.get("IDENTITY_PORT", IDENTITY_PORT))
+    issuer: DevIssuer | None = None
+    if own_identity:
+        issuer = DevIssuer.in_folder(args.data_dir, issuer=issuer_url(identity_port))
+        env.update(
+            MOTCUA_ENV="development",
+            MOTCUA_OIDC_ISSUER=issuer.issuer,
+            MOTCUA_OIDC_AUDIENCE=issuer.audience,
+            MOTCUA_OIDC_JWKS_URL=f"{issuer.issuer}/protocol/openid-connect/certs",
+            IDENTITY_PORT=str(identity_port),
+        )
     # Postal books with the simulator wherever it listens, unless real operators are configured.
     sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
     env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")
@@ -96,15 +115,25 @@ def main() -> None:
     # inherits SIGINT ignored (and Python then never raises KeyboardInterrupt).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        if issuer is not None:
+            identity = [sys.executable, "-m", "services.identity_dev", "--data-dir", str(args.data_dir)]
+            processes["identity"] = subprocess.Popen(identity, cwd=ROOT, env=env)  # noqa: S603
+            wait_healthy(
+                "identity",
+                processes["identity"],
+                url=f"{issuer.issuer}/.well-known/openid-configuration",
+            )
         for name in SERVICES:
             processes[name] = start_service(name, env)
         sim_command = [sys.executable, "-m", "services.postal_sim.main"]
         processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=env)  # noqa: S603
         for name in SERVICES:
             wait_healthy(name, processes[name])
-        if not args.no_demo:
+        if not args.no_demo and issuer is not None:
             seed_demo(
-                {name: f"http://127.0.0.1:{service_port(name)}" for name in SERVICES}, print_progress=True
+                {name: f"http://127.0.0.1:{service_port(name)}" for name in SERVICES},
+                issuer,
+                print_progress=True,
             )
         print("\nmotcua is running:")
         print(f"  NATS        {servers.nats_url}")
@@ -112,6 +141,12 @@ def main() -> None:
         for name in SERVICES:
             print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")
         print(f"  {'postal sim':<11} http://127.0.0.1:{sim_port}/docs  (postal operator simulator)")
+        if issuer is not None:
+            password = dev_secret(args.data_dir, "demo_password", 9)
+            print(f"  {'identity':<11} {issuer.issuer}  (development sign-in; demo password: {password})")
+            print(
+                "  a token for /docs:  .venv/bin/motcua token --user tiepnhan   (users: motcua token --list)"
+            )
         print("Ctrl-C stops everything.", flush=True)
         if args.exit_after_demo:
             return

@@ -16,6 +16,7 @@ from services.postal.config import PostalConfig
 from services.postal.domain import Shipment, shipment_id_for
 from services.postal.figures import operator_figures
 from services.postal.pickups import PickupRequest, pickup_reference, provisional_dossier_id, same_request
+from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
 
 
@@ -54,7 +55,9 @@ def build_router(
 
     @router.post("/pickups", status_code=201, summary="Yêu cầu bưu chính đến nhận hồ sơ tại nhà")
     async def request_pickup(
-        body: PickupRequest, idempotency_key: str | None = Header(default=None, max_length=200)
+        body: PickupRequest,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+        caller: Caller = CALLER,
     ) -> Any:
         operator = (body.operator or config.default_operator).upper()
         if operator not in config.operators:
@@ -72,7 +75,7 @@ def build_router(
             dossier_code=reference,
             kind="pickup",
             occurred_at=datetime.now(UTC),
-            actor=body.actor.model_dump(mode="json"),
+            actor=caller.actor(3),
             operator=operator,
             sender=body.applicant.model_dump(),
             recipient=config.centre,

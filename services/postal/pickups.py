@@ -21,10 +21,9 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.postal.domain import SHIPMENT_NAMESPACE
-from shared.contracts import Actor
 
 
 class PickupContact(BaseModel):
@@ -43,7 +42,13 @@ class PickupRequest(BaseModel):
     procedure_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
     applicant: PickupContact
     operator: str | None = Field(default=None, max_length=32, description="by default the first configured")
-    actor: Actor
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "actor" in data:
+            raise ValueError("actor is taken from the bearer token and may not be sent in the body")
+        return data
 
 
 def pickup_reference(idempotency_key: str | None) -> str:

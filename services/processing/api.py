@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.processing import commands as c
@@ -15,18 +15,30 @@ from services.processing.domain import Case
 from services.processing.forms import FORMS, render_form
 from services.processing.queues import QUEUES, work_queue
 from services.processing.rules import CaseRuleViolation
+from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
 from services.processing.views import case_view, history_view
+from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.rate_limit import RateLimiter
 
 
-def _meta(body: CommandMeta) -> dict[str, Any]:
+def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
     return {
         "occurred_at": business_time(body.occurred_at, body.backdate_reason),
         "backdate_reason": body.backdate_reason,
-        "actor": body.actor.model_dump(mode="json"),
+        "actor": caller.actor(),
     }
+
+
+def _authorize(caller: Caller, case: Case) -> None:
+    authorize_dossier(
+        caller,
+        case.dossier_code,
+        departments=(case.department_code, case.competent_department),
+        desk=case.receiving_point,
+    )
 
 
 def _case_not_found(code: str) -> ApiError:
@@ -36,9 +48,13 @@ def _case_not_found(code: str) -> ApiError:
 def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     router = APIRouter(tags=["cases"])
 
-    async def run(code: str, action: Callable[[Case], None]) -> dict[str, Any]:
+    async def run(code: str, caller: Caller, action: Callable[[Case], None]) -> dict[str, Any]:
+        def authorized(case: Case) -> None:
+            _authorize(caller, case)  # on the state that is saved: a transfer may move it away
+            action(case)
+
         try:
-            case = await asyncio.to_thread(app.act, code, action)
+            case = await asyncio.to_thread(app.act, code, authorized)
         except CaseNotFound:
             raise _case_not_found(code) from None
         except CaseRuleViolation as exc:
@@ -47,25 +63,56 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             host.relay.wake()
         return case_view(case)
 
-    async def load(code: str) -> Case:
+    async def load(code: str, caller: Caller) -> Case:
         try:
-            return await asyncio.to_thread(app.case, code)
+            case = await asyncio.to_thread(app.case, code)
         except CaseNotFound:
             raise _case_not_found(code) from None
+        _authorize(caller, case)
+        return case
+
+    tracking_limit = RateLimiter(per_minute=30, burst=10)
+
+    @router.get(
+        "/track/{code}",
+        tags=["citizens"],
+        summary="Tra cứu hồ sơ: the citizen's view, with the secret printed on the receipt",
+    )
+    async def track(
+        code: str,
+        request: Request,
+        x_tracking_secret: str | None = Header(default=None, max_length=64),
+        secret: str | None = Query(
+            default=None, max_length=64, description="the QR code's form of the header"
+        ),
+    ) -> dict[str, Any]:
+        tracking_limit.check(request.client.host if request.client else "unknown")
+        given = x_tracking_secret or secret
+        if not given:
+            raise tracking_not_found()
+        try:
+            case = await asyncio.to_thread(app.case, code)
+        except CaseNotFound:
+            raise tracking_not_found() from None
+        if not secret_matches(case, given):
+            raise tracking_not_found()
+        return tracking_view(case, await asyncio.to_thread(app.history, code))
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
-    async def get_case(code: str) -> dict[str, Any]:
-        return case_view(await load(code))
+    async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:
+        return case_view(await load(code, caller))
 
     @router.get("/dossiers/{code}/history", summary="Every event: what, who, when, and the clock then")
-    async def history(code: str) -> list[dict[str, Any]]:
+    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+        await load(code, caller)
         events = await asyncio.to_thread(app.history, code)
         if not events:
             raise _case_not_found(code)
         return history_view(events)
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
-    async def form(code: str, form: str) -> HTMLResponse:
+    async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
+        await load(code, caller)
         if form not in FORMS:
             raise ApiError(
                 404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
@@ -92,63 +139,71 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         return await work_queue(host.pool, department, queue, min(max(limit, 1), 1000))
 
     @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ")
-    async def assign(code: str, body: c.Assign) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.assign(body.officer, **m))
+    async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.assign(body.officer, **m))
 
     @router.post("/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency")
-    async def transfer(code: str, body: c.Transfer) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.transfer(body.to_department, **m))
+    async def transfer(code: str, body: c.Transfer, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.transfer(body.to_department, **m))
 
     @router.post("/dossiers/{code}/supplement-requests", summary="Yêu cầu bổ sung (the clock stops)")
-    async def request_supplement(code: str, body: c.RequestSupplement) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.request_supplement(body.missing_items, body.reason, **m))
+    async def request_supplement(
+        code: str, body: c.RequestSupplement, caller: Caller = CALLER
+    ) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(
+            code, caller, lambda case: case.request_supplement(body.missing_items, body.reason, **m)
+        )
 
     @router.post("/dossiers/{code}/supplement-received", summary="Nhận hồ sơ bổ sung (the clock goes on)")
-    async def receive_supplement(code: str, body: c.ReceiveSupplement) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.receive_supplement(**m))
+    async def receive_supplement(
+        code: str, body: c.ReceiveSupplement, caller: Caller = CALLER
+    ) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.receive_supplement(**m))
 
     @router.post("/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time")
-    async def close(code: str, body: c.CloseForNoSupplement) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.close_for_no_supplement(**m))
+    async def close(code: str, body: c.CloseForNoSupplement, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.close_for_no_supplement(**m))
 
     @router.post("/dossiers/{code}/leadership-reports", summary="Báo cáo lãnh đạo before a 2nd return")
-    async def report(code: str, body: c.ReportToLeadership) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.report_to_leadership(body.reason, **m))
+    async def report(code: str, body: c.ReportToLeadership, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.report_to_leadership(body.reason, **m))
 
     @router.post("/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận")
-    async def acknowledge(code: str, body: c.AcknowledgeLeadership) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.acknowledge_leadership(body.note, **m))
+    async def acknowledge(
+        code: str, body: c.AcknowledgeLeadership, caller: Caller = CALLER
+    ) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.acknowledge_leadership(body.note, **m))
 
     @router.post("/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)")
-    async def apologise(code: str, body: c.IssueApology) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
+    async def apologise(code: str, body: c.IssueApology, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
 
     @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject")
-    async def decide(code: str, body: c.Decide) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.decide(body.approved, body.reasons, **m))
+    async def decide(code: str, body: c.Decide, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.decide(body.approved, body.reasons, **m))
 
     @router.post("/dossiers/{code}/result-ready", summary="Có kết quả")
-    async def result_ready(code: str, body: c.MakeResultReady) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.make_result_ready(**m))
+    async def result_ready(code: str, body: c.MakeResultReady, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.make_result_ready(**m))
 
     @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả")
-    async def result_returned(code: str, body: c.ReturnResult) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.return_result(body.via, body.received_by, **m))
+    async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.return_result(body.via, body.received_by, **m))
 
     @router.post("/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)")
-    async def withdraw(code: str, body: c.Withdraw) -> dict[str, Any]:
-        m = _meta(body)
-        return await run(code, lambda case: case.withdraw(body.kind, body.reason, **m))
+    async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
+        m = _meta(body, caller)
+        return await run(code, caller, lambda case: case.withdraw(body.kind, body.reason, **m))
 
     return router

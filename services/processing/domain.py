@@ -93,8 +93,15 @@ class Case(Aggregate):
         occurred_at: datetime,
         actor: dict[str, Any],
         calendar: str,
+        receiving_point: str | None,
+        tracking_hash: str | None,
     ) -> None:
         self.dossier_id = dossier_id
+        # the desk that received it keeps access (result at the desk); None on cases opened
+        # before desks were recorded
+        self.receiving_point = receiving_point
+        # SHA-256 of the citizen's tracking secret (the secret itself is only on the receipt)
+        self.tracking_hash = tracking_hash
         self.calendar = calendar
         self.dossier_code = dossier_code
         self.competent_department = department_code

@@ -40,6 +40,8 @@ def _opening(event: DossierReceived) -> dict[str, Any]:
         "occurred_at": event.received_at,
         "actor": event.actor.model_dump(mode="json"),
         "calendar": event.calendar,
+        "receiving_point": event.receiving_point,
+        "tracking_hash": event.tracking_hash,
     }
 
 

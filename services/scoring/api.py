@@ -18,6 +18,7 @@ from services.scoring.domain.periods import bounds
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
 from services.scoring.reports import Query
+from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
 
@@ -121,15 +122,21 @@ def build_router(host: ServiceHost) -> APIRouter:
             raise not_found("số liệu của", "Figures for department", code)
         return dict(row)
 
-    @router.get("/dossiers/{code}", summary="One dossier's facts")
-    async def dossier(code: str) -> dict[str, Any]:
+    async def facts_of(code: str, caller: Caller) -> DossierFacts:
         row = await host.pool.fetchrow("SELECT * FROM scoring.dossier_facts WHERE dossier_code = $1", code)
         if row is None:
             raise not_found("hồ sơ", "Dossier", code)
-        return facts_view(DossierFacts.from_row(row))
+        facts = DossierFacts.from_row(row)
+        authorize_dossier(caller, code, departments=(facts.department_code,), desk=facts.receiving_point)
+        return facts
+
+    @router.get("/dossiers/{code}", summary="One dossier's facts")
+    async def dossier(code: str, caller: Caller = CALLER) -> dict[str, Any]:
+        return facts_view(await facts_of(code, caller))
 
     @router.get("/dossiers/{code}/history", summary="Drill down: every event of one dossier")
-    async def history(code: str) -> list[dict[str, Any]]:
+    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+        await facts_of(code, caller)
         rows = await host.pool.fetch(
             "SELECT e.event_id, e.event_type, e.occurred_at, e.recorded_at, e.payload::text AS payload"
             " FROM scoring.events e JOIN scoring.dossier_facts f USING (dossier_id)"

@@ -47,6 +47,11 @@ class DossierReceived(DossierFiled):
     electronic_result: bool = False
     received_at: AwareDatetime = Field(description="when the legal clock's count begins")
     due_at: AwareDatetime = Field(description="the appointment (ngày hẹn trả)")
+    tracking_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the citizen's tracking secret printed on the receipt",
+    )
 
 
 class CompletionRequested(DossierFiled):

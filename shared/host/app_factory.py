@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
+from shared.auth.guard import guard_for
+from shared.auth.settings import verifier_from_env
 from shared.host.errors import install_error_handlers
 from shared.host.host import ServiceHost
 from shared.host.input_guard import InputGuard
 
 
 def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
-    app = FastAPI(title=title, description=description, lifespan=host.lifespan)
+    # Every route passes the policy guard; a service refuses to start without its token issuer.
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=host.lifespan,
+        dependencies=[Depends(guard_for(host.name))],
+    )
+    app.state.verifier = verifier_from_env()
     install_error_handlers(app)
     app.add_middleware(InputGuard)
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts import Actor
 from shared.contracts.base import EARLIEST_YEAR, LATEST_YEAR, in_era
 from shared.host.errors import ApiError
 
@@ -36,11 +35,20 @@ ListItem = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class CommandMeta(BaseModel):
-    """Who acts, and when it happened if that was earlier than now."""
+    """When it happened, if that was earlier than now. Who acts comes from the bearer token."""
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: Actor
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "actor" in data:
+            raise ValueError(
+                "actor is taken from the bearer token and may not be sent in the body"
+                " (người thực hiện lấy từ mã xác thực, không gửi trong nội dung)"
+            )
+        return data
+
     occurred_at: BusinessDateTime | None = Field(
         default=None, description="business time, if entered late (needs backdate_reason)"
     )

@@ -18,6 +18,7 @@ class ApiError(Exception):
         self.vi = vi
         self.en = en
         self.details = details
+        self.headers: dict[str, str] | None = None
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": {"vi": self.vi, "en": self.en}, **self.details}}
@@ -30,7 +31,7 @@ def not_found(what_vi: str, what_en: str, key: str) -> ApiError:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

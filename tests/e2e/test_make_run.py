@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -26,7 +27,12 @@ def _free_port() -> int:
 
 
 def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
+    # a newcomer's shell: no servers and no identity provider configured
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NATS_URL", "DATABASE_URL", "MOTCUA_ENV") and not k.startswith("MOTCUA_OIDC_")
+    }
     env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
     return subprocess.Popen(
         [sys.executable, "-m", "services.ops.launcher", "--data-dir", str(data_dir)],
@@ -61,8 +67,23 @@ def _stop(process: subprocess.Popen[str]) -> None:
         raise
 
 
+def _sign_in(identity_port: int, data_dir: Path, username: str) -> dict[str, str]:
+    """The password grant of the development identity provider, with the printed demo password."""
+    password = json.loads((data_dir / "dev-secrets.json").read_text())["demo_password"]
+    response = httpx.post(
+        f"http://127.0.0.1:{identity_port}/realms/motcua/protocol/openid-connect/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+AUDITOR: dict[str, str] = {}
+
+
 def _counts(port: int) -> dict[str, Any]:
-    rows = httpx.get(f"http://127.0.0.1:{port}/departments", timeout=5).json()
+    rows = httpx.get(f"http://127.0.0.1:{port}/departments", timeout=5, headers=AUDITOR).json()
     return {r["department_code"]: r for r in rows}
 
 
@@ -76,11 +97,15 @@ def _settled_counts(port: int, expected_received: int, timeout: float = 2.0) -> 
 
 
 def test_make_run_serves_the_demo_and_a_second_run_counts_nothing_twice(tmp_path: Path) -> None:
-    ports = {name: _free_port() for name in ("intake", "processing", "postal", "scoring")}
+    names = ("intake", "processing", "postal", "scoring", "identity", "postal_sim")
+    ports = {name: _free_port() for name in names}
     first = _start(tmp_path / "data", ports)
     try:
         lines = _wait_running(first)
         assert any("demo:" in line for line in lines)
+        assert httpx.get(f"http://127.0.0.1:{ports['scoring']}/departments").status_code == 401
+        AUDITOR.update(_sign_in(ports["identity"], tmp_path / "data", "thanhtra"))
+        desk = _sign_in(ports["identity"], tmp_path / "data", "tiepnhan")
         counts = _settled_counts(ports["scoring"], DEMO_DOSSIERS)
         assert sum(c["received"] for c in counts.values()) == DEMO_DOSSIERS
         # a dossier received now is in scoring within 2 seconds
@@ -93,13 +118,13 @@ def test_make_run_serves_the_demo_and_a_second_run_counts_nothing_twice(tmp_path
                 "address": "3 Lý Thường Kiệt, Hà Nội",
             },
             "channel": 1,
-            "actor": {"user_id": "e2e", "role": "front_desk", "agency": "TTHCC", "channel": 1},
         }
         started = time.monotonic()
-        made = httpx.post(f"http://127.0.0.1:{ports['intake']}/dossiers", json=body, timeout=5)
+        made = httpx.post(f"http://127.0.0.1:{ports['intake']}/dossiers", json=body, timeout=5, headers=desk)
         assert made.status_code == 201, made.text
         code = made.json()["code"]
-        while httpx.get(f"http://127.0.0.1:{ports['scoring']}/dossiers/{code}").status_code != 200:
+        scoring = f"http://127.0.0.1:{ports['scoring']}/dossiers/{code}"
+        while httpx.get(scoring, headers=AUDITOR).status_code != 200:
             assert time.monotonic() - started < 2.0, "not visible in scoring within 2 s"
             time.sleep(0.02)
         before = _counts(ports["scoring"])

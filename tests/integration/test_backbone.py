@@ -14,7 +14,7 @@ import pytest
 from services.intake.catalogue import load_catalogue
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, eventually, receive_body, running_system
+from tests.system import System, eventually, receive_body, running_system
 
 
 @pytest.fixture
@@ -190,13 +190,11 @@ async def test_postal_return_opens_exactly_one_shipment(system: System) -> None:
     dossier = await _receive(system, postal_return=True)
     code = dossier["code"]
     await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
-    decided = await system.processing.post(
-        f"/dossiers/{code}/decision", json={"approved": True, "actor": OFFICER}
-    )
+    decided = await system.processing.post(f"/dossiers/{code}/decision", json={"approved": True})
     assert decided.status_code == 200, decided.text
-    ready = await system.processing.post(f"/dossiers/{code}/result-ready", json={"actor": OFFICER})
+    ready = await system.processing.post(f"/dossiers/{code}/result-ready", json={})
     assert ready.status_code == 200, ready.text
-    again = await system.processing.post(f"/dossiers/{code}/result-ready", json={"actor": OFFICER})
+    again = await system.processing.post(f"/dossiers/{code}/result-ready", json={})
     assert again.status_code == 409
     assert again.json()["error"]["state"] == "result_ready"
 
@@ -241,8 +239,10 @@ async def test_opening_a_case_twice_changes_nothing(system: System) -> None:
         "due_at": case.appointment_at,
         "postal_return": case.postal_return,
         "occurred_at": case.received_at,
-        "actor": OFFICER,
+        "actor": {"user_id": "tiepnhan", "role": "front_desk", "agency": "TTPVHCC", "channel": 1},
         "calendar": case.calendar,
+        "receiving_point": case.receiving_point,
+        "tracking_hash": case.tracking_hash,
     }
     assert app.open_case(**fields) is False
     assert len(app.history(code)) == 1

@@ -46,7 +46,7 @@ from schemathesis.core.result import Ok
 from services.intake.catalogue import load_catalogue
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, receive_body, running_system
+from tests.system import System, receive_body, running_system
 
 T = TypeVar("T")
 
@@ -177,7 +177,7 @@ async def _seed(system: System) -> dict[str, list[str]]:
     for code in codes[:5]:
         await opened(code)
     # one decided with its result ready, one waiting for a supplement, one withdrawn
-    actor = {"actor": OFFICER}
+    actor: dict[str, Any] = {}
     steps = [
         (codes[1], "decision", {"approved": True, **actor}),
         (codes[1], "result-ready", actor),
@@ -539,7 +539,7 @@ def test_poison_messages_are_dead_lettered_and_consumers_carry_on(target: FuzzTa
     for command, body in (("decision", {"approved": True}), ("result-ready", {})):
         r = target.send(
             "processing",
-            {"method": "POST", "url": f"/dossiers/{code}/{command}", "json": {**body, "actor": OFFICER}},
+            {"method": "POST", "url": f"/dossiers/{code}/{command}", "json": body},
         )
         assert r.status_code == 200, r.text
     _eventually(target, "postal", f"/dossiers/{code}/shipments", until=lambda r: len(r.json()) == 1)

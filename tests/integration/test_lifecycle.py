@@ -9,9 +9,8 @@ import pytest
 
 from services.processing.queues import sweep_overdue
 from shared.host.settings import Settings
-from tests.system import APPLICANT, OFFICER, System, eventually, receive_body, running_system
-
-LEADER = {"user_id": "lanhdao.tran", "role": "leader", "agency": "STP", "channel": 1}
+from tests.identity import AUDITOR, auth, officer
+from tests.system import APPLICANT, System, eventually, receive_body, running_system
 
 
 @pytest.fixture
@@ -24,12 +23,17 @@ async def _received(system: System, procedure: str = "LLTP", **overrides: Any) -
     response = await system.intake.post("/dossiers", json=receive_body(procedure, **overrides))
     assert response.status_code == 201, response.text
     code: str = response.json()["code"]
-    await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    await eventually(
+        lambda: system.processing.get(f"/dossiers/{code}", headers=auth(AUDITOR)),
+        lambda r: r.status_code == 200,
+    )
     return code
 
 
-async def _post(system: System, code: str, action: str, body: dict[str, Any]) -> Any:
-    return await system.processing.post(f"/dossiers/{code}/{action}", json={"actor": OFFICER, **body})
+async def _post(
+    system: System, code: str, action: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
+    return await system.processing.post(f"/dossiers/{code}/{action}", json=body, headers=headers)
 
 
 async def test_a_dossier_through_every_step_with_its_history_explained(system: System) -> None:
@@ -67,12 +71,12 @@ async def test_counter_outcomes_incomplete_then_completed_and_refused(system: Sy
     assert incomplete.json()["national_status"] == 5 and incomplete.json()["due_at"] is None
     form = await system.intake.get(f"/dossiers/{code}/forms/completion-request")
     assert "Bản sao CCCD" in form.text and "Tờ khai" in form.text
-    completed = await system.intake.post(f"/dossiers/{code}/completion", json={"actor": OFFICER})
+    completed = await system.intake.post(f"/dossiers/{code}/completion", json={})
     assert completed.status_code == 200 and completed.json()["outcome"] == "received"
     await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
     desk_history = (await system.intake.get(f"/dossiers/{code}/history")).json()
     assert [h["event"] for h in desk_history] == ["Registered", "Completed"]
-    again = await system.intake.post(f"/dossiers/{code}/completion", json={"actor": OFFICER})
+    again = await system.intake.post(f"/dossiers/{code}/completion", json={})
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
 
     refused = await system.intake.post(
@@ -102,11 +106,16 @@ async def test_second_return_is_refused_without_leadership_then_allowed(system: 
     )
     assert queue.status_code == 200
     not_leader = await _post(system, code, "leadership-acknowledgements", {})
-    assert not_leader.json()["error"]["code"] == "leader_role_required"
+    assert not_leader.status_code == 403 and not_leader.json()["error"]["code"] == "forbidden_role"
+    other_leader = await system.processing.post(
+        f"/dossiers/{code}/leadership-acknowledgements", json={}, headers=auth("lanhdao.ubndx")
+    )
+    assert other_leader.status_code == 404, "another department's leader does not see the dossier"
     ack = await system.processing.post(
-        f"/dossiers/{code}/leadership-acknowledgements", json={"actor": LEADER, "note": "đồng ý"}
+        f"/dossiers/{code}/leadership-acknowledgements", json={"note": "đồng ý"}, headers=auth("lanhdao.stp")
     )
     assert ack.status_code == 200
+    assert ack.json()["leadership_reports"][-1]["acknowledged_by"] == "lanhdao.stp"
     allowed = await _post(system, code, "supplement-requests", {"missing_items": ["B"], "reason": "thiếu B"})
     assert allowed.status_code == 200 and allowed.json()["supplements"] == 2
 
@@ -178,16 +187,22 @@ async def test_overdue_dossier_is_recorded_once_and_queued(system: System) -> No
         if p["legal_hours"] and 1 in p["channels"]
     )
     code = await _received(system, procedure, occurred_at=past, backdate_reason="mất kết nối")
-    department = (await system.processing.get(f"/dossiers/{code}")).json()["department_code"]
+    department = (await system.processing.get(f"/dossiers/{code}", headers=auth(AUDITOR))).json()[
+        "department_code"
+    ]
+    theirs = officer(department)
+    elsewhere = await system.processing.get(f"/dossiers/{code}")
+    assert elsewhere.status_code == 404, "an officer of another department does not see it"
     await eventually(
-        lambda: system.processing.get(f"/queues/{department}/overdue"),
+        lambda: system.processing.get(f"/queues/{department}/overdue", headers=theirs),
         lambda r: any(row["dossier_code"] == code for row in r.json()),
     )
     processing = system.host("processing")
     app = system.apps["processing"].state.application
     assert await sweep_overdue(processing.pool, app) >= 1
     await eventually(
-        lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.json()["overdue_marked"] is True
+        lambda: system.processing.get(f"/dossiers/{code}", headers=theirs),
+        lambda r: r.json()["overdue_marked"] is True,
     )
     await eventually(
         lambda: processing.pool.fetchval(
@@ -196,7 +211,7 @@ async def test_overdue_dossier_is_recorded_once_and_queued(system: System) -> No
         lambda marked: marked is True,
     )
     assert await sweep_overdue(processing.pool, app) == 0
-    history = (await system.processing.get(f"/dossiers/{code}/history")).json()
+    history = (await system.processing.get(f"/dossiers/{code}/history", headers=theirs)).json()
     assert [h["event"] for h in history].count("MarkedOverdue") == 1
 
 
@@ -211,16 +226,17 @@ async def test_unknown_dossier_and_bad_bodies_get_explained_4xx(system: System) 
 
 async def test_inter_agency_transfer_carries_each_agencys_share(system: System) -> None:
     code = await _received(system, "DD-BIENDONG")  # land transfer: SNNMT 7 days, tax 3 days
-    moved = await _post(system, code, "transfer", {"to_department": "THUE"})
+    assert (await _post(system, code, "transfer", {"to_department": "THUE"})).status_code == 404
+    moved = await _post(system, code, "transfer", {"to_department": "THUE"}, officer("SNNMT"))
     assert moved.status_code == 200, moved.text
     body = moved.json()
     assert body["department_code"] == "THUE" and body["competent_department"] == "SNNMT"
     shares = {a["agency"]: a["share_minutes"] for a in body["clock"]["agencies"]}
     assert shares["THUE"] == 3 * 480
-    same = await _post(system, code, "transfer", {"to_department": "THUE"})
+    same = await _post(system, code, "transfer", {"to_department": "THUE"}, officer("THUE"))
     assert same.status_code == 422 and same.json()["error"]["code"] == "same_department"
     queue = await eventually(
-        lambda: system.processing.get("/queues/THUE/active"),
+        lambda: system.processing.get("/queues/THUE/active", headers=officer("THUE")),
         lambda r: any(row["dossier_code"] == code for row in r.json()),
     )
     assert queue.status_code == 200

@@ -9,7 +9,7 @@ import pytest
 
 from services.intake.catalogue import load_catalogue
 from tests.integration.test_postal_support import postal_world
-from tests.system import APPLICANT, OFFICER, eventually, receive_body
+from tests.system import APPLICANT, eventually, receive_body
 
 
 def _postal_procedure() -> str:
@@ -32,7 +32,6 @@ async def test_intake_receives_a_picked_up_dossier_from_its_handover(
             json={
                 "procedure_code": procedure,
                 "applicant": {k: APPLICANT[k] for k in ("full_name", "phone", "address")},
-                "actor": OFFICER,
             },
         )
         assert pickup.status_code == 201, pickup.text

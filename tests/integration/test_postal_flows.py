@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_postal_support import PostalWorld, postal_world
-from tests.system import OFFICER, eventually
+from tests.system import eventually
 
 
 def _statuses(shipment: dict[str, Any]) -> list[str]:
@@ -125,7 +125,6 @@ async def test_pickup_requested_once_and_collected(
         body = {
             "procedure_code": "STP-LLTP-01",
             "applicant": {"full_name": "Lê Văn Tám", "phone": "0987654321", "address": "Số 3 Lý Thái Tổ"},
-            "actor": OFFICER,
         }
         first = await world.system.postal.post("/pickups", json=body, headers={"Idempotency-Key": "p-1"})
         again = await world.system.postal.post("/pickups", json=body, headers={"Idempotency-Key": "p-1"})

@@ -21,7 +21,7 @@ from services.intake.catalogue import load_catalogue
 from services.postal_sim.app import create_app as create_sim_app
 from services.postal_sim.config import SimConfig
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, eventually, receive_body, running_system
+from tests.system import System, eventually, receive_body, running_system
 
 QUICK = {"min_delay_s": 0.01, "max_delay_s": 0.04, "failure_share": 0.0, "duplicate_share": 0.0,
          "reorder_share": 0.0, "seed": 7}  # fmt: skip
@@ -48,11 +48,9 @@ class PostalWorld:
         code: str = received.json()["code"]
         processing = self.system.processing
         await eventually(lambda: processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
-        decided = await processing.post(
-            f"/dossiers/{code}/decision", json={"approved": True, "actor": OFFICER}
-        )
+        decided = await processing.post(f"/dossiers/{code}/decision", json={"approved": True})
         assert decided.status_code == 200, decided.text
-        ready = await processing.post(f"/dossiers/{code}/result-ready", json={"actor": OFFICER})
+        ready = await processing.post(f"/dossiers/{code}/result-ready", json={})
         assert ready.status_code == 200, ready.text
         return code
 

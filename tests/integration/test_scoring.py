@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from services.ops.cli import app as cli
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, eventually, receive_body, running_system
+from tests.identity import auth
+from tests.system import System, eventually, receive_body, running_system
 
 BACKDATED = "Hệ thống gián đoạn, nhập lại từ sổ"
 
@@ -29,8 +30,8 @@ async def system(database_url: str, nats_url: str) -> Any:
         yield s
 
 
-async def _receive(system: System, **overrides: Any) -> dict[str, Any]:
-    response = await system.intake.post("/dossiers", json=receive_body("LLTP", **overrides))
+async def _receive(system: System, headers: dict[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+    response = await system.intake.post("/dossiers", json=receive_body("LLTP", **overrides), headers=headers)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     code = body["code"]
@@ -39,7 +40,7 @@ async def _receive(system: System, **overrides: Any) -> dict[str, Any]:
 
 
 async def _act(system: System, code: str, action: str, **body: Any) -> None:
-    response = await system.processing.post(f"/dossiers/{code}/{action}", json={"actor": OFFICER, **body})
+    response = await system.processing.post(f"/dossiers/{code}/{action}", json=body)
     assert response.status_code == 200, response.text
 
 
@@ -71,14 +72,15 @@ async def _tables(url: str) -> tuple[list[Any], list[Any], int]:
 
 async def test_figures_drill_down_replay_verify_and_as_of(system: System, database_url: str) -> None:
     points = (await system.intake.get("/departments")).json()["receiving_points"]
-    district = next(p["code"] for p in points if p["level"] == "district")
+    # the district tier ended on 2025-06-30; a commune centre's own desk receives now
+    local_desk = next(p["code"] for p in points if p["level"] == "commune")
     # A: decided at once and returned at the desk (early).
     a = (await _receive(system))["code"]
     await _act(system, a, "decision", approved=True)
     await _act(system, a, "result-ready")
     await _act(system, a, "result-returned", via="desk", received_by="chính chủ")
-    # B: one supplement request (returned once, restart), then decided (early) at a district desk.
-    b = (await _receive(system, receiving_point=district))["code"]
+    # B: one supplement request (returned once, restart), then decided (early) at a commune desk.
+    b = (await _receive(system, auth("tiepnhan.dongthanh"), receiving_point=local_desk))["code"]
     await _act(system, b, "supplement-requests", missing_items=["Tờ khai"], reason="thiếu tờ khai")
     await _act(system, b, "supplement-received")
     await _act(system, b, "decision", approved=False, reasons="Không đủ điều kiện")
@@ -153,7 +155,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     }
     assert stp["online_share"] == 0.2 and stp["postal_return_share"] == 0.2
     by_desk = await _figures(system, dimension="receiving_point")
-    assert by_desk[district]["received"] == 1 and by_desk[district]["resolved"] == 1
+    assert by_desk[local_desk]["received"] == 1 and by_desk[local_desk]["resolved"] == 1
 
     drill = await system.scoring.get(
         "/figures/dossiers", params={"period": "year", "unit": "STP", "counter": "resolved_early"}

@@ -45,6 +45,8 @@ def new_case(
         occurred_at=MONDAY,
         actor=OFFICER,
         calendar="standard",
+        receiving_point="TTPVHCC",
+        tracking_hash=None,
     )
 
 

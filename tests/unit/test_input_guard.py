@@ -83,5 +83,7 @@ def test_contracts_refuse_what_cannot_be_stored() -> None:
         Actor.model_validate({**ACTOR, "user_id": "a\x00b"})
     far = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
     with pytest.raises(ValidationError, match="between the years"):
-        CommandMeta.model_validate({"actor": ACTOR, "occurred_at": far})
-    assert CommandMeta.model_validate({"actor": ACTOR, "occurred_at": datetime.now(UTC)}).occurred_at
+        CommandMeta.model_validate({"occurred_at": far})
+    assert CommandMeta.model_validate({"occurred_at": datetime.now(UTC)}).occurred_at
+    with pytest.raises(ValidationError, match="bearer token"):
+        CommandMeta.model_validate({"actor": ACTOR})

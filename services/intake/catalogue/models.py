@@ -91,6 +91,9 @@ class ReceivingPoint(_Frozen):
     name_en: str = Field(min_length=1)
     agency_id: str = Field(pattern=AGENCY_ID_PATTERN)
     level: Level
+    until: date | None = Field(
+        default=None, description="last day it received dossiers (a retired desk receives nothing after)"
+    )
 
 
 class Procedure(_Frozen):

@@ -1,0 +1,3 @@
+from services.identity_dev.main import main
+
+main()

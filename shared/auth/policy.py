@@ -1,0 +1,132 @@
+"""Who may call which route: the one policy table of every service, enforced in one place.
+
+Each row names the roles a route admits and how the caller's unit (agency) is checked:
+
+* ``public``      — no token (catalogue, health, documents); protected otherwise (HMAC, secret)
+* ``any_unit``    — the role suffices: reports without personal data, operations
+* ``dossier``     — the route loads a dossier, then ``authorize_dossier`` admits the caller only
+                    for a dossier of their unit (department, or the desk that received it);
+                    any other answers 404, so that a code's existence is not confirmed
+* ``department``  — the ``{department}`` in the path must be the caller's unit
+* ``desk``        — the desk that receives must be the caller's unit
+
+A route without a row is refused (403 ``no_policy``) and fails the enumeration test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.auth.principal import Role
+
+
+class Scope(StrEnum):
+    PUBLIC = "public"
+    ANY_UNIT = "any_unit"
+    DOSSIER = "dossier"
+    DEPARTMENT = "department"
+    DESK = "desk"
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    scope: Scope
+    note: str = ""
+
+    @property
+    def public(self) -> bool:
+        return self.scope is Scope.PUBLIC
+
+
+def _rule(scope: Scope, *roles: Role, note: str = "") -> Rule:
+    return Rule(frozenset(roles), scope, note)
+
+
+FD, OF, LD, OPS, AUD, DPO, CIT = (
+    Role.FRONT_DESK,
+    Role.OFFICER,
+    Role.LEADER,
+    Role.OPS,
+    Role.AUDITOR,
+    Role.DPO,
+    Role.CITIZEN,
+)
+PUBLIC = _rule(Scope.PUBLIC)
+# Reading a dossier: its department's officers and leaders, the desk that received it, auditors.
+READ_DOSSIER = _rule(Scope.DOSSIER, FD, OF, LD, AUD)
+# Acting on a case: its department's officers and leaders.
+ACT_ON_CASE = _rule(Scope.DOSSIER, OF, LD)
+REPORTS = _rule(Scope.ANY_UNIT, LD, AUD, OF, OPS, note="aggregates only, no personal data")
+
+POLICY: dict[str, dict[tuple[str, str], Rule]] = {
+    "intake": {
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/procedures"): PUBLIC,
+        ("GET", "/procedures/{code}"): PUBLIC,
+        ("GET", "/departments"): PUBLIC,
+        ("POST", "/dossiers"): _rule(Scope.DESK, FD),
+        ("POST", "/dossiers/incomplete"): _rule(Scope.DESK, FD),
+        ("POST", "/dossiers/refusals"): _rule(Scope.DESK, FD),
+        ("POST", "/dossiers/{code}/completion"): _rule(Scope.DOSSIER, FD, note="the desk that registered it"),
+        ("GET", "/dossiers/{code}"): READ_DOSSIER,
+        ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
+        ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,
+    },
+    "processing": {
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/track/{code}"): _rule(Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"),
+        ("GET", "/dossiers/{code}"): READ_DOSSIER,
+        ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
+        ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,
+        ("GET", "/queues/{department}/{queue}"): _rule(Scope.DEPARTMENT, OF, LD, AUD),
+        ("POST", "/dossiers/{code}/assign"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/transfer"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/supplement-requests"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/supplement-received"): _rule(Scope.DOSSIER, OF, LD, FD),
+        ("POST", "/dossiers/{code}/close-unsupplemented"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/leadership-reports"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/leadership-acknowledgements"): _rule(Scope.DOSSIER, LD),
+        ("POST", "/dossiers/{code}/apologies"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/decision"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/result-ready"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/result-returned"): _rule(
+            Scope.DOSSIER, FD, OF, LD, note="results are handed over at the desk that received"
+        ),
+        ("POST", "/dossiers/{code}/withdrawal"): _rule(
+            Scope.DOSSIER, FD, OF, LD, note="the citizen asks at the desk or the department"
+        ),
+    },
+    "postal": {
+        ("GET", "/health"): PUBLIC,
+        ("POST", "/webhooks/postal/{operator}"): _rule(
+            Scope.PUBLIC, note="the operator's HMAC signature (two secrets during a rotation)"
+        ),
+        ("GET", "/webhooks/unmatched"): _rule(Scope.ANY_UNIT, OPS, AUD),
+        ("GET", "/shipments/{shipment_id}"): _rule(Scope.ANY_UNIT, FD, OPS, AUD, note="the centre's post"),
+        ("GET", "/dossiers/{code}/shipments"): _rule(Scope.ANY_UNIT, FD, OPS, AUD),
+        ("POST", "/pickups"): _rule(Scope.ANY_UNIT, FD, note="booked by the centre's desk"),
+        ("GET", "/figures/operators"): _rule(Scope.ANY_UNIT, LD, OPS, AUD),
+    },
+    "scoring": {
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/figures"): REPORTS,
+        ("GET", "/figures/dossiers"): REPORTS,
+        ("GET", "/index766"): REPORTS,
+        ("GET", "/ranking"): REPORTS,
+        ("GET", "/indicators/unsupported"): REPORTS,
+        ("GET", "/national-status"): REPORTS,
+        ("GET", "/departments"): REPORTS,
+        ("GET", "/departments/{code}"): REPORTS,
+        ("GET", "/dossiers/{code}"): _rule(Scope.DOSSIER, OF, LD, AUD),
+        ("GET", "/dossiers/{code}/history"): _rule(Scope.DOSSIER, OF, LD, AUD),
+        ("GET", "/ops/lag"): _rule(Scope.ANY_UNIT, OPS, AUD),
+        ("GET", "/ops/dead-letters"): _rule(Scope.ANY_UNIT, OPS, AUD),
+        ("POST", "/ops/dead-letters/{schema}/{letter_id}/redrive"): _rule(Scope.ANY_UNIT, OPS),
+    },
+}
+
+
+def rule_for(service: str, method: str, path: str) -> Rule | None:
+    return POLICY.get(service, {}).get((method.upper(), path))

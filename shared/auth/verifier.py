@@ -1,0 +1,104 @@
+"""Bearer token verification: signature against the issuer's keys, issuer, audience, time.
+
+PyJWT does the cryptography; this module decides what is acceptable: an allow-list of
+algorithms (never ``none``, never a symmetric one that a public key could be confused with),
+the expected issuer and audience, ``exp`` required, and a small leeway for clock drift.
+Verified tokens are remembered until they expire, so a busy desk pays for one check per token,
+not one per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+
+import jwt
+
+from shared.auth.claims import ClaimMap, ClaimsRefused
+from shared.auth.jwks import JwksCache
+from shared.auth.principal import Principal
+
+ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+
+
+class InvalidToken(Exception):
+    """Why a token was refused (said to the caller; never echoes the token)."""
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks: JwksCache,
+        claims: ClaimMap | None = None,
+        algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
+        leeway_s: float = 30.0,
+        cache_size: int = 4096,
+    ) -> None:
+        unsafe = [a for a in algorithms if a not in ALLOWED_ALGORITHMS]
+        if unsafe:
+            raise ValueError(f"algorithms not allowed for bearer tokens: {unsafe}")
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks = jwks
+        self.claims = claims or ClaimMap()
+        self.algorithms = list(algorithms)
+        self.leeway_s = leeway_s
+        self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires + self.leeway_s:
+                self._cache.move_to_end(digest)
+                return principal
+            del self._cache[digest]
+        principal, expires = await self._verify(token)
+        self._cache[digest] = (principal, expires)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as exc:
+            raise InvalidToken("not a JWT") from exc
+        algorithm = header.get("alg")
+        if algorithm not in self.algorithms:
+            raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+        kid = header.get("kid")
+        key = await self.jwks.key(kid if isinstance(kid, str) else None)
+        if key is None:
+            raise InvalidToken("signed with a key the issuer does not publish")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("the token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise InvalidToken("the token is not valid yet") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("the token is for another audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidToken("the token is from another issuer") from exc
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"the token is not valid: {exc}") from exc
+        try:
+            principal = self.claims.principal(claims)
+        except ClaimsRefused as exc:
+            raise InvalidToken(str(exc)) from exc
+        return principal, float(claims["exp"])
