@@ -19,7 +19,7 @@ from services.intake.codes import KeyTaken, lookup_keys
 from services.intake.domain import Dossier, NotIncomplete
 from services.intake.forms import FORMS, render_form
 from services.intake.group_commit import GroupCommitter
-from services.intake.pickups import handover_time
+from services.intake.pickups import claim_pickup, handover_time, release_pickup
 from services.intake.schemas import (
     CompleteDossierRequest,
     DossierView,
@@ -112,34 +112,41 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         desk = _receiving_point(catalogue, body.receiving_point or caller.principal.agency)
         _check_own_desk(caller, desk.code)
         backdate_reason: str | None
+        claimant: str | None = None
         if body.pickup_reference:
-            at, backdate_reason = await _handover(host, body)
+            claimant = f"key:{key}" if key else f"once:{secrets.token_hex(8)}"
+            at, backdate_reason = await _handover(host, body, claimant)
         else:
             at, backdate_reason = business_time(body.occurred_at, body.backdate_reason), body.backdate_reason
-        _check_open(desk, at)
-        dossier = await committer.register(
-            desk.agency_id,
-            at,
-            dict(
-                filing={
-                    "procedure_code": procedure.code,
-                    "department_code": procedure.department,
-                    "receiving_point": desk.code,
-                    "channel": int(body.channel),
-                    "online_level": body.online_level,
-                },
-                outcome=outcome,
-                terms=terms_of(procedure, at) if terms_of else None,
-                missing_items=missing_items,
-                refusal_reasons=refusal_reasons,
-                occurred_at=at,
-                backdate_reason=backdate_reason,
-                actor=caller.actor(int(body.channel)),
-                applicant=body.applicant.model_dump(mode="json"),
-            ),
-            key,
-            request_hash,
-        )
+        try:
+            _check_open(desk, at)
+            dossier = await committer.register(
+                desk.agency_id,
+                at,
+                dict(
+                    filing={
+                        "procedure_code": procedure.code,
+                        "department_code": procedure.department,
+                        "receiving_point": desk.code,
+                        "channel": int(body.channel),
+                        "online_level": body.online_level,
+                    },
+                    outcome=outcome,
+                    terms=terms_of(procedure, at) if terms_of else None,
+                    missing_items=missing_items,
+                    refusal_reasons=refusal_reasons,
+                    occurred_at=at,
+                    backdate_reason=backdate_reason,
+                    actor=caller.actor(int(body.channel)),
+                    applicant=body.applicant.model_dump(mode="json"),
+                ),
+                key,
+                request_hash,
+            )
+        except BaseException:
+            if claimant is not None:  # the pickup stays free for the filing that will succeed
+                await release_pickup(host.pool, body.pickup_reference or "", claimant)
+            raise
         _wake(host)
         return dossier
 
@@ -294,8 +301,11 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
     return router
 
 
-async def _handover(host: ServiceHost, body: Filing) -> tuple[datetime, str]:
-    """A dossier the postal service collected counts from when the desk took it over."""
+async def _handover(host: ServiceHost, body: Filing, claimant: str) -> tuple[datetime, str]:
+    """A dossier the postal service collected counts from when the desk took it over.
+
+    One pickup becomes one dossier: ``claimant`` (the request's Idempotency-Key, so that its
+    retry claims again, or a one-off token) ties the pickup to this filing."""
     reference = body.pickup_reference or ""
     if int(body.channel) != 3:
         raise ApiError(
@@ -312,6 +322,13 @@ async def _handover(host: ServiceHost, body: Filing) -> tuple[datetime, str]:
             f"Bưu chính chưa bàn giao hồ sơ thu gom {reference} cho bộ phận một cửa",
             f"The postal service has not handed pickup {reference} over to the desk yet",
             pickup_status=None if found is None else found[0],
+        )
+    if not await claim_pickup(host.pool, reference, claimant):
+        raise ApiError(
+            409,
+            "pickup_already_used",
+            f"Hồ sơ thu gom {reference} đã được tiếp nhận thành một hồ sơ khác",
+            f"Pickup {reference} was already received as another dossier",
         )
     return found[1], f"received through the public postal service: pickup {reference} handed over to the desk"
 

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS intake.pickups (
     handed_over_at timestamptz,
     note text
 );
+-- the filing that the collected dossier became: one pickup is one dossier
+ALTER TABLE intake.pickups ADD COLUMN IF NOT EXISTS claimed_by text;
 """
 
 
@@ -55,3 +57,23 @@ async def handover_time(
         "SELECT status, handed_over_at FROM intake.pickups WHERE reference = $1", reference
     )
     return None if row is None else (row["status"], row["handed_over_at"])
+
+
+async def claim_pickup(conn: asyncpg.Connection | asyncpg.Pool, reference: str, filing: str) -> bool:
+    """Ties a delivered pickup to one filing (``filing``: a digest of the request, so that the
+    same request retried claims it again); False if another filing already took it."""
+    claimed = await conn.fetchval(
+        "UPDATE intake.pickups SET claimed_by = $2 WHERE reference = $1"
+        " AND (claimed_by IS NULL OR claimed_by = $2) RETURNING reference",
+        reference,
+        filing,
+    )
+    return claimed is not None
+
+
+async def release_pickup(conn: asyncpg.Connection | asyncpg.Pool, reference: str, claimant: str) -> None:
+    await conn.execute(
+        "UPDATE intake.pickups SET claimed_by = NULL WHERE reference = $1 AND claimed_by = $2",
+        reference,
+        claimant,
+    )

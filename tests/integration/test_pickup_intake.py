@@ -54,6 +54,8 @@ async def test_intake_receives_a_picked_up_dossier_from_its_handover(
 
         made = await eventually(received, lambda r: r.status_code == 201, timeout=10)
         dossier = made.json()
+        again = await received()
+        assert again.status_code == 409 and again.json()["error"]["code"] == "pickup_already_used"
         assert datetime.fromisoformat(dossier["received_at"]) == handed_over
         assert reference in dossier["backdate_reason"]
         case = await eventually(
