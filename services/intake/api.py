@@ -16,10 +16,12 @@ from services.intake.appointment import appointment
 from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
 from services.intake.codes import KeyTaken, lookup_keys
 from services.intake.domain import Dossier, NotIncomplete
-from services.intake.forms import FORMS, render_form
+from services.intake.forms import FORMS, form_applies, render_form
 from services.intake.group_commit import GroupCommitter
+from services.intake.personal import Purpose, Reader, applicant_for, build_personal_router
 from services.intake.pickups import handover_time
 from services.intake.schemas import (
+    ApplicantView,
     CompleteDossierRequest,
     DossierView,
     Filing,
@@ -30,13 +32,14 @@ from services.intake.schemas import (
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.pii import KeyRing
 
 
-def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
+def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) -> APIRouter:
     router = APIRouter()
     catalogue = load_catalogue()
     # Concurrent registrations share one code statement and one transaction (group commit).
-    committer = GroupCommitter(app, lambda: host.pool)
+    committer = GroupCommitter(app, lambda: host.pool, keyring)
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -58,8 +61,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         key: str | None,
         outcome: Callable[[str | None, str | None], Awaitable[Dossier | KeyTaken]],
     ) -> Response:
+        # The answer shows the applicant as filed: the writer has it already, nothing is decrypted.
+        person = ApplicantView(**body.applicant.model_dump(mode="json"))
         if not key:
-            return _created(await outcome(None, None))
+            return _created(await outcome(None, None), person)
         request_hash = hashlib.sha256(f"{type(body).__name__}:{body.model_dump_json()}".encode()).hexdigest()
         try:
             result = await outcome(key, request_hash)  # the key is claimed with the batch
@@ -72,7 +77,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 raise
             result = KeyTaken(same_request=True, code=held[1])
         if isinstance(result, Dossier):
-            return _created(result)
+            return _created(result, person)
         if not result.same_request:
             raise ApiError(
                 422,
@@ -87,7 +92,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 "Yêu cầu với khóa này đang được xử lý, vui lòng thử lại",
                 "A request with this key is still being processed; retry shortly",
             )
-        return _json(_view(await asyncio.to_thread(app.dossier, result.code)), 200)
+        return _json(_view(await asyncio.to_thread(app.dossier, result.code), person), 200)
 
     async def save_new(
         body: Filing,
@@ -125,7 +130,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 occurred_at=at,
                 backdate_reason=backdate_reason,
                 actor=body.actor.model_dump(mode="json"),
-                applicant=body.applicant.model_dump(mode="json"),
+                applicant=body.applicant,  # sealed by the committer
             ),
             key,
             request_hash,
@@ -217,7 +222,8 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 allowed_actions=[],
             ) from None
         _wake(host)
-        return _json(_view(completed), 200)
+        person = await applicant_for(host.pool, keyring, completed, reader=body.actor, purpose="completion")
+        return _json(_view(completed, person), 200)
 
     @router.get(
         "/dossiers/{code}",
@@ -225,8 +231,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         tags=["dossiers"],
         summary="Hồ sơ, rebuilt from its events",
     )
-    async def get_dossier(code: str) -> Response:
-        return _json(_view(await _load(app, code)), 200)
+    async def get_dossier(code: str, reader: Reader, purpose: Purpose) -> Response:
+        dossier = await _load(app, code)
+        person = await applicant_for(host.pool, keyring, dossier, reader=reader, purpose=purpose)
+        return _json(_view(dossier, person), 200)
 
     @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
     async def history(code: str) -> list[dict[str, Any]]:
@@ -246,21 +254,25 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         ]
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
-    async def form(code: str, form: str) -> HTMLResponse:
+    async def form(code: str, form: str, reader: Reader, purpose: Purpose) -> HTMLResponse:
         if form not in FORMS:
             raise ApiError(
                 404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
             )
-        html = render_form(form, await _load(app, code), catalogue)
-        if html is None:
+        dossier = await _load(app, code)
+        if not form_applies(form, dossier):
             raise ApiError(
                 409,
                 "form_not_applicable",
                 f"Biểu mẫu {form} không áp dụng cho hồ sơ này",
                 f"The {form} form does not apply to this dossier",
             )
-        return HTMLResponse(html)
+        person = await applicant_for(
+            host.pool, keyring, dossier, reader=reader, purpose=f"form {form}: {purpose}"
+        )
+        return HTMLResponse(render_form(form, dossier, catalogue, person))
 
+    router.include_router(build_personal_router(lambda: host.pool, app, keyring))
     return router
 
 
@@ -372,10 +384,10 @@ def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
     )
 
 
-def _created(result: Dossier | KeyTaken) -> Response:
+def _created(result: Dossier | KeyTaken, person: ApplicantView) -> Response:
     if not isinstance(result, Dossier):  # only a keyed request can find its key taken
         raise TypeError("a request without a key found one taken")
-    return _json(_view(result), 201)
+    return _json(_view(result, person), 201)
 
 
 def _json(view: DossierView, status: int) -> Response:
@@ -384,7 +396,7 @@ def _json(view: DossierView, status: int) -> Response:
     return Response(view.model_dump_json(), status_code=status, media_type="application/json")
 
 
-def _view(dossier: Dossier) -> DossierView:
+def _view(dossier: Dossier, applicant: ApplicantView) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
         code=dossier.code,
@@ -400,7 +412,7 @@ def _view(dossier: Dossier) -> DossierView:
         refusal_reasons=dossier.refusal_reasons,
         terms={k: v for k, v in terms.items() if k not in ("received_at", "due_at")} or None,
         registered_by=dossier.registered_by,
-        applicant=dossier.applicant,
+        applicant=applicant,
         forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],
         **dossier.filing,
     )
