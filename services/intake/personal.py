@@ -133,7 +133,8 @@ async def erase(
         raise ApiError(
             409,
             "retention_period_running",
-            f"Hồ sơ còn trong thời hạn lưu trữ đến {until.date().isoformat()}: chỉ xóa khi có nghĩa vụ pháp lý",
+            f"Hồ sơ còn trong thời hạn lưu trữ đến {until.date().isoformat()}:"
+            " chỉ xóa khi có nghĩa vụ pháp lý",
             f"The dossiers are kept until {until.date().isoformat()}: erasure needs a legal obligation",
             retained_until=until.isoformat(),
             retention_years=years,

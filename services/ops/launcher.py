@@ -21,6 +21,7 @@ from services.ops.demo import seed_demo
 from services.postal_sim import PORT as POSTAL_SIM_PORT
 from shared.host.settings import DEFAULT_PORTS, service_port
 from shared.runtime import servers_from_env_or_start
+from shared.runtime.dev_secrets import development_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(DEFAULT_PORTS)
@@ -67,6 +68,7 @@ def main() -> None:
 
     servers = servers_from_env_or_start(args.data_dir)
     env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": servers.database_url}
+    env.update(development_secrets(args.data_dir, env))
     # Postal books with the simulator wherever it listens, unless real operators are configured.
     sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
     env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")
