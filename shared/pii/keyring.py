@@ -208,6 +208,9 @@ class KeyRing:
     def forget(self, key_ref: UUID) -> None:
         self._cache.pop(key_ref, None)
 
+    def forget_all(self) -> None:
+        self._cache.clear()
+
     def _cached(self, key_ref: UUID) -> DataKey | None:
         hit = self._cache.get(key_ref)
         if hit is None:
