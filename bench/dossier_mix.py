@@ -22,15 +22,15 @@ from shared.contracts import (
     DossierDecided,
     DossierReceived,
     DossierRefused,
-    PersonalData,
     ProcessingStopped,
     ResultReturned,
+    SealedPersonalData,
     SupplementReceived,
     SupplementRequested,
 )
 
 ACTOR = Actor(user_id="cb", role="officer", agency="STP", channel=1)
-PERSON = PersonalData(full_name="Nguyễn Văn A", citizen_id="001190012345", address="Hà Nội")
+PERSON = SealedPersonalData(key_ref=uuid.UUID(int=1), ciphertext="c2VhbGVk")
 DEPARTMENTS = ("STP", "SXD", "STNMT", "SYT")
 POINTS = ("TTHCC", "HUYEN-A", "XA-B")
 PROCEDURES = ("LLTP", "GPXD", "DKKD")

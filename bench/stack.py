@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from shared.runtime import RunningServers, servers_from_env_or_start
+from shared.runtime.dev_secrets import development_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "processing", "postal", "scoring")
@@ -106,6 +107,7 @@ def running_stack(data_dir: Path) -> Iterator[Stack]:
         "DATABASE_URL": servers.database_url,
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
+    env.update(development_secrets(data_dir, env))
     stack = Stack(servers=servers, ports=ports, env=env)
     try:
         for name in SERVICES:

@@ -21,11 +21,16 @@ from nats.js.errors import NotFoundError
 
 import tests.identity  # noqa: F401 - sets the token issuer before any service app is built
 from shared.eventlog.topology import STREAM
+from shared.runtime.dev_secrets import development_secrets
 
 if TYPE_CHECKING:
     from shared.runtime import RunningServers
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The services seal personal data under a master key: the suite's own development key (the
+# servers fixture may wipe .data/test; the key only has to last the session).
+os.environ.update(development_secrets(ROOT / ".data" / "test-secrets", os.environ))
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,12 @@ from services.intake.appointment import appointment
 from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
 from services.intake.codes import KeyTaken, lookup_keys
 from services.intake.domain import Dossier, NotIncomplete
-from services.intake.forms import FORMS, render_form
+from services.intake.forms import FORMS, form_applies, render_form
 from services.intake.group_commit import GroupCommitter
+from services.intake.personal import Purpose, applicant_for, build_personal_router
 from services.intake.pickups import claim_pickup, handover_time, release_pickup
 from services.intake.schemas import (
+    ApplicantView,
     CompleteDossierRequest,
     DossierView,
     Filing,
@@ -29,16 +31,18 @@ from services.intake.schemas import (
     RefuseDossierRequest,
 )
 from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.pii import KeyRing
 
 
-def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
+def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) -> APIRouter:
     router = APIRouter()
     catalogue = load_catalogue()
     # Concurrent registrations share one code statement and one transaction (group commit).
-    committer = GroupCommitter(app, lambda: host.pool)
+    committer = GroupCommitter(app, lambda: host.pool, keyring)
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -62,8 +66,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         secret: str | None = None,
         unit: str = "",
     ) -> Response:
+        # The answer shows the applicant as filed: the writer has it already, nothing is decrypted.
+        person = ApplicantView(**body.applicant.model_dump(mode="json"))
         if not key:
-            return _created(await outcome(None, None), secret)
+            return _created(await outcome(None, None), person, secret)
         # the desk is part of the request: another desk's identical filing is another request
         request_hash = hashlib.sha256(
             f"{unit}:{type(body).__name__}:{body.model_dump_json()}".encode()
@@ -79,7 +85,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 raise
             result = KeyTaken(same_request=True, code=held[1])
         if isinstance(result, Dossier):
-            return _created(result, secret)
+            return _created(result, person, secret)
         if not result.same_request:
             raise ApiError(
                 422,
@@ -94,7 +100,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 "Yêu cầu với khóa này đang được xử lý, vui lòng thử lại",
                 "A request with this key is still being processed; retry shortly",
             )
-        return _json(_view(await asyncio.to_thread(app.dossier, result.code)), 200)
+        return _json(_view(await asyncio.to_thread(app.dossier, result.code), person), 200)
 
     async def save_new(
         body: Filing,
@@ -138,7 +144,7 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                     occurred_at=at,
                     backdate_reason=backdate_reason,
                     actor=caller.actor(int(body.channel)),
-                    applicant=body.applicant.model_dump(mode="json"),
+                    applicant=body.applicant,  # sealed by the committer
                 ),
                 key,
                 request_hash,
@@ -252,7 +258,10 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
                 allowed_actions=[],
             ) from None
         _wake(host)
-        return _json(_view(completed, secret), 200)
+        person = await applicant_for(
+            host.pool, keyring, completed, reader=Actor(**caller.actor()), purpose="completion"
+        )
+        return _json(_view(completed, person, secret), 200)
 
     @router.get(
         "/dossiers/{code}",
@@ -260,8 +269,12 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         tags=["dossiers"],
         summary="Hồ sơ, rebuilt from its events",
     )
-    async def get_dossier(code: str, caller: Caller = CALLER) -> Response:
-        return _json(_view(await _load(app, code, caller)), 200)
+    async def get_dossier(code: str, purpose: Purpose, caller: Caller = CALLER) -> Response:
+        dossier = await _load(app, code, caller)
+        person = await applicant_for(
+            host.pool, keyring, dossier, reader=Actor(**caller.actor()), purpose=purpose
+        )
+        return _json(_view(dossier, person), 200)
 
     @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
     async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
@@ -282,22 +295,25 @@ def build_router(host: ServiceHost, app: IntakeApplication) -> APIRouter:
         ]
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
-    async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
+    async def form(code: str, form: str, purpose: Purpose, caller: Caller = CALLER) -> HTMLResponse:
         dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(
                 404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
             )
-        html = render_form(form, dossier, catalogue)
-        if html is None:
+        if not form_applies(form, dossier):
             raise ApiError(
                 409,
                 "form_not_applicable",
                 f"Biểu mẫu {form} không áp dụng cho hồ sơ này",
                 f"The {form} form does not apply to this dossier",
             )
-        return HTMLResponse(html)
+        person = await applicant_for(
+            host.pool, keyring, dossier, reader=Actor(**caller.actor()), purpose=f"form {form}: {purpose}"
+        )
+        return HTMLResponse(render_form(form, dossier, catalogue, person))
 
+    router.include_router(build_personal_router(lambda: host.pool, app, keyring))
     return router
 
 
@@ -456,10 +472,10 @@ def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
     )
 
 
-def _created(result: Dossier | KeyTaken, secret: str | None) -> Response:
+def _created(result: Dossier | KeyTaken, person: ApplicantView, secret: str | None) -> Response:
     if not isinstance(result, Dossier):  # only a keyed request can find its key taken
         raise TypeError("a request without a key found one taken")
-    return _json(_view(result, secret if result.outcome == "received" else None), 201)
+    return _json(_view(result, person, secret if result.outcome == "received" else None), 201)
 
 
 def _json(view: DossierView, status: int) -> Response:
@@ -471,7 +487,7 @@ def _json(view: DossierView, status: int) -> Response:
 HIDDEN_TERMS = ("received_at", "due_at", "tracking_hash")
 
 
-def _view(dossier: Dossier, tracking_secret: str | None = None) -> DossierView:
+def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | None = None) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
         code=dossier.code,
@@ -488,7 +504,7 @@ def _view(dossier: Dossier, tracking_secret: str | None = None) -> DossierView:
         terms={k: v for k, v in terms.items() if k not in HIDDEN_TERMS} or None,
         tracking_secret=tracking_secret,
         registered_by=dossier.registered_by,
-        applicant=dossier.applicant,
+        applicant=applicant,
         forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],
         **dossier.filing,
     )

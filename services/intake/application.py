@@ -54,6 +54,12 @@ class IntakeApplication(Application[Any]):
         self.save(dossier)
         return dossier
 
+    def record_erasure(self, code: str, **fields: Any) -> Dossier:
+        dossier = self.dossier(code)
+        dossier.record_erasure(**fields)
+        self.save(dossier)
+        return dossier
+
     def dossier(self, code: str) -> Dossier:
         try:
             found: Dossier = self.repository.get(dossier_id_for(code))

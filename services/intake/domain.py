@@ -63,6 +63,8 @@ class Dossier(Aggregate):
         self.received_at: datetime | None = occurred_at if outcome == "received" else None
         self.backdate_reason = backdate_reason
         self.registered_by = actor
+        # Sealed (``SealedPersonalData`` as a dict): the stored events and snapshots never hold
+        # the applicant in clear. Dossiers recorded before encryption hold a clear dict.
         self.applicant = applicant
 
     def complete(
@@ -88,6 +90,40 @@ class Dossier(Aggregate):
         self.outcome = "received"
         self.terms = terms
         self.received_at = occurred_at
+
+    def record_erasure(
+        self,
+        *,
+        key_ref: str,
+        dossier_codes: list[str],
+        reason: str,
+        legal_obligation: str | None,
+        occurred_at: datetime,
+        actor: dict[str, Any],
+    ) -> None:
+        """The subject's key was erased (crypto-shredding): the fact, not the data, is kept."""
+        self._personal_data_erased(
+            key_ref=key_ref,
+            dossier_codes=dossier_codes,
+            reason=reason,
+            legal_obligation=legal_obligation,
+            occurred_at=occurred_at,
+            backdate_reason=None,
+            actor=actor,
+        )
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(
+        self,
+        key_ref: str,
+        dossier_codes: list[str],
+        reason: str,
+        legal_obligation: str | None,
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        self.personal_data_erased_at = occurred_at
 
     def national_status(self) -> int:
         """TrangThaiHoSo at the desk: 2 received, 3 not received, 5 asked to complete."""

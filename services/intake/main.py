@@ -14,11 +14,14 @@ from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, ensure_schema, 
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
+from shared.pii import KeyRing, master_key_from_env
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     host = ServiceHost("intake", settings=settings)
+    # Without its master key (outside development) intake refuses to start: it seals personal data.
+    keyring = KeyRing(master_key_from_env())
     # The library creates its tables on construction, inside a schema that must exist.
     ensure_schema(settings.database_url, "intake")
     application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
@@ -33,10 +36,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def create_tables() -> None:
         await host.pool.execute(DDL)
         await host.pool.execute(PICKUPS_DDL)
+        async with host.pool.acquire() as conn:
+            await keyring.start(conn)
 
     host.setup.append(create_tables)
     app = service_app(host, title="motcua intake", description="Tiếp nhận hồ sơ — the one-stop front desk")
-    app.include_router(build_router(host, application))
+    app.include_router(build_router(host, application, keyring))
     app.state.host = host
     app.state.application = application
+    app.state.keyring = keyring
     return app

@@ -80,9 +80,36 @@ class DossierView(BaseModel):
     refusal_reasons: str | None
     terms: dict[str, Any] | None
     registered_by: dict[str, Any]
-    applicant: PersonalData
+    applicant: ApplicantView
     forms: list[str]
     tracking_secret: str | None = Field(
         default=None,
         description="mã tra cứu for the citizen: in the answer that receives the dossier only, never again",
+    )
+
+
+class ApplicantView(BaseModel):
+    """The applicant as a reader sees it: in clear, or ``[đã xóa / erased]`` once erased."""
+
+    full_name: str
+    citizen_id: str
+    date_of_birth: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str
+    erased: bool = False
+
+
+class ErasureRequest(BaseModel):
+    """Xóa dữ liệu cá nhân: the data protection officer (or ops) erases a data subject's key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=2000, description="the data subject's request, its reference"
+    )
+    legal_obligation: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the legal obligation to erase during the retention period (decision, article)",
     )

@@ -13,16 +13,21 @@ from shared.contracts import (
     CompletionRequested,
     DossierReceived,
     DossierRefused,
-    PersonalData,
+    SealedPersonalData,
     event_id,
 )
 from shared.eventlog.translator import ReplayingTranslator
+from shared.pii import is_sealed
 
 # The library creates Dossier's event classes from its @event methods; mypy cannot see them.
 Events: Any = Dossier
 
 
 def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
+    # A dossier recorded before encryption has its applicant in clear: it is published as a v1
+    # event, which carries no applicant (see DossierFiled), never in clear.
+    sealed = is_sealed(dossier.applicant)
+    version = "v2" if sealed else "v1"
     common: dict[str, Any] = {
         "event_id": event_id("intake", e.originator_id, e.originator_version),
         "dossier_id": e.originator_id,
@@ -31,16 +36,26 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
         "recorded_at": e.timestamp,
         "actor": Actor(**e.actor),
         "backdate_reason": e.backdate_reason,
-        "applicant": PersonalData(**dossier.applicant),
+        "applicant": SealedPersonalData(**dossier.applicant) if sealed else None,
         **dossier.filing,
     }
     if isinstance(e, Events.Registered):
         if dossier.outcome == "incomplete":
-            return CompletionRequested(**common, missing_items=dossier.missing_items or [])
+            return CompletionRequested(
+                **common,
+                event_type=f"intake.completion_requested.{version}",
+                missing_items=dossier.missing_items or [],
+            )
         if dossier.outcome == "refused":
-            return DossierRefused(**common, reasons=dossier.refusal_reasons or "")
+            return DossierRefused(
+                **common,
+                event_type=f"intake.dossier_refused.{version}",
+                reasons=dossier.refusal_reasons or "",
+            )
     if dossier.outcome == "received" and isinstance(e, Events.Registered | Events.Completed):
-        return DossierReceived(**common, **(dossier.terms or {}))
+        return DossierReceived(
+            **common, event_type=f"intake.dossier_received.{version}", **(dossier.terms or {})
+        )
     return None
 
 

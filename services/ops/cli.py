@@ -1,4 +1,4 @@
-"""``motcua``: the operations command line (replay, verify, history, lag, dead letters).
+"""``motcua``: the operations command line (replay, verify, history, lag, dead letters, erase).
 
 It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``). Replay
 and verify read the services' PostgreSQL event stores, the source of truth (DESIGN §2).
@@ -181,6 +181,67 @@ def dead_letters(
         table.add_row(d["schema"], str(d["id"]), d["consumer"], d["subject"], d["reason"][:80], d["dead_at"])
     console.print(table)
     console.print(f"{len(result)} dead letter(s) not yet re-driven")
+
+
+@app.command()
+def erase(
+    code: str,
+    database_url: DatabaseUrl,
+    reason: Annotated[str, typer.Option(help="the data subject's request and its reference")],
+    user: Annotated[str, typer.Option("--user", help="who erases (user id)")],
+    role: Annotated[str, typer.Option(help="dpo or ops")] = "dpo",
+    agency: Annotated[str, typer.Option(help="the unit of the one who erases")] = "TTPVHCC",
+    legal_obligation: Annotated[
+        str | None, typer.Option(help="the legal obligation to erase during the retention period")
+    ] = None,
+) -> None:
+    """Erase the personal data of the data subject of dossier CODE (deletes their key; recorded as an event).
+
+    Needs the master key (MOTCUA_MASTER_KEY / MOTCUA_MASTER_KEY_FILE). A running service may
+    keep the erased key in memory for up to a minute (its cache's time to live).
+    """
+    from services.intake.application import IntakeApplication
+    from services.intake.personal import erase as erase_subject
+    from services.intake.schemas import ErasureRequest
+    from shared.contracts import Actor, Channel
+    from shared.eventlog import eventstore_env
+    from shared.host.errors import ApiError
+    from shared.pii import KeyRing, master_key_from_env
+
+    if role not in ("dpo", "ops"):  # the policy table's erasure roles, at the command line too
+        console.print("[red]only the data protection officer (dpo) or ops may erase[/]")
+        raise typer.Exit(2)
+    try:
+        actor = Actor(user_id=user, role=role, agency=agency, channel=Channel.IN_PERSON)
+        request = ErasureRequest(reason=reason, legal_obligation=legal_obligation)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+
+    async def run() -> dict[str, Any]:
+        application = IntakeApplication(env=eventstore_env(database_url, "intake", pool_size=1))
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        try:
+            keyring = KeyRing(master_key_from_env())
+            async with pool.acquire() as conn:
+                await keyring.start(conn)
+            return await erase_subject(
+                pool, application, keyring, code, request, actor=actor.model_dump(mode="json")
+            )
+        finally:
+            await pool.close()
+            application.close()
+
+    try:
+        result = asyncio.run(run())
+    except ApiError as exc:
+        console.print(f"[red]{exc.code}[/]: {exc.vi} / {exc.en}")
+        for key, value in exc.details.items():
+            console.print(f"  {key}: {value}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]erased[/] the personal data of {', '.join(result['dossiers'])} at {result['erased_at']}"
+    )
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from services.postal_sim import PORT as POSTAL_SIM_PORT
 from shared.auth.dev_issuer import DevIssuer
 from shared.host.settings import DEFAULT_PORTS, service_port
 from shared.runtime import servers_from_env_or_start
-from shared.runtime.dev_secrets import dev_secret
+from shared.runtime.dev_secrets import dev_secret, development_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(DEFAULT_PORTS)
@@ -86,6 +86,7 @@ def main() -> None:
             MOTCUA_OIDC_JWKS_URL=f"{issuer.issuer}/protocol/openid-connect/certs",
             IDENTITY_PORT=str(identity_port),
         )
+    env.update(development_secrets(args.data_dir, env))
     # Postal books with the simulator wherever it listens, unless real operators are configured.
     sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
     env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")

@@ -18,6 +18,7 @@ from services.postal.figures import operator_figures
 from services.postal.pickups import PickupRequest, pickup_reference, provisional_dossier_id, same_request
 from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
+from shared.pii import KeyRing, is_sealed
 
 
 def shipment_view(s: Shipment) -> dict[str, Any]:
@@ -38,7 +39,11 @@ def shipment_view(s: Shipment) -> dict[str, Any]:
 
 
 def build_router(
-    app: PostalApplication, config: PostalConfig, pool: Callable[[], Any], wake: Callable[[], None]
+    app: PostalApplication,
+    config: PostalConfig,
+    pool: Callable[[], Any],
+    wake: Callable[[], None],
+    keyring: KeyRing,
 ) -> APIRouter:
     router = APIRouter(tags=["shipments"])
 
@@ -69,6 +74,11 @@ def build_router(
                 operators=sorted(config.operators),
             )
         reference = pickup_reference(idempotency_key)
+        # The contact is sealed under a subject of its own (a pickup carries no CCCD).
+        async with pool().acquire() as conn:
+            subject = keyring.subject_of("pickup", reference)
+            key = (await keyring.keys_for(conn, [subject]))[subject]
+        sealed = keyring.seal(key, body.applicant.model_dump()).model_dump(mode="json")
         opened = await asyncio.to_thread(
             app.open_shipment,
             dossier_id=provisional_dossier_id(reference),
@@ -77,12 +87,15 @@ def build_router(
             occurred_at=datetime.now(UTC),
             actor=caller.actor(3),
             operator=operator,
-            sender=body.applicant.model_dump(),
+            sender=sealed,
             recipient=config.centre,
             procedure_code=body.procedure_code,
         )
         shipment = await asyncio.to_thread(app.shipment, shipment_id_for(reference, "pickup"))
-        if not opened and not same_request(shipment, body):
+        stored = (
+            await keyring.open(pool(), shipment.sender) if is_sealed(shipment.sender) else shipment.sender
+        )
+        if not opened and not same_request(shipment, body, stored):
             raise ApiError(
                 422,
                 "idempotency_key_reused",

@@ -22,6 +22,7 @@ from services.postal.application import PostalApplication
 from services.postal.domain import Shipment
 from services.postal.index import ShipmentIndex
 from services.postal.operator_client import BookingRejected, BookingUnavailable, OperatorClient
+from shared.pii import KeyRing, SealBroken, is_sealed
 
 log = logging.getLogger(__name__)
 MAX_PAUSE_S = 60.0
@@ -35,10 +36,12 @@ class BookingLoop:
         index: ShipmentIndex,
         clients: dict[str, OperatorClient],
         pool: Any,
+        keyring: KeyRing,
         *,
         idle_s: float = 0.5,
     ) -> None:
         self.app = app
+        self.keyring = keyring
         self.index = index
         self.clients = clients
         self._pool = pool
@@ -80,7 +83,8 @@ class BookingLoop:
             try:
                 if client is None:
                     raise BookingRejected(f"no operator {shipment.operator} configured")
-                booking = await client.book(shipment_id, booking_request(shipment))
+                request = await self._in_clear(booking_request(shipment))
+                booking = await client.book(shipment_id, request)
             except BookingUnavailable as exc:
                 self._pause(shipment_id, str(exc))
                 return
@@ -102,6 +106,19 @@ class BookingLoop:
                 at=datetime.now(UTC),
             )
             self._not_before.pop(shipment_id, None)
+
+    async def _in_clear(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The operator needs the addresses in clear: opened here, at the edge, and only here."""
+        for side in ("sender", "recipient"):
+            if is_sealed(request[side]):
+                try:
+                    person = await self.keyring.open(self._pool(), request[side])
+                except SealBroken as exc:
+                    raise BookingRejected("the address does not authenticate") from exc
+                if person is None:
+                    raise BookingRejected("dữ liệu cá nhân đã bị xóa / the personal data was erased")
+                request[side] = person
+        return request
 
     def _pause(self, shipment_id: UUID, why: str) -> None:
         _, failures = self._not_before.get(shipment_id, (0.0, 0))

@@ -1,13 +1,14 @@
 """Postal's message handlers.
 
-From intake it keeps what a delivery needs (the applicant's name, phone and address, only when
-the result goes back by post) and every dossier's channel for the figures. From processing, a
+From intake it keeps what a delivery needs (the applicant, still sealed, only when the result
+goes back by post) and every dossier's channel for the figures. From processing, a
 result ready for postal return opens a delivery; the booking loop books it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 
 import asyncpg
@@ -30,17 +31,15 @@ def on_intake_event() -> Handler:
         person = event.applicant if event.postal_return else None
         await conn.execute(
             "INSERT INTO postal.recipients (dossier_id, dossier_code, procedure_code, channel,"
-            " postal_return, received_at, full_name, phone, address)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dossier_id) DO NOTHING",
+            " postal_return, received_at, applicant)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (dossier_id) DO NOTHING",
             event.dossier_id,
             event.dossier_code,
             event.procedure_code,
             int(event.channel),
             event.postal_return,
             event.received_at,
-            person.full_name if person else None,
-            person.phone if person else None,
-            person.address if person else None,
+            person.model_dump_json() if person else None,
         )
 
     return handle
@@ -53,13 +52,18 @@ def on_processing_event(
         if not (isinstance(event, ResultReady) and event.postal_return):
             return
         row = await conn.fetchrow(
-            "SELECT procedure_code, full_name, phone, address FROM postal.recipients WHERE dossier_id = $1",
+            "SELECT procedure_code, postal_return, applicant::text AS applicant FROM postal.recipients"
+            " WHERE dossier_id = $1",
             event.dossier_id,
         )
         if row is None:
             raise RecipientNotYetKnown(f"no address yet for dossier {event.dossier_code}")
-        if row["address"] is None:  # intake recorded no postal return: nowhere to deliver to
+        if not row["postal_return"]:  # intake recorded no postal return: nowhere to deliver to
             raise PoisonMessage(f"dossier {event.dossier_code} was received without postal return")
+        if row["applicant"] is None:
+            raise PoisonMessage(
+                f"dossier {event.dossier_code} was received before encryption: no sealed address"
+            )
         await asyncio.to_thread(
             app.open_shipment,
             dossier_id=event.dossier_id,
@@ -69,7 +73,7 @@ def on_processing_event(
             actor=SYSTEM_ACTOR,
             operator=operator,
             sender=centre,
-            recipient={"full_name": row["full_name"], "phone": row["phone"], "address": row["address"]},
+            recipient=json.loads(row["applicant"]),  # sealed: opened only to book
             procedure_code=row["procedure_code"],
         )
         wake()

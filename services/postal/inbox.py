@@ -37,7 +37,8 @@ class WebhookInbox:
 
     async def find(self, operator: str, tracking_number: str) -> UUID | None:
         found = await self._lookup(operator, tracking_number)
-        if found is None and await self.index.catch_up():  # booked a moment ago?
+        if found is None:  # booked a moment ago? Look again even if another task caught up first
+            await self.index.catch_up()
             found = await self._lookup(operator, tracking_number)
         return found
 

@@ -29,12 +29,15 @@ from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
+from shared.pii import KeyRing, master_key_from_env
 
 
 def create_app(settings: Settings | None = None, config: PostalConfig | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     config = config or PostalConfig.from_env()
     host = ServiceHost("postal", settings=settings)
+    # Postal opens addresses to book deliveries: without its master key it refuses to start.
+    keyring = KeyRing(master_key_from_env())
     ensure_schema(settings.database_url, "postal")
     application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
     host.publish_from(application, ReplayingTranslator(application, to_contract))
@@ -52,11 +55,12 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         )
         for code, url in config.operators.items()
     }
-    booking = BookingLoop(application, index, clients, pool)
+    booking = BookingLoop(application, index, clients, pool, keyring)
 
     async def create_tables() -> None:
         async with host.pool.acquire() as conn:
             await ensure_postal_tables(conn)
+            await keyring.start(conn)
 
     host.setup.append(create_tables)
     host.background.extend([index.run, booking.run])
@@ -82,7 +86,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         )
     )
     app = service_app(host, title="motcua postal", description="Bưu chính công ích")
-    app.include_router(build_router(application, config, pool, booking.wake))
+    app.include_router(build_router(application, config, pool, booking.wake, keyring))
     app.include_router(build_webhook_router(WebhookInbox(application, index, pool), config))
     app.state.host = host
     app.state.application = application

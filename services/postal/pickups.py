@@ -62,9 +62,9 @@ def provisional_dossier_id(reference: str) -> UUID:
     return uuid.uuid5(SHIPMENT_NAMESPACE, f"pickup-dossier:{reference}")
 
 
-def same_request(shipment: Any, request: PickupRequest) -> bool:
-    """A retried request with the same key must ask for the same pickup."""
+def same_request(shipment: Any, request: PickupRequest, sender: dict[str, Any] | None) -> bool:
+    """A retried request with the same key must ask for the same pickup (``sender``: the
+    stored contact, opened; None once erased)."""
     return bool(
-        shipment.procedure_code == request.procedure_code
-        and shipment.sender == request.applicant.model_dump()
+        shipment.procedure_code == request.procedure_code and sender == request.applicant.model_dump()
     )

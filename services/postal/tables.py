@@ -1,8 +1,10 @@
 """Postal's own PostgreSQL tables beside its event store (schema ``postal``).
 
 * ``recipients``: what delivery needs from intake's received dossiers. Only dossiers whose
-  result goes back by post keep a name, phone and address (personal data: nothing more, and
-  nothing for the others); every dossier keeps its channel for the postal share figures.
+  result goes back by post keep the applicant, sealed as intake published it (personal data:
+  never in clear here; nothing for the others); every dossier keeps its channel for the postal
+  share figures. The clear ``full_name``, ``phone``, ``address`` columns are from before
+  encryption and are no longer written.
 * ``shipments``: a read model of the shipment aggregates (by tracking number, by dossier, by
   status), rebuilt from postal's own notification log by ``index.ShipmentIndex``.
 * ``webhook_receipts``: one row per operator notice applied; the unique key makes a replayed
@@ -26,6 +28,8 @@ CREATE TABLE IF NOT EXISTS postal.recipients (
     phone text,
     address text
 );
+-- Sealed applicant (SealedPersonalData); the clear columns above stay empty since encryption.
+ALTER TABLE postal.recipients ADD COLUMN IF NOT EXISTS applicant jsonb;
 CREATE TABLE IF NOT EXISTS postal.shipments (
     shipment_id uuid PRIMARY KEY,
     dossier_id uuid NOT NULL,

@@ -73,6 +73,12 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,
+        ("GET", "/dossiers/{code}/personal-data-access"): _rule(
+            Scope.ANY_UNIT, AUD, DPO, note="who read the applicant's personal data, when, why"
+        ),
+        ("POST", "/dossiers/{code}/erasure"): _rule(
+            Scope.ANY_UNIT, DPO, OPS, note="crypto-shredding; refused while the retention period runs"
+        ),
     },
     "processing": {
         ("GET", "/health"): PUBLIC,

@@ -1,6 +1,6 @@
 """Published events: the contracts between services. Consumers import only these."""
 
-from shared.contracts.base import Actor, Channel, EventBase, PersonalData, event_id
+from shared.contracts.base import Actor, Channel, EventBase, PersonalData, SealedPersonalData, event_id
 from shared.contracts.intake import CompletionRequested, DossierReceived, DossierRefused
 from shared.contracts.postal import (
     ShipmentBooked,
@@ -50,6 +50,7 @@ __all__ = [
     "ResultBackAtDesk",
     "ResultReady",
     "ResultReturned",
+    "SealedPersonalData",
     "ShipmentBooked",
     "ShipmentDelivered",
     "ShipmentFailed",

@@ -7,7 +7,7 @@ consumer can refuse a version it does not know instead of misreading it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import IntEnum
 from typing import Any, Self
 from uuid import UUID
@@ -92,9 +92,22 @@ class PersonalData(Contract):
 
     full_name: str = Field(min_length=1, max_length=200)
     citizen_id: str = Field(pattern=r"^\d{12}$", description="CCCD, 12 digits")
+    date_of_birth: date | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?\d{9,15}$")
     email: str | None = Field(default=None, max_length=200)
     address: str = Field(min_length=1, max_length=500)
+
+
+class SealedPersonalData(Contract):
+    """Personal data as it travels and is stored: AES-256-GCM under the data subject's key.
+
+    ``key_ref`` names the subject's data key (kept wrapped by the master key in ``pii.data_keys``);
+    ``ciphertext`` is base64 of nonce + ciphertext + tag. Deleting the key makes every copy of the
+    ciphertext unreadable (crypto-shredding): readers then show a placeholder.
+    """
+
+    key_ref: UUID
+    ciphertext: str = Field(min_length=1, max_length=8000)
 
 
 class EventBase(Contract):

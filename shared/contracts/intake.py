@@ -8,30 +8,50 @@ reasons (form 03, ``DossierRefused``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
-from shared.contracts.base import Channel, EventBase, PersonalData
+from shared.contracts.base import Channel, EventBase, SealedPersonalData
 
 SupplementPolicy = Literal["restart", "resume"]
 
 
 class DossierFiled(EventBase):
-    """Fields every intake event repeats, so that each one stands on its own in the log."""
+    """Fields every intake event repeats, so that each one stands on its own in the log.
+
+    Version 2 carries the applicant sealed (``SealedPersonalData``); version 1 carried it in
+    clear text. A v1 message still in a stream or a dead-letter table is read without its
+    applicant: no consumer keeps personal data it cannot protect.
+    """
 
     procedure_code: str
     department_code: str = Field(description="competent agency")
     receiving_point: str = Field(description="the desk that received it; may differ from the agency")
     channel: Channel
     online_level: Literal["full", "partial"] | None = None
-    applicant: PersonalData
+    applicant: SealedPersonalData | None = Field(description="None only in a v1 event")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upcast_v1(cls, data: Any) -> Any:
+        if isinstance(data, dict) and str(data.get("event_type", "")).endswith(".v1"):
+            return {**data, "applicant": None}
+        return data
+
+    @model_validator(mode="after")
+    def _sealed_from_v2(self) -> DossierFiled:
+        if self.applicant is None and not self.event_type.endswith(".v1"):
+            raise ValueError("applicant: a v2 intake event carries the sealed applicant")
+        return self
 
 
 class DossierReceived(DossierFiled):
     """A complete dossier was received and an appointment slip issued (form 01)."""
 
-    event_type: Literal["intake.dossier_received.v1"] = "intake.dossier_received.v1"
+    event_type: Literal["intake.dossier_received.v2", "intake.dossier_received.v1"] = (
+        "intake.dossier_received.v2"
+    )
     postal_return: bool = Field(description="the citizen asked for the result by post")
     legal_days: int | None = None
     legal_hours: int | None = None
@@ -57,14 +77,18 @@ class DossierReceived(DossierFiled):
 class CompletionRequested(DossierFiled):
     """Incomplete at the counter: everything missing, listed at once (form 02)."""
 
-    event_type: Literal["intake.completion_requested.v1"] = "intake.completion_requested.v1"
+    event_type: Literal["intake.completion_requested.v2", "intake.completion_requested.v1"] = (
+        "intake.completion_requested.v2"
+    )
     missing_items: list[str] = Field(min_length=1)
 
 
 class DossierRefused(DossierFiled):
     """Not received: not within competence, or not eligible, with reasons (form 03)."""
 
-    event_type: Literal["intake.dossier_refused.v1"] = "intake.dossier_refused.v1"
+    event_type: Literal["intake.dossier_refused.v2", "intake.dossier_refused.v1"] = (
+        "intake.dossier_refused.v2"
+    )
     reasons: str = Field(min_length=1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 FILE_NAME = "dev-secrets.json"
@@ -26,3 +27,12 @@ def dev_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
         os.chmod(tmp, 0o600)
         tmp.replace(path)
     return known[name]
+
+
+def development_secrets(data_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """What `make run`, `make test` and `make bench` add to the services' environment: the
+    development flag and the data folder's master key, unless the environment names its own."""
+    added = {"MOTCUA_ENV": env.get("MOTCUA_ENV") or "development"}
+    if not env.get("MOTCUA_MASTER_KEY") and not env.get("MOTCUA_MASTER_KEY_FILE"):
+        added["MOTCUA_MASTER_KEY"] = dev_secret(data_dir, "master_key")
+    return added

@@ -26,6 +26,19 @@ def _free_port() -> int:
         return port
 
 
+def _files_containing(root: Path, needles: list[bytes]) -> list[str]:
+    found = []
+    for folder, _, files in os.walk(root, followlinks=True):  # .data/pg may link elsewhere (root)
+        for name in files:
+            path = Path(folder) / name
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            found += [f"{path}: {n!r}" for n in needles if n in data]
+    return found
+
+
 def _start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
     # a newcomer's shell: no servers and no identity provider configured
     env = {
@@ -131,6 +144,9 @@ def test_make_run_serves_the_demo_and_a_second_run_counts_nothing_twice(tmp_path
     finally:
         _stop(first)
     assert first.returncode in (0, -signal.SIGINT)
+    # Stopped, so every page and the WAL are on disk: the citizen's CCCD and name are in no file
+    # of PostgreSQL's data directory or JetStream's store.
+    assert _files_containing(tmp_path / "data", [b"079190001234", "Đỗ Thị Mai".encode()]) == []
 
     second = _start(tmp_path / "data", ports)
     try:

@@ -140,7 +140,7 @@ async def test_redelivery_and_relay_rewind_change_no_count(system: System) -> No
     nc = await nats.connect(system.host("scoring").settings.nats_url)
     js = nc.jetstream()
     msgs = await js.subscribe(
-        subject_for("intake.dossier_received.v1", dossier["dossier_id"]), ordered_consumer=True
+        subject_for("intake.dossier_received.v2", dossier["dossier_id"]), ordered_consumer=True
     )
     original = await msgs.next_msg(timeout=5)
     await js.publish(original.subject, original.data, stream=STREAM, headers={"Nats-Msg-Id": "replayed-1"})

@@ -441,7 +441,7 @@ def _poison(template: dict[str, Any]) -> dict[str, bytes]:
         "not_an_object": b"[1, 2, 3]",
         "wrong_schema": b'{"event_type": "intake.dossier_received.v1", "dossier_code": 7}',
         "unknown_event_type": variant(event_type="intake.dossier_teleported.v9"),
-        "future_version": variant(event_type="intake.dossier_received.v2"),
+        "future_version": variant(event_type="intake.dossier_received.v3"),
         "nul_in_text": variant(applicant=applicant),
         "time_out_of_range": variant(occurred_at="9999-12-31T23:59:59-23:59"),
         "huge": variant(padding="x" * 900_000),
@@ -515,7 +515,7 @@ def _eventually(
 
 def test_poison_messages_are_dead_lettered_and_consumers_carry_on(target: FuzzTarget) -> None:
     system, nats_url, loop = target.system, target.settings.nats_url, target.loop
-    template = loop.run(_first_event(nats_url, "intake.dossier_received.v1"))
+    template = loop.run(_first_event(nats_url, "intake.dossier_received.v2"))
     poison = _poison(template)
     published: dict[str, str] = {}  # subject -> kind
     messages = []
@@ -584,7 +584,7 @@ NUL_IN_REASON = {
 @pytest.mark.parametrize("kind", list(NUL_IN_REASON))
 def test_poison_whose_reason_quotes_a_nul_is_dead_lettered(target: FuzzTarget, kind: str) -> None:
     loop, nats_url = target.loop, target.settings.nats_url
-    template = loop.run(_first_event(nats_url, "intake.dossier_received.v1"))
+    template = loop.run(_first_event(nats_url, "intake.dossier_received.v2"))
     data = json.dumps({**template, "event_id": f"poison:{uuid.uuid4()}:1", **NUL_IN_REASON[kind]}).encode()
     subject = subject_for(f"intake.poison_{kind}.v1", uuid.uuid4())
     loop.run(_publish(nats_url, [(subject, data)]))

@@ -100,7 +100,7 @@ async def test_duplicates_are_no_ops_and_late_notices_never_move_back(world: Pos
     code, tracking = await _booked(world)
 
     first = await _post(world, _notice(tracking, "in_transit"), "t-2")
-    assert first.status_code == 200 and first.json()["outcome"] == "applied"
+    assert first.status_code == 200 and first.json()["outcome"] == "applied", first.text
     replay = await _post(world, _notice(tracking, "in_transit"), "t-2")
     assert replay.status_code == 200 and replay.json()["outcome"] == "duplicate"
     late = await _post(world, _notice(tracking, "picked_up"), "t-1")  # sent earlier, arrived later

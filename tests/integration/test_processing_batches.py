@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import _opening, on_intake_event, open_received_cases
 from services.processing.queues import SYSTEM_ACTOR, _system_step
-from shared.contracts import Actor, DossierReceived, PersonalData
+from shared.contracts import Actor, DossierReceived, SealedPersonalData
 from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
 from shared.eventlog.consumer import PoisonMessage, all_in_one_savepoint
 from shared.eventlog.tables import ensure_eventlog_tables
@@ -69,7 +69,7 @@ def received(n: int) -> DossierReceived:
         department_code="STP",
         receiving_point="TTHCC",
         channel=1,
-        applicant=PersonalData(full_name="Nguyễn Văn A", citizen_id="001190012345", address="Hà Nội"),
+        applicant=SealedPersonalData(key_ref=uuid.UUID(int=1), ciphertext="c2VhbGVk"),
         postal_return=False,
         legal_days=3,
         received_at=MON,

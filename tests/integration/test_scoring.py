@@ -163,7 +163,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     assert sorted(d["dossier_code"] for d in drill.json()["dossiers"]) == sorted([a, b, e])
     history = (await system.scoring.get(f"/dossiers/{a}/history")).json()
     assert [h["event_type"] for h in history] == [
-        "intake.dossier_received.v1",
+        "intake.dossier_received.v2",
         "processing.case_opened.v1",
         "processing.dossier_decided.v1",
         "processing.result_ready.v1",
@@ -216,7 +216,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
 
     history_out = await _cli("history", a, "--database-url", database_url)
     assert history_out.exit_code == 0
-    assert "intake.dossier_received.v1" in history_out.output
+    assert "intake.dossier_received.v2" in history_out.output
     assert "processing.result_returned.v1" in history_out.output
 
 

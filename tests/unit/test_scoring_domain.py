@@ -20,16 +20,16 @@ from shared.contracts import (
     DossierReceived,
     DossierRefused,
     LeadershipReported,
-    PersonalData,
     ProcessingStopped,
     ResultReturned,
+    SealedPersonalData,
     SupplementReceived,
     SupplementRequested,
 )
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ACTOR = Actor(user_id="cb", role="officer", agency="STP", channel=1)
-PERSON = PersonalData(full_name="Nguyễn Văn A", citizen_id="001190012345", address="Hà Nội")
+PERSON = SealedPersonalData(key_ref=uuid.UUID(int=1), ciphertext="c2VhbGVk")
 MON = datetime(2026, 3, 2, 8, 0, tzinfo=VN)  # a Monday without holidays around it
 
 

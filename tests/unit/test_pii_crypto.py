@@ -1,0 +1,92 @@
+"""Sealing personal data: round trip, wrong key, tampering, master keys and their rotation."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.contracts import SealedPersonalData
+from shared.pii import DataKey, KeyRing, LocalMasterKey, SealBroken, master_key_from_env
+from shared.pii.master import UnknownMasterKey
+from shared.pii.retention import retained_until
+
+PERSON = {"full_name": "Trần Thị Bích Ngọc", "citizen_id": "001190012345", "address": "Số 12 Phố Huế"}
+SECRET = "a-development-secret-of-at-least-32-chars"
+
+
+def _key() -> DataKey:
+    return DataKey(uuid.uuid4(), AESGCM(os.urandom(32)))
+
+
+def test_round_trip_and_no_clear_text_in_the_ciphertext() -> None:
+    key = _key()
+    sealed = KeyRing.seal(key, PERSON)
+    assert KeyRing.open_with(key, sealed) == PERSON
+    raw = base64.b64decode(sealed.ciphertext)
+    assert b"001190012345" not in raw and PERSON["full_name"].encode() not in raw
+    assert "001190012345" not in sealed.model_dump_json()
+    assert KeyRing.seal(key, PERSON).ciphertext != sealed.ciphertext, "a fresh nonce every time"
+
+
+def test_wrong_key_is_refused() -> None:
+    sealed = KeyRing.seal(_key(), PERSON)
+    other = _key()
+    with pytest.raises(SealBroken):
+        KeyRing.open_with(other, sealed)  # another reference
+    with pytest.raises(SealBroken):
+        KeyRing.open_with(DataKey(sealed.key_ref, AESGCM(os.urandom(32))), sealed)  # same ref, other bytes
+
+
+def test_tampering_is_detected() -> None:
+    key = _key()
+    sealed = KeyRing.seal(key, PERSON)
+    raw = bytearray(base64.b64decode(sealed.ciphertext))
+    raw[20] ^= 0x01
+    tampered = SealedPersonalData(key_ref=key.key_ref, ciphertext=base64.b64encode(bytes(raw)).decode())
+    with pytest.raises(SealBroken):
+        KeyRing.open_with(key, tampered)
+    with pytest.raises(SealBroken):
+        KeyRing.open_with(key, {"key_ref": str(key.key_ref), "ciphertext": "not base64!"})
+
+
+def test_master_key_wraps_and_rotates() -> None:
+    old = LocalMasterKey(SECRET)
+    wrapped = old.wrap(b"k" * 32, b"context")
+    assert old.unwrap(wrapped, old.key_id, b"context") == b"k" * 32
+    with pytest.raises(Exception):  # noqa: B017 - InvalidTag: the context is authenticated
+        old.unwrap(wrapped, old.key_id, b"another context")
+    rotated = LocalMasterKey("a-brand-new-secret-for-the-master-key-2026", previous=(SECRET,))
+    assert rotated.key_id != old.key_id
+    assert rotated.unwrap(wrapped, old.key_id, b"context") == b"k" * 32, "old keys still unwrap"
+    with pytest.raises(UnknownMasterKey):
+        LocalMasterKey("a-brand-new-secret-for-the-master-key-2026").unwrap(wrapped, old.key_id, b"context")
+
+
+def test_master_key_is_required_outside_development(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    with pytest.raises(RuntimeError, match="MOTCUA_MASTER_KEY"):
+        master_key_from_env({})
+    with pytest.raises(ValueError, match="32 characters"):
+        master_key_from_env({"MOTCUA_MASTER_KEY": "short"})
+    assert master_key_from_env({"MOTCUA_MASTER_KEY": SECRET}).key_id == LocalMasterKey(SECRET).key_id
+
+
+def test_master_key_from_a_file(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "master.key")
+    with open(path, "w") as f:
+        f.write(SECRET + "\n")
+    assert master_key_from_env({"MOTCUA_MASTER_KEY_FILE": path}).key_id == LocalMasterKey(SECRET).key_id
+
+
+def test_retention_counts_from_the_latest_dossier() -> None:
+    from datetime import UTC, datetime
+
+    first, last = datetime(2020, 2, 29, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC)
+    assert retained_until([first, last], 10) == datetime(2034, 2, 28, tzinfo=UTC)
+    assert retained_until([], 10) is None
