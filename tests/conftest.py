@@ -26,14 +26,20 @@ if TYPE_CHECKING:
     from shared.runtime import RunningServers
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite is a development run: services may fall back on generated development secrets.
+os.environ["MOTCUA_ENV"] = "development"
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunningServers]:
     from shared.runtime import servers_from_env_or_start  # only the suites that need servers
 
+    from tests.system import NATS_PASSWORDS
+
     running = servers_from_env_or_start(ROOT / ".data" / "test", fresh=True)
+    NATS_PASSWORDS.update(running.nats_passwords)
     yield running
+    NATS_PASSWORDS.clear()
     running.stop()
 
 
@@ -57,7 +63,8 @@ async def database_url(servers: RunningServers) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def nats_url(servers: RunningServers) -> AsyncIterator[str]:
-    """The event stream and its consumers start empty in every test."""
+    """The event stream and its consumers start empty in every test (the URL carries the ops
+    user, who alone may delete and declare streams)."""
     nc = await nats.connect(servers.nats_url)
     js = nc.jetstream()
     with contextlib.suppress(NotFoundError):

@@ -221,7 +221,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
 
 
 async def test_ops_lag_dead_letters_redrive_and_bad_input(system: System, database_url: str) -> None:
-    nc = await nats.connect(system.host("scoring").settings.nats_url)
+    nc = await nats.connect(system.ops_nats_url)
     js = nc.jetstream()
     await js.publish(subject_for("intake.dossier_received.v1", "bad"), b"{not json", stream=STREAM)
     await nc.close()
