@@ -33,7 +33,6 @@ os.environ["MOTCUA_ENV"] = "development"
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunningServers]:
     from shared.runtime import servers_from_env_or_start  # only the suites that need servers
-
     from tests.system import NATS_PASSWORDS
 
     running = servers_from_env_or_start(ROOT / ".data" / "test", fresh=True)

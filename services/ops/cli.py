@@ -31,7 +31,9 @@ from shared.eventlog.nats_users import authorization_block, connect
 app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
 replay_app = typer.Typer(help="Rebuild a projection from the event log", no_args_is_help=True)
 app.add_typer(replay_app, name="replay")
-topology_app = typer.Typer(help="The JetStream stream, its consumers and the NATS users", no_args_is_help=True)
+topology_app = typer.Typer(
+    help="The JetStream stream, its consumers and the NATS users", no_args_is_help=True
+)
 app.add_typer(topology_app, name="topology")
 console = Console()
 
@@ -209,7 +211,9 @@ def dead_letters(
         console.print(f"[red]not re-driven ({exc.code}):[/] {exc.detail}")
         raise typer.Exit(1) from exc
     if redrive is not None:
-        console.print(f"[green]re-driven[/] {schema}/{redrive} through {result['consumer']}: {result['outcome']}")
+        console.print(
+            f"[green]re-driven[/] {schema}/{redrive} through {result['consumer']}: {result['outcome']}"
+        )
         return
     table = Table("schema", "id", "consumer", "subject", "reason", "dead at")
     for d in result:
@@ -259,3 +263,7 @@ def token(
         print(issuer.token_for(demo_user(user), ttl_s=ttl))
     except KeyError:
         raise typer.BadParameter(f"{user} is not a demo user; add --role and --unit") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -43,7 +43,9 @@ class RedriveFailed(Exception):
         self.detail = detail
 
 
-async def redrive_letter(consumer: TrackedConsumer, conn: asyncpg.Connection, letter_id: int) -> dict[str, Any]:
+async def redrive_letter(
+    consumer: TrackedConsumer, conn: asyncpg.Connection, letter_id: int
+) -> dict[str, Any]:
     """Runs dead letter ``letter_id`` of ``consumer`` through its handler; the outcome as a dict.
 
     Outcomes: ``processed`` (the handler did its work now), ``already_processed`` (the event
@@ -82,7 +84,9 @@ async def redrive_letter(consumer: TrackedConsumer, conn: asyncpg.Connection, le
         await conn.execute(f"UPDATE {schema}.dead_letters SET redriven_at = now() WHERE id = $1", letter_id)
     if fresh:
         consumer.stats.processed += 1
-    log.info("consumer %s: dead letter %s redriven (%s)", durable, letter_id, "processed" if fresh else "duplicate")
+    log.info(
+        "consumer %s: dead letter %s redriven (%s)", durable, letter_id, "processed" if fresh else "duplicate"
+    )
     return {"outcome": "processed" if fresh else "already_processed", "event_id": event.event_id}
 
 
@@ -101,7 +105,7 @@ async def serve_redrives(
             reply = {"ok": False, "code": exc.code, "detail": exc.detail}
         except (ValueError, KeyError, TypeError) as exc:
             reply = {"ok": False, "code": "bad_request", "detail": f"expected {{'id': <int>}}: {exc!r}"}
-        except Exception as exc:  # noqa: BLE001 - transient (database down…): say so, ops may retry
+        except Exception as exc:
             log.exception("consumer %s: redrive failed", consumer.spec.durable)
             reply = {"ok": False, "code": "transient_failure", "detail": repr(exc)[:500]}
         if msg.reply:

@@ -28,6 +28,8 @@ from nats.js.errors import NotFoundError
 # parallel test runs on one server): streams may not overlap in subjects.
 STREAM = os.environ.get("MOTCUA_STREAM", "MOTCUA")
 SUBJECT_ROOT = os.environ.get("MOTCUA_SUBJECT_ROOT", "motcua.evt")
+
+
 # Core-NATS request subjects (outside the stream, never stored) on which the service owning a
 # durable consumer re-runs one of its dead letters: ``<REDRIVE_PREFIX>.<durable>``.
 def redrive_prefix(subject_root: str) -> str:

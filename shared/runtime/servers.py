@@ -495,9 +495,7 @@ def _launch_nats(run_dir: Path, port: int, monitor_port: int, *, sync_always: bo
     _mkdir(nats_dir)
     config = nats_dir / "nats.conf"
     log_path = nats_dir / "nats.log"
-    _write_nats_config(
-        config, nats_dir, port, monitor_port, nats_passwords(run_dir), sync_always=sync_always
-    )
+    _write_nats_config(config, nats_dir, port, monitor_port, nats_passwords(run_dir), sync_always=sync_always)
     _rotate(log_path)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own binary and arguments

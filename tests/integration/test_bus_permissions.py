@@ -70,10 +70,14 @@ async def test_a_service_publishes_its_own_events_and_no_one_elses(bus: dict[str
 
 async def test_a_service_cannot_fetch_another_services_consumer(bus: dict[str, Any]) -> None:
     ops = bus["ops"]
-    await ops.jetstream().publish(subject_for("intake.dossier_received.v1", "d-2"), _event("x"), stream=STREAM)
+    await ops.jetstream().publish(
+        subject_for("intake.dossier_received.v1", "d-2"), _event("x"), stream=STREAM
+    )
     errors: list[str] = []
     postal = await _as(bus, "postal", errors)
-    theirs = await postal.jetstream().pull_subscribe_bind(durable=PROCESSING_FROM_INTAKE.durable, stream=STREAM)
+    theirs = await postal.jetstream().pull_subscribe_bind(
+        durable=PROCESSING_FROM_INTAKE.durable, stream=STREAM
+    )
     with pytest.raises(nats.errors.TimeoutError):
         await theirs.fetch(1, timeout=1)
     # Nothing was handed out: processing still has the message to itself.
@@ -88,7 +92,9 @@ async def test_a_service_cannot_fetch_another_services_consumer(bus: dict[str, A
     await postal.close()
 
     processing = await _as(bus, "processing", [])
-    own = await processing.jetstream().pull_subscribe_bind(durable=PROCESSING_FROM_INTAKE.durable, stream=STREAM)
+    own = await processing.jetstream().pull_subscribe_bind(
+        durable=PROCESSING_FROM_INTAKE.durable, stream=STREAM
+    )
     [msg] = await own.fetch(1, timeout=5)
     assert msg.subject == subject_for("intake.dossier_received.v1", "d-2")
     await msg.ack_sync()
@@ -108,5 +114,5 @@ async def test_no_one_reads_the_bus_around_jetstream(bus: dict[str, Any]) -> Non
     assert len(denied) == 2, errors
     await scoring.close()
 
-    with pytest.raises(Exception, match="(?i)authorization"):
+    with pytest.raises(Exception, match=r"(?i)authorization"):
         await nats.connect(strip_credentials(bus["url"]), allow_reconnect=False, max_reconnect_attempts=0)

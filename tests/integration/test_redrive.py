@@ -73,7 +73,10 @@ async def test_redrive_runs_only_the_failed_consumer_again(system: System, datab
     # Fixed: re-driven through processing's consumer alone. The stream gets nothing new, so
     # scoring (which had counted the dossier) sees nothing again and no other letter appears.
     opening.handler, opening.prepare = fixed_handler, fixed_prepare
-    messages, scoring_seen = await _stream_messages(system), scoring.stats.processed + scoring.stats.duplicates
+    messages, scoring_seen = (
+        await _stream_messages(system),
+        scoring.stats.processed + scoring.stats.duplicates,
+    )
     done = await system.scoring.post(path)
     assert done.status_code == 200, done.text
     assert done.json()["outcome"] == "processed" and done.json()["consumer"] == PROCESSING_FROM_INTAKE.durable
@@ -83,7 +86,10 @@ async def test_redrive_runs_only_the_failed_consumer_again(system: System, datab
     # Opening the case published processing's own event: that is the only new message.
     await eventually(lambda: _stream_messages(system), lambda n: n == messages + 1)
     await asyncio.sleep(0.5)
-    assert scoring.stats.duplicates == 0 and scoring.stats.processed + scoring.stats.duplicates == scoring_seen + 1
+    assert (
+        scoring.stats.duplicates == 0
+        and scoring.stats.processed + scoring.stats.duplicates == scoring_seen + 1
+    )
     [after] = await _letters(system)
     assert after["id"] == letter["id"] and after["redriven_at"] is not None
 
