@@ -7,7 +7,6 @@ so the load generator never shares their event loop and their memory can be meas
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from services.ops.launcher import declare_as_ops, development_env, service_env
 from shared.runtime import RunningServers, servers_from_env_or_start
 from shared.runtime.dev_secrets import development_secrets
 
@@ -64,8 +64,9 @@ class Stack:
             "warning",
         ]
         log = open(ROOT / "bench" / "results" / f".{name}.log", "ab")  # noqa: SIM115 - child keeps it
+        env = service_env(name, self.env, self.servers)  # each service as its own NATS user
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=log
+            command, cwd=ROOT, env=env, stdout=log, stderr=log
         )
         wait_healthy(self.url(name), self.processes[name])
 
@@ -102,14 +103,13 @@ def running_stack(data_dir: Path) -> Iterator[Stack]:
     servers = servers_from_env_or_start(data_dir, fresh=True)
     ports = {name: free_port() for name in SERVICES}
     env = {
-        **os.environ,
-        "NATS_URL": servers.nats_url,
-        "DATABASE_URL": servers.database_url,
+        **development_env(servers, data_dir),
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     env.update(development_secrets(data_dir, env))
     stack = Stack(servers=servers, ports=ports, env=env)
     try:
+        declare_as_ops(servers.nats_url)
         for name in SERVICES:
             stack.start(name)
         yield stack

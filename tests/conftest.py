@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from shared.runtime import RunningServers
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite is a development run: services may fall back on generated development secrets.
+os.environ["MOTCUA_ENV"] = "development"
 
 # The services seal personal data under a master key: the suite's own development key (the
 # servers fixture may wipe .data/test; the key only has to last the session).
@@ -36,9 +38,12 @@ os.environ.update(development_secrets(ROOT / ".data" / "test-secrets", os.enviro
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunningServers]:
     from shared.runtime import servers_from_env_or_start  # only the suites that need servers
+    from tests.system import NATS_PASSWORDS
 
     running = servers_from_env_or_start(ROOT / ".data" / "test", fresh=True)
+    NATS_PASSWORDS.update(running.nats_passwords)
     yield running
+    NATS_PASSWORDS.clear()
     running.stop()
 
 
@@ -62,7 +67,8 @@ async def database_url(servers: RunningServers) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def nats_url(servers: RunningServers) -> AsyncIterator[str]:
-    """The event stream and its consumers start empty in every test."""
+    """The event stream and its consumers start empty in every test (the URL carries the ops
+    user, who alone may delete and declare streams)."""
     nc = await nats.connect(servers.nats_url)
     js = nc.jetstream()
     with contextlib.suppress(NotFoundError):

@@ -1,9 +1,14 @@
-"""The four services in one test process, each with its real lifespan, talking over real NATS."""
+"""The four services in one test process, each with its real lifespan, talking over real NATS.
+
+Each app connects with its own NATS user, as in production, when the suite started the embedded
+nats-server (``conftest`` fills ``NATS_PASSWORDS``); the topology is declared first as ``ops``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -12,11 +17,16 @@ from typing import Any, TypeVar
 import httpx
 from fastapi import FastAPI
 
+from shared.eventlog import declare_topology
+from shared.eventlog.nats_users import connect, strip_credentials
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 from tests.identity import auth
 
 T = TypeVar("T")
+
+# NATS user -> password of the suite's embedded nats-server (empty with a NATS from the environment).
+NATS_PASSWORDS: dict[str, str] = {}
 
 # Each client speaks as a real user of its service (tokens from tests/identity.py); a test that
 # needs another role or unit passes ``headers=auth(user)``.
@@ -38,6 +48,8 @@ APPLICANT = {
 class System:
     apps: dict[str, FastAPI]
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    # What tests use to reach NATS directly: the ops user (the apps' own users may do far less).
+    ops_nats_url: str = ""
 
     def host(self, name: str) -> ServiceHost:
         host: ServiceHost = self.apps[name].state.host
@@ -56,14 +68,36 @@ def build_apps(settings: Settings, names: tuple[str, ...]) -> dict[str, FastAPI]
     factories: dict[str, Callable[[Settings], FastAPI]] = {
         name: importlib.import_module(f"services.{name}.main").create_app for name in names
     }
-    return {name: factories[name](settings) for name in names}
+    return {name: factories[name](as_service(settings, name)) for name in names}
+
+
+def as_service(settings: Settings, name: str) -> Settings:
+    """``settings`` (whose NATS URL may carry the ops user) for service ``name``'s own user."""
+    if name not in NATS_PASSWORDS:
+        return settings
+    return dataclasses.replace(
+        settings,
+        nats_url=strip_credentials(settings.nats_url),
+        nats_user=name,
+        nats_password=NATS_PASSWORDS[name],
+    )
+
+
+async def declare_as_ops(settings: Settings) -> None:
+    """What the launcher does before services start: services with their own users may not."""
+    nc = await connect(settings.nats_url)
+    try:
+        await declare_topology(nc.jetstream())
+    finally:
+        await nc.close()
 
 
 @contextlib.asynccontextmanager
 async def running_system(
     settings: Settings, names: tuple[str, ...] = ("intake", "processing", "postal", "scoring")
 ) -> AsyncIterator[System]:
-    system = System(apps=build_apps(settings, names))
+    await declare_as_ops(settings)
+    system = System(apps=build_apps(settings, names), ops_nats_url=settings.nats_url)
     async with contextlib.AsyncExitStack() as stack:
         for name, app in system.apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))

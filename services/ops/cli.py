@@ -1,7 +1,9 @@
 """``motcua``: the operations command line (replay, verify, history, lag, dead letters, erase).
 
-It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``). Replay
-and verify read the services' PostgreSQL event stores, the source of truth (DESIGN §2).
+It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``); on a bus
+with users it connects as ``NATS_USER``/``NATS_PASSWORD`` or as the user in the URL (the ops user:
+``make run`` prints such a URL). Replay and verify read the services' PostgreSQL event stores,
+the source of truth (docs/architecture).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
-import nats
 import typer
+from nats.aio.client import Client
 from rich.console import Console
 from rich.table import Table
 
@@ -23,14 +25,46 @@ from services.ops.log_progress import read_projection
 from services.scoring import operations
 from services.scoring.rebuild import replace_tables
 from services.scoring.verify import compare
+from shared.eventlog import declare_topology
+from shared.eventlog.nats_users import authorization_block, connect
 
 app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
 replay_app = typer.Typer(help="Rebuild a projection from the event log", no_args_is_help=True)
 app.add_typer(replay_app, name="replay")
+topology_app = typer.Typer(
+    help="The JetStream stream, its consumers and the NATS users", no_args_is_help=True
+)
+app.add_typer(topology_app, name="topology")
 console = Console()
 
 DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL")]
 NatsUrl = Annotated[str, typer.Option("--nats-url", envvar="NATS_URL", help="NATS URL")]
+
+
+async def _nats(url: str) -> Client:
+    return await connect(url, os.environ.get("NATS_USER") or None, os.environ.get("NATS_PASSWORD") or None)
+
+
+@topology_app.command("declare")
+def topology_declare(nats_url: NatsUrl) -> None:
+    """Create or update the stream and every durable consumer (as the ops user, before services start)."""
+
+    async def run() -> None:
+        nc = await _nats(nats_url)
+        try:
+            await declare_topology(nc.jetstream())
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+    console.print("[green]declared[/] the stream and its consumers")
+
+
+@topology_app.command("nats-users")
+def topology_nats_users() -> None:
+    """Print nats-server's users and permissions generated from the topology (deploy/nats-users.conf);
+    passwords are $NATS_<USER>_PASSWORD references that nats-server reads from its environment."""
+    print(authorization_block(), end="")
 
 
 @replay_app.command("scoring")
@@ -113,7 +147,7 @@ def lag(nats_url: NatsUrl) -> None:
     """Consumer lag: stream last sequence against each consumer's ack floor."""
 
     async def run() -> dict[str, Any]:
-        nc = await nats.connect(nats_url)
+        nc = await _nats(nats_url)
         try:
             return await operations.lag(nc.jetstream())
         finally:
@@ -148,7 +182,9 @@ def lag(nats_url: NatsUrl) -> None:
 def dead_letters(
     database_url: DatabaseUrl,
     nats_url: Annotated[str, typer.Option("--nats-url", envvar="NATS_URL")] = "",
-    redrive: Annotated[int | None, typer.Option(help="re-publish this dead letter's payload")] = None,
+    redrive: Annotated[
+        int | None, typer.Option(help="run this dead letter again through the consumer that failed on it")
+    ] = None,
     schema: Annotated[str, typer.Option(help="service schema of the dead letter to redrive")] = "scoring",
 ) -> None:
     """List dead letters of every service, or re-drive one after a fix."""
@@ -158,9 +194,9 @@ def dead_letters(
         try:
             if redrive is None:
                 return await operations.dead_letters(conn)
-            nc = await nats.connect(nats_url or os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+            nc = await _nats(nats_url or os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
             try:
-                return await operations.redrive(conn, nc.jetstream(), schema, redrive)
+                return await operations.redrive(conn, nc, schema, redrive)
             finally:
                 await nc.close()
         finally:
@@ -171,9 +207,12 @@ def dead_letters(
     except operations.UnknownDeadLetter as exc:
         console.print(f"[red]no such dead letter: {exc}[/]")
         raise typer.Exit(1) from exc
+    except operations.RedriveFailed as exc:
+        console.print(f"[red]not re-driven ({exc.code}):[/] {exc.detail}")
+        raise typer.Exit(1) from exc
     if redrive is not None:
         console.print(
-            f"[green]re-driven[/] {schema}/{redrive} to {result['subject']} (seq {result['stream_seq']})"
+            f"[green]re-driven[/] {schema}/{redrive} through {result['consumer']}: {result['outcome']}"
         )
         return
     table = Table("schema", "id", "consumer", "subject", "reason", "dead at")
@@ -285,3 +324,7 @@ def token(
         print(issuer.token_for(demo_user(user), ttl_s=ttl))
     except KeyError:
         raise typer.BadParameter(f"{user} is not a demo user; add --role and --unit") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,13 +1,16 @@
 """`make run`: the whole system on one machine, with a demo, stopped cleanly by Ctrl-C.
 
 Starts NATS and PostgreSQL from the pip packages under one data folder (unless ``NATS_URL``
-and ``DATABASE_URL`` are set), then the four services as separate processes, waits until
-each answers ``/health``, seeds the demo and prints where everything is.
+and ``DATABASE_URL`` are set), declares the stream and consumers as the NATS ops user, then
+the four services as separate processes (each with its own NATS user), waits until each
+answers ``/health``, seeds the demo and prints where everything is. It is a development run
+(``MOTCUA_ENV=development``): secrets nobody configured are generated under the data folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
@@ -20,14 +23,60 @@ import httpx
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
 from services.ops.demo import seed_demo
+from services.postal.config import dev_webhook_secret
 from services.postal_sim import PORT as POSTAL_SIM_PORT
 from shared.auth.dev_issuer import DevIssuer
+from shared.eventlog import declare_topology
+from shared.eventlog.nats_users import connect
 from shared.host.settings import DEFAULT_PORTS, service_port
-from shared.runtime import servers_from_env_or_start
+from shared.runtime import RunningServers, servers_from_env_or_start
 from shared.runtime.dev_secrets import dev_secret, development_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(DEFAULT_PORTS)
+
+
+def declare_as_ops(nats_url: str) -> None:
+    """Services with their own NATS users may not declare the topology: ops does, first."""
+
+    async def run() -> None:
+        nc = await connect(nats_url, os.environ.get("NATS_USER") or None, os.environ.get("NATS_PASSWORD"))
+        try:
+            await declare_topology(nc.jetstream())
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def service_env(name: str, base: dict[str, str], servers: RunningServers) -> dict[str, str]:
+    """One service's environment: its own NATS user when the servers are ours."""
+    credentials = servers.nats_credentials(name)
+    if not credentials:
+        return base
+    return {**base, "NATS_URL": servers.plain_nats_url, **credentials}
+
+
+def development_env(servers: RunningServers, data_dir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "NATS_URL": servers.nats_url,
+        "DATABASE_URL": servers.database_url,
+        "MOTCUA_ENV": "development",
+        "MOTCUA_DATA_DIR": str(data_dir),
+    }
+    # Services never run as ops; NATS_USER/NATS_PASSWORD here were the launcher's own.
+    env.pop("NATS_USER", None)
+    env.pop("NATS_PASSWORD", None)
+    # Postal books with the simulator wherever it listens, unless real operators are configured.
+    sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
+    env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")
+    if not env.get("POSTAL_WEBHOOK_SECRETS"):
+        # A secret of this data folder, never a published one; the simulator signs with it.
+        secret = dev_webhook_secret("VNPOST", data_dir)
+        env["POSTAL_WEBHOOK_SECRETS"] = f"VNPOST={secret}"
+        env.setdefault("POSTAL_SIM_SECRET", secret)
+    return env
 
 
 def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -72,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
 
     servers = servers_from_env_or_start(args.data_dir)
-    env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": servers.database_url}
+    env = development_env(servers, args.data_dir)
     # Without a configured identity provider, `make run` brings its own (development only).
     own_identity = not os.environ.get("MOTCUA_OIDC_ISSUER")
     identity_port = int(os.environ.get("IDENTITY_PORT", IDENTITY_PORT))
@@ -80,16 +129,13 @@ def main() -> None:
     if own_identity:
         issuer = DevIssuer.in_folder(args.data_dir, issuer=issuer_url(identity_port))
         env.update(
-            MOTCUA_ENV="development",
             MOTCUA_OIDC_ISSUER=issuer.issuer,
             MOTCUA_OIDC_AUDIENCE=issuer.audience,
             MOTCUA_OIDC_JWKS_URL=f"{issuer.issuer}/protocol/openid-connect/certs",
             IDENTITY_PORT=str(identity_port),
         )
     env.update(development_secrets(args.data_dir, env))
-    # Postal books with the simulator wherever it listens, unless real operators are configured.
     sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
-    env.setdefault("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{sim_port}")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -116,6 +162,7 @@ def main() -> None:
     # inherits SIGINT ignored (and Python then never raises KeyboardInterrupt).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        declare_as_ops(servers.nats_url)
         if issuer is not None:
             identity = [sys.executable, "-m", "services.identity_dev", "--data-dir", str(args.data_dir)]
             processes["identity"] = subprocess.Popen(identity, cwd=ROOT, env=env)  # noqa: S603
@@ -125,9 +172,10 @@ def main() -> None:
                 url=f"{issuer.issuer}/.well-known/openid-configuration",
             )
         for name in SERVICES:
-            processes[name] = start_service(name, env)
+            processes[name] = start_service(name, service_env(name, env, servers))
         sim_command = [sys.executable, "-m", "services.postal_sim.main"]
-        processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=env)  # noqa: S603
+        sim_env = {**env, "NATS_URL": servers.plain_nats_url}  # the simulator never talks to NATS
+        processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=sim_env)  # noqa: S603
         for name in SERVICES:
             wait_healthy(name, processes[name])
         if not args.no_demo and issuer is not None:
@@ -137,7 +185,8 @@ def main() -> None:
                 print_progress=True,
             )
         print("\nmotcua is running:")
-        print(f"  NATS        {servers.nats_url}")
+        # The ops user's URL, for the motcua CLI (a development secret of .data/).
+        print(f"  NATS        {servers.nats_url}  (as ops)")
         print(f"  PostgreSQL  {servers.database_url}")
         for name in SERVICES:
             print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")

@@ -4,7 +4,10 @@ Read from the environment once at start:
 
 * ``POSTAL_OPERATORS`` — ``CODE=base URL`` pairs, comma-separated (default: the simulator).
 * ``POSTAL_WEBHOOK_SECRETS`` — ``CODE=secret`` pairs; each operator signs with its own secret.
-  The default dev secret serves ``make run`` and the tests only; a site must set its own.
+  During a key rotation an operator has two, ``CODE=new|old``: both are accepted until the old
+  one is removed. Required outside development (``MOTCUA_ENV=development``), where a missing
+  secret is generated once per data folder (``MOTCUA_DATA_DIR``, default ``.data``) and
+  ``make run`` hands the same one to the simulator. There is no published default.
 * ``POSTAL_BOOKING_TIMEOUT_S``, ``POSTAL_BOOKING_ATTEMPTS`` — one booking call's timeout and
   how many calls one booking round makes before it waits for the next round.
 """
@@ -13,8 +16,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-DEV_WEBHOOK_SECRET = "motcua-dev-webhook-secret"  # noqa: S105 - a published dev default
+from shared.host.settings import is_development, require_secret
+from shared.runtime.dev_secrets import dev_secret
+
+ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR_URL = "http://127.0.0.1:8105"
 CENTRE = {
     "full_name": "Trung tâm Phục vụ hành chính công tỉnh",
@@ -31,10 +38,28 @@ def _pairs(raw: str) -> dict[str, str]:
     return pairs
 
 
+def dev_webhook_secret(operator: str, data_dir: Path | None = None) -> str:
+    """The development secret of ``operator``'s webhooks, shared by postal and the simulator."""
+    folder = data_dir or Path(os.environ.get("MOTCUA_DATA_DIR") or ROOT / ".data")
+    return dev_secret(folder, f"postal-webhook-{operator.upper()}")
+
+
+def webhook_secrets(raw: str, operators: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    configured = {
+        code: tuple(s.strip() for s in value.split("|") if s.strip()) for code, value in _pairs(raw).items()
+    }
+    if configured or not operators:
+        return configured
+    if not is_development():
+        require_secret("POSTAL_WEBHOOK_SECRETS", None)
+    return {code: (dev_webhook_secret(code),) for code in operators}
+
+
 @dataclass(frozen=True)
 class PostalConfig:
     operators: dict[str, str] = field(default_factory=lambda: {"VNPOST": SIMULATOR_URL})
-    secrets: dict[str, str] = field(default_factory=lambda: {"VNPOST": DEV_WEBHOOK_SECRET})
+    # Per operator, the secrets its notices may be signed with (two during a rotation).
+    secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     booking_timeout_s: float = 5.0
     booking_attempts: int = 4
     backoff_s: float = 0.2
@@ -45,9 +70,7 @@ class PostalConfig:
     def from_env(cls) -> PostalConfig:
         env = os.environ
         operators = _pairs(env.get("POSTAL_OPERATORS", "")) or {"VNPOST": SIMULATOR_URL}
-        secrets = _pairs(env.get("POSTAL_WEBHOOK_SECRETS", "")) or {
-            code: DEV_WEBHOOK_SECRET for code in operators
-        }
+        secrets = webhook_secrets(env.get("POSTAL_WEBHOOK_SECRETS", ""), operators)
         centre = {
             "full_name": env.get("POSTAL_CENTRE_NAME", CENTRE["full_name"]),
             "address": env.get("POSTAL_CENTRE_ADDRESS", CENTRE["address"]),

@@ -1,14 +1,16 @@
 """Checking an operator's webhook signature: HMAC-SHA256 over ``{timestamp}.{body}``.
 
-Each operator has its own secret. The timestamp is signed with the body, so a captured call
-cannot be replayed later with a fresh timestamp; calls older (or newer) than the tolerance are
-refused, and the event id's unique key catches a replay inside the tolerance.
+Each operator has its own secret, two while a key is being rotated (either one is accepted:
+the operator switches to the new one, then the old one is dropped). The timestamp is signed with
+the body, so a captured call cannot be replayed later with a fresh timestamp; calls older (or
+newer) than the tolerance are refused, and the event id's unique key catches a replay inside the tolerance.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from shared.host.errors import ApiError
 
@@ -23,7 +25,13 @@ def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(
-    *, secret: str, signature: str | None, timestamp: str | None, body: bytes, now: float, tolerance_s: int
+    *,
+    secret: str | Sequence[str],
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes,
+    now: float,
+    tolerance_s: int,
 ) -> None:
     """Raises a 401 ``ApiError`` that says exactly what is wrong; returns if the call is genuine."""
     if not signature or not timestamp:
@@ -53,7 +61,8 @@ def verify(
     given = signature.strip()
     if not given.startswith("sha256="):
         given = "sha256=" + given
-    if not hmac.compare_digest(given, expected_signature(secret, timestamp, body)):
+    accepted = (secret,) if isinstance(secret, str) else tuple(secret)
+    if not any(hmac.compare_digest(given, expected_signature(s, timestamp, body)) for s in accepted):
         raise ApiError(
             401,
             "signature_invalid",

@@ -31,8 +31,8 @@ def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter
     @router.post("/webhooks/postal/{operator}", summary="Thông báo hành trình từ doanh nghiệp bưu chính")
     async def receive(operator: str, request: Request) -> dict[str, Any]:
         code = operator.upper()
-        secret = config.secrets.get(code)
-        if secret is None:
+        secrets = config.secrets.get(code)
+        if not secrets:
             raise ApiError(
                 404,
                 "unknown_operator",
@@ -44,7 +44,7 @@ def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter
             raise ApiError(413, "body_too_large", "Nội dung quá lớn", "The body is too large")
         headers = request.headers
         verify(
-            secret=secret,
+            secret=secrets,
             signature=headers.get(SIGNATURE_HEADER),
             timestamp=headers.get(TIMESTAMP_HEADER),
             body=body,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-DEV_WEBHOOK_SECRET = "motcua-dev-webhook-secret"  # noqa: S105 - the published dev default
+from shared.host.settings import is_development, require_secret
+from shared.runtime.dev_secrets import dev_secret
 
 
 @dataclass(frozen=True)
 class SimConfig:
     operator: str = "VNPOST"
-    secret: str = DEV_WEBHOOK_SECRET
+    secret: str = ""  # what it signs its notices with: the one postal has for this operator
     postal_url: str = "http://127.0.0.1:8103"
     min_delay_s: float = 0.2
     max_delay_s: float = 1.5
@@ -29,7 +31,7 @@ class SimConfig:
         port = env.get("POSTAL_PORT", "8103")
         return cls(
             operator=env.get("POSTAL_SIM_OPERATOR", "VNPOST"),
-            secret=env.get("POSTAL_SIM_SECRET", DEV_WEBHOOK_SECRET),
+            secret=_secret(env.get("POSTAL_SIM_SECRET"), env.get("POSTAL_SIM_OPERATOR", "VNPOST")),
             postal_url=env.get("POSTAL_SIM_POSTAL_URL", f"http://127.0.0.1:{port}"),
             min_delay_s=float(env.get("POSTAL_SIM_MIN_DELAY_S", "0.2")),
             max_delay_s=float(env.get("POSTAL_SIM_MAX_DELAY_S", "1.5")),
@@ -37,3 +39,13 @@ class SimConfig:
             duplicate_share=float(env.get("POSTAL_SIM_DUPLICATE_SHARE", "0.2")),
             reorder_share=float(env.get("POSTAL_SIM_REORDER_SHARE", "0.2")),
         )
+
+
+def _secret(configured: str | None, operator: str) -> str:
+    if configured:
+        return configured
+    if not is_development():
+        return require_secret("POSTAL_SIM_SECRET", None)
+    # The same generated secret as postal's development fallback (services/postal/config.py).
+    folder = Path(os.environ.get("MOTCUA_DATA_DIR") or Path(__file__).resolve().parents[2] / ".data")
+    return dev_secret(folder, f"postal-webhook-{operator.upper()}")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 import asyncpg
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from shared.eventlog import CONSUMERS, STREAM
 from shared.eventlog.dead_letters import list_dead_letters
+from shared.eventlog.redrive import RedriveFailed, request_redrive
+
+__all__ = ["SCHEMAS", "RedriveFailed", "UnknownDeadLetter", "dead_letters", "lag", "redrive"]
 
 SCHEMAS = ("intake", "processing", "postal", "scoring")
 
@@ -72,24 +74,27 @@ async def dead_letters(conn: asyncpg.Connection, include_redriven: bool = False)
     return out
 
 
-async def redrive(
-    conn: asyncpg.Connection, js: JetStreamContext, schema: str, letter_id: int
-) -> dict[str, Any]:
-    """Re-publishes a dead letter's payload to its subject (after a fix), marked redriven.
+async def redrive(conn: asyncpg.Connection, nc: Client, schema: str, letter_id: int) -> dict[str, Any]:
+    """Has the service owning the dead letter's consumer run it through that consumer again.
 
-    A new ``Nats-Msg-Id`` gets it past the duplicate window; consumers that had processed the
-    event already skip it by its event id, so only the one that failed does the work.
+    Only that consumer sees it again (``shared/eventlog/redrive.py``): re-publishing to the
+    stream would hand it to every consumer of the subject. Raises ``UnknownDeadLetter``, or
+    ``RedriveFailed`` with the owner's reason (still failing, owner not running).
     """
     if schema not in SCHEMAS:
         raise UnknownDeadLetter(schema)
-    row = await conn.fetchrow(
-        f"SELECT id, subject, payload, headers, redriven_at FROM {schema}.dead_letters WHERE id = $1",
-        letter_id,
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{schema}.dead_letters")
+    consumer = (
+        await conn.fetchval(f"SELECT consumer FROM {schema}.dead_letters WHERE id = $1", letter_id)
+        if exists
+        else None
     )
-    if row is None:
+    if consumer is None:
         raise UnknownDeadLetter(f"{schema}/{letter_id}")
-    headers = {k: v for k, v in json.loads(row["headers"] or "{}").items() if not k.startswith("Nats-")}
-    headers["Nats-Msg-Id"] = f"redrive:{schema}:{letter_id}:{uuid.uuid4()}"
-    ack = await js.publish(row["subject"], bytes(row["payload"]), stream=STREAM, headers=headers)
-    await conn.execute(f"UPDATE {schema}.dead_letters SET redriven_at = now() WHERE id = $1", letter_id)
-    return {"schema": schema, "id": letter_id, "subject": row["subject"], "stream_seq": ack.seq}
+    try:
+        answer = await request_redrive(nc, consumer, letter_id)
+    except RedriveFailed as exc:
+        if exc.code == "unknown_dead_letter":
+            raise UnknownDeadLetter(f"{schema}/{letter_id}") from exc
+        raise
+    return {"schema": schema, "id": letter_id, "consumer": consumer, **answer}

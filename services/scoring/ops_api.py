@@ -31,7 +31,10 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
         async with host.pool.acquire() as conn:
             return await operations.dead_letters(conn, include_redriven)
 
-    @router.post("/dead-letters/{schema}/{letter_id}/redrive", summary="Re-publish a dead letter")
+    @router.post(
+        "/dead-letters/{schema}/{letter_id}/redrive",
+        summary="Run a dead letter again through the one consumer that failed on it",
+    )
     async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
         if schema not in operations.SCHEMAS:
             raise ApiError(
@@ -45,8 +48,26 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
             raise not_found("thư lỗi", "Dead letter", f"{schema}/{letter_id}")
         try:
             async with host.pool.acquire() as conn:
-                return await operations.redrive(conn, js(), schema, letter_id)
+                return await operations.redrive(conn, host.nats, schema, letter_id)
         except operations.UnknownDeadLetter as exc:
             raise not_found("thư lỗi", "Dead letter", f"{schema}/{letter_id}") from exc
+        except operations.RedriveFailed as exc:
+            raise _redrive_error(exc) from exc
 
     return router
+
+
+def _redrive_error(exc: operations.RedriveFailed) -> ApiError:
+    if exc.code == "still_failing":
+        return ApiError(
+            409,
+            "still_failing",
+            "Thư lỗi vẫn không xử lý được; chưa đánh dấu đã xử lý lại",
+            f"The consumer still rejects it; left as it was: {exc.detail}",
+        )
+    return ApiError(
+        503,
+        exc.code,
+        "Dịch vụ sở hữu bộ tiêu thụ này đang không chạy hoặc tạm thời lỗi; thử lại sau",
+        f"The service owning the consumer could not redrive it now: {exc.detail}",
+    )

@@ -1,9 +1,11 @@
 """The one place that declares JetStream streams and durable consumers.
 
-Services bind to what is declared here and never declare anything themselves: a durable
-consumer that already exists is bound to as it is, and streams declared from several
-services get their configs merged (DESIGN §5). ``declare_topology`` creates what is missing
-and updates what drifted, so changing a setting here reaches the server.
+Services bind to what is declared here: a durable consumer that already exists is bound to as
+it is, and streams declared from several services get their configs merged (docs: known
+pitfalls). ``declare_topology`` creates what is missing and updates what drifted, so changing a
+setting here reaches the server. On a bus with users (``nats_users``), only the ops user may
+declare; the launcher, the tests and ``motcua topology declare`` do it before services bind.
+The NATS users' permissions are generated from this file too, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ from nats.js.errors import NotFoundError
 # parallel test runs on one server): streams may not overlap in subjects.
 STREAM = os.environ.get("MOTCUA_STREAM", "MOTCUA")
 SUBJECT_ROOT = os.environ.get("MOTCUA_SUBJECT_ROOT", "motcua.evt")
+
+
+# Core-NATS request subjects (outside the stream, never stored) on which the service owning a
+# durable consumer re-runs one of its dead letters: ``<REDRIVE_PREFIX>.<durable>``.
+def redrive_prefix(subject_root: str) -> str:
+    return f"ctl.{subject_root}.redrive"
+
+
+REDRIVE_PREFIX = redrive_prefix(SUBJECT_ROOT)
+SERVICES = ("intake", "processing", "postal", "scoring")
 # Long enough to cover a relay that crashed and restarted; consumers are idempotent anyway.
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
@@ -38,6 +50,15 @@ class ConsumerSpec:
     filter_subject: str
     description: str
     max_deliver: int = -1  # transient failures retry until they succeed; poison is dead-lettered
+
+    @property
+    def owner(self) -> str:
+        """The service that consumes it (and alone may fetch from it): the durable's first word."""
+        return self.durable.partition("-")[0]
+
+    @property
+    def redrive_subject(self) -> str:
+        return f"{REDRIVE_PREFIX}.{self.durable}"
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -83,6 +104,10 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     POSTAL_FROM_INTAKE,
     SCORING_ALL,
 )
+
+
+def consumers_of(service: str) -> tuple[ConsumerSpec, ...]:
+    return tuple(spec for spec in CONSUMERS if spec.owner == service)
 
 
 def stream_config() -> StreamConfig:

@@ -17,18 +17,28 @@ import asyncpg
 from eventsourcing.application import Application
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from faststream.nats.security import NatsUserPassword
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from shared.eventlog import (
+    STREAM,
     OutboxRelay,
     TrackedConsumer,
     declare_topology,
     ensure_eventlog_tables,
     ensure_schema,
 )
+from shared.eventlog.nats_users import inbox_prefix, log_nats_error, strip_credentials
+from shared.eventlog.redrive import serve_redrives
 from shared.eventlog.relay import Translator
 from shared.host.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How long a service with its own NATS user waits for ops to declare its consumers.
+TOPOLOGY_WAIT_S = 60.0
 
 
 class ServiceHost:
@@ -44,9 +54,7 @@ class ServiceHost:
         self.schema = schema or name
         self.settings = settings
         self.pool_size = pool_size
-        # Per-message "Received/Processed" lines at DEBUG: at 1,000 dossiers/s they would drown
-        # the log and cost real time; failures are still logged as errors.
-        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, log_level=logging.DEBUG)
+        self.broker = _broker(settings)
         self.consumers: list[TrackedConsumer] = []
         self.relay: OutboxRelay | None = None
         self._relay_source: tuple[Application[Any], Translator] | None = None
@@ -83,8 +91,14 @@ class ServiceHost:
             await hook()
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
-        await declare_topology(js)
+        if self.settings.nats_user is None:
+            # A bus without users (a developer's own nats-server): nobody else declares.
+            await declare_topology(js)
+        else:
+            await self._wait_declared(js)
         await self.broker.start()
+        for consumer in self.consumers:
+            await serve_redrives(self.nats, consumer, lambda: self.pool)
         if self._relay_source is not None:
             app, translate = self._relay_source
             self.relay = OutboxRelay(
@@ -96,6 +110,29 @@ class ServiceHost:
         for loop in self.background:
             self._tasks.append(asyncio.create_task(loop(self._stop)))
         log.info("%s started", self.name)
+
+    @property
+    def nats(self) -> Client:
+        """The raw NATS connection (core requests: redrive)."""
+        client: Client = self.broker.config.connection_state.connection
+        return client
+
+    async def _wait_declared(self, js: JetStreamContext) -> None:
+        """With its own NATS user a service may not declare: ops does (docs/security/nats-and-secrets.md)."""
+        deadline = time.monotonic() + TOPOLOGY_WAIT_S
+        for consumer in self.consumers:
+            while True:
+                try:
+                    await js.consumer_info(STREAM, consumer.spec.durable)
+                    break
+                except NotFoundError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{self.name}: consumer {consumer.spec.durable} of stream {STREAM} is not"
+                            " declared; run `motcua topology declare` with the ops user's credentials"
+                        ) from None
+                    log.warning("%s: waiting for ops to declare %s", self.name, consumer.spec.durable)
+                    await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         """Stops everything within a bounded time: a process that hangs on its way out is
@@ -162,3 +199,21 @@ class ServiceHost:
         checks["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
         ok = checks["postgres"] == "ok" and checks["nats"] == "ok"
         return ok, checks
+
+
+def _broker(settings: Settings) -> NatsBroker:
+    # Per-message "Received/Processed" lines at DEBUG: at 1,000 dossiers/s they would drown
+    # the log and cost real time; failures are still logged as errors.
+    common: dict[str, Any] = {
+        "max_reconnect_attempts": -1,
+        "log_level": logging.DEBUG,
+        "error_cb": log_nats_error,
+    }
+    if settings.nats_user is None:
+        return NatsBroker(settings.nats_url, **common)
+    return NatsBroker(
+        strip_credentials(settings.nats_url),
+        security=NatsUserPassword(settings.nats_user, settings.nats_password or ""),
+        inbox_prefix=inbox_prefix(settings.nats_user),
+        **common,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_PORTS = {"intake": 8101, "processing": 8102, "postal": 8103, "scoring": 8104}
 
@@ -12,13 +12,30 @@ DEFAULT_PORTS = {"intake": 8101, "processing": 8102, "postal": 8103, "scoring": 
 class Settings:
     nats_url: str
     database_url: str
+    # The service's own NATS user (docs/security/nats-and-secrets.md). None: connect as the URL
+    # says — a NATS without users, where the service also declares the topology itself.
+    nats_user: str | None = None
+    nats_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
         missing = [name for name in ("NATS_URL", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError(f"{', '.join(missing)} not set: start the servers with `make run` or set them")
-        return cls(nats_url=os.environ["NATS_URL"], database_url=os.environ["DATABASE_URL"])
+        user = os.environ.get("NATS_USER") or None
+        password = os.environ.get("NATS_PASSWORD") or None
+        if not is_development():
+            # Outside development the bus is never open: every service has its own user.
+            require_secret("NATS_USER", user)
+            require_secret("NATS_PASSWORD", password)
+        elif user and not password:
+            raise RuntimeError("NATS_USER is set without NATS_PASSWORD")
+        return cls(
+            nats_url=os.environ["NATS_URL"],
+            database_url=os.environ["DATABASE_URL"],
+            nats_user=user,
+            nats_password=password,
+        )
 
 
 def service_port(service: str) -> int:

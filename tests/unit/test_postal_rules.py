@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from services.postal.config import PostalConfig
 from services.postal.domain import Shipment
-from services.postal.signatures import verify
+from services.postal.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from services.postal.status import moves_forward
 from services.postal_sim.config import SimConfig
 from services.postal_sim.journey import plan, tracking_number
@@ -97,4 +98,39 @@ def test_operator_settings_are_read_from_pairs(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("POSTAL_WEBHOOK_SECRETS", "VNPOST=a,VIETTEL=b")
     config = PostalConfig.from_env()
     assert config.operators == {"VNPOST": "http://127.0.0.1:1", "VIETTEL": "http://127.0.0.1:2"}
-    assert config.secrets == {"VNPOST": "a", "VIETTEL": "b"} and config.default_operator == "VNPOST"
+    assert config.secrets == {"VNPOST": ("a",), "VIETTEL": ("b",)} and config.default_operator == "VNPOST"
+
+
+def test_two_secrets_during_a_rotation_are_both_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTAL_WEBHOOK_SECRETS", "VNPOST=new|old")
+    secrets = PostalConfig.from_env().secrets["VNPOST"]
+    assert secrets == ("new", "old")
+    body, now = b'{"x": 1}', 1_700_000_100
+    for secret in ("new", "old"):
+        headers = signed_headers(secret, body, "e-1", timestamp=now)
+        verify(secret=secrets, signature=headers[SIGNATURE_HEADER], timestamp=headers[TIMESTAMP_HEADER],
+               body=body, now=now, tolerance_s=300)  # fmt: skip
+    forged = signed_headers("retired", body, "e-1", timestamp=now)
+    with pytest.raises(ApiError) as refused:
+        verify(secret=secrets, signature=forged[SIGNATURE_HEADER], timestamp=forged[TIMESTAMP_HEADER],
+               body=body, now=now, tolerance_s=300)  # fmt: skip
+    assert refused.value.code == "signature_invalid"
+
+
+def test_no_published_default_secret_outside_development(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("POSTAL_WEBHOOK_SECRETS", raising=False)
+    monkeypatch.delenv("POSTAL_SIM_SECRET", raising=False)
+    monkeypatch.setenv("MOTCUA_ENV", "production")
+    with pytest.raises(RuntimeError, match="POSTAL_WEBHOOK_SECRETS"):
+        PostalConfig.from_env()
+    with pytest.raises(RuntimeError, match="POSTAL_SIM_SECRET"):
+        SimConfig.from_env()
+    # In development each data folder gets its own generated secret, the same for both sides.
+    monkeypatch.setenv("MOTCUA_ENV", "development")
+    monkeypatch.setenv("MOTCUA_DATA_DIR", str(tmp_path))
+    postal = PostalConfig.from_env().secrets["VNPOST"]
+    assert postal == (SimConfig.from_env().secret,) and len(postal[0]) >= 40
+    monkeypatch.setenv("MOTCUA_DATA_DIR", str(tmp_path / "other"))
+    assert PostalConfig.from_env().secrets["VNPOST"] != postal
