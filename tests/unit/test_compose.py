@@ -61,10 +61,17 @@ def test_no_default_secrets_each_service_is_its_own_nats_user() -> None:
     topology = services["topology"]
     assert "topology declare" in " ".join(topology["command"])
     assert topology["environment"]["NATS_USER"] == "ops"
-    # Every ${VAR} in the file is mandatory (":?"), except where the bind address is chosen.
+    # Every ${VAR} in the file is mandatory (":?"), except the bind address and the token audience.
     text = (ROOT / "docker-compose.yml").read_text()
+    optional = {"MOTCUA_BIND_ADDRESS:-127.0.0.1", "MOTCUA_OIDC_AUDIENCE:-motcua"}
     for reference in re.findall(r"\$\{([^}]+)\}", text):
-        assert ":?" in reference or reference == "MOTCUA_BIND_ADDRESS:-127.0.0.1", reference
+        assert ":?" in reference or reference in optional, reference
+    # tokens are checked everywhere; only the services that open personal data get the master key
+    for name in DEFAULT_PORTS:
+        env = services[name]["environment"]
+        assert env["MOTCUA_OIDC_ISSUER"].startswith("${MOTCUA_OIDC_ISSUER:?")
+        assert env["MOTCUA_OIDC_JWKS_URL"].startswith("${MOTCUA_OIDC_JWKS_URL:?")
+        assert ("MOTCUA_MASTER_KEY" in env) == (name in ("intake", "postal")), name
 
 
 def test_only_the_http_services_are_published_and_on_loopback_by_default() -> None:
