@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import cpu, phases
+from bench import cpu, phases, token_cost
 from bench import references as ref
 from bench.bulk import BulkLoader
 from bench.intake_bench import end_to_end, intake_run
@@ -135,6 +135,8 @@ def main() -> None:
     started = datetime.now(UTC)
     with running_stack(args.data_dir) as stack:
         results = asyncio.run(run(args, stack))
+    # In process, after the stack stopped: CPU per call does not depend on what else runs.
+    results["token_check"] = token_cost.measure()
     results["machine"] = machine()
     results["started"] = started.isoformat()
     results["wall_seconds"] = round(time.perf_counter() - began, 1)

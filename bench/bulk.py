@@ -5,7 +5,8 @@ transaction, codes from ``next_codes``), received over the past weeks (business 
 services' relays publish them and processing opens the cases as in production. Then officers'
 work is replayed in bulk through ``ProcessingApplication``: supplements for some, decisions
 for most (some after the appointment: late), results made ready, many cases per save.
-No SQL bypasses an event store.
+No SQL bypasses an event store. Events record the actor a token would give: the centre's
+front-desk officer for receipts, an officer of the case's department for its work.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psycopg
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from bench.identity import DESK_USER
 from bench.workload import INCOMPLETE_SHARE, MISSING, REFUSED_SHARE, Filings
 from services.intake.api import _terms
 from services.intake.application import IntakeApplication
@@ -30,11 +32,18 @@ from services.intake.codes import next_codes
 from services.processing.application import ProcessingApplication
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
+from shared.auth.dev_issuer import demo_user
+from shared.auth.principal import Principal, Role
 from shared.eventlog import eventstore_env
 
 BATCH = 500
-OFFICER = {"user_id": "canbo.chuyenvien", "role": "officer", "agency": "SO", "channel": 1}
 DAYS_BACK = 45
+
+
+def officer_actor(department: str) -> dict[str, Any]:
+    """The actor an officer of ``department`` records, as the token would make it."""
+    officer = Principal(f"canbo.{department.lower()}", frozenset({Role.OFFICER}), department)
+    return officer.actor(Role.OFFICER)
 
 
 class BulkLoader:
@@ -47,6 +56,10 @@ class BulkLoader:
         self.processing = ProcessingApplication(env=eventstore_env(database_url, "processing"))
         self.received: list[str] = []
         self.desk = next(p for p in self.catalogue.receiving_points if p.level == "province")
+        user = demo_user(DESK_USER)
+        if user.agency != self.desk.code:
+            raise RuntimeError(f"{user.username} works at {user.agency}, not at the desk {self.desk.code}")
+        self.desk_officer = Principal(user.username, frozenset(user.roles), user.agency, user.name)
 
     def close(self) -> None:
         self.intake.close()
@@ -102,7 +115,7 @@ class BulkLoader:
             "refusal_reasons": "Không thuộc thẩm quyền" if outcome == "refused" else None,
             "occurred_at": at,
             "backdate_reason": "Nhập hồ sơ lịch sử (benchmark)",
-            "actor": body["actor"],
+            "actor": self.desk_officer.actor(Role.FRONT_DESK, body["channel"]),
             "applicant": body["applicant"],
         }
 
@@ -158,7 +171,10 @@ class BulkLoader:
     def _work(self, case: Any, now: datetime, done: dict[str, int]) -> bool:
         received: datetime = case.received_at
         due: datetime = case.due_at(now)
-        meta = {"backdate_reason": "Nhập lịch sử xử lý (benchmark)", "actor": OFFICER}
+        meta = {
+            "backdate_reason": "Nhập lịch sử xử lý (benchmark)",
+            "actor": officer_actor(case.department_code),
+        }
         changed = False
         try:
             if self.rng.random() < 0.08:

@@ -5,21 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any
 
 import asyncpg
 
+from bench.identity import DESK_USER
+from bench.loadgen import TOKEN_ENV
 from bench.stack import ROOT, Stack
 from bench.stats import latency_ms
 from services.intake.domain import dossier_id_for
 
 
-async def _loadgen(args: list[str], on_line: Any = None) -> dict[str, Any]:
-    """Runs ``bench.loadgen`` as a child process; streams its lines to ``on_line``; returns its summary."""
+async def _loadgen(stack: Stack, args: list[str], on_line: Any = None) -> dict[str, Any]:
+    """Runs ``bench.loadgen`` as a child process, signed in as the centre's front-desk officer;
+    streams its lines to ``on_line``; returns its summary."""
+    env = {**os.environ, TOKEN_ENV: stack.token(DESK_USER)}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.loadgen", *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, limit=2**24
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**24,
     )
     assert process.stdout is not None
     summary: dict[str, Any] = {}
@@ -55,6 +67,7 @@ async def wait_published(pool: asyncpg.Pool, timeout: float = 300.0) -> float:
 
 async def intake_run(stack: Stack, pool: asyncpg.Pool, concurrency: int, duration: float) -> dict[str, Any]:
     summary = await _loadgen(
+        stack,
         [
             "closed",
             "--url",
@@ -65,10 +78,12 @@ async def intake_run(stack: Stack, pool: asyncpg.Pool, concurrency: int, duratio
             str(duration),
             "--tag",
             f"c{concurrency}-{time.time_ns()}",
-        ]
+        ],
     )
     published_at = await wait_published(pool)
     n = len(summary["latencies"])
+    if n == 0:
+        raise RuntimeError(f"intake accepted no dossier: {summary['errors']}")
     return {
         "clients": concurrency,
         "dossiers": n,
@@ -107,6 +122,7 @@ async def end_to_end(stack: Stack, pool: asyncpg.Pool, rate: float, duration: fl
 
     poller = asyncio.create_task(poll())
     summary = await _loadgen(
+        stack,
         [
             "open",
             "--url",

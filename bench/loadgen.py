@@ -4,6 +4,10 @@
 ``open``: filings are offered at a fixed rate whatever the answers; each committed dossier is
 printed as ``<code> <unix time of the answer>`` so the caller can time its way to scoring.
 The summary is printed last, as one JSON line starting with ``{``.
+
+Every request carries ``Authorization: Bearer <token>``, one token for the whole run as a desk
+officer's session has: the token comes from ``MOTCUA_BENCH_TOKEN`` (not the command line, which
+every user of the machine can read), so intake verifies it inside what is measured.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -20,12 +25,21 @@ from bench.rawhttp import Connection, HttpError, get_json
 from bench.workload import Filings
 
 MAX_IN_FLIGHT = 128
+TOKEN_ENV = "MOTCUA_BENCH_TOKEN"  # noqa: S105 - the variable's name, not a token
+
+
+def _authorization() -> dict[str, str]:
+    token = os.environ.get(TOKEN_ENV, "")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+AUTHORIZATION = _authorization()
 
 
 async def _post(connection: Connection, filings: Filings, tag: str) -> tuple[float, int, str | None]:
     path, body, key = filings.next(tag)
     payload = json.dumps(body, ensure_ascii=False).encode()
-    headers = {"Idempotency-Key": key} if key else None
+    headers = {**AUTHORIZATION, "Idempotency-Key": key} if key else AUTHORIZATION
     started = time.perf_counter()
     status, content = await connection.request("POST", path, payload, headers)
     elapsed = time.perf_counter() - started

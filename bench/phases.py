@@ -15,6 +15,7 @@ import httpx
 import nats
 
 from bench import references as ref
+from bench.identity import AUDITOR_USER
 from bench.stack import ROOT, Stack
 from bench.stats import latency_ms
 from services.intake.domain import dossier_id_for
@@ -62,7 +63,8 @@ def queries(stack: Stack, codes: list[str], departments: list[str], samples: int
     rng = random.Random(20)  # noqa: S311 - reproducible sample
     picked = [rng.choice(codes) for _ in range(samples)]
     out: dict[str, Any] = {}
-    with httpx.Client(timeout=30.0) as client:
+    # The inspector reads any unit's dossiers and reports; the token is checked in every request.
+    with httpx.Client(timeout=30.0, headers=stack.auth(AUDITOR_USER)) as client:
         for name, urls in (
             ("history", [f"{stack.url('processing')}/dossiers/{c}/history" for c in picked]),
             ("dashboard", [f"{stack.url('scoring')}/departments/{rng.choice(departments)}" for _ in picked]),
@@ -71,7 +73,8 @@ def queries(stack: Stack, codes: list[str], departments: list[str], samples: int
             ("ranking", [f"{stack.url('scoring')}/ranking" for _ in range(RANKING_SAMPLES)]),
         ):
             latencies, statuses = [], set()
-            client.get(urls[0])  # warm-up
+            if client.get(urls[0]).status_code in (401, 403):  # warm-up
+                raise RuntimeError(f"{urls[0]}: the auditor's token was refused")
             for url in urls:
                 began = time.perf_counter()
                 response = client.get(url)

@@ -4,25 +4,30 @@ Fixture, not the write path: N dossiers from ``dossier_mix`` are folded with sco
 domain and loaded with COPY into a fresh ``scoring`` schema (the consumer's per-batch path
 would take hours at 1 M). Then: the refold path once (what every live request did before),
 the live facts computation, and ~200 requests to ``GET /ranking`` through the real router
-(in process, no socket), beside a primary-key SELECT on the same server.
+and the services' access guard (in process, no socket; an auditor's bearer token verified as a
+service verifies it), beside a primary-key SELECT on the same server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from bench.dossier_mix import dossier
+from bench.identity import AUDITOR_USER, identity_env, issuer_in
 from services.scoring import reports
 from services.scoring.api import build_router
 from services.scoring.domain.dossier_facts import COLUMNS
@@ -31,6 +36,9 @@ from services.scoring.live_index import live_tallies
 from services.scoring.reports import Query
 from services.scoring.store.schema import DDL, DROP
 from services.scoring.store.writer import event_record
+from shared.auth.dev_issuer import demo_user
+from shared.auth.guard import guard_for
+from shared.auth.settings import verifier_from_env
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -96,9 +104,15 @@ async def main(url: str, n: int, skip_load: bool) -> None:
                 await live_tallies(conn, q.dimension, begin, moment)
                 times.append(time.perf_counter() - t)
             print(f"live tallies from facts, {name}: median {statistics.median(times) * 1000:.0f} ms")
-    app = FastAPI()
+    issuer, jwks = issuer_in(Path(tempfile.mkdtemp(prefix="motcua-rank-timing-")))
+    os.environ.update(identity_env(issuer, jwks))
+    app = FastAPI(dependencies=[Depends(guard_for("scoring"))])
+    app.state.verifier = verifier_from_env()
     app.include_router(build_router(SimpleNamespace(pool=pool, consumers=[])))  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as client:
+    auditor = {"Authorization": f"Bearer {issuer.token_for(demo_user(AUDITOR_USER))}"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://x", headers=auditor
+    ) as client:
         for name, q in queries.items():
             params = {"period": q.kind, "start": q.start.isoformat()}
             assert (await client.get("/ranking", params=params)).status_code == 200  # first: computed

@@ -117,7 +117,7 @@ def _dossier_fields(code: str, at: datetime) -> dict[str, Any]:
         "refusal_reasons": None,
         "occurred_at": at,
         "backdate_reason": None,
-        "actor": {"user_id": "canbo.tiepnhan", "role": "front_desk", "agency": "TTHCC", "channel": 1},
+        "actor": {"user_id": "tiepnhan", "role": "front_desk", "agency": "TTPVHCC", "channel": 1},
         "applicant": {
             "full_name": "Nguyễn Văn An",
             "citizen_id": "040085012345",

@@ -11,6 +11,12 @@ def _f(value: Any, unit: str = "") -> str:
     return "—" if value is None else f"{value:,}{unit}" if isinstance(value, int) else f"{value:,.1f}{unit}"
 
 
+def intake_cpu_ms(r: dict[str, Any]) -> float | None:
+    """Intake's own CPU ms per dossier at the most clients (the batching regime)."""
+    runs = [row for row in r["intake"]["runs"] if (row.get("cpu_ms_per_dossier") or {}).get("intake")]
+    return runs[-1]["cpu_ms_per_dossier"]["intake"] if runs else None
+
+
 def markdown(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     lines = [
@@ -41,6 +47,16 @@ def markdown(r: dict[str, Any]) -> str:
                 f" {spent['total']:.2f} ms in all: {parts} | 2 cores = 2,000 ms/s |"
                 f" ceiling {2000 / spent['total']:,.0f} dossiers/s | <= 2 ms for 1,000/s |"
             )
+    token = r.get("token_check")
+    if token:
+        lines.append(
+            f"| bearer token check ({token['algorithm']}, {token['token_bytes']} bytes), CPU per request |"
+            f" cached (same session token) {_f(token['cached_us'])} µs;"
+            f" uncached (new token) {_f(token['uncached_us'])} µs |"
+            f" PyJWT decode + signature alone {_f(token['jwt_decode_us'])} µs |"
+            f" cached = {ratio(token['cached_us'] / 1000, intake_cpu_ms(r))} of intake's CPU per dossier |"
+            " intake CPU per dossier +15 % at most |"
+        )
     for row in r["end_to_end"]:
         rt = row["jetstream_round_trip"]
         lines.append(

@@ -2,6 +2,8 @@
 
 Services start exactly as the launcher starts them (one uvicorn process each), on free ports,
 so the load generator never shares their event loop and their memory can be measured alone.
+They verify bearer tokens as in production, against the development issuer of the bench's data
+folder; its keys are read from a JWKS file (``file://``), so no identity process runs beside them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.identity import identity_env, issuer_in
 from services.ops.launcher import declare_as_ops, development_env, service_env
+from shared.auth.dev_issuer import DevIssuer, demo_user
+from shared.auth.principal import Role
 from shared.runtime import RunningServers, servers_from_env_or_start
 from shared.runtime.dev_secrets import development_secrets
 
@@ -36,6 +41,7 @@ class Stack:
     servers: RunningServers
     ports: dict[str, int]
     env: dict[str, str]
+    issuer: DevIssuer
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -48,6 +54,17 @@ class Stack:
     @property
     def nats_url(self) -> str:
         return self.servers.nats_url
+
+    def token(self, username: str) -> str:
+        """A demo user's access token (8 h, as a working day's session)."""
+        return self.issuer.token_for(demo_user(username))
+
+    def officer_token(self, department: str) -> str:
+        """A department officer (cán bộ chuyên môn) of ``department``."""
+        return self.issuer.token(f"canbo.{department.lower()}", (Role.OFFICER,), department)
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
 
     def start(self, name: str) -> None:
         command = [
@@ -102,12 +119,14 @@ def running_stack(data_dir: Path) -> Iterator[Stack]:
     """Fresh servers (or NATS_URL / DATABASE_URL) and all four services; everything stopped after."""
     servers = servers_from_env_or_start(data_dir, fresh=True)
     ports = {name: free_port() for name in SERVICES}
+    issuer, jwks = issuer_in(data_dir / "identity")
     env = {
         **development_env(servers, data_dir),
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        **identity_env(issuer, jwks),
     }
     env.update(development_secrets(data_dir, env))
-    stack = Stack(servers=servers, ports=ports, env=env)
+    stack = Stack(servers=servers, ports=ports, env=env, issuer=issuer)
     try:
         declare_as_ops(servers.nats_url)
         for name in SERVICES:

@@ -2,7 +2,8 @@
 
 The rates are a plausible provincial centre's, not measured ones: most dossiers are civil
 status and certifications at commune level, about a third arrive online, a few by post; about
-one in ten is incomplete at the counter and a few are refused.
+one in ten is incomplete at the counter and a few are refused. Bodies carry no ``actor``: who
+receives is the desk officer's bearer token (the load generator's ``Authorization`` header).
 """
 
 from __future__ import annotations
@@ -105,7 +106,6 @@ CHANNEL_SHARE = {1: 0.55, 2: 0.35, 3: 0.10}
 INCOMPLETE_SHARE = 0.10
 REFUSED_SHARE = 0.03
 MISSING = ["Bản sao Giấy khai sinh", "Ảnh 4x6", "Tờ khai có chữ ký", "Giấy ủy quyền công chứng"]
-DESK = {"user_id": "canbo.tiepnhan", "role": "front_desk", "agency": "TTHCC", "channel": 1}
 
 
 def applicant(rng: random.Random) -> dict[str, Any]:
@@ -143,7 +143,6 @@ class Filings:
             "procedure_code": procedure["code"],
             "applicant": applicant(self.rng),
             "channel": channel,
-            "actor": {**DESK, "channel": channel},
         }
         if channel == 2:
             body["online_level"] = procedure.get("online_level") or "partial"

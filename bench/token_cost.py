@@ -1,0 +1,88 @@
+"""What checking a bearer token costs a service: ``python -m bench.token_cost``.
+
+Measured in process, with the services' own verifier built from the same settings they read
+(``shared.auth.settings.verifier_from_env``) against the bench's development issuer (RS256,
+2048-bit key, JWKS from a file). Tokens are signed beforehand: signing is the identity
+provider's cost, not ours.
+
+* ``cached``: the same token again, as every request of a desk officer's session after the
+  first (the verifier remembers verified tokens until they expire): a SHA-256 and a lookup;
+* ``uncached``: a new token each time (the first request of a session, or a client that
+  signs in per request): header, key lookup, RS256 signature and claims, the principal;
+* ``jwt.decode``: PyJWT's signature and claims check alone, the floor of ``uncached``.
+
+CPU time per call (``time.process_time``), so the figure does not move with the neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from bench.identity import DESK_USER, identity_env, issuer_in
+from shared.auth.dev_issuer import demo_user
+from shared.auth.settings import verifier_from_env
+
+
+def _per_call_us(seconds: float, calls: int) -> float:
+    return round(seconds / calls * 1e6, 1)
+
+
+async def _measure(n_cached: int, n_uncached: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-token-") as folder:
+        issuer, jwks = issuer_in(Path(folder))
+        saved = {k: os.environ.get(k) for k in identity_env(issuer, jwks)}
+        os.environ.update(identity_env(issuer, jwks))
+        try:
+            verifier = verifier_from_env()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        user = demo_user(DESK_USER)
+        tokens = [issuer.token_for(user) for _ in range(n_uncached)]
+        session = issuer.token_for(user)
+        await verifier.verify(session)  # the JWKS read once, as at a service's first request
+
+        began = time.process_time()
+        for _ in range(n_cached):
+            await verifier.verify(session)
+        cached = time.process_time() - began
+
+        began = time.process_time()
+        for token in tokens:
+            await verifier.verify(token)
+        uncached = time.process_time() - began
+
+        key = (await verifier.jwks.key(issuer.kid)).key  # type: ignore[union-attr]
+        others = [issuer.token_for(user) for _ in range(n_uncached)]
+        began = time.process_time()
+        for token in others:
+            jwt.decode(token, key=key, algorithms=["RS256"], audience=issuer.audience, issuer=issuer.issuer)
+        decode = time.process_time() - began
+    return {
+        "algorithm": "RS256 (2048-bit)",
+        "token_bytes": len(session),
+        "cached_us": _per_call_us(cached, n_cached),
+        "uncached_us": _per_call_us(uncached, n_uncached),
+        "jwt_decode_us": _per_call_us(decode, n_uncached),
+        "calls": {"cached": n_cached, "uncached": n_uncached},
+    }
+
+
+def measure(n_cached: int = 20_000, n_uncached: int = 1_000) -> dict[str, Any]:
+    """CPU µs per ``TokenVerifier.verify`` (cached, uncached) and per ``jwt.decode``."""
+    return asyncio.run(_measure(n_cached, n_uncached))
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))
