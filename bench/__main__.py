@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import cpu, phases, token_cost
+from bench import cpu, phases, pii_cost, token_cost
 from bench import references as ref
 from bench.bulk import BulkLoader
 from bench.intake_bench import end_to_end, intake_run
@@ -70,7 +70,7 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
         print(f"  {rate}/s offered: p99 {row['p99_ms']} ms", flush=True)
     results["end_to_end"] = e2e
 
-    loader = BulkLoader(stack.database_url, procedures)
+    loader = BulkLoader(stack.database_url, procedures, stack.env)
     stages = []
     try:
         loaded = 0
@@ -137,6 +137,7 @@ def main() -> None:
         results = asyncio.run(run(args, stack))
     # In process, after the stack stopped: CPU per call does not depend on what else runs.
     results["token_check"] = token_cost.measure()
+    results["encryption_us"] = {k: round(v, 1) for k, v in pii_cost.per_dossier_us(5_000).items()}
     results["machine"] = machine()
     results["started"] = started.isoformat()
     results["wall_seconds"] = round(time.perf_counter() - began, 1)

@@ -6,7 +6,9 @@ services' relays publish them and processing opens the cases as in production. T
 work is replayed in bulk through ``ProcessingApplication``: supplements for some, decisions
 for most (some after the appointment: late), results made ready, many cases per save.
 No SQL bypasses an event store. Events record the actor a token would give: the centre's
-front-desk officer for receipts, an officer of the case's department for its work.
+front-desk officer for receipts, an officer of the case's department for its work. Applicants
+are sealed as intake's group commit seals them (the subject's data key, created or found with
+one statement in the transaction that allocates the codes), so no clear personal data is stored.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -34,7 +37,9 @@ from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
 from shared.auth.dev_issuer import demo_user
 from shared.auth.principal import Principal, Role
+from shared.contracts import PersonalData
 from shared.eventlog import eventstore_env
+from shared.pii import KeyRing, master_key_from_env
 
 BATCH = 500
 DAYS_BACK = 45
@@ -47,8 +52,12 @@ def officer_actor(department: str) -> dict[str, Any]:
 
 
 class BulkLoader:
-    def __init__(self, database_url: str, procedures: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, database_url: str, procedures: list[dict[str, Any]], env: Mapping[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
+        self.keyring = KeyRing(master_key_from_env(env))  # the services' master key (stack.env)
+        self.keyring_started = False
         self.catalogue = load_catalogue()
         self.filings = Filings(procedures, seed=2026)
         self.rng = random.Random(766)  # noqa: S311 - reproducible load
@@ -72,9 +81,10 @@ class BulkLoader:
         for start in range(0, count, BATCH):
             n = min(BATCH, count - start)
             ats = sorted(now - timedelta(days=self.rng.uniform(0.5, DAYS_BACK)) for _ in range(n))
-            async with pool.acquire() as conn:
+            async with pool.acquire() as conn, conn.transaction():
                 codes = await next_codes(conn, [(self.desk.agency_id, at) for at in ats])
-            registrations = [self._registration(code, at) for code, at in zip(codes, ats, strict=True)]
+                registrations = [self._registration(code, at) for code, at in zip(codes, ats, strict=True)]
+                await self._seal(conn, registrations)
             began = time.perf_counter()
             results = await asyncio.to_thread(self.intake.register_many, registrations)
             costs.append((time.perf_counter() - began) / n)
@@ -86,6 +96,21 @@ class BulkLoader:
             "first_batch_us_per_event": round(costs[0] * 1e6, 1),
             "last_batch_us_per_event": round(costs[-1] * 1e6, 1),
         }
+
+    async def _seal(self, conn: asyncpg.Connection, registrations: list[dict[str, Any]]) -> None:
+        """Each applicant sealed under its subject's data key, as intake's group commit does."""
+        if not self.keyring_started:
+            await self.keyring.start(conn)
+            self.keyring_started = True
+        subjects = [self.keyring.subject_of("cccd", r["applicant"]["citizen_id"]) for r in registrations]
+        keys = await self.keyring.keys_for(
+            conn,
+            subjects,
+            [(r["code"], s, r["occurred_at"]) for r, s in zip(registrations, subjects, strict=True)],
+        )
+        for r, subject in zip(registrations, subjects, strict=True):
+            person = PersonalData(**r["applicant"]).model_dump(mode="json")  # as the request validates it
+            r["applicant"] = self.keyring.seal(keys[subject], person).model_dump(mode="json")
 
     def _registration(self, code: str, at: datetime) -> dict[str, Any]:
         _, body, _ = self.filings.next("bulk")

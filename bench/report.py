@@ -17,6 +17,10 @@ def intake_cpu_ms(r: dict[str, Any]) -> float | None:
     return runs[-1]["cpu_ms_per_dossier"]["intake"] if runs else None
 
 
+def share_pct(us: float, ms: float | None) -> str:
+    return "—" if not ms else f"{us / (ms * 1000) * 100:.2f} %"
+
+
 def markdown(r: dict[str, Any]) -> str:
     m = r.get("machine", {})
     lines = [
@@ -52,9 +56,20 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| bearer token check ({token['algorithm']}, {token['token_bytes']} bytes), CPU per request |"
             f" cached (same session token) {_f(token['cached_us'])} µs;"
-            f" uncached (new token) {_f(token['uncached_us'])} µs |"
+            f" uncached (new token) {_f(token['uncached_us'])} µs;"
+            f" the guard as FastAPI runs it (cached) {_f(token.get('guard_us'))} µs |"
             f" PyJWT decode + signature alone {_f(token['jwt_decode_us'])} µs |"
-            f" cached = {ratio(token['cached_us'] / 1000, intake_cpu_ms(r))} of intake's CPU per dossier |"
+            f" cached = {share_pct(token['cached_us'], intake_cpu_ms(r))} of intake's CPU per dossier |"
+            " intake CPU per dossier +15 % at most |"
+        )
+    sealing = r.get("encryption_us")
+    if sealing:
+        new = sealing["total per new dossier"]
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sealing.items() if k != "total per new dossier")
+        lines.append(
+            f"| personal data sealed at intake (AES-GCM, wrapped data key), CPU per new dossier |"
+            f" {new:.1f} µs ({parts} µs) | — |"
+            f" {share_pct(new, intake_cpu_ms(r))} of intake's CPU per dossier |"
             " intake CPU per dossier +15 % at most |"
         )
     for row in r["end_to_end"]:

@@ -9,7 +9,10 @@ provider's cost, not ours.
   first (the verifier remembers verified tokens until they expire): a SHA-256 and a lookup;
 * ``uncached``: a new token each time (the first request of a session, or a client that
   signs in per request): header, key lookup, RS256 signature and claims, the principal;
-* ``jwt.decode``: PyJWT's signature and claims check alone, the floor of ``uncached``.
+* ``jwt.decode``: PyJWT's signature and claims check alone, the floor of ``uncached``;
+* ``guard``: what the services' access guard adds to a request as FastAPI runs it (the bearer
+  scheme, the policy lookup, the cached verification, the caller), as the difference between
+  the same ``POST /dossiers`` route in an app with and without the guard (in process, ASGI).
 
 CPU time per call (``time.process_time``), so the figure does not move with the neighbours.
 """
@@ -25,10 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
+from fastapi import Depends, FastAPI, Request, Response
 
 from bench.identity import DESK_USER, identity_env, issuer_in
 from shared.auth.dev_issuer import demo_user
+from shared.auth.guard import guard_for
 from shared.auth.settings import verifier_from_env
 
 
@@ -75,14 +81,53 @@ async def _measure(n_cached: int, n_uncached: int, rounds: int) -> dict[str, Any
                     token, key=key, algorithms=["RS256"], audience=issuer.audience, issuer=issuer.issuer
                 )
             samples["decode"].append((time.process_time() - began) / n_uncached)
+        samples["guard"] = await _guard_samples(verifier, session, rounds)
     return {
         "algorithm": "RS256 (2048-bit)",
         "token_bytes": len(session),
         "cached_us": _median_us(samples["cached"]),
         "uncached_us": _median_us(samples["uncached"]),
         "jwt_decode_us": _median_us(samples["decode"]),
+        "guard_us": _median_us(samples["guard"]),
         "calls": {"cached": n_cached, "uncached": n_uncached, "rounds": rounds},
     }
+
+
+async def _guard_samples(verifier: Any, token: str, rounds: int, n: int = 2_000) -> list[float]:
+    """CPU per request with the guard minus without it, per round."""
+
+    def app(guarded: bool) -> FastAPI:
+        made = FastAPI(dependencies=[Depends(guard_for("intake"))] if guarded else [])
+        made.state.verifier = verifier
+
+        @made.post("/dossiers")
+        async def receive(request: Request) -> Response:
+            return Response(b"{}", status_code=201, media_type="application/json")
+
+        return made
+
+    headers = {"Authorization": f"Bearer {token}"}
+    clients = {
+        guarded: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app(guarded)), base_url="http://x", headers=headers
+        )
+        for guarded in (True, False)
+    }
+    differences = []
+    try:
+        for _ in range(rounds):
+            spent = {}
+            for guarded, client in clients.items():
+                assert (await client.post("/dossiers", content=b"{}")).status_code == 201
+                began = time.process_time()
+                for _ in range(n):
+                    await client.post("/dossiers", content=b"{}")
+                spent[guarded] = (time.process_time() - began) / n
+            differences.append(spent[True] - spent[False])
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return differences
 
 
 def measure(n_cached: int = 20_000, n_uncached: int = 300, rounds: int = 5) -> dict[str, Any]:
