@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from bench.dossier_mix import dossier
 from bench.identity import AUDITOR_USER, identity_env, issuer_in
@@ -37,7 +37,7 @@ from services.scoring.reports import Query
 from services.scoring.store.schema import DDL, DROP
 from services.scoring.store.writer import event_record
 from shared.auth.dev_issuer import demo_user
-from shared.auth.guard import guard_for
+from shared.auth.guard import install_guard
 from shared.auth.settings import verifier_from_env
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -106,8 +106,9 @@ async def main(url: str, n: int, skip_load: bool) -> None:
             print(f"live tallies from facts, {name}: median {statistics.median(times) * 1000:.0f} ms")
     issuer, jwks = issuer_in(Path(tempfile.mkdtemp(prefix="motcua-rank-timing-")))
     os.environ.update(identity_env(issuer, jwks))
-    app = FastAPI(dependencies=[Depends(guard_for("scoring"))])
+    app = FastAPI()
     app.state.verifier = verifier_from_env()
+    install_guard(app, "scoring")
     app.include_router(build_router(SimpleNamespace(pool=pool, consumers=[])))  # type: ignore[arg-type]
     auditor = {"Authorization": f"Bearer {issuer.token_for(demo_user(AUDITOR_USER))}"}
     async with httpx.AsyncClient(

@@ -29,7 +29,7 @@ from shared.pii.retention import retained_until, retention_years
 log = logging.getLogger(__name__)
 
 
-def purpose_param(
+async def purpose_param(
     purpose: str = Query(
         default="xem hồ sơ / view", min_length=1, max_length=200, description="why it is read"
     ),

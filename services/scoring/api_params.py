@@ -25,7 +25,7 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-def report_query(
+async def report_query(
     dimension: Annotated[str, Param(description="department | receiving_point")] = "department",
     period: Annotated[str, Param(description="day | month | quarter | year")] = "month",
     start: Annotated[date | None, Param(description="any day in the period (default: today)")] = None,
