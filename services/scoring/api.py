@@ -139,6 +139,7 @@ def build_router(host: ServiceHost) -> APIRouter:
             "as_of": aware("as_of", as_of),
             "known_at": aware("known_at", known_at),
         }
+        now = datetime.now(UTC)
         if as_of is None and known_at is None:
             rows = await host.pool.fetch(
                 "SELECT national_status, count(*) AS dossiers FROM scoring.dossier_facts"
@@ -149,7 +150,8 @@ def build_router(host: ServiceHost) -> APIRouter:
         else:
             # Audit reproduction: every dossier refolded from the events known then, read then.
             async with host.pool.acquire() as conn:
-                moment = as_of or datetime.now(UTC)
+                # Statuses cannot be known ahead of now: a future as_of reads them as they stand.
+                moment = min(as_of or now, now)
                 facts = await facts_as_of(
                     conn, moment, known_at=known_at, dimension="department", unit=department
                 )

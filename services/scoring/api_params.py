@@ -21,9 +21,20 @@ def _invalid(code: str, vi: str, en: str, **details: object) -> ApiError:
 
 
 def aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise _invalid(
             "naive_datetime", f"{name} phải có múi giờ", f"{name} needs a time zone (e.g. +07:00)", field=name
+        )
+    # A moment centuries away would have every clock count working days up to it (seconds of
+    # work per dossier) for a question nobody can mean: refuse it like an out-of-range period.
+    if not 2000 <= value.year <= 2100:
+        raise _invalid(
+            "moment_out_of_range",
+            f"{name} phải nằm trong các năm 2000–2100",
+            f"{name} must lie in the years 2000–2100",
+            field=name,
         )
     return value
 

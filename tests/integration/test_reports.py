@@ -115,3 +115,7 @@ async def test_national_status_as_of_and_known_at(system: System) -> None:
     assert unknown_yet.json()["statuses"] == []
     naive = await system.scoring.get("/national-status", params={"as_of": "2026-01-01T00:00:00"})
     assert naive.status_code == 422 and naive.json()["error"]["code"] == "naive_datetime"
+    far = await system.scoring.get("/national-status", params={"as_of": "7767-08-04T23:59:43Z"})
+    assert far.status_code == 422 and far.json()["error"]["code"] == "moment_out_of_range"
+    future = await system.scoring.get("/national-status", params={"as_of": "2099-01-01T00:00:00+07:00"})
+    assert [(s["code"], s["dossiers"]) for s in future.json()["statuses"]] == [(3, 1), (9, 1)]
