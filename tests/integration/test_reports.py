@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, eventually, receive_body, running_system
+from tests.system import System, eventually, receive_body, running_system
 
 REPORT_ROUTES = (
     "/figures",
@@ -38,9 +38,7 @@ async def _decided_and_refused(system: System) -> str:
     assert received.status_code == 201, received.text
     code: str = received.json()["code"]
     await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
-    decided = await system.processing.post(
-        f"/dossiers/{code}/decision", json={"actor": OFFICER, "approved": True}
-    )
+    decided = await system.processing.post(f"/dossiers/{code}/decision", json={"approved": True})
     assert decided.status_code == 200, decided.text
     refused = await system.intake.post(
         "/dossiers/refusals", json=receive_body("DN-DNTN", reasons="Sai thẩm quyền")
