@@ -1,9 +1,12 @@
 """``motcua``: the operations command line (replay, verify, history, lag, dead letters, erase).
 
-It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``); on a bus
-with users it connects as ``NATS_USER``/``NATS_PASSWORD`` or as the user in the URL (the ops user:
-``make run`` prints such a URL). Replay and verify read the services' PostgreSQL event stores,
-the source of truth (docs/architecture).
+It reads ``DATABASE_URL`` and ``NATS_URL`` (or ``--database-url`` / ``--nats-url``); when they
+are not set, the URLs of the servers ``make run`` is running, from ``.data/servers.json``
+(``--data-dir`` / ``MOTCUA_DATA_DIR`` for another folder; the NATS URL then carries the folder's
+ops user), so an operator beside ``make run`` copies nothing. On a bus with users it connects as
+``NATS_USER``/``NATS_PASSWORD`` or as the user in the URL. Replay and verify read the services'
+PostgreSQL event stores, the source of truth (docs/architecture.md, "Source of truth"), with
+progress bars (plain lines in a log).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from rich.table import Table
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
 from services.ops.log_progress import read_projection
+from services.ops.progress import reporter_for
 from services.scoring import operations
 from services.scoring.rebuild import replace_tables
 from services.scoring.verify import compare
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
+from shared.runtime.servers import recorded_urls
 
 app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
 replay_app = typer.Typer(help="Rebuild a projection from the event log", no_args_is_help=True)
@@ -36,9 +41,49 @@ topology_app = typer.Typer(
 )
 app.add_typer(topology_app, name="topology")
 console = Console()
+WRITE = "writing scoring's tables"
 
-DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL")]
-NatsUrl = Annotated[str, typer.Option("--nats-url", envvar="NATS_URL", help="NATS URL")]
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: make run's)"),
+]
+NatsUrl = Annotated[
+    str | None, typer.Option("--nats-url", envvar="NATS_URL", help="NATS URL (default: make run's)")
+]
+_data_dir = DEFAULT_DATA_DIR
+
+
+@app.callback()
+def options(
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir", envvar="MOTCUA_DATA_DIR", help="where make run keeps servers.json (for the URLs)"
+        ),
+    ] = DEFAULT_DATA_DIR,
+) -> None:
+    global _data_dir
+    _data_dir = data_dir
+
+
+def _recorded(which: int, name: str) -> str:
+    found = recorded_urls(_data_dir)
+    if found is None:
+        console.print(
+            f"[red]no {name}[/]: set {name} (or pass --{name.lower().replace('_', '-')}), or start"
+            f" `make run`, whose servers are found through {_data_dir / 'servers.json'}"
+        )
+        raise typer.Exit(2)
+    return found[which]
+
+
+def database(url: str | None) -> str:
+    return url or _recorded(1, "DATABASE_URL")
+
+
+def nats_server(url: str | None) -> str:
+    return url or _recorded(0, "NATS_URL")
 
 
 async def _nats(url: str) -> Client:
@@ -46,11 +91,12 @@ async def _nats(url: str) -> Client:
 
 
 @topology_app.command("declare")
-def topology_declare(nats_url: NatsUrl) -> None:
+def topology_declare(nats_url: NatsUrl = None) -> None:
     """Create or update the stream and every durable consumer (as the ops user, before services start)."""
+    url = nats_server(nats_url)
 
     async def run() -> None:
-        nc = await _nats(nats_url)
+        nc = await _nats(url)
         try:
             await declare_topology(nc.jetstream())
         finally:
@@ -68,19 +114,24 @@ def topology_nats_users() -> None:
 
 
 @replay_app.command("scoring")
-def replay_scoring(database_url: DatabaseUrl) -> None:
+def replay_scoring(database_url: DatabaseUrl = None) -> None:
     """Drop scoring's tables and rebuild them from the services' event stores."""
-    projection = read_projection(database_url, console)
+    url = database(database_url)
+    projection = read_projection(url, console)
 
     async def write() -> None:
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(url)
         try:
             await replace_tables(conn, projection)
         finally:
             await conn.close()
 
-    with console.status("writing scoring's tables"):
+    rows = len(projection.events) + len(projection.facts) + len(projection.figures)
+    with reporter_for(console) as progress:
+        # One transaction of COPYs: the bar moves once, when the new tables are committed.
+        progress.phase(WRITE, rows, "rows")
         asyncio.run(write())
+        progress.done(WRITE)
     console.print(
         f"[green]rebuilt[/] {len(projection.events)} events, {len(projection.facts)} dossiers,"
         f" {len(projection.figures)} figure rows"
@@ -88,12 +139,13 @@ def replay_scoring(database_url: DatabaseUrl) -> None:
 
 
 @app.command()
-def verify(database_url: DatabaseUrl, show: int = 50) -> None:
+def verify(database_url: DatabaseUrl = None, show: int = 50) -> None:
     """Recompute every figure from the log and compare with the live projection (exit 1 on any difference)."""
-    projection = read_projection(database_url, console)
+    url = database(database_url)
+    projection = read_projection(url, console)
 
     async def run() -> list[Any]:
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(url)
         try:
             return await compare(conn, projection)
         finally:
@@ -114,11 +166,11 @@ def verify(database_url: DatabaseUrl, show: int = 50) -> None:
 
 
 @app.command()
-def history(code: str, database_url: DatabaseUrl) -> None:
+def history(code: str, database_url: DatabaseUrl = None) -> None:
     """Print one dossier's full history across services, from the event stores."""
     from services.ops.event_log import dossier_history, open_logs
 
-    logs = open_logs(database_url)
+    logs = open_logs(database(database_url))
     try:
         events = dossier_history(logs, code)
     finally:
@@ -143,11 +195,13 @@ def history(code: str, database_url: DatabaseUrl) -> None:
 
 
 @app.command()
-def lag(nats_url: NatsUrl) -> None:
+def lag(nats_url: NatsUrl = None) -> None:
     """Consumer lag: stream last sequence against each consumer's ack floor."""
 
+    url = nats_server(nats_url)
+
     async def run() -> dict[str, Any]:
-        nc = await _nats(nats_url)
+        nc = await _nats(url)
         try:
             return await operations.lag(nc.jetstream())
         finally:
@@ -180,8 +234,8 @@ def lag(nats_url: NatsUrl) -> None:
 
 @app.command("dead-letters")
 def dead_letters(
-    database_url: DatabaseUrl,
-    nats_url: Annotated[str, typer.Option("--nats-url", envvar="NATS_URL")] = "",
+    database_url: DatabaseUrl = None,
+    nats_url: NatsUrl = None,
     redrive: Annotated[
         int | None, typer.Option(help="run this dead letter again through the consumer that failed on it")
     ] = None,
@@ -189,12 +243,15 @@ def dead_letters(
 ) -> None:
     """List dead letters of every service, or re-drive one after a fix."""
 
+    url = database(database_url)
+    bus = nats_server(nats_url) if redrive is not None else ""
+
     async def run() -> Any:
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(url)
         try:
             if redrive is None:
                 return await operations.dead_letters(conn)
-            nc = await _nats(nats_url or os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+            nc = await _nats(bus)
             try:
                 return await operations.redrive(conn, nc, schema, redrive)
             finally:
@@ -225,7 +282,6 @@ def dead_letters(
 @app.command()
 def erase(
     code: str,
-    database_url: DatabaseUrl,
     reason: Annotated[str, typer.Option(help="the data subject's request and its reference")],
     user: Annotated[str, typer.Option("--user", help="who erases (user id)")],
     role: Annotated[str, typer.Option(help="dpo or ops")] = "dpo",
@@ -233,6 +289,7 @@ def erase(
     legal_obligation: Annotated[
         str | None, typer.Option(help="the legal obligation to erase during the retention period")
     ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Erase the personal data of the data subject of dossier CODE (deletes their key; recorded as an event).
 
@@ -257,9 +314,11 @@ def erase(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
 
+    url = database(database_url)
+
     async def run() -> dict[str, Any]:
-        application = IntakeApplication(env=eventstore_env(database_url, "intake", pool_size=1))
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        application = IntakeApplication(env=eventstore_env(url, "intake", pool_size=1))
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             keyring = KeyRing(master_key_from_env())
             async with pool.acquire() as conn:

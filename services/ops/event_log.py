@@ -1,9 +1,9 @@
 """Reading the source of truth: each service's PostgreSQL event store, as published contracts.
 
-The stores, not JetStream, are authoritative (DESIGN §2): JetStream may lose acknowledged
-writes on a crash, the stores never lose a committed event. Each store is decoded with its
-own service's ``eventsourcing`` application and translator, so the contracts that come out
-are exactly those the relay publishes.
+The stores, not JetStream, are authoritative (docs/architecture.md, "Source of truth"):
+JetStream may lose acknowledged writes on a crash, the stores never lose a committed event.
+Each store is decoded with its own service's ``eventsourcing`` application and translator, so
+the contracts that come out are exactly those the relay publishes.
 
 A replay can read one *partition* of the stores (``ServiceLog.partition``): the events of the
 dossiers whose id hashes to it, so that worker processes can each translate and fold a share.
@@ -51,13 +51,15 @@ class ServiceLog:
                 contracts.append(contract)
         return contracts
 
-    def partition(self, part: int, parts: int, batch_size: int = 5000) -> Iterator[list[AnyEvent]]:
+    def partition(
+        self, part: int, parts: int, batch_size: int = 5000, on_rows: Callable[[int], None] | None = None
+    ) -> Iterator[list[AnyEvent]]:
         """The contracts of the dossiers in ``part`` of ``parts``, in the store's commit order.
 
         An aggregate's dossier is known from its first event (``dossier_id`` on it, or the
         aggregate's own id for intake's dossiers); later events are skipped undecoded when
         their aggregate belongs to another part. The aggregate's events all go to one part, in
-        order, as the replaying translator needs.
+        order, as the replaying translator needs. ``on_rows`` hears of every batch of rows read.
         """
         mine: dict[UUID, bool] = {}
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
@@ -89,7 +91,10 @@ class ServiceLog:
                         mine[originator_id] = partition_of(dossier_id, parts) == part
                     if mine[originator_id]:
                         kept.append(e)
-                yield self._contracts(kept)
+                contracts = self._contracts(kept)
+                if on_rows is not None:
+                    on_rows(len(rows))
+                yield contracts
 
     def close(self) -> None:
         self.app.close()

@@ -1,13 +1,36 @@
-"""Reading the whole event log into scoring's expected projection, with a status line."""
+"""Reading the whole event log into scoring's expected projection, with real progress.
+
+Two phases, each with counts, rate and time left (``services.ops.progress``): the stored events
+read (every worker process reads every store, so the total is the stores' rows times the
+workers) and the dossiers folded (known once the workers have read their share).
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 
-from services.ops.replay_parts import project
+from services.ops.progress import Reporter, reporter_for
+from services.ops.replay_parts import FOLD, READ, Tick, default_parts, project, stored_events
 from services.scoring.rebuild import Projection
 
 
 def read_projection(database_url: str, console: Console) -> Projection:
-    with console.status("reading the event stores and folding dossiers"):
-        return project(database_url)
+    parts = default_parts()
+    total = stored_events(database_url) * parts
+    with reporter_for(console) as progress:
+        progress.phase(READ, total, "events")
+        progress.phase(FOLD, 0, "dossiers")
+        projection = project(database_url, parts, report=lambda tick: _apply(progress, tick))
+        progress.done(READ)
+        progress.done(FOLD)
+    return projection
+
+
+def _apply(progress: Reporter, tick: Tick) -> None:
+    kind, n = tick
+    if kind == "read":
+        progress.advance(READ, n)
+    elif kind == "dossiers":
+        progress.grow(FOLD, n)
+    else:
+        progress.advance(FOLD, n)

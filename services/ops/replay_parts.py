@@ -4,16 +4,33 @@ Translating the stores' events (the processing translator reads the legal clock 
 step) and folding dossiers is CPU work in Python, so it is split across processes rather than
 threads: each worker reads every store, keeps the dossiers of its part (``partition_of``),
 and sends back only its projection (table rows, facts, figure sums), never the contracts.
+
+Workers report how far they are through a queue the parent drains (``Tick``), so the operator
+sees real counts: stored events read (every worker reads every store) and dossiers folded.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import queue
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
+from multiprocessing.queues import Queue
+from typing import Literal
+
+import psycopg
 
 from services.ops.event_log import open_logs
 from services.scoring.rebuild import Projection
+
+READ = "reading the event stores"
+FOLD = "folding dossiers"
+# ("read", n) n more stored rows read; ("dossiers", n) n more dossiers to fold; ("fold", n) folded.
+Tick = tuple[Literal["read", "dossiers", "fold"], int]
+Report = Callable[[Tick], None]
+
+_worker_queue: Queue[Tick] | None = None
 
 
 def default_parts() -> int:
@@ -21,34 +38,79 @@ def default_parts() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def project_part(database_url: str, part: int, parts: int, *, create: bool = True) -> Projection:
-    logs = open_logs(database_url, create=create)
+def stored_events(database_url: str) -> int:
+    """How many rows the stores hold: what each worker will read."""
+    logs = open_logs(database_url)
     try:
-        contracts = [c for log in logs for batch in log.partition(part, parts) for c in batch]
+        tables = [f"{log.name}.{log.app.recorder.events_table_name}" for log in logs]  # type: ignore[attr-defined]
     finally:
         for log in logs:
             log.close()
-    return Projection.of(contracts)
+    with psycopg.connect(database_url) as conn:
+        return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)  # type: ignore[index]
 
 
-def project(database_url: str, parts: int | None = None) -> Projection:
+def project_part(
+    database_url: str, part: int, parts: int, *, create: bool = True, report: Report | None = None
+) -> Projection:
+    tell = report or (lambda _tick: None)
+    logs = open_logs(database_url, create=create)
+    try:
+        contracts = []
+        for log in logs:
+            for batch in log.partition(part, parts, on_rows=lambda n: tell(("read", n))):
+                contracts.extend(batch)
+    finally:
+        for log in logs:
+            log.close()
+    return Projection.of(
+        contracts, on_dossiers=lambda n: tell(("dossiers", n)), on_folded=lambda n: tell(("fold", n))
+    )
+
+
+def project(database_url: str, parts: int | None = None, report: Report | None = None) -> Projection:
     """Scoring's projection of every store, computed in ``parts`` processes."""
     parts = parts or default_parts()
     if parts == 1:
-        return project_part(database_url, 0, 1)
+        return project_part(database_url, 0, 1, report=report)
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
     # The parent holds no connection at this point, so nothing is shared by the children.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=parts, mp_context=context) as pool:
-        shares = list(pool.map(_worker, [(database_url, part, parts) for part in range(parts)]))
+    ticks: Queue[Tick] = context.Queue()
+    with ProcessPoolExecutor(
+        max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
+    ) as pool:
+        futures = [pool.submit(_worker, (database_url, part, parts)) for part in range(parts)]
+        pending = set(futures)
+        while pending:
+            _drain(ticks, report)
+            _, pending = wait(pending, timeout=0.1)
+        shares = [f.result() for f in futures]
+    _drain(ticks, report)  # the workers have exited: whatever they sent last has arrived
     projection = shares[0]
     for share in shares[1:]:
         projection.merge(share)
     return projection
 
 
+def _drain(ticks: Queue[Tick], report: Report | None) -> None:
+    while True:
+        try:
+            tick = ticks.get_nowait()
+        except queue.Empty:
+            return
+        if report is not None:
+            report(tick)
+
+
+def _adopt_queue(ticks: Queue[Tick]) -> None:
+    global _worker_queue
+    _worker_queue = ticks
+
+
 def _worker(job: tuple[str, int, int]) -> Projection:
     database_url, part, parts = job
-    return project_part(database_url, part, parts, create=False)
+    sink = _worker_queue
+    return project_part(database_url, part, parts, create=False, report=sink.put if sink else None)

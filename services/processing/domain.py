@@ -167,7 +167,7 @@ class Case(Aggregate):
         return any(r["acknowledged_by"] is None for r in self.leadership_reports)
 
     def national_status(self) -> int:
-        """TrangThaiHoSo for the national portal (DESIGN §1b)."""
+        """TrangThaiHoSo for the national portal (docs/domain-rules.md, "National status codes")."""
         if self.state == "awaiting_supplement":
             return 5
         if self.state == "stopped":

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends
+from fastapi import Query as Param
 
 from services.scoring import reports
-from services.scoring.api_params import check_counter, report_query
+from services.scoring.api_params import aware, check_counter, reject_unknown_params, report_query
+from services.scoring.as_of import facts_as_of
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.index766 import Indicator, total_points
 from services.scoring.domain.national_status import NAMES
@@ -21,13 +25,32 @@ from services.scoring.reports import Query
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
+from shared.units import name_of
 
 ReportQuery = Annotated[Query, Depends(report_query)]
+
+
+def unit_names(code: str | None) -> dict[str, str | None]:
+    """The names shown beside a unit's code (None for a code no longer in the list of units)."""
+    found = name_of(code)
+    return {"unit_name": found.name_vi if found else None, "unit_name_en": found.name_en if found else None}
+
+
+def named(row: dict[str, Any], key: str = "unit") -> dict[str, Any]:
+    """``row`` with the unit's names right after its code."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        out[k] = v
+        if k == key:
+            out.update(unit_names(v))
+    return out
 
 
 def facts_view(f: DossierFacts) -> dict[str, Any]:
     return {
         **f.row(),
+        "department_name": getattr(name_of(f.department_code), "name_vi", None),
+        "receiving_point_name": getattr(name_of(f.receiving_point), "name_vi", None),
         "dossier_id": str(f.dossier_id),
         "second_return": f.second_return,
         "delivery_shipments": int(f.postal_delivery_at is not None),  # the earlier view's name
@@ -35,7 +58,8 @@ def facts_view(f: DossierFacts) -> dict[str, Any]:
 
 
 def build_router(host: ServiceHost) -> APIRouter:
-    router = APIRouter(tags=["scoring"])
+    # Every report refuses parameters it does not know (a misspelt one used to be ignored).
+    router = APIRouter(tags=["scoring"], dependencies=[Depends(reject_unknown_params)])
 
     # The consumers' count of projected events is the projection's version: a report that saw
     # an older count is refreshed (in the background; readers get the kept copy, with its age).
@@ -69,7 +93,7 @@ def build_router(host: ServiceHost) -> APIRouter:
     async def figures(q: ReportQuery) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
             rows = await reports.figures(conn, q)
-        return {"query": asdict(q), "units": rows}
+        return {"query": asdict(q), "units": [named(r) for r in rows]}
 
     @router.get("/figures/dossiers", summary="Drill down: the dossiers behind one figure")
     async def figure_dossiers(q: ReportQuery, counter: str) -> dict[str, Any]:
@@ -84,18 +108,19 @@ def build_router(host: ServiceHost) -> APIRouter:
             "query": asdict(q),
             "computed_at": fresh["computed_at"],
             "freshness": fresh,
-            "units": [_unit_index(unit, items) for unit, items in by_unit.items()],
+            "units": [named(_unit_index(unit, items)) for unit, items in by_unit.items()],
             "unsupported": list(UNSUPPORTED),
         }
 
     @router.get("/ranking", summary="Xếp hạng các sở, ngành theo kỳ")
     async def ranking(q: ReportQuery) -> dict[str, Any]:
-        ranked, fresh = await cached(reports.ranking, q)
+        result, fresh = await cached(reports.ranking, q)
         return {
             "query": asdict(q),
             "computed_at": fresh["computed_at"],
             "freshness": fresh,
-            "ranking": [asdict(r) for r in ranked],
+            "ranking": [named(asdict(r)) for r in result.ranked],
+            "not_ranked": [named(asdict(u)) for u in result.not_ranked],
         }
 
     @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
@@ -103,24 +128,48 @@ def build_router(host: ServiceHost) -> APIRouter:
         return list(UNSUPPORTED)
 
     @router.get("/national-status", summary="Số hồ sơ theo trạng thái (TrangThaiHoSo 1–10)")
-    async def national_status(department: str | None = None) -> list[dict[str, Any]]:
-        rows = await host.pool.fetch(
-            "SELECT national_status, count(*) AS dossiers FROM scoring.dossier_facts"
-            " WHERE ($1::text IS NULL OR department_code = $1) GROUP BY 1 ORDER BY 1",
-            department,
-        )
-        return [{"code": r[0], "name": NAMES[r[0]], "dossiers": r[1]} for r in rows]
+    async def national_status(
+        department: Annotated[str | None, Param(max_length=64)] = None,
+        as_of: Annotated[datetime | None, Param(description="business time: statuses as they stood")] = None,
+        known_at: Annotated[datetime | None, Param(description="only entries recorded by then")] = None,
+    ) -> dict[str, Any]:
+        query = {
+            "department": department,
+            **unit_names(department),
+            "as_of": aware("as_of", as_of),
+            "known_at": aware("known_at", known_at),
+        }
+        now = datetime.now(UTC)
+        if as_of is None and known_at is None:
+            rows = await host.pool.fetch(
+                "SELECT national_status, count(*) AS dossiers FROM scoring.dossier_facts"
+                " WHERE ($1::text IS NULL OR department_code = $1) GROUP BY 1 ORDER BY 1",
+                department,
+            )
+            counts = {r[0]: r[1] for r in rows}
+        else:
+            # Audit reproduction: every dossier refolded from the events known then, read then.
+            async with host.pool.acquire() as conn:
+                # Statuses cannot be known ahead of now: a future as_of reads them as they stand.
+                moment = min(as_of or now, now)
+                facts = await facts_as_of(
+                    conn, moment, known_at=known_at, dimension="department", unit=department
+                )
+            counts = Counter(f.national_status for f in facts)
+        statuses = [{"code": c, "name": NAMES[c], "dossiers": n} for c, n in sorted(counts.items())]
+        return {"query": query, "statuses": statuses}
 
     @router.get("/departments", summary="Số liệu theo sở, ngành (all periods)")
     async def departments() -> list[dict[str, Any]]:
-        return [dict(r) for r in await host.pool.fetch(_ALL_TIME + " GROUP BY unit ORDER BY unit")]
+        rows = await host.pool.fetch(_ALL_TIME + " GROUP BY unit ORDER BY unit")
+        return [named(dict(r), "department_code") for r in rows]
 
     @router.get("/departments/{code}", summary="Số liệu một sở, ngành (all periods)")
     async def department(code: str) -> dict[str, Any]:
         row = await host.pool.fetchrow(_ALL_TIME + " AND unit = $1 GROUP BY unit", code)
         if row is None:
             raise not_found("số liệu của", "Figures for department", code)
-        return dict(row)
+        return named(dict(row), "department_code")
 
     async def facts_of(code: str, caller: Caller) -> DossierFacts:
         row = await host.pool.fetchrow("SELECT * FROM scoring.dossier_facts WHERE dossier_code = $1", code)

@@ -6,6 +6,9 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Query as Param
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from services.scoring.domain.figures import COUNTERS, DIMENSIONS
 from services.scoring.domain.periods import KINDS, PeriodKind, period_start
@@ -17,12 +20,52 @@ def _invalid(code: str, vi: str, en: str, **details: object) -> ApiError:
     return ApiError(422, code, vi, en, **details)
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+def aware(name: str, value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise _invalid(
             "naive_datetime", f"{name} phải có múi giờ", f"{name} needs a time zone (e.g. +07:00)", field=name
         )
+    # A moment centuries away would have every clock count working days up to it (seconds of
+    # work per dossier) for a question nobody can mean: refuse it like an out-of-range period.
+    if not 2000 <= value.year <= 2100:
+        raise _invalid(
+            "moment_out_of_range",
+            f"{name} phải nằm trong các năm 2000–2100",
+            f"{name} must lie in the years 2000–2100",
+            field=name,
+        )
     return value
+
+
+async def reject_unknown_params(request: Request) -> None:
+    """Refuse query parameters the route does not declare.
+
+    Silently ignoring one misleads: ``?kind=quarter`` used to fall back to the month while the
+    reader believed they had asked for a quarter. The allowed names are read from the route's own
+    declaration (its parameters and those of its dependencies), so they cannot drift from it.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = _query_names(route.dependant)
+    unknown = sorted({name for name in request.query_params if name not in declared})
+    if unknown:
+        raise _invalid(
+            "unknown_parameter",
+            f"Tham số không được hỗ trợ: {', '.join(unknown)}",
+            f"Unknown query parameter(s): {', '.join(unknown)}",
+            unknown=unknown,
+            allowed=sorted(declared),
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 async def report_query(
@@ -52,8 +95,8 @@ async def report_query(
         start=period_start(kind, day),
         unit=unit,
         procedure=procedure,
-        as_of=_aware("as_of", as_of),
-        known_at=_aware("known_at", known_at),
+        as_of=aware("as_of", as_of),
+        known_at=aware("known_at", known_at),
     )
 
 

@@ -11,7 +11,7 @@ whatever the log gains after the replay and never applies a replayed event twice
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -25,6 +25,8 @@ from services.scoring.store.schema import DDL, DROP
 from services.scoring.store.writer import copy_all, event_record
 from shared.contracts import AnyEvent
 from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
+
+FOLD_REPORT_EVERY = 1000
 
 
 @dataclass
@@ -40,15 +42,32 @@ class Projection:
     figures: dict[FigureKey, Counter[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, events: Iterable[AnyEvent]) -> Projection:
-        """The projection of these events (a whole log, or every event of some dossiers)."""
+    def of(
+        cls,
+        events: Iterable[AnyEvent],
+        on_dossiers: Callable[[int], None] | None = None,
+        on_folded: Callable[[int], None] | None = None,
+    ) -> Projection:
+        """The projection of these events (a whole log, or every event of some dossiers).
+
+        ``on_dossiers`` hears how many dossiers there are to fold, ``on_folded`` every
+        ``FOLD_REPORT_EVERY`` of them as they are done (progress for the replay command).
+        """
         by_id: dict[str, AnyEvent] = {}
         for event in events:
             by_id.setdefault(event.event_id, event)
         by_dossier: dict[UUID, list[AnyEvent]] = defaultdict(list)
         for event in by_id.values():
             by_dossier[event.dossier_id].append(event)
-        facts = {dossier_id: fold(history) for dossier_id, history in by_dossier.items()}
+        if on_dossiers is not None:
+            on_dossiers(len(by_dossier))
+        facts: dict[UUID, DossierFacts] = {}
+        for dossier_id, history in by_dossier.items():
+            facts[dossier_id] = fold(history)
+            if on_folded is not None and len(facts) % FOLD_REPORT_EVERY == 0:
+                on_folded(FOLD_REPORT_EVERY)
+        if on_folded is not None and len(facts) % FOLD_REPORT_EVERY:
+            on_folded(len(facts) % FOLD_REPORT_EVERY)
         records = {event_id: event_record(event) for event_id, event in by_id.items()}
         return cls(records, facts, total(facts.values()))
 

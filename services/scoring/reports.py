@@ -20,7 +20,7 @@ from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS, contribution, total
 from services.scoring.domain.index766 import Indicator, Tally, indicators_of, tally, total_points
 from services.scoring.domain.periods import PeriodKind, bounds
-from services.scoring.domain.ranking import RankedUnit, rank_tallies
+from services.scoring.domain.ranking import Ranking, rank_tallies
 from services.scoring.live_index import live_tallies
 
 MINUTES_PER_DAY = 480
@@ -133,7 +133,7 @@ async def index(conn: asyncpg.Connection, q: Query) -> dict[str, list[Indicator]
     return {unit: indicators_of(t) for unit, t in (await tallies(conn, q)).items()}
 
 
-async def ranking(conn: asyncpg.Connection, q: Query) -> list[RankedUnit]:
+async def ranking(conn: asyncpg.Connection, q: Query) -> Ranking:
     return rank_tallies(await tallies(conn, q))
 
 

@@ -63,6 +63,7 @@ REPORTS = _rule(Scope.ANY_UNIT, LD, AUD, OF, OPS, note="aggregates only, no pers
 POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "intake": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/procedures"): PUBLIC,
         ("GET", "/procedures/{code}"): PUBLIC,
         ("GET", "/departments"): PUBLIC,
@@ -82,6 +83,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "processing": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/track/{code}"): _rule(Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"),
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
@@ -106,6 +108,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "postal": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("POST", "/webhooks/postal/{operator}"): _rule(
             Scope.PUBLIC, note="the operator's HMAC signature (two secrets during a rotation)"
         ),
@@ -117,6 +120,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "scoring": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/figures"): REPORTS,
         ("GET", "/figures/dossiers"): REPORTS,
         ("GET", "/index766"): REPORTS,

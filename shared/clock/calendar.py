@@ -64,7 +64,8 @@ class WorkingCalendar:
     weekly_hours: tuple[tuple[Session, ...], ...] = MON_TO_FRI  # index 0 = Monday
     timezone: str = "Asia/Ho_Chi_Minh"
     overrides: tuple[DayOverride, ...] = ()
-    # 8 office hours make one legal working day (DESIGN §1b), also on short Saturday sessions.
+    # 8 office hours make one legal working day, also on short Saturday sessions
+    # (docs/domain-rules.md, "The legal clock").
     minutes_per_day: int = 480
     public_holidays: bool = True
 

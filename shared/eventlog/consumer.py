@@ -8,7 +8,8 @@ that
 * a payload that fails validation, or that a handler declares poison, is stored in
   ``dead_letters`` with its reason and terminated, and the batch carries on,
 * any other error (a transient failure) rolls the whole batch back and asks JetStream to
-  redeliver it after a back-off — FastStream's own default would *terminate* it (DESIGN §5).
+  redeliver it after a back-off — FastStream's own default would *terminate* it
+  (docs/pitfalls.md, "NATS and FastStream").
 
 A consumer whose handler writes elsewhere than the tracking connection (an event store) pays
 one transaction per message there, and every message costs a savepoint and an insert here. An

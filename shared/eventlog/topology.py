@@ -1,11 +1,12 @@
 """The one place that declares JetStream streams and durable consumers.
 
 Services bind to what is declared here: a durable consumer that already exists is bound to as
-it is, and streams declared from several services get their configs merged (docs: known
-pitfalls). ``declare_topology`` creates what is missing and updates what drifted, so changing a
-setting here reaches the server. On a bus with users (``nats_users``), only the ops user may
-declare; the launcher, the tests and ``motcua topology declare`` do it before services bind.
-The NATS users' permissions are generated from this file too, so the two cannot drift apart.
+it is, and streams declared from several services get their configs merged (docs/pitfalls.md,
+"NATS and FastStream"; the decision: docs/decisions/0003-one-owner-declares-the-topology.md).
+``declare_topology`` creates what is missing and updates what drifted, so changing a setting
+here reaches the server. On a bus with users (``nats_users``), only the ops user may declare;
+the launcher, the tests and ``motcua topology declare`` do it before services bind. The NATS
+users' permissions are generated from this file too, so the two cannot drift apart.
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ from shared.runtime.dev_secrets import dev_secret
 __all__ = [
     "RunningServers",
     "ServersError",
+    "recorded_urls",
     "remove_data",
     "servers_from_env_or_start",
     "start_servers",
@@ -229,6 +230,30 @@ def stop_recorded_servers(data_dir: Path, *, timeout: float = STOP_TIMEOUT) -> b
     finally:
         lock.release()
     return did_something
+
+
+def recorded_urls(data_dir: Path) -> tuple[str, str] | None:
+    """(NATS URL, database URL) of the servers running on ``data_dir`` (``make run``'s ``.data``).
+
+    Read from ``servers.json``, and only while the servers' owner still holds the folder's lock:
+    a file left by a run that ended names ports nobody listens on any more. The NATS URL carries
+    the folder's ``ops`` user when its passwords were generated (as ``status`` prints it).
+    """
+    run_dir = data_dir.expanduser().resolve()
+    if not (run_dir / STATE_FILE).exists():
+        return None
+    lock = _DirLock(run_dir)
+    if lock.try_acquire():  # nobody owns the folder: nothing is running there
+        lock.release()
+        return None
+    state = _read_state(run_dir)
+    nats_url = (state.get("nats") or {}).get("url")
+    database_url = (state.get("postgres") or {}).get("url")
+    if not isinstance(nats_url, str) or not isinstance(database_url, str):
+        return None
+    if (run_dir / DEV_SECRETS_FILE).exists():
+        nats_url = _with_ops_credentials(nats_url, nats_passwords(run_dir))
+    return nats_url, database_url
 
 
 def remove_data(data_dir: Path) -> None:

@@ -1,11 +1,12 @@
 """Schema fuzzing of every HTTP endpoint of every service, and poison messages on the stream.
 
-DESIGN §3: bad input never makes a server error, and every rejection is explained. Schemathesis
-reads each service's own OpenAPI document and generates requests that follow it (positive) and
-that break it (negative); Hypothesis drives them, derandomized so that CI sees the same cases on
-every run. The requests go to the real running system: the four services in this process, each
-with its real lifespan (PostgreSQL pool, relay, consumers on real NATS), started once for the
-module on a background event loop so that no example restarts anything.
+Bad input never makes a server error, and every rejection is explained (docs/architecture.md,
+"Quality targets"). Schemathesis reads each service's own OpenAPI document and generates
+requests that follow it (positive) and that break it (negative); Hypothesis drives them,
+derandomized so that CI sees the same cases on every run. The requests go to the real running
+system: the four services in this process, each with its real lifespan (PostgreSQL pool, relay,
+consumers on real NATS), started once for the module on a background event loop so that no
+example restarts anything.
 
 Path parameters are drawn half from what the schema allows (almost always unknown keys) and
 half from real keys seeded before the run (dossier codes in every state, procedure and

@@ -103,7 +103,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     expected_status = [(3, 1), (4, 1), (7, 1), (9, 2), (10, 1)]
     await eventually(
         lambda: system.scoring.get("/national-status"),
-        lambda r: [(row["code"], row["dossiers"]) for row in r.json()] == expected_status,
+        lambda r: [(row["code"], row["dossiers"]) for row in r.json()["statuses"]] == expected_status,
     )
     await eventually(
         lambda: system.scoring.get(f"/dossiers/{e}"), lambda r: r.json().get("postal_delivery_at") is not None

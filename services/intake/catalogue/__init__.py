@@ -1,6 +1,7 @@
 """The demo procedure catalogue (danh mục thủ tục hành chính) of a fictional province.
 
-``load_catalogue()`` reads ``procedures.json`` (validated, cached). Every figure's source is in
+``load_catalogue()`` reads ``procedures.json`` and the province's units (departments and desks,
+``shared/units/units.json``, shared with scoring), validated and cached. Every figure's source is in
 ``SOURCES.md``; agency ID codes are demo values for a fictional province ("H99").
 """
 
@@ -23,6 +24,7 @@ from services.intake.catalogue.models import (
     SupplementPolicy,
     _Frozen,
 )
+from shared.units import units_data
 
 DATA_FILE = Path(__file__).with_name("procedures.json")
 
@@ -124,6 +126,10 @@ def parse_catalogue(raw: str | bytes) -> Catalogue:
     """Validate catalogue JSON text (no caching)."""
     data = json.loads(raw)
     data.pop("$comment", None)
+    # The units live in shared/ (scoring names them too); a test may still pass its own.
+    units = units_data()
+    for key in ("departments", "receiving_points"):
+        data.setdefault(key, units.get(key, []))
     return Catalogue.model_validate(data)
 
 

@@ -1,6 +1,6 @@
 """Decision 766/QĐ-TTg (2022): the index of service to citizens and businesses, per unit and period.
 
-Formulas (DESIGN §1b), each scored against its group maximum:
+Formulas (docs/domain-rules.md, "Index 766"), each scored against its group maximum:
 
 * progress (20): on-time rate = dossiers finished on or before the appointment, or in progress
   and not yet due, over the dossiers of the period. A dossier belongs to the period if it was
@@ -12,14 +12,17 @@ Formulas (DESIGN §1b), each scored against its group maximum:
 * online services (12): online dossiers (excluding those whose electronic result, where the
   procedure issues one, went back on paper) over all received; full at >= 50 %, else
   rate x 12 / 50 %.
-* online payment (10): dossiers paid online over fee-bearing dossiers. DESIGN gives no threshold:
-  scored proportionally, rate x 10.
+* online payment (10): dossiers paid online over fee-bearing dossiers. The decision gives no
+  threshold for it: scored proportionally, rate x 10.
 * digitisation (22): dossiers with documents scanned and, where the procedure issues one, an
   electronic result, over all received; full at >= 80 %, else rate x 22 / 80 %.
 * satisfaction (18): 100 % − (late rate + "dislike" rate); full at >= 90 %, else rate x 18 / 90 %.
-  No event carries a rating yet, so the dislike rate is 0 and the indicator is marked partial.
+  No event carries a rating or a complaint yet, so half of the formula is unknown: the indicator
+  is "not measured" and left out of the points available. Scoring it from the late rate alone
+  would hand every punctual unit full points for feedback nobody gave.
 
-An indicator with an empty denominator is not applicable (``None``), never zero.
+An indicator with an empty denominator is not applicable (``None``), never zero; one whose inputs
+do not exist is not measured (``None`` too, with the reason). Neither counts in the total.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ class Indicator:
     rate: float | None
     points: float | None
     threshold: float | None
-    partial: bool = False
+    status: str = "measured"  # "measured" | "not_applicable" (no dossier) | "not_measured" (no input)
+    note: str | None = None
 
 
 def proportional(rate: float, max_points: float, threshold: float | None) -> float:
@@ -76,8 +80,20 @@ def _indicator(
     key: str, name: str, max_points: float, num: int, den: int, threshold: float | None
 ) -> Indicator:
     rate = num / den if den else None
-    points = proportional(rate, max_points, threshold) if rate is not None else None
+    if rate is None:
+        return Indicator(key, name, max_points, num, den, None, None, threshold, "not_applicable")
+    points = proportional(rate, max_points, threshold)
     return Indicator(key, name, max_points, num, den, rate, points, threshold)
+
+
+NO_FEEDBACK = (
+    "Chưa đo: chưa có đánh giá, phản ánh của người dân / not measured: no citizen rating or"
+    " complaint is recorded yet, so the formula's dislike rate is unknown"
+)
+
+
+def not_measured(key: str, name: str, max_points: float, threshold: float | None, why: str) -> Indicator:
+    return Indicator(key, name, max_points, 0, 0, None, None, threshold, "not_measured", why)
 
 
 def online_counted(f: DossierFacts) -> bool:
@@ -128,16 +144,13 @@ def indicators(facts: Iterable[DossierFacts], start: datetime, end: datetime) ->
 
 
 def indicators_of(t: Tally) -> list[Indicator]:
-    satisfied = t.on_time  # 100 % − late rate − dislike rate (no ratings yet)
-    result = [
+    return [
         _indicator("progress", "Tiến độ giải quyết", 20, t.on_time, t.members, None),
         _indicator("online_submission", "Dịch vụ trực tuyến", 12, t.online, t.received, 0.5),
         _indicator("online_payment", "Thanh toán trực tuyến", 10, t.paid_online, t.fee_bearing, None),
         _indicator("digitisation", "Số hóa hồ sơ", 22, t.digital, t.received, 0.8),
-        _indicator("satisfaction", "Mức độ hài lòng", 18, satisfied, t.members, 0.9),
+        not_measured("satisfaction", "Mức độ hài lòng", 18, 0.9, NO_FEEDBACK),
     ]
-    result[-1] = Indicator(**{**result[-1].__dict__, "partial": True})
-    return result
 
 
 def total_points(items: Iterable[Indicator]) -> tuple[float, float]:

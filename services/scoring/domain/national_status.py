@@ -1,9 +1,9 @@
 """Trạng thái hồ sơ: the national status code (``TrangThaiHoSo``, 1–10) from a dossier's events.
 
-Codes (DESIGN §1b): 1 newly registered, 2 received, 3 not received, 4 in processing,
-5 supplement requested, 6 financial obligation requested, 7 citizen asked to withdraw,
-8 processing stopped, 9 processed, 10 result returned. Code 6 needs an event we do not have
-yet (see ``index766.UNSUPPORTED``), so it never appears.
+Codes (docs/domain-rules.md, "National status codes"): 1 newly registered, 2 received,
+3 not received, 4 in processing, 5 supplement requested, 6 financial obligation requested,
+7 citizen asked to withdraw, 8 processing stopped, 9 processed, 10 result returned. Code 6 needs
+an event we do not have yet (see ``unsupported.UNSUPPORTED``), so it never appears.
 """
 
 from __future__ import annotations

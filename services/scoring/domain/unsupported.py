@@ -15,7 +15,7 @@ UNSUPPORTED: tuple[dict[str, str], ...] = (
         "would_come_from": "'catalogue.procedure_changed.v1' with online_level and effective_from",
     },
     {
-        "indicator": "satisfaction: complaint / 'dislike' rate",
+        "indicator": "satisfaction, 18 points (not measured: its complaint / 'dislike' rate has no input)",
         "missing": "citizen ratings and complaints",
         "would_come_from": "'feedback.rating_given.v1' (dossier id, 1–5 or like/dislike) and"
         " 'feedback.complaint_filed.v1' from the rating kiosk / portal survey",
