@@ -443,6 +443,7 @@ def _terms(
         "postal_return": postal_return,
         "legal_days": procedure.legal_days,
         "legal_hours": procedure.legal_hours,
+        "same_day": procedure.same_day,
         "same_day_cutoff": procedure.same_day_cutoff,
         "supplement_policy": str(catalogue.supplement_policy(procedure.code).value),
         "agency_shares": procedure.agency_shares,

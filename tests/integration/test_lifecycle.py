@@ -184,7 +184,7 @@ async def test_overdue_dossier_is_recorded_once_and_queued(system: System) -> No
     procedure = next(
         p["code"]
         for p in (await system.intake.get("/procedures")).json()
-        if p["legal_hours"] and 1 in p["channels"]
+        if p["same_day"] and 1 in p["channels"]
     )
     code = await _received(system, procedure, occurred_at=past, backdate_reason="mất kết nối")
     department = (await system.processing.get(f"/dossiers/{code}", headers=auth(AUDITOR))).json()[

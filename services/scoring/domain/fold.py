@@ -187,7 +187,10 @@ def _apply_reading(facts: DossierFacts, reading: ClockReading) -> DossierFacts:
         original_due_at=reading.original_due_at,
         working_minutes=reading.processing_minutes,
         supplement_minutes=reading.supplement_minutes,
+        # One verdict, the clock's: past the appointment or returned too often (Decision 766).
         timeliness=_TIMELINESS.get(reading.status) if finished else None,
-        late=reading.status in ("overdue", "finished_late"),
+        late=reading.late,
+        late_reason="; ".join(r.en for r in reading.late_reasons) or None,
+        late_reason_vi="; ".join(r.vi for r in reading.late_reasons) or None,
         paused=reading.paused,
     )
