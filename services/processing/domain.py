@@ -65,7 +65,8 @@ def step_meta(e: Any) -> dict[str, Any]:
         meta: dict[str, Any] = e.meta
         return meta
     # The receipt's reason (an outage at the desk, say) travels with the case it opened.
-    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": getattr(e, "backdate_reason", None)}
+    reason = getattr(e, "backdate_reason", None)
+    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
 
 
 class Case(Aggregate):

@@ -7,8 +7,8 @@ Legal time. A procedure has exactly one of ``legal_days`` (working days), ``lega
 (working hours) or ``same_day``. Same-day procedures ("giải quyết ngay trong ngày", e.g. chứng
 thực bản sao, Decree 23/2015 Art. 7 as amended) are due at the close of the receipt's working
 day, not 8 working hours later; with a ``same_day_cutoff``, a dossier received at or after it
-counts from the next working day and is due at the close of that day. Turning this into a due date is the legal clock's job
-(``shared/clock``), not this module's.
+counts from the next working day and is due at the close of that day. Turning this into a due
+date is the legal clock's job (``shared/clock``), not this module's.
 """
 
 from __future__ import annotations
