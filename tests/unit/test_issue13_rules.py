@@ -10,7 +10,6 @@ import pytest
 
 from services.intake.appointment import appointment
 from services.intake.catalogue import load_catalogue
-from services.intake.forms import legal_time_text
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import case_contract
 from services.processing.views import clock_view, history_view
@@ -22,7 +21,6 @@ from shared.clock import (
     SupplementRequested,
     read_clock,
 )
-from shared.clock.rulesets import SOURCES, RuleSet
 from shared.contracts import DossierDecided
 from tests.unit.clock.helpers import vn
 from tests.unit.test_case_rules import LEADER, MONDAY, OFFICER, at, new_case
@@ -49,6 +47,8 @@ def test_same_day_procedure_is_due_at_the_end_of_the_receipt_day(received: Any, 
 
 
 def test_the_slip_says_same_day_with_its_cutoff() -> None:
+    from services.intake.forms import legal_time_text
+
     text = legal_time_text({"same_day": True, "same_day_cutoff": "15:00"})
     assert "trong ngày" in text and "15:00" in text
     assert legal_time_text({"legal_days": 10}) == "10 ngày làm việc"
@@ -88,6 +88,8 @@ def test_the_window_counts_running_time_only_and_closes_after_eight_hours() -> N
 
 
 def test_every_number_of_the_rule_set_cites_its_source() -> None:
+    from shared.clock.rulesets import SOURCES, RuleSet
+
     numbers = {f.name for f in fields(RuleSet)} - {"effective_from", "legal_basis"}
     assert numbers == set(SOURCES)
     assert all(len(source) > 20 for source in SOURCES.values())
