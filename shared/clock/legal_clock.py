@@ -34,7 +34,8 @@ Counting convention (applied everywhere: intake appointment, processing, scoring
    used. While paused, ``due_at`` is provisional: the date that would apply if the complete dossier
    arrived at ``now`` (views show "paused since …, N working hours left" and this date only as a
    labelled projection). ``running_since`` is the latest (re)start: the supplement request window
-   (8 working hours) runs from there over running time only. A dossier finished during a pause is judged the same way at its finish.
+   (8 working hours) runs from there over running time only. A dossier finished during a pause is
+   judged the same way at its finish.
 5. A re-appointment (apology + new date) replaces the due date; later pauses shift it like any due.
 """
 

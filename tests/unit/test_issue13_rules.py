@@ -277,3 +277,30 @@ def test_processing_history_is_in_local_time_with_offset() -> None:
     rows = history_view(case.collect_events())
     assert [r["occurred_at"] for r in rows] == ["2026-03-02T08:00:00+07:00", "2026-03-02T09:00:00+07:00"]
     assert rows[1]["recorded_at"].endswith("+07:00")
+
+
+def test_a_delivery_opened_from_a_late_entered_result_keeps_its_reason() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from services.postal.application import PostalApplication
+    from services.postal.translate import to_contract
+
+    app = PostalApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.open_shipment(
+        dossier_id=uuid.uuid4(),
+        dossier_code="000.00.01.H99-260302-0002",
+        kind="delivery",
+        occurred_at=datetime(2026, 3, 2, 2, tzinfo=UTC),
+        actor={"user_id": "system", "role": "system", "agency": "TTHCC", "channel": 1},
+        backdate_reason=OUTAGE_REASON,
+    )
+    from services.postal.domain import shipment_id_for
+
+    shipment = app.repository.get(shipment_id_for("000.00.01.H99-260302-0002", "delivery"))
+    opened = next(iter(app.events.get(shipment.id)))
+    contract = to_contract(opened, shipment)
+    assert contract is not None and contract.backdate_reason == OUTAGE_REASON
+
+
+OUTAGE_REASON = "mất điện (outage)"
