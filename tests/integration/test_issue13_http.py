@@ -11,6 +11,7 @@ import pytest
 
 from shared.clock import DEFAULT_CALENDAR
 from shared.eventlog.topology import PROCESSING_FROM_INTAKE
+from shared.host.business_time import business_time
 from shared.host.settings import Settings
 from tests.system import OFFICER, System, eventually, receive_body, running_system
 
@@ -80,16 +81,23 @@ def _at(day: Any, hour: int) -> datetime:
 # 2 and 3 ----------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def two_weeks_of_backdating(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries may be dated back two weeks in these tests (72 h by default), so that the first
+    return lies days of working time before the second, whatever day and hour the tests run."""
+    monkeypatch.setitem(business_time.__kwdefaults__, "limit", timedelta(days=14))
+
+
 async def _returned_twice(system: System) -> str:
-    """Received ~70 h ago (entered after an outage), returned at once, back 2 h ago; the second
+    """Received 10 days ago (entered after an outage), returned at once, back 2 h ago; the second
     return goes out an hour after the complete dossier came back."""
-    code = await _received(system, **_backdated(70))
-    await _post(system, code, "assign", {"officer": "cb.an", **_backdated(69.9)})
+    code = await _received(system, **_backdated(240))
+    await _post(system, code, "assign", {"officer": "cb.an", **_backdated(239.9)})
     await _post(
         system,
         code,
         "supplement-requests",
-        {"missing_items": ["CCCD"], "reason": "thiếu", **_backdated(69.8)},
+        {"missing_items": ["CCCD"], "reason": "thiếu", **_backdated(239.8)},
     )
     await _post(system, code, "supplement-received", _backdated(2))
     await _post(system, code, "leadership-reports", {"reason": "còn thiếu tờ khai", **_backdated(1.5)})
@@ -104,12 +112,14 @@ async def _returned_twice(system: System) -> str:
     return code
 
 
+@pytest.mark.usefixtures("two_weeks_of_backdating")
 async def test_a_second_return_is_possible_after_the_first_supplement(system: System) -> None:
     code = await _returned_twice(system)
     case = (await system.processing.get(f"/dossiers/{code}")).json()
     assert case["state"] == "in_processing" and case["supplements"] == 2
 
 
+@pytest.mark.usefixtures("two_weeks_of_backdating")
 async def test_a_dossier_returned_twice_is_late_everywhere_with_the_reason(system: System) -> None:
     code = await _returned_twice(system)
     decided = await _post(system, code, "decision", {"approved": True})
