@@ -13,9 +13,10 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.eventlog.topology import PROCESSING_FROM_INTAKE
 from shared.host.business_time import business_time
 from shared.host.settings import Settings
-from tests.system import OFFICER, System, eventually, receive_body, running_system
+from tests.identity import leader
+from tests.system import System, eventually, receive_body, running_system
 
-LEADER = {"user_id": "lanhdao.tran", "role": "leader", "agency": "STP", "channel": 1}
+LEADER = leader("STP")
 OUTAGE = "mất điện tại bộ phận một cửa (outage)"
 
 
@@ -37,8 +38,10 @@ async def _received(system: System, procedure: str = "LLTP", **overrides: Any) -
     return code
 
 
-async def _post(system: System, code: str, action: str, body: dict[str, Any], actor: Any = OFFICER) -> Any:
-    response = await system.processing.post(f"/dossiers/{code}/{action}", json={"actor": actor, **body})
+async def _post(
+    system: System, code: str, action: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
+    response = await system.processing.post(f"/dossiers/{code}/{action}", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -101,10 +104,10 @@ async def _returned_twice(system: System) -> str:
     )
     await _post(system, code, "supplement-received", _backdated(2))
     await _post(system, code, "leadership-reports", {"reason": "còn thiếu tờ khai", **_backdated(1.5)})
-    await _post(system, code, "leadership-acknowledgements", _backdated(1.4), actor=LEADER)
+    await _post(system, code, "leadership-acknowledgements", _backdated(1.4), headers=LEADER)
     second = await system.processing.post(
         f"/dossiers/{code}/supplement-requests",
-        json={"actor": OFFICER, "missing_items": ["Tờ khai"], "reason": "thiếu lần 2", **_backdated(1)},
+        json={"missing_items": ["Tờ khai"], "reason": "thiếu lần 2", **_backdated(1)},
     )
     assert second.status_code == 200, second.text
     assert second.json()["supplements"] == 2
@@ -228,10 +231,11 @@ async def test_history_is_in_instant_order_and_local_time(system: System) -> Non
 async def test_a_decision_without_assignment_records_the_takeover(system: System) -> None:
     code = await _received(system)
     decided = await _post(system, code, "decision", {"approved": True})
-    assert decided["officer"] == OFFICER["user_id"]
     rows = (await system.processing.get(f"/dossiers/{code}/history")).json()
+    decision_maker = rows[2]["actor"]["user_id"]
+    assert decided["officer"] == decision_maker
     assert [r["event"] for r in rows] == ["Opened", "OfficerAssigned", "Decided"]
-    assert rows[1]["details"]["taken_over"] is True and rows[1]["details"]["officer"] == OFFICER["user_id"]
+    assert rows[1]["details"]["taken_over"] is True and rows[1]["details"]["officer"] == decision_maker
 
 
 # 9 ----------------------------------------------------------------------------------------------
@@ -248,9 +252,7 @@ async def test_acting_before_the_case_opens_gets_a_404_that_says_so(system: Syst
     response = await system.intake.post("/dossiers", json=receive_body("LLTP"))
     code = response.json()["code"]
     early = await eventually(
-        lambda: system.processing.post(
-            f"/dossiers/{code}/assign", json={"actor": OFFICER, "officer": "cb.an"}
-        ),
+        lambda: system.processing.post(f"/dossiers/{code}/assign", json={"officer": "cb.an"}),
         lambda r: r.json()["error"]["code"] == "case_not_yet_opened",
     )
     assert early.status_code == 404 and early.headers["Retry-After"] == "2"

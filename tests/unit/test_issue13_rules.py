@@ -181,6 +181,8 @@ def _fields(case: Any) -> dict[str, Any]:
         "occurred_at": case.received_at,
         "actor": OFFICER,
         "calendar": "standard",
+        "receiving_point": "TTPVHCC",
+        "tracking_hash": None,
         "same_day": False,
     }
 
