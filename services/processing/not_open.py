@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import get_args
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from shared.contracts import CompletionRequested, DossierReceived, DossierRefused
+from shared.contracts.base import EventBase
 from shared.contracts.ids import dossier_id_for
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.errors import ApiError, not_found
@@ -23,8 +26,16 @@ from shared.host.errors import ApiError, not_found
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 2
+
+
+def _versions(contract: type[EventBase]) -> tuple[str, ...]:
+    """Every ``event_type`` a contract is published under (each version), from the contract."""
+    return tuple(get_args(contract.model_fields["event_type"].annotation))
+
+
 # The desk's outcomes, the received one first: a dossier completed later has both events.
-_INTAKE_EVENTS = ("intake.dossier_received.v1", "intake.completion_requested.v1", "intake.dossier_refused.v1")
+_RECEIVED = _versions(DossierReceived)
+_INTAKE_EVENTS = (*_RECEIVED, *_versions(CompletionRequested), *_versions(DossierRefused))
 
 
 async def intake_outcome(js: JetStreamContext, code: str) -> str | None:
@@ -32,7 +43,9 @@ async def intake_outcome(js: JetStreamContext, code: str) -> str | None:
     dossier_id = dossier_id_for(code)
     for event_type in _INTAKE_EVENTS:
         try:
-            await asyncio.wait_for(js.get_last_msg(STREAM, subject_for(event_type, dossier_id)), timeout=2)
+            await asyncio.wait_for(
+                js.get_last_msg(STREAM, subject_for(event_type, dossier_id), direct=True), timeout=2
+            )
         except NotFoundError:
             continue
         return event_type
@@ -47,7 +60,7 @@ async def case_missing(js: JetStreamContext | None, code: str) -> ApiError:
             outcome = await intake_outcome(js, code)
         except Exception:
             log.info("could not look %s up on the bus", code, exc_info=True)
-    if outcome == "intake.dossier_received.v1":
+    if outcome in _RECEIVED:
         error = ApiError(
             404,
             "case_not_yet_opened",
@@ -61,7 +74,7 @@ async def case_missing(js: JetStreamContext | None, code: str) -> ApiError:
         error.headers = {"Retry-After": str(RETRY_AFTER_S)}
         return error
     if outcome is not None:
-        waiting = outcome == "intake.completion_requested.v1"
+        waiting = outcome in _versions(CompletionRequested)
         state_vi, state_en = ("đang chờ bổ sung tại quầy", "waiting for completion at the counter")
         if not waiting:
             state_vi, state_en = ("đã bị từ chối tiếp nhận", "refused at the counter")
