@@ -109,7 +109,8 @@ def _dossier_fields(code: str, at: datetime) -> dict[str, Any]:
         "terms": {
             "postal_return": False,
             "legal_days": None,
-            "legal_hours": 8,
+            "legal_hours": None,
+            "same_day": True,
             "received_at": at,
             "due_at": at,
         },

@@ -29,8 +29,11 @@ from services.intake.schemas import (
     IncompleteDossierRequest,
     ReceiveDossierRequest,
     RefuseDossierRequest,
+    StatusPointer,
 )
 from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.clock import DEFAULT_CALENDAR
+from shared.clock.explain import local_iso
 from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
@@ -282,16 +285,18 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         events = await asyncio.to_thread(app.history, code)
         if not events:
             raise not_found("hồ sơ", "Dossier", code)
+        # By the instant it happened, in local time with its offset (entries arrive in any zone).
+        ordered = sorted(events, key=lambda e: (e.occurred_at, e.originator_version))
         return [
             {
                 "version": e.originator_version,
                 "event": type(e).__qualname__.split(".")[-1],
                 "actor": e.actor,
-                "occurred_at": e.occurred_at.isoformat(),
-                "recorded_at": e.timestamp.isoformat(),
+                "occurred_at": local_iso(DEFAULT_CALENDAR, e.occurred_at),
+                "recorded_at": local_iso(DEFAULT_CALENDAR, e.timestamp),
                 "backdate_reason": e.backdate_reason,
             }
-            for e in events
+            for e in ordered
         ]
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
@@ -443,6 +448,7 @@ def _terms(
         "postal_return": postal_return,
         "legal_days": procedure.legal_days,
         "legal_hours": procedure.legal_hours,
+        "same_day": procedure.same_day,
         "same_day_cutoff": procedure.same_day_cutoff,
         "supplement_policy": str(catalogue.supplement_policy(procedure.code).value),
         "agency_shares": procedure.agency_shares,
@@ -484,12 +490,47 @@ def _json(view: DossierView, status: int) -> Response:
     return Response(view.model_dump_json(), status_code=status, media_type="application/json")
 
 
+DESK_RECORD_NOTE = {
+    "vi": (
+        "Đây là hồ sơ tại bộ phận một cửa (kết quả tiếp nhận), không phải trạng thái hiện tại; "
+        "trạng thái giải quyết hiện tại xem tại dịch vụ giải quyết hồ sơ (processing)"
+    ),
+    "en": (
+        "This is the desk's record (the outcome at the counter), not the dossier's current status; "
+        "the current status is processing's, see current_status_at"
+    ),
+}
+
+
+def _status_pointers(dossier: Dossier) -> list[StatusPointer]:
+    code = dossier.code
+    pointers = [
+        StatusPointer(
+            service="scoring",
+            path=f"/dossiers/{code}/history",
+            what="every event of the dossier across services, in business-time order",
+        )
+    ]
+    if dossier.outcome == "received":
+        pointers.insert(
+            0,
+            StatusPointer(
+                service="processing",
+                path=f"/dossiers/{code}",
+                what="the case now: state, national status (TrangThaiHoSo), officer, decision and clock",
+            ),
+        )
+    return pointers
+
+
 HIDDEN_TERMS = ("received_at", "due_at", "tracking_hash")
 
 
 def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | None = None) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
+        note=DESK_RECORD_NOTE,
+        current_status_at=_status_pointers(dossier),
         code=dossier.code,
         dossier_id=dossier.id,
         outcome=dossier.outcome,

@@ -10,6 +10,8 @@ from shared.clock.calendars import calendar_named
 
 
 def legal_time_of(procedure: Any) -> LegalTime:
+    if procedure.same_day:
+        return LegalTime.same_day()
     if procedure.legal_hours is not None:
         return LegalTime.hours(procedure.legal_hours)
     return LegalTime.days(procedure.legal_days)

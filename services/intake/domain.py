@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-DOSSIER_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/dossier")
+# Dossier codes are never reused, so the code determines the aggregate's id (shared: every
+# service finds a dossier's events on the bus from its code).
+from shared.contracts.ids import DOSSIER_NAMESPACE, dossier_id_for
 
-
-def dossier_id_for(code: str) -> UUID:
-    """Dossier codes are never reused, so the code determines the aggregate's id."""
-    return uuid5(DOSSIER_NAMESPACE, code)
+__all__ = ["DOSSIER_NAMESPACE", "Dossier", "NotIncomplete", "dossier_id_for"]
 
 
 class NotIncomplete(Exception):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from services.intake.catalogue import Catalogue
 from services.intake.domain import Dossier
@@ -34,16 +35,31 @@ def _page(title: str, dossier: Dossier, catalogue: Catalogue, a: ApplicantView, 
     )
 
 
+def legal_time_text(terms: dict[str, Any]) -> str:
+    """The legal time as the slip states it; same-day procedures say so, with their cut-off."""
+    if terms.get("same_day"):
+        cutoff = terms.get("same_day_cutoff")
+        after = f"; nhận sau {cutoff} thì trả trong ngày làm việc tiếp theo" if cutoff else ""
+        return f"giải quyết ngay trong ngày tiếp nhận{after}"
+    if terms.get("legal_days"):
+        return f"{terms['legal_days']} ngày làm việc"
+    if terms.get("legal_hours"):
+        return f"{terms['legal_hours']} giờ làm việc"
+    return ""
+
+
 def receipt(dossier: Dossier, catalogue: Catalogue, a: ApplicantView) -> str:
     terms = dossier.terms or {}
     where = "qua dịch vụ bưu chính công ích" if terms.get("postal_return") else "Bộ phận Một cửa"
+    legal = legal_time_text(terms)
     return _page(
         "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
         dossier,
         catalogue,
         a,
         f"<p>Thời điểm tiếp nhận: {_t(terms['received_at'])}</p>"
-        f"<p>Ngày hẹn trả kết quả: <b>{_t(terms['due_at'])}</b></p>"
+        + (f"<p>Thời hạn giải quyết: {escape(legal)}</p>" if legal else "")
+        + f"<p>Ngày hẹn trả kết quả: <b>{_t(terms['due_at'])}</b></p>"
         f"<p>Nhận kết quả tại: {where}</p>",
     )
 

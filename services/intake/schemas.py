@@ -61,7 +61,23 @@ class CompleteDossierRequest(CommandMeta):
     documents_scanned: bool = True
 
 
+class StatusPointer(BaseModel):
+    """Where the dossier's current status lives (intake keeps only the desk's record)."""
+
+    service: str
+    path: str
+    what: str
+
+
 class DossierView(BaseModel):
+    """The desk's record of a dossier: what happened at the counter, not its status now.
+
+    Intake does not follow the dossier once it is received: its state in the department, the
+    decision and the return of the result are processing's (``GET /dossiers/{code}`` there), and
+    the whole history across services is scoring's. ``record``, ``note`` and ``current_status_at``
+    say so in every answer, so nobody reads ``outcome: received`` as the dossier's status.
+    """
+
     code: str
     dossier_id: UUID
     outcome: str
@@ -86,6 +102,9 @@ class DossierView(BaseModel):
         default=None,
         description="mã tra cứu for the citizen: in the answer that receives the dossier only, never again",
     )
+    record: Literal["desk"] = Field(default="desk", description="this is the desk's record only")
+    note: dict[str, str] = Field(default_factory=dict, description="what this record is, vi and en")
+    current_status_at: list[StatusPointer] = Field(default_factory=list)
 
 
 class ApplicantView(BaseModel):

@@ -179,19 +179,11 @@ def history(code: str, database_url: DatabaseUrl = None) -> None:
     if not events:
         console.print(f"[red]no events for dossier {code}[/]")
         raise typer.Exit(1)
-    table = Table(title=f"hồ sơ {code}")
-    for name in ("occurred at (business)", "recorded at", "event", "actor", "note"):
-        table.add_column(name, no_wrap=name == "event")
-    for e in events:
-        note = f"back-dated: {e.backdate_reason}" if e.backdate_reason else ""
-        table.add_row(
-            e.occurred_at.isoformat(),
-            e.recorded_at.isoformat(),
-            e.event_type,
-            f"{e.actor.user_id} ({e.actor.role}, {e.actor.agency})",
-            note,
-        )
-    console.print(table)
+    from services.ops.history_print import history_lines
+
+    console.print(f"hồ sơ {code} (local time, Asia/Ho_Chi_Minh)", soft_wrap=True)
+    for line in history_lines(events):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()

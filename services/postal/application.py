@@ -38,6 +38,7 @@ class PostalApplication(Application[Any]):
         sender: dict[str, Any] | None = None,
         recipient: dict[str, Any] | None = None,
         procedure_code: str | None = None,
+        backdate_reason: str | None = None,
     ) -> bool:
         """Opens it once: a redelivered 'result ready' finds it open and books nothing more."""
         if self._find(shipment_id_for(dossier_code, kind)) is not None:
@@ -52,6 +53,7 @@ class PostalApplication(Application[Any]):
             sender=sender,
             recipient=recipient,
             procedure_code=procedure_code,
+            backdate_reason=backdate_reason,
         )
         try:
             self.save(shipment)

@@ -27,9 +27,10 @@ class Shipment(Aggregate):
     """A pickup of a dossier from the citizen, or a delivery of a result to the citizen."""
 
     class Opened(Aggregate.Created):
-        """Version 2 added the addresses and the procedure; version 1 events had none."""
+        """Version 2 added the addresses and the procedure; version 1 events had none. Version 3
+        added the back-date reason of the step that opened it (a result-ready entered late)."""
 
-        class_version = 2
+        class_version = 3
         dossier_id: UUID
         dossier_code: str
         kind: str
@@ -39,12 +40,17 @@ class Shipment(Aggregate):
         sender: dict[str, Any] | None = None
         recipient: dict[str, Any] | None = None
         procedure_code: str | None = None
+        backdate_reason: str | None = None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("sender", None)
             state.setdefault("recipient", None)
             state.setdefault("procedure_code", None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.setdefault("backdate_reason", None)
 
     @staticmethod
     def create_id(dossier_code: str, kind: str, **_: Any) -> UUID:
@@ -63,6 +69,7 @@ class Shipment(Aggregate):
         sender: dict[str, Any] | None,
         recipient: dict[str, Any] | None,
         procedure_code: str | None,
+        backdate_reason: str | None,
     ) -> None:
         self.dossier_id = dossier_id
         self.dossier_code = dossier_code

@@ -70,6 +70,7 @@ def on_processing_event(
             dossier_code=event.dossier_code,
             kind="delivery",
             occurred_at=event.occurred_at,
+            backdate_reason=event.backdate_reason,  # the result-ready entered late says why
             actor=SYSTEM_ACTOR,
             operator=operator,
             sender=centre,

@@ -39,7 +39,11 @@ def to_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
     }
     if isinstance(e, Shipment.Opened):
         return ShipmentOpened(
-            **common, occurred_at=e.occurred_at, actor=Actor(**e.actor), procedure_code=e.procedure_code
+            **common,
+            occurred_at=e.occurred_at,
+            actor=Actor(**e.actor),
+            procedure_code=e.procedure_code,
+            backdate_reason=getattr(e, "backdate_reason", None),
         )
     operator = Actor(user_id=shipment.operator, **OPERATOR_ACTOR)
     if isinstance(e, BookedEvent):

@@ -13,13 +13,14 @@ from services.processing import commands as c
 from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.forms import FORMS, render_form
+from services.processing.not_open import case_missing
 from services.processing.queues import QUEUES, work_queue
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
 from services.processing.views import case_view, history_view
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.business_time import CommandMeta, business_time
-from shared.host.errors import ApiError, not_found
+from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
 from shared.host.rate_limit import RateLimiter
 
@@ -41,12 +42,15 @@ def _authorize(caller: Caller, case: Case) -> None:
     )
 
 
-def _case_not_found(code: str) -> ApiError:
-    return not_found("hồ sơ đang giải quyết", "Case for dossier", code)
-
-
 def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     router = APIRouter(tags=["cases"])
+
+    async def _case_not_found(code: str) -> ApiError:
+        try:
+            js = host.broker.config.connection_state.stream
+        except Exception:  # noqa: BLE001 - not connected (yet): the plain 404
+            js = None
+        return await case_missing(js, code)
 
     async def run(code: str, caller: Caller, action: Callable[[Case], None]) -> dict[str, Any]:
         def authorized(case: Case) -> None:
@@ -56,7 +60,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         try:
             case = await asyncio.to_thread(app.act, code, authorized)
         except CaseNotFound:
-            raise _case_not_found(code) from None
+            raise await _case_not_found(code) from None
         except CaseRuleViolation as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
@@ -67,7 +71,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         try:
             case = await asyncio.to_thread(app.case, code)
         except CaseNotFound:
-            raise _case_not_found(code) from None
+            raise await _case_not_found(code) from None
         _authorize(caller, case)
         return case
 
@@ -107,7 +111,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         await load(code, caller)
         events = await asyncio.to_thread(app.history, code)
         if not events:
-            raise _case_not_found(code)
+            raise await _case_not_found(code)
         return history_view(events)
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
@@ -119,7 +123,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             )
         events = await asyncio.to_thread(app.history, code)
         if not events:
-            raise _case_not_found(code)
+            raise await _case_not_found(code)
         html = render_form(form, events)
         if html is None:
             raise ApiError(

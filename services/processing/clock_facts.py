@@ -41,7 +41,9 @@ def to_clock_fact(raw: dict[str, Any]) -> ClockFact:
     raise ValueError(f"unknown clock fact {kind!r}")
 
 
-def legal_time(legal_days: int | None, legal_hours: int | None) -> LegalTime:
+def legal_time(legal_days: int | None, legal_hours: int | None, same_day: bool = False) -> LegalTime:
+    if same_day:
+        return LegalTime.same_day()
     if legal_hours is not None:
         return LegalTime.hours(legal_hours)
     if legal_days is None:
@@ -50,11 +52,17 @@ def legal_time(legal_days: int | None, legal_hours: int | None) -> LegalTime:
 
 
 def growing_clock(
-    *, legal_days: int | None, legal_hours: int | None, policy: str, cutoff: str | None, calendar: str
+    *,
+    legal_days: int | None,
+    legal_hours: int | None,
+    policy: str,
+    cutoff: str | None,
+    calendar: str,
+    same_day: bool = False,
 ) -> GrowingClock:
     """A case's clock, to be read as its facts grow (see ``GrowingClock``)."""
     return GrowingClock(
-        legal_time=legal_time(legal_days, legal_hours),
+        legal_time=legal_time(legal_days, legal_hours, same_day),
         calendar=calendar_named(calendar),
         policy="resume" if policy == "resume" else "restart",
         cutoff=time.fromisoformat(cutoff) if cutoff else None,

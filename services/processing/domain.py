@@ -64,11 +64,17 @@ def step_meta(e: Any) -> dict[str, Any]:
     if hasattr(e, "meta"):
         meta: dict[str, Any] = e.meta
         return meta
-    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": None}
+    # The receipt's reason (an outage at the desk, say) travels with the case it opened.
+    reason = getattr(e, "backdate_reason", None)
+    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
 
 
 class Case(Aggregate):
     """Hồ sơ đang giải quyết: the competent department's side of a dossier."""
+
+    # Defaults for cases (and snapshots) stored before these attributes existed.
+    same_day = False
+    taken_over = False
 
     @staticmethod
     def create_id(dossier_code: str) -> UUID:
@@ -95,7 +101,11 @@ class Case(Aggregate):
         calendar: str,
         receiving_point: str | None,
         tracking_hash: str | None,
+        same_day: bool = False,
+        backdate_reason: str | None = None,
     ) -> None:
+        # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
+        # (their legal time is in days or hours; their receipt was not back-dated).
         self.dossier_id = dossier_id
         # the desk that received it keeps access (result at the desk); None on cases opened
         # before desks were recorded
@@ -109,6 +119,7 @@ class Case(Aggregate):
         self.procedure_code = procedure_code
         self.legal_days = legal_days
         self.legal_hours = legal_hours
+        self.same_day = same_day
         self.same_day_cutoff = same_day_cutoff
         self.supplement_policy = supplement_policy
         self.agency_shares = agency_shares
@@ -118,6 +129,7 @@ class Case(Aggregate):
         self.state = "in_processing"
         self.stop_kind: str | None = None  # withdrawn | stopped
         self.officer: str | None = None
+        self.taken_over = False  # the officer is the decision-maker who took the case over
         self.supplements = 0
         self.supplement_requested_at: datetime | None = None
         self.leadership_reports: list[dict[str, Any]] = []
@@ -152,6 +164,7 @@ class Case(Aggregate):
         return clock_facts.growing_clock(
             legal_days=self.legal_days,
             legal_hours=self.legal_hours,
+            same_day=self.same_day,
             policy=self.supplement_policy,
             cutoff=self.same_day_cutoff,
             calendar=self.calendar,
@@ -196,17 +209,21 @@ class Case(Aggregate):
             )
 
     def check_supplement_window(self, at: datetime) -> None:
+        """The window runs from the latest (re)start of the clock (the receipt, or the complete
+        dossier after a return) and counts only running working time: a paused clock uses none."""
         window = self.ruleset.supplement_request_window_hours
-        start = self.read_clock(at).clock_started_at
-        used = self.working_calendar.working_minutes_between(start, at)
+        start = self.read_clock(at).running_since or at
+        used = max(0, self.working_calendar.working_minutes_between(start, at))
         if used > window * 60:
             raise CaseRuleViolation(
                 "supplement_window_passed",
-                f"Yêu cầu bổ sung phải gửi trong {window} giờ làm việc kể từ khi tiếp nhận",
+                f"Yêu cầu bổ sung phải gửi trong {window} giờ làm việc kể từ khi tiếp nhận"
+                " (hoặc nhận lại hồ sơ đầy đủ)",
                 f"A supplement request must go out within {window} working hours of receipt"
-                f" ({used // 60} h {used % 60} min have passed)",
+                f" (or of the complete dossier's return) ({used // 60} h {used % 60} min have passed)",
                 window_hours=window,
-                working_minutes_since_receipt=used,
+                window_started_at=start.isoformat(),
+                working_minutes_since_start=used,
             )
 
     def check_leadership_for_return(self, number: int) -> None:
@@ -259,8 +276,10 @@ class Case(Aggregate):
         self._assigned(officer=officer, meta=meta)
 
     @event("OfficerAssigned")
-    def _assigned(self, officer: str, meta: dict[str, Any]) -> None:
+    def _assigned(self, officer: str, meta: dict[str, Any], taken_over: bool = False) -> None:
+        # taken_over: the decision-maker took the unassigned case over (absent on older events).
         self.officer = officer
+        self.taken_over = taken_over
         self._touch(meta)
 
     def transfer(self, to_department: str, **meta: Any) -> None:
@@ -433,6 +452,8 @@ class Case(Aggregate):
         self.overdue_marked = True
 
     def decide(self, approved: bool, reasons: str | None, **meta: Any) -> None:
+        """A decision on a case nobody was assigned to is taken over by its decision-maker, and
+        the control sheet says so in a row of its own: every dossier has a handling officer."""
         self._begin("decide", meta)
         if not approved and not (reasons and reasons.strip()):
             raise InvalidCommand(
@@ -440,6 +461,8 @@ class Case(Aggregate):
                 "Từ chối giải quyết phải nêu rõ lý do",
                 "A rejection must state its reasons",
             )
+        if self.officer is None:
+            self._assigned(officer=meta["actor"]["user_id"], meta=meta, taken_over=True)
         self._decided(approved=approved, reasons=reasons, meta=meta)
 
     @event("Decided")

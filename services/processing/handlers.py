@@ -31,6 +31,7 @@ def _opening(event: DossierReceived) -> dict[str, Any]:
         "procedure_code": event.procedure_code,
         "legal_days": event.legal_days,
         "legal_hours": event.legal_hours,
+        "same_day": event.same_day,
         "same_day_cutoff": event.same_day_cutoff,
         "supplement_policy": event.supplement_policy,
         "agency_shares": event.agency_shares,
@@ -42,6 +43,7 @@ def _opening(event: DossierReceived) -> dict[str, Any]:
         "calendar": event.calendar,
         "receiving_point": event.receiving_point,
         "tracking_hash": event.tracking_hash,
+        "backdate_reason": event.backdate_reason,
     }
 
 

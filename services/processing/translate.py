@@ -90,7 +90,7 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             share_days=e.share_days,
         )
     if isinstance(e, Events.OfficerAssigned):
-        return OfficerAssigned(**common, officer=e.officer)
+        return OfficerAssigned(**common, officer=e.officer, taken_over=getattr(e, "taken_over", False))
     if isinstance(e, Events.SupplementRequested):
         return SupplementRequested(**common, number=e.number, missing_items=e.missing_items, reason=e.reason)
     if isinstance(e, Events.SupplementReceived):
@@ -110,7 +110,9 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             **common,
             approved=e.approved,
             reasons=e.reasons,
-            on_time=reading.status in ("finished_early", "finished_on_time"),
+            # The clock's one verdict: a second return makes it late even if it finished early.
+            on_time=not reading.late,
+            late_reasons=[r.en for r in reading.late_reasons],
             minutes_used=reading.processing_minutes,
             supplement_minutes=reading.supplement_minutes,
         )

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.processing.domain import Case, step_meta
+from shared.clock.explain import hours_text, local_iso, moment
+from shared.clock.facts import ClockReading
 
 EVENT_NAMES = {
     "Opened": "case opened (mở hồ sơ giải quyết)",
@@ -27,16 +29,28 @@ EVENT_NAMES = {
 
 
 def clock_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
+    """The clock at ``now`` in local time. While paused there is no due date: the view says since
+    when and how much working time is left, and the date only as a projection labelled "if the
+    dossier is completed now" (a date computed from today is not the dossier's appointment)."""
     reading = case.read_clock(now or datetime.now(UTC))
+    cal = case.working_calendar
+
+    def local(at: datetime | None) -> str | None:
+        return None if at is None else local_iso(cal, at)
+
     return {
-        "received_at": reading.received_at.isoformat(),
-        "clock_started_at": reading.clock_started_at.isoformat(),
-        "due_at": reading.due_at.isoformat(),
-        "original_due_at": reading.original_due_at.isoformat(),
+        "received_at": local(reading.received_at),
+        "clock_started_at": local(reading.clock_started_at),
+        "due_at": None if reading.paused else local(reading.due_at),
+        "original_due_at": local(reading.original_due_at),
         "working_minutes_used": reading.processing_minutes,
         "working_minutes_left": reading.minutes_left,
         "paused": reading.paused,
+        "paused_since": local(reading.paused_since),
+        "pause": _pause_view(case, reading) if reading.paused else None,
         "status": reading.status,
+        "late": reading.late,
+        "late_reasons": [{"code": r.code, "vi": r.vi, "en": r.en} for r in reading.late_reasons],
         "supplements": reading.supplement_count,
         "supplement_minutes": reading.supplement_minutes,
         "reappointments": reading.reappointments,
@@ -45,6 +59,27 @@ def clock_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
             for a in reading.agencies
         ],
         "explanation": reading.explanation,
+    }
+
+
+def _pause_view(case: Case, reading: ClockReading) -> dict[str, Any]:
+    cal, since = case.working_calendar, reading.paused_since
+    assert since is not None
+    left = hours_text(reading.minutes_left)
+    return {
+        "since": local_iso(cal, since),
+        "working_minutes_left": reading.minutes_left,
+        "policy": case.supplement_policy,
+        "summary": {
+            "vi": f"Tạm dừng từ {moment(cal, since)}, còn {left} giờ làm việc",
+            "en": f"paused since {moment(cal, since)}, {left} working hours left",
+        },
+        # Only a projection: the appointment if the citizen completes the dossier today.
+        "projected_due_at_if_completed_today": local_iso(cal, reading.due_at),
+        "projection_note": {
+            "vi": "Ngày hẹn dự kiến nếu công dân bổ sung đầy đủ trong hôm nay, chưa phải ngày hẹn trả",
+            "en": "projected date if the citizen completes the dossier today; not an appointment",
+        },
     }
 
 
@@ -78,7 +113,8 @@ def event_name(e: Any) -> str:
 
 
 def history_view(events: list[Any]) -> list[dict[str, Any]]:
-    """Every event with who, when it happened, when recorded, and the clock at that point."""
+    """Every event with who, when it happened, when recorded, and the clock at that point; in
+    business-time order (the instant, whatever zone it was given in), times in local time."""
     rows: list[dict[str, Any]] = []
     case: Case | None = None
     for e in events:
@@ -86,8 +122,9 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
         assert case is not None
         meta = step_meta(e)
         at: datetime = meta["occurred_at"]
+        cal = case.working_calendar
         payload = {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
+            k: (local_iso(cal, v) if isinstance(v, datetime) else v)
             for k, v in e.__dict__.items()
             if k
             not in {"originator_id", "originator_version", "timestamp", "meta", "actor", "originator_topic"}
@@ -98,14 +135,18 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
                 "event": event_name(e),
                 "what": EVENT_NAMES.get(event_name(e), event_name(e)),
                 "actor": meta["actor"],
-                "occurred_at": at.isoformat(),
-                "recorded_at": e.timestamp.isoformat(),
+                "occurred_at": local_iso(cal, at),
+                "recorded_at": local_iso(cal, e.timestamp),
                 "backdated": (e.timestamp - at).total_seconds() > 300,
                 "backdate_reason": meta.get("backdate_reason"),
                 "state_after": case.state,
                 "department_after": case.department_code,
                 "clock": clock_view(case, at),
                 "details": payload,
+                "_instant": at,
             }
         )
+    rows.sort(key=lambda row: (row["_instant"], row["version"]))
+    for row in rows:
+        del row["_instant"]
     return rows

@@ -23,6 +23,8 @@ from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
 from services.scoring.reports import Query
 from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.clock import DEFAULT_CALENDAR
+from shared.clock.explain import local_iso
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
 from shared.units import name_of
@@ -194,7 +196,15 @@ def build_router(host: ServiceHost) -> APIRouter:
         )
         if not rows:
             raise not_found("hồ sơ", "Dossier", code)
-        return [dict(r) for r in rows]
+        # Ordered by the instant (timestamptz); shown in local time with the offset.
+        return [
+            {
+                **dict(r),
+                "occurred_at": local_iso(DEFAULT_CALENDAR, r["occurred_at"]),
+                "recorded_at": local_iso(DEFAULT_CALENDAR, r["recorded_at"]),
+            }
+            for r in rows
+        ]
 
     return router
 

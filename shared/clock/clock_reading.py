@@ -8,6 +8,7 @@ from shared.clock.appointment import clock_start
 from shared.clock.clock_run import ClockRun
 from shared.clock.explain import agency_lines, moment
 from shared.clock.facts import AgencyTime, ClockReading, Status
+from shared.clock.verdict import late_reasons
 
 
 def reading_at(run: ClockRun, now: datetime) -> ClockReading:
@@ -17,7 +18,7 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         raise ValueError("now is before the last clock fact")
     budget, used, processing, due = run.budget, run.used, run.processing, run.due_at
     agency_minutes, supplement_minutes = dict(run.agency_minutes), run.supplement_minutes
-    late, lines = run.late, list(run.lines)
+    late, lines, passed_due = run.late, list(run.lines), run.passed_due
     status: Status
     if run.finished_at is not None:
         status = run.finished_status(run.finished_at)
@@ -33,7 +34,8 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         running = max(0, run.cal.working_minutes_between(run.mark, now))
         used, processing = used + running, processing + running
         agency_minutes[run.agency] += running
-        late = late or now > due
+        if now > due and passed_due is None:
+            late, passed_due = True, due
         status = "overdue" if late else "due_today" if now.date() == due.date() else "on_time"
         if late:
             lines.append(f"overdue since {moment(run.cal, due)} (quá hạn)")
@@ -41,6 +43,9 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         AgencyTime(name, minutes, run.agency_share.get(name)) for name, minutes in agency_minutes.items()
     )
     lines.extend(agency_lines(run.cal, agencies))
+    reasons = late_reasons(
+        run.cal, passed_due=passed_due, returns=run.supplements, returns_allowed=run.returns_allowed
+    )
     return ClockReading(
         received_at=run.received_at,
         clock_started_at=run.started_at,
@@ -57,4 +62,8 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         finished_at=run.finished_at,
         agencies=agencies,
         explanation=lines,
+        running_since=None if run.finished_at is not None else run.running_since,
+        paused_since=None if run.finished_at is not None else run.paused_since,
+        late=bool(reasons),
+        late_reasons=reasons,
     )

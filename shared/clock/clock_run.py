@@ -18,7 +18,7 @@ from shared.clock.facts import (
     Transferred,
 )
 from shared.clock.legal_time import LegalTime
-from shared.clock.rulesets import SupplementPolicy
+from shared.clock.rulesets import RULESETS, SupplementPolicy, ruleset_for
 
 RESTART_BASIS = "Decree 297/2025 Art. 6 cl. 4(a)"
 REAPPOINT_BASIS = "Decree 118/2025; Decree 297/2025 Art. 6 cl. 5"
@@ -45,6 +45,9 @@ class ClockRun:
         self.paused_since: datetime | None = None
         self.supplements = self.supplement_minutes = self.reappointments = 0
         self.late = False
+        self.passed_due: datetime | None = None  # the appointment the clock ran past, if any
+        self.running_since: datetime | None = self.started_at  # latest (re)start; None while paused
+        self.returns_allowed = _returns_allowed(self.received_at.date())
         self.finished_at: datetime | None = None
         self.last_at = self.received_at
         self.agency = received.agency
@@ -87,18 +90,22 @@ class ClockRun:
         self.agency_minutes[self.agency] += minutes
         self.mark = max(self.mark, at)
         if at > self.due_at:
-            self.late = True
+            self._passed(self.due_at)
 
     def _request(self, at: datetime, fact: SupplementRequested) -> None:
         if self.paused_since is not None:
             raise ValueError("supplement requested while already paused")
         self.paused_since, self.supplements = at, self.supplements + 1
+        self.running_since = None
         self.lines.append(
             f"supplement #{fact.number} requested {moment(self.cal, at)} (yêu cầu bổ sung): "
             f"clock stopped after {duration(self.cal, self.used)} used"
         )
-        if self.supplements > 1:
-            self.lines.append("more than one supplement request: Decision 766 counts this dossier late")
+        if self.supplements > self.returns_allowed:
+            self.lines.append(
+                f"supplement request #{self.supplements}: late under Decision 766 "
+                f"(more than {self.returns_allowed} return(s) counts as late)"
+            )
 
     def _end_pause(self, at: datetime) -> datetime:
         if self.paused_since is None:
@@ -122,6 +129,7 @@ class ClockRun:
         start = self._end_pause(at)
         self.budget, self.used, self.due_at = self.resumed(start)
         self.mark = start
+        self.running_since = start
         if self.policy == "restart":
             self.lines.append(
                 f"restarted: {self.legal.describe()} from the complete dossier "
@@ -167,13 +175,26 @@ class ClockRun:
             start = self._end_pause(at)
             self.budget, self.used, self.due_at = self.resumed(start)
         self.finished_at = at
+        if at > self.due_at:
+            self._passed(self.due_at)
         verdict = self.finished_status(at).removeprefix("finished_").replace("_", " ")
         self.lines.append(f"finished {moment(self.cal, at)}: {verdict} (due {moment(self.cal, self.due_at)})")
 
     # ----- reading ------------------------------------------------------------------------------
 
+    def _passed(self, due: datetime) -> None:
+        self.late = True
+        if self.passed_due is None:
+            self.passed_due = due
+
+    @property
+    def returned_too_often(self) -> bool:
+        return self.supplements > self.returns_allowed
+
     def finished_status(self, at: datetime) -> Status:
-        if self.late or at > self.due_at:
+        """The verdict at the finish: late past the appointment, and also (Decision 766) when
+        returned for supplements more often than allowed, even if it finished early."""
+        if self.late or at > self.due_at or self.returned_too_often:
             return "finished_late"
         early = self.cal.working_minutes_between(at, self.due_at) >= self.cal.minutes_per_day
         return "finished_early" if early else "finished_on_time"
@@ -183,3 +204,12 @@ class ClockRun:
     def _explain_due(self, start: datetime) -> None:
         self.lines.extend(calendar_lines(self.cal, start, self.due_at, self.seen_days))
         self.lines.append(f"due {moment(self.cal, self.due_at)} (hẹn trả kết quả)")
+
+
+def _returns_allowed(received_on: date) -> int:
+    """Supplement requests allowed before Decision 766 counts the dossier late, by the rule set
+    in force on the receipt day (the earliest set's value for dossiers older than every set)."""
+    try:
+        return ruleset_for(received_on).max_supplement_requests_on_time
+    except ValueError:
+        return min(RULESETS, key=lambda r: r.effective_from).max_supplement_requests_on_time

@@ -85,3 +85,14 @@ def agency_lines(calendar: WorkingCalendar, agencies: tuple[AgencyTime, ...]) ->
             f"of {duration(calendar, a.share_minutes)}"
         )
     return lines
+
+
+def local_iso(calendar: WorkingCalendar, at: datetime) -> str:
+    """ISO 8601 in the calendar's zone with its offset (``2026-03-02T09:00:00+07:00``): lists
+    mixing zones as given (UTC from the server, +07:00 from a desk) read and sort wrongly."""
+    return calendar.to_local(at).isoformat()
+
+
+def hours_text(minutes: int) -> str:
+    """Working minutes as hours for a sentence: 360 -> '6', 390 -> '6.5'."""
+    return f"{minutes // 60}" if minutes % 60 == 0 else f"{minutes / 60:.1f}".rstrip("0").rstrip(".")

@@ -68,6 +68,15 @@ class AgencyTime:
 
 
 @dataclass(frozen=True)
+class LateReason:
+    """Why a dossier is late, in words a citizen and an auditor can read (both languages)."""
+
+    code: str  # "past_appointment" | "returned_more_than_allowed"
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True)
 class ClockReading:
     received_at: datetime
     clock_started_at: datetime
@@ -84,3 +93,12 @@ class ClockReading:
     finished_at: datetime | None
     agencies: tuple[AgencyTime, ...]
     explanation: list[str]
+    # The latest (re)start of the clock; None while paused. Windows counted "from receipt"
+    # (the supplement request window) run from here, over running time only.
+    running_since: datetime | None = None
+    paused_since: datetime | None = None
+    # The one lateness verdict every service uses (processing's view, the decided event,
+    # scoring's figures and the 766 index): past the appointment, or more supplement requests
+    # than the rule set allows (Decision 766/QĐ-TTg, 2022). Sticky like the status.
+    late: bool = False
+    late_reasons: tuple[LateReason, ...] = ()

@@ -25,11 +25,17 @@ Counting convention (applied everywhere: intake appointment, processing, scoring
    least one full working day (8 h) was left; after it, late. An unfinished dossier is "due_today"
    when ``due_at`` falls on today's local date and has not passed, "overdue" once it has.
    Lateness is sticky: a dossier that ran past its due stays late whatever happens next.
+   The reading's ``late`` / ``late_reasons`` is the one verdict every service uses: past the
+   appointment, or returned for supplements more often than the rule set allows (Decision
+   766/QĐ-TTg, 2022: more than one request is late), which also makes a finish "finished_late".
 4. Supplements: the clock stops at the request and the paused working time is reported
    (Decision 766 subtracts it). On the complete dossier, policy "restart" gives a full new legal time
    from the complete dossier (Decree 297/2025 Art. 6 cl. 4(a)); "resume" deducts the time already
    used. While paused, ``due_at`` is provisional: the date that would apply if the complete dossier
-   arrived at ``now``. A dossier finished during a pause is judged the same way at its finish.
+   arrived at ``now`` (views show "paused since …, N working hours left" and this date only as a
+   labelled projection). ``running_since`` is the latest (re)start: the supplement request window
+   (8 working hours) runs from there over running time only. A dossier finished during a pause is
+   judged the same way at its finish.
 5. A re-appointment (apology + new date) replaces the due date; later pauses shift it like any due.
 """
 

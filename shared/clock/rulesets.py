@@ -17,7 +17,8 @@ SupplementPolicy = Literal["restart", "resume"]
 class RuleSet:
     effective_from: date
     legal_basis: str
-    # A supplement request during processing must come within this many working hours of receipt.
+    # A supplement request during processing must come within this many working hours of receipt,
+    # counted from the latest (re)start of the clock over running time only (see SOURCES).
     supplement_request_window_hours: int = 8
     # A citizen who has not completed the dossier within this many working days has it closed.
     supplement_deadline_days: int = 15
@@ -57,6 +58,40 @@ RULESETS: tuple[RuleSet, ...] = (
         default_supplement_policy="restart",
     ),
 )
+
+
+# Where each number of a rule set comes from. Clause references that could not be checked against
+# the published text are marked so; local settings are marked as such.
+SOURCES: dict[str, str] = {
+    "supplement_request_window_hours": (
+        "Decree 118/2025/NĐ-CP, supplement requests during processing: within 8 working hours of "
+        "receipt (article not verified here); counted from the latest (re)start because Decree "
+        "297/2025/NĐ-CP Art. 6 cl. 4(a) restarts the time limit from the complete dossier"
+    ),
+    "supplement_deadline_days": (
+        "Decree 118/2025/NĐ-CP: a dossier the citizen does not complete within 15 working days of "
+        "the request is closed (article not verified here)"
+    ),
+    "default_supplement_policy": "Decree 297/2025/NĐ-CP Art. 6 cl. 4(a): the time limit restarts",
+    "max_supplement_requests_on_time": (
+        "Decision 766/QĐ-TTg (2022), progress indicator: more than one supplement request counts "
+        "the dossier late, supplement time subtracted"
+    ),
+    "max_reappointments": "Decree 297/2025/NĐ-CP Art. 6 cl. 5; Decree 118/2025/NĐ-CP: re-set at most once",
+    "apology_notice_days_before_due": (
+        "Decree 118/2025/NĐ-CP; Decree 297/2025/NĐ-CP Art. 6 cl. 5: the apology goes out at the "
+        "latest 1 working day before the due date"
+    ),
+    "same_day_cutoff": (
+        "Decree 23/2015/NĐ-CP Art. 7 as amended by Decree 07/2025/NĐ-CP (certification: received "
+        "after 15:00, returned the next working day); Circular 21/2019/TT-BGDĐT Art. 31 cl. 2"
+    ),
+    "backdate_limit_hours": "Local setting (not a legal rule): how late an entry may be dated back",
+    "postal_clock_starts_at_handover": (
+        "Decree 118/2025/NĐ-CP: a postal filing counts from the agency's takeover from the postal "
+        "staff; Decision 45/2016/QĐ-TTg (public postal service)"
+    ),
+}
 
 
 def ruleset_for(received_on: date) -> RuleSet:

@@ -55,6 +55,9 @@ class DossierReceived(DossierFiled):
     postal_return: bool = Field(description="the citizen asked for the result by post")
     legal_days: int | None = None
     legal_hours: int | None = None
+    same_day: bool = Field(
+        default=False, description="due by the end of the receipt's working day (after the cut-off: the next)"
+    )
     same_day_cutoff: str | None = Field(default=None, description='"HH:MM" local cut-off')
     supplement_policy: SupplementPolicy = "restart"
     calendar: str = Field(default="standard", description="named working calendar (office hours)")

@@ -35,6 +35,9 @@ class CaseTransferred(CaseEvent):
 class OfficerAssigned(CaseEvent):
     event_type: Literal["processing.officer_assigned.v1"] = "processing.officer_assigned.v1"
     officer: str
+    taken_over: bool = Field(
+        default=False, description="nobody was assigned: the decision-maker took the case over"
+    )
 
 
 class SupplementRequested(CaseEvent):
@@ -95,7 +98,8 @@ class DossierDecided(CaseEvent):
     event_type: Literal["processing.dossier_decided.v1"] = "processing.dossier_decided.v1"
     approved: bool
     reasons: str | None = None
-    on_time: bool
+    on_time: bool = Field(description="the legal clock's verdict (Decision 766: a second return is late)")
+    late_reasons: list[str] = Field(default_factory=list, description="why not on time, if late")
     minutes_used: int
     supplement_minutes: int = 0
 

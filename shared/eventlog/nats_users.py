@@ -53,6 +53,10 @@ def permissions(service: str, *, stream: str = STREAM, subject_root: str = SUBJE
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",  # fetch
             f"$JS.ACK.{stream}.{durable}.>",  # ack, nak with delay, term
         ]
+    if service == "processing":
+        # The dossier's intake events by subject, which its intake consumer reads anyway: a case
+        # asked for before it opened answers "not yet opened" (services/processing/not_open.py).
+        publish.append(f"$JS.API.DIRECT.GET.{stream}.{subject_root}.intake.>")
     if service == "scoring":
         # Scoring serves /ops: lag over every consumer, and asks owners to redrive dead letters.
         publish += [

@@ -120,6 +120,9 @@ def stream_config() -> StreamConfig:
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_S,
         num_replicas=int(os.environ.get("NATS_REPLICAS", "1")),
+        # Direct get by subject: processing looks up a dossier's intake event it has not applied
+        # yet (a 404 that says "not yet opened"), with a permission scoped to intake's subjects.
+        allow_direct=True,
     )
 
 

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
+    headers: dict[str, str] | None = None  # e.g. Retry-After on a 404 that will soon be a 200
+
     def __init__(self, status: int, code: str, vi: str, en: str, **details: Any) -> None:
         super().__init__(en)
         self.status = status

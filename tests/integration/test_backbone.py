@@ -245,6 +245,8 @@ async def test_opening_a_case_twice_changes_nothing(system: System) -> None:
         "calendar": case.calendar,
         "receiving_point": case.receiving_point,
         "tracking_hash": case.tracking_hash,
+        "same_day": case.same_day,
+        "backdate_reason": None,
     }
     assert app.open_case(**fields) is False
     assert len(app.history(code)) == 1

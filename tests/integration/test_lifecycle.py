@@ -165,7 +165,7 @@ async def test_back_dated_entries_need_a_reason_and_show_both_times(system: Syst
 
     code = await _received(system, occurred_at=past, backdate_reason="Hệ thống gián đoạn, nhập lại từ sổ")
     history = (await system.processing.get(f"/dossiers/{code}/history")).json()
-    assert history[0]["occurred_at"] == datetime.fromisoformat(past).isoformat()
+    assert datetime.fromisoformat(history[0]["occurred_at"]) == datetime.fromisoformat(past)
     assert history[0]["backdated"] is True, "received 30 h before it was recorded"
     decided = await _post(
         system,
@@ -184,7 +184,7 @@ async def test_overdue_dossier_is_recorded_once_and_queued(system: System) -> No
     procedure = next(
         p["code"]
         for p in (await system.intake.get("/procedures")).json()
-        if p["legal_hours"] and 1 in p["channels"]
+        if p["same_day"] and 1 in p["channels"]
     )
     code = await _received(system, procedure, occurred_at=past, backdate_reason="mất kết nối")
     department = (await system.processing.get(f"/dossiers/{code}", headers=auth(AUDITOR))).json()[

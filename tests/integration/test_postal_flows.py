@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -41,7 +42,9 @@ async def test_delivered_result_counts_as_returned_at_delivery(
         history = (await world.system.processing.get(f"/dossiers/{code}/history")).json()
         returned = [h for h in history if h["event"] == "ResultReturned"]
         assert len(returned) == 1
-        assert returned[0]["occurred_at"] == shipment["history"][-1]["at"]  # the delivery time
+        assert _instant(returned[0]["occurred_at"]) == _instant(
+            shipment["history"][-1]["at"]
+        )  # delivery time
 
         figures = await eventually(lambda: _figures(world), lambda f: f["dossiers"]["returned_by_post"] == 1)
         assert figures["dossiers"]["received"] == 1 and figures["dossiers"]["returned_share"] == 1.0
@@ -144,3 +147,7 @@ async def _figures(world: PostalWorld) -> dict[str, Any]:
     response = await world.system.postal.get("/figures/operators")
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -165,6 +165,7 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     assert [h["event_type"] for h in history] == [
         "intake.dossier_received.v2",
         "processing.case_opened.v1",
+        "processing.officer_assigned.v1",  # decided unassigned: the decision-maker took it over
         "processing.dossier_decided.v1",
         "processing.result_ready.v1",
         "processing.result_returned.v1",

@@ -47,6 +47,8 @@ def new_case(
         calendar="standard",
         receiving_point="TTPVHCC",
         tracking_hash=None,
+        same_day=False,
+        backdate_reason=None,
     )
 
 

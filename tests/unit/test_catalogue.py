@@ -74,7 +74,7 @@ def test_every_procedure_has_a_source_and_exactly_one_time(catalogue: Catalogue)
     for proc in catalogue.procedures:
         assert proc.source.strip()
         assert proc.legal_basis.strip()
-        assert (proc.legal_days is None) != (proc.legal_hours is None)
+        assert (proc.legal_days is not None) + (proc.legal_hours is not None) + proc.same_day == 1
 
 
 def test_same_day_procedures_and_policies(catalogue: Catalogue) -> None:
@@ -109,7 +109,9 @@ def _procedure(**changes: Any) -> dict[str, Any]:
         {"legal_days": 10, "legal_hours": 8},
         {"legal_days": None, "legal_hours": None},
         {"legal_days": 10, "same_day_cutoff": "15:00"},
-        {"legal_days": None, "legal_hours": 8, "same_day_cutoff": "25:00"},
+        {"legal_days": None, "same_day": True, "same_day_cutoff": "25:00"},
+        {"legal_days": None, "legal_hours": 8, "same_day_cutoff": "15:00"},
+        {"legal_days": 10, "same_day": True},
         {"agency_shares": {"STP": 4, "CAT": 5}},
         {"agency_shares": {"CAT": 5, "BHXH": 5}},
         {"channels": [1, 3], "online_level": "full"},

@@ -26,6 +26,7 @@ def _shipment() -> Shipment:
         dossier_id=uuid.uuid4(), dossier_code="000.00.00.H01-260302-0001", kind="delivery",
         operator="VNPOST", occurred_at=NOW, actor={"user_id": "x"}, sender=None,
         recipient={"full_name": "A", "phone": None, "address": "B"}, procedure_code="P",
+        backdate_reason=None,
     )  # fmt: skip
     s.book(tracking_number="EB1", fee_vnd=28_000, at=NOW)
     return s

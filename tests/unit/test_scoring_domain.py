@@ -108,7 +108,10 @@ def test_supplement_restart_second_return_escalation_and_returned_result() -> No
     assert f.supplement_requests == 2 and f.second_return and f.escalations == 1
     # Office hours open at 07:00: Mon 09:00–17:00 (6 h), Tue (8 h), Wed 07:00–08:00, then 1 h.
     assert f.supplement_minutes == (360 + 480 + 60) + 60
-    assert f.timeliness == "early" and f.national_status == 10 and f.returned_via == "desk"
+    # Finished days before its appointment, yet late: Decision 766 counts a second return as late,
+    # and the figures take the clock's one verdict.
+    assert f.timeliness == "late" and f.late and f.national_status == 10 and f.returned_via == "desk"
+    assert f.late_reason == "late under Decision 766: returned twice for supplements"
     begin, end = bounds("month", date(2026, 3, 1))
     progress = indicators([f], begin, end)[0]
     assert progress.numerator == 0 and progress.denominator == 1, "two supplement requests make it late"

@@ -3,12 +3,12 @@
 Pure pydantic models, no I/O. The data lives in ``procedures.json``; ``load_catalogue()`` in
 ``__init__.py`` reads and validates it.
 
-Legal time. A procedure has either ``legal_days`` (working days) or ``legal_hours`` (working
-hours), never both. Same-day procedures ("trong ngày", e.g. chứng thực bản sao, Decree 23/2015
-Art. 7 as amended) carry ``legal_hours`` (8 = one working day) and a ``same_day_cutoff``: a
-dossier received at or after the cut-off counts from the next working day, and the result is due
-at the close of that working day. Turning this into a due date is the legal clock's job
-(``shared/clock``), not this module's.
+Legal time. A procedure has exactly one of ``legal_days`` (working days), ``legal_hours``
+(working hours) or ``same_day``. Same-day procedures ("giải quyết ngay trong ngày", e.g. chứng
+thực bản sao, Decree 23/2015 Art. 7 as amended) are due at the close of the receipt's working
+day, not 8 working hours later; with a ``same_day_cutoff``, a dossier received at or after it
+counts from the next working day and is due at the close of that day. Turning this into a due
+date is the legal clock's job (``shared/clock``), not this module's.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ class Procedure(_Frozen):
     level: Level
     legal_days: int | None = Field(default=None, gt=0)
     legal_hours: int | None = Field(default=None, gt=0)
+    same_day: bool = Field(default=False, description="due by the close of the receipt's working day")
     same_day_cutoff: str | None = Field(default=None, description='"HH:MM"')
     channels: tuple[Channel, ...] = Field(min_length=1)
     online_level: OnlineLevel
@@ -144,10 +145,11 @@ class Procedure(_Frozen):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
-        if (self.legal_days is None) == (self.legal_hours is None):
-            raise ValueError(f"{self.code}: set exactly one of legal_days, legal_hours")
-        if self.same_day_cutoff is not None and self.legal_hours is None:
-            raise ValueError(f"{self.code}: same_day_cutoff needs an hour-based legal time")
+        given = (self.legal_days is not None) + (self.legal_hours is not None) + self.same_day
+        if given != 1:
+            raise ValueError(f"{self.code}: set exactly one of legal_days, legal_hours, same_day")
+        if self.same_day_cutoff is not None and not self.same_day:
+            raise ValueError(f"{self.code}: same_day_cutoff applies to same-day procedures only")
         online = Channel.ONLINE in self.channels
         if online != (self.online_level is not OnlineLevel.NONE):
             raise ValueError(f"{self.code}: online_level and the ONLINE channel disagree")
@@ -170,7 +172,7 @@ class Procedure(_Frozen):
 
     @property
     def is_same_day(self) -> bool:
-        return self.same_day_cutoff is not None
+        return self.same_day
 
     @property
     def is_inter_agency(self) -> bool:

@@ -45,6 +45,8 @@ def clock_fact(event: AnyEvent) -> ClockFact | None:
 
 
 def legal_time(received: DossierReceived) -> LegalTime:
+    if received.same_day:
+        return LegalTime.same_day()
     if received.legal_hours is not None:
         return LegalTime.hours(received.legal_hours)
     if received.legal_days is None:

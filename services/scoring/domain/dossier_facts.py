@@ -42,7 +42,9 @@ class DossierFacts:
     returned_at: datetime | None = None
     returned_via: str | None = None
     timeliness: Timeliness | None = None  # finished dossiers only
-    late: bool = False  # late at the reading moment (sticky: once late, always late)
+    late: bool = False  # the clock's verdict at the reading moment (sticky: once late, always late)
+    late_reason: str | None = None  # why, in English ("late under Decision 766: returned twice …")
+    late_reason_vi: str | None = None  # the same in Vietnamese
     paused: bool = False  # awaiting a supplement at the reading moment
     working_minutes: int = 0  # running clock time since receipt, pauses excluded
     supplement_minutes: int = 0  # paused working time (Decision 766 subtracts it)

@@ -18,6 +18,7 @@ from shared.clock import ClockReading
 from shared.contracts import (
     AnyEvent,
     ApologyIssued,
+    CaseOpened,
     CaseTransferred,
     ClosedForNoSupplement,
     CompletionRequested,
@@ -72,7 +73,10 @@ def fold(events: Iterable[AnyEvent], now: datetime | None = None) -> DossierFact
     received: DossierReceived | None = None
     case_opened = paused = False
     for event in ordered:
-        if is_backdated(event.occurred_at, event.recorded_at) and event.backdate_reason:
+        # A derived event (the case opened from a receipt, a delivery opened from a result)
+        # carries its source's reason: the entry was made once and is counted once, at its source.
+        derived = isinstance(event, CaseOpened | ShipmentOpened)
+        if is_backdated(event.occurred_at, event.recorded_at) and event.backdate_reason and not derived:
             f["backdated_entries"] = f.get("backdated_entries", 0) + 1
         if isinstance(event, DossierFiled):
             _filed(f, event)
@@ -187,7 +191,10 @@ def _apply_reading(facts: DossierFacts, reading: ClockReading) -> DossierFacts:
         original_due_at=reading.original_due_at,
         working_minutes=reading.processing_minutes,
         supplement_minutes=reading.supplement_minutes,
+        # One verdict, the clock's: past the appointment or returned too often (Decision 766).
         timeliness=_TIMELINESS.get(reading.status) if finished else None,
-        late=reading.status in ("overdue", "finished_late"),
+        late=reading.late,
+        late_reason="; ".join(r.en for r in reading.late_reasons) or None,
+        late_reason_vi="; ".join(r.vi for r in reading.late_reasons) or None,
         paused=reading.paused,
     )

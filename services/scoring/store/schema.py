@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS events_recorded ON scoring.events (recorded_at);
 CREATE TABLE IF NOT EXISTS scoring.dossier_facts (
     {", ".join(f"{c} {_fact_type(c)}" for c in COLUMNS)}
 );
+-- Added after the first release: data folders made before them get the columns here.
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason text;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason_vi text;
 CREATE INDEX IF NOT EXISTS facts_code ON scoring.dossier_facts (dossier_code);
 CREATE INDEX IF NOT EXISTS facts_department ON scoring.dossier_facts (department_code, registered_at);
 CREATE INDEX IF NOT EXISTS facts_point ON scoring.dossier_facts (receiving_point, registered_at);

@@ -161,7 +161,7 @@ def test_second_reappointment_and_second_supplement_are_flagged() -> None:
     reading = read_clock(facts, legal_time=FIVE_DAYS, now=vn(2026, 3, 6, 10))
     assert reading.supplement_count == 2
     assert reading.reappointments == 2
-    assert any("Decision 766 counts this dossier late" in line for line in reading.explanation)
+    assert any("late under Decision 766" in line for line in reading.explanation)
     assert any("at most once" in line for line in reading.explanation)
 
 
