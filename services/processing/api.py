@@ -23,6 +23,7 @@ from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
 from shared.host.rate_limit import RateLimiter
+from shared.units import name_of, unit_names
 
 
 def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
@@ -31,6 +32,24 @@ def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
         "backdate_reason": body.backdate_reason,
         "actor": caller.actor(),
     }
+
+
+def _check_recipient(case: Case, department: str) -> None:
+    """A transfer goes to a department of the province or to an agency the procedure shares its
+    time with (the tax office of a land transfer, say) — never to a code nobody knows."""
+    unit = name_of(department)
+    if (unit is None or unit.kind != "department") and department not in (case.agency_shares or {}):
+        known = sorted(
+            {code for code, u in unit_names().items() if u.kind == "department"}
+            | set(case.agency_shares or {})
+        )
+        raise ApiError(
+            422,
+            "unknown_department",
+            f"Không có cơ quan {department} để chuyển hồ sơ",
+            f"No department or agency {department} to transfer to",
+            known=known,
+        )
 
 
 def _authorize(caller: Caller, case: Case) -> None:
@@ -45,12 +64,12 @@ def _authorize(caller: Caller, case: Case) -> None:
 def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     router = APIRouter(tags=["cases"])
 
-    async def _case_not_found(code: str) -> ApiError:
+    async def _case_not_found(code: str, caller: Caller) -> ApiError:
         try:
             js = host.broker.config.connection_state.stream
         except Exception:  # noqa: BLE001 - not connected (yet): the plain 404
             js = None
-        return await case_missing(js, code)
+        return await case_missing(js, code, caller)
 
     async def run(code: str, caller: Caller, action: Callable[[Case], None]) -> dict[str, Any]:
         def authorized(case: Case) -> None:
@@ -60,7 +79,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         try:
             case = await asyncio.to_thread(app.act, code, authorized)
         except CaseNotFound:
-            raise await _case_not_found(code) from None
+            raise await _case_not_found(code, caller) from None
         except CaseRuleViolation as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
@@ -71,7 +90,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         try:
             case = await asyncio.to_thread(app.case, code)
         except CaseNotFound:
-            raise await _case_not_found(code) from None
+            raise await _case_not_found(code, caller) from None
         _authorize(caller, case)
         return case
 
@@ -111,7 +130,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         await load(code, caller)
         events = await asyncio.to_thread(app.history, code)
         if not events:
-            raise await _case_not_found(code)
+            raise await _case_not_found(code, caller)
         return history_view(events)
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
@@ -123,7 +142,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             )
         events = await asyncio.to_thread(app.history, code)
         if not events:
-            raise await _case_not_found(code)
+            raise await _case_not_found(code, caller)
         html = render_form(form, events)
         if html is None:
             raise ApiError(
@@ -150,7 +169,12 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post("/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency")
     async def transfer(code: str, body: c.Transfer, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.transfer(body.to_department, **m))
+
+        def transfer_to_known(case: Case) -> None:
+            _check_recipient(case, body.to_department)
+            case.transfer(body.to_department, **m)
+
+        return await run(code, caller, transfer_to_known)
 
     @router.post("/dossiers/{code}/supplement-requests", summary="Yêu cầu bổ sung (the clock stops)")
     async def request_supplement(

@@ -11,12 +11,14 @@ applied yet means "retry shortly"; a desk outcome other than received means no c
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import get_args
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from shared.auth.guard import Caller
 from shared.contracts import CompletionRequested, DossierReceived, DossierRefused
 from shared.contracts.base import EventBase
 from shared.contracts.ids import dossier_id_for
@@ -38,28 +40,34 @@ _RECEIVED = _versions(DossierReceived)
 _INTAKE_EVENTS = (*_RECEIVED, *_versions(CompletionRequested), *_versions(DossierRefused))
 
 
-async def intake_outcome(js: JetStreamContext, code: str) -> str | None:
-    """The latest desk outcome published for ``code`` (an ``event_type``), or None."""
+async def intake_outcome(js: JetStreamContext, code: str) -> tuple[str, str | None, str | None] | None:
+    """The latest desk outcome published for ``code``: its ``event_type``, the competent
+    department and the desk that registered it; or None."""
     dossier_id = dossier_id_for(code)
     for event_type in _INTAKE_EVENTS:
         try:
-            await asyncio.wait_for(
+            msg = await asyncio.wait_for(
                 js.get_last_msg(STREAM, subject_for(event_type, dossier_id), direct=True), timeout=2
             )
         except NotFoundError:
             continue
-        return event_type
+        fields = json.loads(msg.data or b"{}")
+        return event_type, fields.get("department_code"), fields.get("receiving_point")
     return None
 
 
-async def case_missing(js: JetStreamContext | None, code: str) -> ApiError:
-    """The 404 for a code without a case, saying as much as the bus tells."""
+async def case_missing(js: JetStreamContext | None, code: str, caller: Caller) -> ApiError:
+    """The 404 for a code without a case, saying as much as the bus tells — and only to a
+    caller whose unit the dossier is (to anyone else a code's existence is not confirmed)."""
     outcome: str | None = None
     if js is not None:
         try:
-            outcome = await intake_outcome(js, code)
+            found = await intake_outcome(js, code)
         except Exception:
             log.info("could not look %s up on the bus", code, exc_info=True)
+            found = None
+        if found is not None and caller.may_see(departments=(found[1],), desk=found[2]):
+            outcome = found[0]
     if outcome in _RECEIVED:
         error = ApiError(
             404,

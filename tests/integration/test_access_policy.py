@@ -188,3 +188,12 @@ async def test_citizens_track_their_dossier_with_the_secret_and_nothing_else(sys
         for i in range(40)
     ]
     assert 429 in statuses, "a guesser meets the rate limit"
+
+
+async def test_a_transfer_goes_only_to_a_known_department_or_agency(system: System) -> None:
+    code = await _dossier(system)
+    nowhere = await system.processing.post(f"/dossiers/{code}/transfer", json={"to_department": "SXX"})
+    assert nowhere.status_code == 422 and nowhere.json()["error"]["code"] == "unknown_department"
+    assert "STC" in nowhere.json()["error"]["known"]
+    moved = await system.processing.post(f"/dossiers/{code}/transfer", json={"to_department": "STC"})
+    assert moved.status_code == 200 and moved.json()["department_code"] == "STC"

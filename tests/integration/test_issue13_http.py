@@ -13,7 +13,7 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.eventlog.topology import PROCESSING_FROM_INTAKE
 from shared.host.business_time import business_time
 from shared.host.settings import Settings
-from tests.identity import leader
+from tests.identity import leader, officer
 from tests.system import System, eventually, receive_body, running_system
 
 LEADER = leader("STP")
@@ -259,6 +259,9 @@ async def test_acting_before_the_case_opens_gets_a_404_that_says_so(system: Syst
     assert early.json()["error"]["message"]["vi"] and early.json()["error"]["message"]["en"]
     got = await system.processing.get(f"/dossiers/{code}")
     assert got.status_code == 404 and got.json()["error"]["code"] == "case_not_yet_opened"
+    # another department's officer learns nothing of the dossier, not even that it exists
+    stranger = await system.processing.get(f"/dossiers/{code}", headers=officer("UBNDX"))
+    assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "not_found"
 
     incomplete = await system.intake.post(
         "/dossiers/incomplete", json=receive_body("LLTP", missing_items=["Tờ khai"])
