@@ -164,9 +164,12 @@ class KeyRing:
         """
         unique = list(dict.fromkeys(subjects))  # ON CONFLICT cannot touch a row twice
         refs = [uuid.uuid4() for _ in unique]
+        materials = [os.urandom(32) for _ in unique]
         wrapped = [
-            self.master.wrap(os.urandom(32), _context(r, s)) for r, s in zip(refs, unique, strict=True)
+            self.master.wrap(m, _context(r, s)) for r, s, m in zip(refs, unique, materials, strict=True)
         ]
+        # A key this statement created is used as made: unwrapping it again would only cost time.
+        made = dict(zip(refs, materials, strict=True))
         rows = await conn.fetch(
             _UPSERT_KEYS,
             refs,
@@ -179,7 +182,8 @@ class KeyRing:
         )
         keys: dict[str, DataKey] = {}
         for row in rows:
-            key = self._cached(row["key_ref"]) or self._unwrap(row)
+            ref: UUID = row["key_ref"]
+            key = self._cached(ref) or (self._remember(ref, made[ref]) if ref in made else self._unwrap(row))
             keys[row["subject"]] = key
         return keys
 
@@ -229,6 +233,9 @@ class KeyRing:
             )
         except (InvalidTag, UnknownMasterKey) as exc:
             raise SealBroken(f"data key {key_ref} cannot be unwrapped: {type(exc).__name__}") from None
+        return self._remember(key_ref, material)
+
+    def _remember(self, key_ref: UUID, material: bytes) -> DataKey:
         key = DataKey(key_ref, AESGCM(material))
         self._cache[key_ref] = (key, time.monotonic() + self.ttl_s)
         if len(self._cache) > self.cache_size:
