@@ -43,7 +43,8 @@ def day(value: date | None) -> str:
 
 
 def qr_svg(text: str, title: str) -> str:
-    """An inline SVG QR code (no image file, no network), its content repeated as its title."""
+    """An inline SVG QR code (no image file, no network), its content repeated as its title; the
+    quiet zone is the standard 4 modules, which phone cameras need."""
     qr = segno.make(text, error="m")
-    svg: str = qr.svg_inline(scale=4, border=2, title=title, svgclass="qr", lineclass=None)
+    svg: str = qr.svg_inline(scale=4, border=4, title=title, svgclass="qr", lineclass=None)
     return svg

@@ -33,12 +33,17 @@ async def _sign_in(browser, base_url: str, username: str, **context_options: Any
     context = await browser.new_context(locale="vi-VN", **context_options)
     page = await context.new_page()
     await page.goto(f"{base_url}/login")
-    await page.keyboard.type(username)  # the user name field has the focus
+    await _focused(page, "username")  # autofocus: the user types at once
+    await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(DEMO_PASSWORD)
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     return page
+
+
+async def _focused(page, field: str) -> None:
+    await page.wait_for_function(f"document.activeElement && document.activeElement.id === {field!r}")
 
 
 async def _until_listed(page, code: str, timeout: float = 15.0) -> None:
@@ -59,7 +64,8 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     desk = await _sign_in(browser, web, "tiepnhan")
     assert desk.url.endswith("/desk")
     await shots(desk, "desk-empty")
-    await desk.keyboard.type("LLTP")  # the procedure field has the focus
+    await _focused(desk, "procedure")
+    await desk.keyboard.type("LLTP")
     await desk.keyboard.press("Tab")
     await desk.keyboard.insert_text(CCCD_LINE)  # what a scanner types
     await desk.keyboard.press("Enter")
