@@ -93,7 +93,9 @@ def home_path(session: Session) -> str:
     roles = session.principal.roles
     if Role.FRONT_DESK in roles:
         return "/desk"
-    if Role.OFFICER in roles or Role.LEADER in roles:
+    if Role.LEADER in roles or Role.AUDITOR in roles or Role.OPS in roles:
+        return "/leader"
+    if Role.OFFICER in roles:
         return "/officer"
     return "/home"
 

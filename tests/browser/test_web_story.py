@@ -133,3 +133,13 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     await shots(citizen, "citizen-tracking")
     # nothing on the page is wider than the phone
     assert await citizen.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # -- the department's leader lands on the 766 index, units by name ------------------------
+    leader = await _sign_in(browser, web, "lanhdao.stp")
+    assert leader.url.endswith("/leader")
+    deadline = time.monotonic() + 15
+    while "Sở Tư pháp (STP)" not in await leader.inner_text("main"):
+        assert time.monotonic() < deadline, "the department never appeared in the index"
+        await asyncio.sleep(0.3)
+        await leader.reload()
+    await shots(leader, "leader-index766")

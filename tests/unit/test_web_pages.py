@@ -98,7 +98,7 @@ async def test_the_session_cookie_is_random_httponly_lax_and_roles_land_on_their
     officer = await web.post("/login", data={"username": "canbo.stp", "password": PASSWORD})
     assert officer.headers["location"] == "/officer"
     auditor = await web.post("/login", data={"username": "thanhtra", "password": PASSWORD})
-    assert auditor.headers["location"] == "/home"
+    assert auditor.headers["location"] == "/leader"
     assert (await web.get("/desk")).status_code == 403  # the auditor's session now: not a desk
 
 
