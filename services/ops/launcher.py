@@ -25,6 +25,7 @@ from services.identity_dev.main import issuer_url
 from services.ops.demo import seed_demo
 from services.postal.config import dev_webhook_secret
 from services.postal_sim import PORT as POSTAL_SIM_PORT
+from services.web.config import web_port
 from shared.auth.dev_issuer import DevIssuer
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import connect
@@ -79,7 +80,7 @@ def development_env(servers: RunningServers, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_service(name: str, env: dict[str, str], port: int | None = None) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -89,7 +90,7 @@ def start_service(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         "--host",
         os.environ.get("MOTCUA_HOST", "127.0.0.1"),
         "--port",
-        str(service_port(name)),
+        str(port or service_port(name)),
         "--log-level",
         "warning",
     ]
@@ -173,11 +174,15 @@ def main() -> None:
             )
         for name in SERVICES:
             processes[name] = start_service(name, service_env(name, env, servers))
+        # The web holds no NATS or database connection: it calls the services' HTTP APIs.
+        web_env = {k: v for k, v in env.items() if k not in ("NATS_URL", "DATABASE_URL", "MOTCUA_MASTER_KEY")}
+        processes["web"] = start_service("web", web_env, web_port())
         sim_command = [sys.executable, "-m", "services.postal_sim.main"]
         sim_env = {**env, "NATS_URL": servers.plain_nats_url}  # the simulator never talks to NATS
         processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=sim_env)  # noqa: S603
         for name in SERVICES:
             wait_healthy(name, processes[name])
+        wait_healthy("web", processes["web"], url=f"http://127.0.0.1:{web_port()}/health")
         if not args.no_demo and issuer is not None:
             seed_demo(
                 {name: f"http://127.0.0.1:{service_port(name)}" for name in SERVICES},
@@ -185,6 +190,8 @@ def main() -> None:
                 print_progress=True,
             )
         print("\nmotcua is running:")
+        # What a person opens first: the pages (sign in as a demo user, password below).
+        print(f"  {'web':<11} http://127.0.0.1:{web_port()}/  (sign in: tiepnhan, canbo.stp, lanhdao.stp)")
         # The ops user's URL, for the motcua CLI (a development secret of .data/).
         print(f"  NATS        {servers.nats_url}  (as ops)")
         print(f"  PostgreSQL  {servers.database_url}")

@@ -95,6 +95,17 @@ def _sign_in(identity_port: int, data_dir: Path, username: str) -> dict[str, str
 AUDITOR: dict[str, str] = {}
 
 
+def _web_sign_in(web_port: int, data_dir: Path) -> None:
+    """The desk officer signs in on the web with the printed demo password and lands on the desk."""
+    password = json.loads((data_dir / "dev-secrets.json").read_text())["demo_password"]
+    with httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=10) as web:
+        assert web.get("/").headers["location"] == "/login"
+        signed = web.post("/login", data={"username": "tiepnhan", "password": password})
+        assert signed.status_code == 303 and signed.headers["location"] == "/desk", signed.text
+        desk = web.get("/desk")
+        assert desk.status_code == 200 and "Tiếp nhận hồ sơ" in desk.text
+
+
 def _counts(port: int) -> dict[str, Any]:
     rows = httpx.get(f"http://127.0.0.1:{port}/departments", timeout=5, headers=AUDITOR).json()
     return {r["department_code"]: r for r in rows}
@@ -110,12 +121,16 @@ def _settled_counts(port: int, expected_received: int, timeout: float = 2.0) -> 
 
 
 def test_make_run_serves_the_demo_and_a_second_run_counts_nothing_twice(tmp_path: Path) -> None:
-    names = ("intake", "processing", "postal", "scoring", "identity", "postal_sim")
+    names = ("intake", "processing", "postal", "scoring", "identity", "postal_sim", "web")
     ports = {name: _free_port() for name in names}
     first = _start(tmp_path / "data", ports)
     try:
         lines = _wait_running(first)
         assert any("demo:" in line for line in lines)
+        # the web's URL is the first thing printed, and a demo user signs in there
+        running = lines[next(i for i, line in enumerate(lines) if "motcua is running" in line) + 1]
+        assert f"http://127.0.0.1:{ports['web']}/" in running
+        _web_sign_in(ports["web"], tmp_path / "data")
         assert httpx.get(f"http://127.0.0.1:{ports['scoring']}/departments").status_code == 401
         AUDITOR.update(_sign_in(ports["identity"], tmp_path / "data", "thanhtra"))
         desk = _sign_in(ports["identity"], tmp_path / "data", "tiepnhan")

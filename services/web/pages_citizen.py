@@ -1,0 +1,49 @@
+"""The citizen's tracking page: what the QR code on the receipt opens. Public (the secret is the
+key), no personal data, readable on a phone."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.web.backend import BackendError
+from services.web.context import web_of
+
+router = APIRouter()
+_CODE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+
+
+@router.get("/track", response_class=HTMLResponse)
+async def track_form(request: Request) -> Response:
+    return _no_referrer(web_of(request).render(request, "track.html", view=None))
+
+
+@router.get("/track/{code}", response_class=HTMLResponse)
+async def track(request: Request, code: str, s: Annotated[str, Query(max_length=64)] = "") -> Response:
+    web = web_of(request)
+    if not _CODE.match(code) or not s:
+        return _no_referrer(web.render(request, "track.html", 404, view=None, error_key="track_not_found"))
+    # The services limit tracking per client address: say whose request this is.
+    client = request.client.host if request.client else ""
+    try:
+        view = await web.backend.call(
+            "processing",
+            "GET",
+            f"/track/{code}",
+            headers={"X-Tracking-Secret": s, **({"X-Forwarded-For": client} if client else {})},
+        )
+    except BackendError as exc:
+        if exc.status >= 500:
+            raise
+        return _no_referrer(web.render(request, "track.html", exc.status, view=None, error=exc, code=code))
+    return _no_referrer(web.render(request, "track.html", view=view, code=code))
+
+
+def _no_referrer(response: Response) -> Response:
+    # The URL carries the tracking secret: never hand it to another site as a referrer, never cache it.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

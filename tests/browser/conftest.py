@@ -1,0 +1,110 @@
+"""Browser tests: Playwright for Python driving Debian's ``chromium`` (never a downloaded browser).
+
+No browser is a failure with instructions, never a skip: a suite that silently skips its
+browser stories would pass while the pages are broken. Screenshots of every page go to
+``tests/artifacts/`` (ignored by git) on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from services.identity_dev.app import create_identity_app
+from services.web.app import create_web_app
+from services.web.config import WebConfig
+from shared.auth.settings import verifier_from_env
+from tests.identity import ISSUER
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DEMO_PASSWORD = "mat-khau-thu"  # the in-process identity provider's demo password
+TOKEN_URL = f"{ISSUER.issuer}/protocol/openid-connect/token"
+
+
+def chromium_path() -> str:
+    """Debian's chromium (``apt-get install chromium``; ``.ci/run`` installs it), or
+    ``MOTCUA_CHROMIUM``."""
+    found = os.environ.get("MOTCUA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail(
+            "No Chromium for the browser tests: install Debian's package (apt-get install chromium,"
+            " as .ci/run does) or set MOTCUA_CHROMIUM to a Chromium executable. The browser tests"
+            " never skip.",
+            pytrace=False,
+        )
+    return found
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest):
+    """``await shot(page, "name")`` writes tests/artifacts/<test>-<nn>-<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    counter = iter(range(1, 100))
+
+    async def shot(page, name: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{next(counter):02d}-{name}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shot
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    executable = chromium_path()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(make_app: Callable[[str], FastAPI]) -> AsyncIterator[str]:
+    """The app ``make_app(base_url)`` over real HTTP on a free port, in this event loop (so it
+    may call in-process services that live in this loop); yields its base URL. The socket is
+    bound first, so the port is ours (no race with another process picking it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = make_app(f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def web_app(public_url: str, service_apps: Mapping[str, FastAPI]) -> FastAPI:
+    """The web, calling the in-process services over ASGI and signing in at an in-process
+    development identity provider that issues the test issuer's tokens."""
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=app) for name, app in service_apps.items()
+    }
+    transports["identity"] = httpx.ASGITransport(app=create_identity_app(ISSUER, DEMO_PASSWORD))
+    config = WebConfig(
+        services={name: f"http://{name}" for name in ("intake", "processing", "postal", "scoring")},
+        token_url=TOKEN_URL,
+        public_url=public_url,
+    )
+    return create_web_app(config, verifier_from_env(), transports)

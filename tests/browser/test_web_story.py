@@ -1,0 +1,145 @@
+"""The first story of the web, in a real browser against the real system: the desk receives a
+dossier with the keyboard only (the CCCD QR line pasted), prints the receipt whose QR code
+decodes to the citizen's tracking URL; the department's officer sees only the buttons the state
+allows and processes it; the citizen opens the QR's URL on a phone and sees the status."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import time
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from shared.host.settings import Settings
+from tests.browser.conftest import DEMO_PASSWORD, serving, web_app
+from tests.system import running_system
+
+CCCD_LINE = "001190012345||Trần Thị Bích Ngọc|15031990|Nữ|Số 12 Phố Huế, phường Hai Bà Trưng, Hà Nội|01072021"
+
+
+@pytest.fixture
+async def web(database_url: str, nats_url: str) -> Any:
+    settings = Settings(nats_url=nats_url, database_url=database_url)
+    async with running_system(settings) as system, serving(lambda url: web_app(url, system.apps)) as url:
+        yield url
+
+
+async def _sign_in(browser, base_url: str, username: str, **context_options: Any):
+    context = await browser.new_context(locale="vi-VN", **context_options)
+    page = await context.new_page()
+    await page.goto(f"{base_url}/login")
+    await _focused(page, "username")  # autofocus: the user types at once
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(DEMO_PASSWORD)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    return page
+
+
+async def _focused(page, field: str) -> None:
+    await page.wait_for_function(f"document.activeElement && document.activeElement.id === {field!r}")
+
+
+async def _until_listed(page, code: str, timeout: float = 15.0) -> None:
+    """The case opens in processing once its event arrived over the bus: reload until listed."""
+    deadline = time.monotonic() + timeout
+    while not await page.get_by_role("link", name=code).count():
+        assert time.monotonic() < deadline, f"{code} never appeared in the queue"
+        await asyncio.sleep(0.3)
+        await page.reload()
+
+
+async def _buttons(page) -> list[str]:
+    return [text.strip() for text in await page.locator("#actions button").all_inner_texts()]
+
+
+async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: str, browser, shots) -> None:
+    # -- the desk: keyboard only ------------------------------------------------------------
+    desk = await _sign_in(browser, web, "tiepnhan")
+    assert desk.url.endswith("/desk")
+    await shots(desk, "desk-empty")
+    await _focused(desk, "procedure")
+    await desk.keyboard.type("LLTP")
+    await desk.keyboard.press("Tab")
+    await desk.keyboard.insert_text(CCCD_LINE)  # what a scanner types
+    await desk.keyboard.press("Enter")
+    await desk.wait_for_function("document.getElementById('full_name').value !== ''")
+    assert await desk.input_value("#full_name") == "Trần Thị Bích Ngọc"
+    assert await desk.input_value("#citizen_id") == "001190012345"
+    assert await desk.input_value("#date_of_birth") == "15/03/1990"
+    assert await desk.evaluate("document.activeElement.id") == "phone"
+    await desk.keyboard.type("0912345678")
+    await shots(desk, "desk-filled")
+    await desk.keyboard.press("Enter")  # Enter submits: receive
+    await desk.wait_for_url("**/desk/receipts/**")
+    await shots(desk, "receipt")
+
+    # -- the receipt (form 01) --------------------------------------------------------------
+    code = (await desk.inner_text("#dossier-code")).strip()
+    assert re.fullmatch(r"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4}", code), code
+    receipt = await desk.inner_text("#receipt")
+    for expected in (
+        "Mẫu số 01",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        "Trần Thị Bích Ngọc",
+    ):
+        assert expected in receipt
+    for moment in ("#received-at", "#appointment"):
+        assert " giờ " in await desk.inner_text(moment) and " phút, ngày " in await desk.inner_text(moment)
+    qr_png = await desk.locator("#tracking-qr svg").screenshot()
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png)))
+    assert len(decoded) == 1
+    tracking_url = decoded[0].text
+    assert tracking_url.startswith(f"{web}/track/{code}?s=")
+    assert tracking_url == (await desk.inner_text("#tracking-url")).strip()
+
+    # -- the department's officer: only the buttons the state allows -------------------------
+    officer = await _sign_in(browser, web, "canbo.stp")
+    assert officer.url.endswith("/officer/queues/active")
+    await _until_listed(officer, code)
+    await shots(officer, "officer-queue")
+    await officer.get_by_role("link", name=code).click()
+    assert await _buttons(officer) == [
+        "Nhận xử lý (phân công cho tôi)",
+        "Quyết định: chấp thuận",
+        "Quyết định: từ chối",
+    ]
+    await shots(officer, "officer-dossier")
+    await officer.get_by_role("button", name="Quyết định: chấp thuận").click()
+    await officer.wait_for_url("**?done=approve")
+    assert await officer.inner_text("#state") == "Đã có quyết định"
+    assert await _buttons(officer) == ["Có kết quả"]
+    await officer.get_by_role("button", name="Có kết quả").click()
+    await officer.wait_for_url("**?done=make_result_ready")
+    assert await officer.inner_text("#state") == "Đã có kết quả"
+    assert "Có kết quả" not in await _buttons(officer)
+    await shots(officer, "officer-result-ready")
+
+    # -- the citizen, on a phone, opens the QR's URL --------------------------------------------
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="vi-VN")
+    citizen = await phone.new_page()
+    await citizen.goto(tracking_url)
+    assert (await citizen.inner_text("#status")).strip() == "Đã có kết quả, mời nhận kết quả"
+    assert " phút, ngày " in await citizen.inner_text("#appointment")
+    assert "Trần Thị Bích Ngọc" not in await citizen.content()  # no personal data on the page
+    await shots(citizen, "citizen-tracking")
+    # nothing on the page is wider than the phone
+    assert await citizen.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # -- the department's leader lands on the 766 index, units by name ------------------------
+    leader = await _sign_in(browser, web, "lanhdao.stp")
+    assert leader.url.endswith("/leader")
+    deadline = time.monotonic() + 15
+    while "Sở Tư pháp (STP)" not in await leader.inner_text("main"):
+        assert time.monotonic() < deadline, "the department never appeared in the index"
+        await asyncio.sleep(0.3)
+        await leader.reload()
+    await shots(leader, "leader-index766")
