@@ -6,6 +6,7 @@ template) and before the body is validated (so a caller without a token learns t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
@@ -92,7 +93,8 @@ class PolicyGuard:
         self.app = app
         self.service = service
         self._routes = routes
-        self._flat: list[APIRoute] | None = None
+        # (path pattern, methods, template) per API route, in the router's order
+        self._table: list[tuple[re.Pattern[str], frozenset[str], str]] | None = None
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,13 +116,23 @@ class PolicyGuard:
         await self.app(scope, receive, send)
 
     def _route_of(self, scope: AsgiScope) -> tuple[str, dict[str, Any]] | None:
-        """The route template and path parameters, or None for a path the router will refuse."""
-        if self._flat is None:
-            self._flat = list(_api_routes(self._routes()))
-        for route in self._flat:
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                return route.path, child.get("path_params", {})
+        """The route template and path parameters, or None for a path the router will refuse.
+
+        The route's own pattern, matched directly: ``APIRoute.matches`` builds a child scope for
+        every route it tries, a measurable share of a request."""
+        if self._table is None:
+            self._table = [
+                (route.path_regex, frozenset(route.methods or ()), route.path)
+                for route in _api_routes(self._routes())
+            ]
+        path, method = scope["path"], scope["method"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a proxy mounting the service under a prefix
+            path = path[len(root) :]
+        for pattern, methods, template in self._table:
+            found = pattern.match(path)
+            if found is not None and method in methods:
+                return template, found.groupdict()
         return None
 
     async def admit(
