@@ -174,12 +174,9 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         secret = new_tracking_secret()
 
         def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
-            return {
-                **_terms(
-                    catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned
-                ),
-                "tracking_hash": tracking_hash(secret),
-            }
+            return _terms(
+                catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+            )
 
         return await register(
             body,
@@ -238,10 +235,9 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
         secret = new_tracking_secret()
-        terms = {
-            **_terms(catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned),
-            "tracking_hash": tracking_hash(secret),
-        }
+        terms = _terms(
+            catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+        )
         try:
             completed = await asyncio.to_thread(
                 app.complete,
@@ -281,10 +277,11 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
 
     @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
     async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
-        await _load(app, code, caller)
-        events = await asyncio.to_thread(app.history, code)
-        if not events:
-            raise not_found("hồ sơ", "Dossier", code)
+        try:
+            dossier, events = await asyncio.to_thread(app.dossier_and_history, code)
+        except DossierNotFound:
+            raise not_found("hồ sơ", "Dossier", code) from None
+        _authorize(caller, dossier)
         # By the instant it happened, in local time with its offset (entries arrive in any zone).
         ordered = sorted(events, key=lambda e: (e.occurred_at, e.originator_version))
         return [
@@ -364,10 +361,17 @@ async def _load(app: IntakeApplication, code: str, caller: Caller) -> Dossier:
         dossier = await asyncio.to_thread(app.dossier, code)
     except DossierNotFound:
         raise not_found("hồ sơ", "Dossier", code) from None
-    authorize_dossier(
-        caller, code, departments=(dossier.filing["department_code"],), desk=dossier.filing["receiving_point"]
-    )
+    _authorize(caller, dossier)
     return dossier
+
+
+def _authorize(caller: Caller, dossier: Dossier) -> None:
+    authorize_dossier(
+        caller,
+        dossier.code,
+        departments=(dossier.filing["department_code"],),
+        desk=dossier.filing["receiving_point"],
+    )
 
 
 def new_tracking_secret() -> str:
@@ -441,7 +445,9 @@ def _terms(
     postal_return: bool,
     paid_online: bool,
     documents_scanned: bool,
+    tracking_secret: str,
 ) -> dict[str, Any]:
+    """What a received dossier is judged by, and the hash of the secret its receipt carries."""
     calendar = catalogue.department(procedure.department).calendar
     return {
         "calendar": calendar,
@@ -458,6 +464,7 @@ def _terms(
         "electronic_result": procedure.electronic_result,
         "received_at": received_at,
         "due_at": appointment(procedure, received_at, calendar),
+        "tracking_hash": tracking_hash(tracking_secret),
     }
 
 

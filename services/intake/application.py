@@ -69,3 +69,13 @@ class IntakeApplication(Application[Any]):
 
     def history(self, code: str) -> list[Any]:
         return list(self.events.get(dossier_id_for(code)))
+
+    def dossier_and_history(self, code: str) -> tuple[Dossier, list[Any]]:
+        """The dossier and every event it was folded from, read once."""
+        events = self.history(code)
+        dossier: Dossier | None = None
+        for e in events:
+            dossier = e.mutate(dossier)
+        if dossier is None:
+            raise DossierNotFound(code)
+        return dossier, events

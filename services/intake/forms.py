@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from services.intake.catalogue import Catalogue
 from services.intake.domain import Dossier
 from services.intake.schemas import ApplicantView
 from shared.clock import DEFAULT_CALENDAR
+from shared.clock.explain import legal_time_text
 
 
 def _t(moment: datetime) -> str:
@@ -33,19 +33,6 @@ def _page(title: str, dossier: Dossier, catalogue: Catalogue, a: ApplicantView, 
         f"<p>Người lập: {escape(dossier.registered_by['user_id'])}, lúc {_t(dossier.registered_at)}</p>"
         "</body></html>"
     )
-
-
-def legal_time_text(terms: dict[str, Any]) -> str:
-    """The legal time as the slip states it; same-day procedures say so, with their cut-off."""
-    if terms.get("same_day"):
-        cutoff = terms.get("same_day_cutoff")
-        after = f"; nhận sau {cutoff} thì trả trong ngày làm việc tiếp theo" if cutoff else ""
-        return f"giải quyết ngay trong ngày tiếp nhận{after}"
-    if terms.get("legal_days"):
-        return f"{terms['legal_days']} ngày làm việc"
-    if terms.get("legal_hours"):
-        return f"{terms['legal_hours']} giờ làm việc"
-    return ""
 
 
 def receipt(dossier: Dossier, catalogue: Catalogue, a: ApplicantView) -> str:

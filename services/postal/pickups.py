@@ -24,6 +24,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.postal.domain import SHIPMENT_NAMESPACE
+from shared.host.business_time import no_actor_in_body
 
 
 class PickupContact(BaseModel):
@@ -46,9 +47,7 @@ class PickupRequest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_actor(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "actor" in data:
-            raise ValueError("actor is taken from the bearer token and may not be sent in the body")
-        return data
+        return no_actor_in_body(data)
 
 
 def pickup_reference(idempotency_key: str | None) -> str:

@@ -94,6 +94,14 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         _authorize(caller, case)
         return case
 
+    async def load_history(code: str, caller: Caller) -> list[Any]:
+        try:
+            case, events = await asyncio.to_thread(app.case_and_history, code)
+        except CaseNotFound:
+            raise await _case_not_found(code, caller) from None
+        _authorize(caller, case)
+        return events
+
     tracking_limit = RateLimiter(per_minute=30, burst=10)
 
     @router.get(
@@ -114,12 +122,12 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         if not given:
             raise tracking_not_found()
         try:
-            case = await asyncio.to_thread(app.case, code)
+            case, events = await asyncio.to_thread(app.case_and_history, code)
         except CaseNotFound:
             raise tracking_not_found() from None
         if not secret_matches(case, given):
             raise tracking_not_found()
-        return tracking_view(case, await asyncio.to_thread(app.history, code))
+        return tracking_view(case, events)
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
     async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:
@@ -127,22 +135,15 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
 
     @router.get("/dossiers/{code}/history", summary="Every event: what, who, when, and the clock then")
     async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
-        await load(code, caller)
-        events = await asyncio.to_thread(app.history, code)
-        if not events:
-            raise await _case_not_found(code, caller)
-        return history_view(events)
+        return history_view(await load_history(code, caller))
 
     @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
     async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
-        await load(code, caller)
+        events = await load_history(code, caller)
         if form not in FORMS:
             raise ApiError(
                 404, "unknown_form", f"Không có biểu mẫu {form}", f"No form {form}", known=sorted(FORMS)
             )
-        events = await asyncio.to_thread(app.history, code)
-        if not events:
-            raise await _case_not_found(code, caller)
         html = render_form(form, events)
         if html is None:
             raise ApiError(

@@ -118,6 +118,16 @@ class ProcessingApplication(Application[Any]):
         """Every stored event of the case, oldest first: the control sheet's rows."""
         return list(self.events.get(case_id_for(dossier_code)))
 
+    def case_and_history(self, dossier_code: str) -> tuple[Case, list[Any]]:
+        """The case and every event it was folded from, read once (history, forms, tracking)."""
+        events = self.history(dossier_code)
+        case: Case | None = None
+        for e in events:
+            case = e.mutate(case)
+        if case is None:
+            raise CaseNotFound(dossier_code)
+        return case, events
+
 
 def _build(openings: Iterable[dict[str, Any]]) -> dict[UUID, tuple[dict[str, Any], Case]]:
     cases: dict[UUID, tuple[dict[str, Any], Case]] = {}

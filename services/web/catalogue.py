@@ -43,16 +43,3 @@ class Procedures:
             return exact[0]
         partial = [p for p in items if folded in p["name_vi"].casefold()]
         return partial[0] if len(partial) == 1 else None
-
-
-def legal_time_text(terms: dict[str, Any]) -> str:
-    """The legal time as the slip states it (same-day procedures say so, with their cut-off)."""
-    if terms.get("same_day"):
-        cutoff = terms.get("same_day_cutoff")
-        after = f"; nhận sau {cutoff} thì trả trong ngày làm việc tiếp theo" if cutoff else ""
-        return f"giải quyết ngay trong ngày tiếp nhận{after}"
-    if terms.get("legal_days"):
-        return f"{terms['legal_days']} ngày làm việc"
-    if terms.get("legal_hours"):
-        return f"{terms['legal_hours']} giờ làm việc"
-    return ""

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.web.backend import BackendError
-from services.web.catalogue import legal_time_text
 from services.web.cccd import CccdCard, CccdLineInvalid, parse_cccd_line
 from services.web.context import WebError, check_csrf, require_role, see_other, web_of
 from services.web.formats import day, qr_svg
 from services.web.sessions import Session
 from shared.auth.principal import Role
+from shared.clock.explain import legal_time_text
 from shared.units import name_of
 
 router = APIRouter(prefix="/desk")

@@ -104,9 +104,7 @@ class PolicyGuard:
             found = self._route_of(scope)
             caller = None
             if found is not None:
-                caller = await self.admit(
-                    scope["method"], found[0], found[1], scope["app"].state.verifier, scope
-                )
+                caller = await self.admit(scope, found[0], found[1], scope["app"].state.verifier)
         except ApiError as error:
             response = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
             await response(scope, receive, send)
@@ -136,13 +134,10 @@ class PolicyGuard:
         return None
 
     async def admit(
-        self,
-        method: str,
-        path: str,
-        path_params: dict[str, Any],
-        verifier: TokenVerifier,
-        scope: AsgiScope,
+        self, scope: AsgiScope, path: str, path_params: dict[str, Any], verifier: TokenVerifier
     ) -> Caller | None:
+        """The verified caller of route ``path`` (its template), or None for a public route."""
+        method = scope["method"]
         rule = rule_for(self.service, method, path)
         if rule is None:
             raise ApiError(

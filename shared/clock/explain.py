@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from shared.clock.calendar import WorkingCalendar
 from shared.clock.facts import AgencyTime
@@ -96,3 +97,18 @@ def local_iso(calendar: WorkingCalendar, at: datetime) -> str:
 def hours_text(minutes: int) -> str:
     """Working minutes as hours for a sentence: 360 -> '6', 390 -> '6.5'."""
     return f"{minutes // 60}" if minutes % 60 == 0 else f"{minutes / 60:.1f}".rstrip("0").rstrip(".")
+
+
+def legal_time_text(terms: dict[str, Any]) -> str:
+    """The legal time as the slip states it (same-day procedures say so, with their cut-off).
+
+    The receipt is printed by intake's form and by the web's page: one wording for both."""
+    if terms.get("same_day"):
+        cutoff = terms.get("same_day_cutoff")
+        after = f"; nhận sau {cutoff} thì trả trong ngày làm việc tiếp theo" if cutoff else ""
+        return f"giải quyết ngay trong ngày tiếp nhận{after}"
+    if terms.get("legal_days"):
+        return f"{terms['legal_days']} ngày làm việc"
+    if terms.get("legal_hours"):
+        return f"{terms['legal_hours']} giờ làm việc"
+    return ""

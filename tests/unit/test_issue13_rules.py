@@ -47,7 +47,7 @@ def test_same_day_procedure_is_due_at_the_end_of_the_receipt_day(received: Any, 
 
 
 def test_the_slip_says_same_day_with_its_cutoff() -> None:
-    from services.intake.forms import legal_time_text
+    from shared.clock.explain import legal_time_text
 
     text = legal_time_text({"same_day": True, "same_day_cutoff": "15:00"})
     assert "trong ngày" in text and "15:00" in text
