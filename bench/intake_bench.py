@@ -7,7 +7,9 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,6 +25,13 @@ async def _loadgen(stack: Stack, args: list[str], on_line: Any = None) -> dict[s
     """Runs ``bench.loadgen`` as a child process, signed in as the centre's front-desk officer;
     streams its lines to ``on_line``; returns its summary."""
     env = {**os.environ, TOKEN_ENV: stack.token(DESK_USER)}
+    with tempfile.TemporaryDirectory(prefix="motcua-loadgen-") as folder:
+        summary_file = Path(folder) / "summary.json"
+        await _run_loadgen([*args, "--summary", str(summary_file)], env, on_line)
+        return dict(json.loads(summary_file.read_text(encoding="utf-8")))
+
+
+async def _run_loadgen(args: list[str], env: dict[str, str], on_line: Any) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -34,16 +43,12 @@ async def _loadgen(stack: Stack, args: list[str], on_line: Any = None) -> dict[s
         limit=2**24,
     )
     assert process.stdout is not None
-    summary: dict[str, Any] = {}
     async for raw in process.stdout:
         line = raw.decode().strip()
-        if line.startswith("{"):
-            summary = json.loads(line)
-        elif line and on_line is not None:
+        if line and on_line is not None:
             on_line(line)
     if await process.wait() != 0:
         raise RuntimeError(f"loadgen {args} failed")
-    return summary
 
 
 async def published_position(pool: asyncpg.Pool) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 ``closed``: N clients each POST the next filing as soon as the last one answered, for D seconds.
 ``open``: filings are offered at a fixed rate whatever the answers; each committed dossier is
 printed as ``<code> <unix time of the answer>`` so the caller can time its way to scoring.
-The summary is printed last, as one JSON line starting with ``{``.
+The summary (every latency, so often megabytes) is written to the file ``--summary`` names, never
+to stdout: uvloop leaves stdout non-blocking, and one large write to a pipe was cut at 64 KiB.
 
 Every request carries ``Authorization: Bearer <token>``, one token for the whole run as a desk
 officer's session has: the token comes from ``MOTCUA_BENCH_TOKEN`` (not the command line, which
@@ -34,6 +35,16 @@ def _authorization() -> dict[str, str]:
 
 
 AUTHORIZATION = _authorization()
+
+
+def _emit(line: str) -> None:
+    """One short line to the parent. The event loop may have made stdout non-blocking; a line
+    is far below PIPE_BUF, and with the descriptor made blocking again a full pipe waits rather
+    than raising or cutting the line."""
+    if not os.get_blocking(sys.stdout.fileno()):
+        os.set_blocking(sys.stdout.fileno(), True)
+    sys.stdout.write(line)
+    sys.stdout.flush()
 
 
 async def _post(connection: Connection, filings: Filings, tag: str) -> tuple[float, int, str | None]:
@@ -101,8 +112,7 @@ async def open_loop(url: str, rate: float, duration: float, tag: str) -> dict[st
             _count(errors, str(status))
             return
         latencies.append(elapsed)
-        sys.stdout.write(f"{code} {time.time():.6f}\n")
-        sys.stdout.flush()
+        _emit(f"{code} {time.time():.6f}\n")
 
     started = time.time()
     begin = time.perf_counter()
@@ -129,6 +139,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--tag", default="bench")
+    parser.add_argument("--summary", required=True, help="file the JSON summary is written to")
     args = parser.parse_args()
     with contextlib.suppress(ImportError):
         import uvloop  # the generator's own event loop must not be what limits the rate
@@ -138,7 +149,8 @@ def main() -> None:
         result = asyncio.run(closed_loop(args.url, args.concurrency, args.duration, args.tag))
     else:
         result = asyncio.run(open_loop(args.url, args.rate, args.duration, args.tag))
-    sys.stdout.write(json.dumps(result) + "\n")
+    with open(args.summary, "w", encoding="utf-8") as summary:
+        json.dump(result, summary)
 
 
 if __name__ == "__main__":
