@@ -85,7 +85,8 @@ async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
     if isinstance(event, CaseOpened):
         await conn.execute(
             "INSERT INTO processing.case_queue (dossier_code, dossier_id, department_code, state, due_at,"
-            " version, procedure_code) VALUES ($1, $2, $3, 'in_processing', $4, $5, $6) ON CONFLICT DO NOTHING",
+            " version, procedure_code) VALUES ($1, $2, $3, 'in_processing', $4, $5, $6)"
+            " ON CONFLICT DO NOTHING",
             event.dossier_code,
             event.dossier_id,
             event.department_code,

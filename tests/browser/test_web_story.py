@@ -17,9 +17,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from shared.host.settings import Settings
 from services.web.formats import LOCAL
 from shared.clock import DEFAULT_CALENDAR
+from shared.host.settings import Settings
 from tests.browser.conftest import ARTIFACTS, DEMO_PASSWORD, serving, web_app
 from tests.system import running_system
 
