@@ -164,6 +164,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "form_06": ("Mẫu 06 — Phiếu kiểm soát quá trình giải quyết hồ sơ", "Form 06 — control sheet"),
     "form_07": ("Mẫu 07 — Sổ theo dõi hồ sơ", "Form 07 — dossier register"),
     "print_pdf": ("Tải PDF", "Download PDF"),
+    "print_form": ("In biểu mẫu", "Print the form"),
     "register_title": ("Sổ theo dõi hồ sơ", "Dossier register"),
     "period_from": ("Từ ngày", "From"),
     "period_to": ("Đến ngày", "To"),
