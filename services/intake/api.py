@@ -21,6 +21,7 @@ from services.intake.forms import FORMS, form_applies, render_form
 from services.intake.group_commit import GroupCommitter
 from services.intake.personal import Purpose, applicant_for, build_personal_router
 from services.intake.pickups import claim_pickup, handover_time, release_pickup
+from services.intake.registers import build_register_router
 from services.intake.schemas import (
     ApplicantView,
     CompleteDossierRequest,
@@ -316,6 +317,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         return HTMLResponse(render_form(form, dossier, catalogue, person))
 
     router.include_router(build_personal_router(lambda: host.pool, app, keyring))
+    router.include_router(build_register_router(lambda: host.pool, app, keyring, catalogue))
     return router
 
 

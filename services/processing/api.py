@@ -155,12 +155,16 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         return HTMLResponse(html)
 
     @router.get("/queues/{department}/{queue}", tags=["queues"], summary="Work queues")
-    async def queue(department: str, queue: str, limit: int = 200) -> list[dict[str, Any]]:
+    async def queue(
+        department: str, queue: str, limit: int = 200, caller: Caller = CALLER
+    ) -> list[dict[str, Any]]:
         if queue not in QUEUES:
             raise ApiError(
                 404, "unknown_queue", f"Không có hàng đợi {queue}", f"No queue {queue}", known=list(QUEUES)
             )
-        return await work_queue(host.pool, department, queue, min(max(limit, 1), 1000))
+        return await work_queue(
+            host.pool, department, queue, min(max(limit, 1), 1000), caller.principal.user_id
+        )
 
     @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ")
     async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:

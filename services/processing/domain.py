@@ -8,7 +8,8 @@ the case's clock facts by the shared legal clock whenever it is needed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -173,8 +174,12 @@ class Case(Aggregate):
     def due_at(self, now: datetime) -> datetime:
         return self.read_clock(now).due_at
 
-    def allowed_actions(self) -> list[str]:
-        return list(ACTIONS[self.state])
+    def allowed_actions(self, now: datetime | None = None) -> list[str]:
+        """The actions that would be accepted at ``now``: the same checks the commands make
+        (``refusal``), so a page that offers only these never offers a refusal. The inputs an
+        action needs (reasons, a later date) are checked by the command itself."""
+        at = datetime.now(UTC) if now is None else now
+        return [action for action in ACTIONS[self.state] if self.refusal(action, at) is None]
 
     def pending_leadership(self) -> bool:
         return any(r["acknowledged_by"] is None for r in self.leadership_reports)
@@ -195,61 +200,121 @@ class Case(Aggregate):
 
     # -- rules --------------------------------------------------------------------------------
 
-    def check_allowed(self, action: str) -> None:
+    def refusal(self, action: str, at: datetime) -> CaseRuleViolation | None:
+        """Why ``action`` would be refused at ``at`` whatever its inputs, or None: the one place
+        that decides, for the commands (which raise it) and for ``allowed_actions`` (which lists
+        the actions it lets through)."""
         if action not in ACTIONS[self.state]:
-            raise InvalidTransition(self.state, action, self.allowed_actions())
-
-    def check_in_order(self, occurred_at: datetime) -> None:
-        if occurred_at < self.last_business_time:
-            raise InvalidCommand(
+            return InvalidTransition(
+                self.state, action, [a for a in ACTIONS[self.state] if self.refusal(a, at) is None]
+            )
+        if at < self.last_business_time:
+            return InvalidCommand(
                 "out_of_order",
                 "Thời điểm xảy ra sớm hơn bước trước đó của hồ sơ",
                 f"occurred_at lies before the case's previous step ({self.last_business_time.isoformat()})",
                 previous_step_at=self.last_business_time.isoformat(),
             )
+        precondition = self._preconditions().get(action)
+        return None if precondition is None else precondition(at)
 
-    def check_supplement_window(self, at: datetime) -> None:
+    def _preconditions(self) -> dict[str, Callable[[datetime], CaseRuleViolation | None]]:
+        return {
+            "request_supplement": self._supplement_request_refusal,
+            "close_for_no_supplement": self._closing_refusal,
+            "report_to_leadership": self._report_refusal,
+            "acknowledge_leadership": self._acknowledgement_refusal,
+            "issue_apology": self._reappointment_refusal,
+        }
+
+    def check(self, action: str, at: datetime) -> None:
+        refused = self.refusal(action, at)
+        if refused is not None:
+            raise refused
+
+    def _supplement_request_refusal(self, at: datetime) -> CaseRuleViolation | None:
+        return self._leadership_for_return_refusal(self.supplements + 1) or self._window_refusal(at)
+
+    def _window_refusal(self, at: datetime) -> CaseRuleViolation | None:
         """The window runs from the latest (re)start of the clock (the receipt, or the complete
         dossier after a return) and counts only running working time: a paused clock uses none."""
         window = self.ruleset.supplement_request_window_hours
         start = self.read_clock(at).running_since or at
         used = max(0, self.working_calendar.working_minutes_between(start, at))
-        if used > window * 60:
-            raise CaseRuleViolation(
-                "supplement_window_passed",
-                f"Yêu cầu bổ sung phải gửi trong {window} giờ làm việc kể từ khi tiếp nhận"
-                " (hoặc nhận lại hồ sơ đầy đủ)",
-                f"A supplement request must go out within {window} working hours of receipt"
-                f" (or of the complete dossier's return) ({used // 60} h {used % 60} min have passed)",
-                window_hours=window,
-                window_started_at=start.isoformat(),
-                working_minutes_since_start=used,
-            )
+        if used <= window * 60:
+            return None
+        return CaseRuleViolation(
+            "supplement_window_passed",
+            f"Yêu cầu bổ sung phải gửi trong {window} giờ làm việc kể từ khi tiếp nhận"
+            " (hoặc nhận lại hồ sơ đầy đủ)",
+            f"A supplement request must go out within {window} working hours of receipt"
+            f" (or of the complete dossier's return) ({used // 60} h {used % 60} min have passed)",
+            window_hours=window,
+            window_started_at=start.isoformat(),
+            working_minutes_since_start=used,
+        )
 
-    def check_leadership_for_return(self, number: int) -> None:
+    def _leadership_for_return_refusal(self, number: int) -> CaseRuleViolation | None:
         if number < 2:
-            return
-        acknowledged = [
-            r for r in self.leadership_reports if r["return_number"] == number and r["acknowledged_by"]
-        ]
-        if not acknowledged:
-            raise CaseRuleViolation(
-                "leadership_report_required",
-                f"Trả hồ sơ lần thứ {number} phải báo cáo và được lãnh đạo xác nhận trước",
-                f"Return #{number} needs a report to the leadership, acknowledged by a leader, first",
-                return_number=number,
-                pending_report=self.pending_leadership(),
-            )
+            return None
+        if any(r["return_number"] == number and r["acknowledged_by"] for r in self.leadership_reports):
+            return None
+        return CaseRuleViolation(
+            "leadership_report_required",
+            f"Trả hồ sơ lần thứ {number} phải báo cáo và được lãnh đạo xác nhận trước",
+            f"Return #{number} needs a report to the leadership, acknowledged by a leader, first",
+            return_number=number,
+            pending_report=self.pending_leadership(),
+        )
 
-    def check_reappointment(self, new_due_at: datetime, now: datetime) -> None:
-        limit = self.ruleset.max_reappointments
-        if self.reappointments >= limit:
-            raise CaseRuleViolation(
-                "reappointment_limit",
-                f"Chỉ được hẹn lại ngày trả kết quả tối đa {limit} lần",
-                f"The appointment may be re-set at most {limit} time(s)",
-                reappointments=self.reappointments,
+    def _closing_refusal(self, at: datetime) -> CaseRuleViolation | None:
+        limit = self.ruleset.supplement_deadline_days
+        waited = self.working_calendar.working_minutes_between(self.supplement_requested_at or at, at)
+        if waited >= limit * self.working_calendar.minutes_per_day:
+            return None
+        return CaseRuleViolation(
+            "supplement_deadline_not_reached",
+            f"Công dân còn thời hạn bổ sung ({limit} ngày làm việc)",
+            f"The citizen still has time to supplement ({limit} working days)",
+            waited_working_minutes=waited,
+        )
+
+    def _report_refusal(self, at: datetime) -> CaseRuleViolation | None:
+        number = self.supplements + 1
+        if number < 2:
+            return InvalidCommand(
+                "leadership_report_not_needed",
+                "Chỉ cần báo cáo lãnh đạo khi trả hồ sơ từ lần thứ hai",
+                "A report to the leadership is needed from the second return on",
             )
+        if any(r["return_number"] == number for r in self.leadership_reports):
+            return CaseRuleViolation(
+                "leadership_already_reported",
+                "Đã báo cáo lãnh đạo cho lần trả này",
+                "This return was already reported to the leadership",
+            )
+        return None
+
+    def _acknowledgement_refusal(self, at: datetime) -> CaseRuleViolation | None:
+        if self.pending_leadership():
+            return None
+        return CaseRuleViolation(
+            "no_pending_report", "Không có báo cáo nào chờ lãnh đạo", "No report awaits the leadership"
+        )
+
+    def _reappointment_refusal(self, at: datetime) -> CaseRuleViolation | None:
+        limit = self.ruleset.max_reappointments
+        if self.reappointments < limit:
+            return None
+        return CaseRuleViolation(
+            "reappointment_limit",
+            f"Chỉ được hẹn lại ngày trả kết quả tối đa {limit} lần",
+            f"The appointment may be re-set at most {limit} time(s)",
+            reappointments=self.reappointments,
+        )
+
+    def check_new_appointment(self, new_due_at: datetime, now: datetime) -> None:
+        """The new date itself (the limit on re-appointments is the action's precondition)."""
         current = self.due_at(now)
         if new_due_at <= current:
             raise InvalidCommand(
@@ -312,8 +377,6 @@ class Case(Aggregate):
                 "List everything missing, all at once",
             )
         number = self.supplements + 1
-        self.check_leadership_for_return(number)
-        self.check_supplement_window(meta["occurred_at"])
         self._supplement_requested(number=number, missing_items=missing_items, reason=reason, meta=meta)
 
     @event("SupplementRequested")
@@ -346,17 +409,6 @@ class Case(Aggregate):
 
     def close_for_no_supplement(self, **meta: Any) -> None:
         self._begin("close_for_no_supplement", meta)
-        limit = self.ruleset.supplement_deadline_days
-        waited = self.working_calendar.working_minutes_between(
-            self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
-        )
-        if waited < limit * self.working_calendar.minutes_per_day:
-            raise CaseRuleViolation(
-                "supplement_deadline_not_reached",
-                f"Công dân còn thời hạn bổ sung ({limit} ngày làm việc)",
-                f"The citizen still has time to supplement ({limit} working days)",
-                waited_working_minutes=waited,
-            )
         self._closed(meta=meta)
 
     @event("ClosedForNoSupplement")
@@ -367,20 +419,7 @@ class Case(Aggregate):
 
     def report_to_leadership(self, reason: str, **meta: Any) -> None:
         self._begin("report_to_leadership", meta)
-        number = self.supplements + 1
-        if number < 2:
-            raise InvalidCommand(
-                "leadership_report_not_needed",
-                "Chỉ cần báo cáo lãnh đạo khi trả hồ sơ từ lần thứ hai",
-                "A report to the leadership is needed from the second return on",
-            )
-        if any(r["return_number"] == number for r in self.leadership_reports):
-            raise CaseRuleViolation(
-                "leadership_already_reported",
-                "Đã báo cáo lãnh đạo cho lần trả này",
-                "This return was already reported to the leadership",
-            )
-        self._reported(return_number=number, reason=reason, meta=meta)
+        self._reported(return_number=self.supplements + 1, reason=reason, meta=meta)
 
     @event("LeadershipReported")
     def _reported(self, return_number: int, reason: str, meta: dict[str, Any]) -> None:
@@ -391,10 +430,7 @@ class Case(Aggregate):
 
     def acknowledge_leadership(self, note: str | None, **meta: Any) -> None:
         self._begin("acknowledge_leadership", meta)
-        if not self.pending_leadership():
-            raise CaseRuleViolation(
-                "no_pending_report", "Không có báo cáo nào chờ lãnh đạo", "No report awaits the leadership"
-            )
+        # Who may acknowledge is the caller's role, not the case's state: not in ``refusal``.
         if meta["actor"].get("role") != "leader":
             raise CaseRuleViolation(
                 "leader_role_required",
@@ -412,7 +448,7 @@ class Case(Aggregate):
 
     def issue_apology(self, reason: str, new_due_at: datetime, **meta: Any) -> None:
         self._begin("issue_apology", meta)
-        self.check_reappointment(new_due_at, meta["occurred_at"])
+        self.check_new_appointment(new_due_at, meta["occurred_at"])
         current = self.due_at(meta["occurred_at"])
         notice = self.working_calendar.working_minutes_between(meta["occurred_at"], current)
         in_time = (
@@ -439,7 +475,7 @@ class Case(Aggregate):
 
     def mark_overdue(self, **meta: Any) -> None:
         if self.state not in ACTIVE or self.overdue_marked:
-            raise InvalidTransition(self.state, "mark_overdue", self.allowed_actions())
+            raise InvalidTransition(self.state, "mark_overdue", self.allowed_actions(meta["occurred_at"]))
         reading = self.read_clock(meta["occurred_at"])
         if reading.paused or reading.status != "overdue":
             raise CaseRuleViolation(
@@ -520,8 +556,7 @@ class Case(Aggregate):
     # -- helpers ------------------------------------------------------------------------------
 
     def _begin(self, action: str, meta: dict[str, Any]) -> None:
-        self.check_allowed(action)
-        self.check_in_order(meta["occurred_at"])
+        self.check(action, meta["occurred_at"])
 
     def _touch(self, meta: dict[str, Any]) -> None:
         self.last_business_time = max(self.last_business_time, meta["occurred_at"])

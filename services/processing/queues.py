@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS processing.case_queue (
     version integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE processing.case_queue ADD COLUMN IF NOT EXISTS procedure_code text;
 CREATE INDEX IF NOT EXISTS case_queue_department ON processing.case_queue (department_code, state, due_at);
 """
 
@@ -58,6 +59,8 @@ QUEUES = {
     "awaiting-supplement": "state = 'awaiting_supplement'",
     "awaiting-leadership": "pending_leadership AND state IN ('in_processing', 'awaiting_supplement')",
     "active": "state IN ('in_processing', 'awaiting_supplement')",
+    # the caller's own cases, not finished; $3 is the caller's user id
+    "mine": "officer = $3 AND state IN ('in_processing', 'awaiting_supplement', 'decided', 'result_ready')",
 }
 STATE_AFTER: dict[type, str] = {
     CaseOpened: "in_processing",
@@ -82,12 +85,14 @@ async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
     if isinstance(event, CaseOpened):
         await conn.execute(
             "INSERT INTO processing.case_queue (dossier_code, dossier_id, department_code, state, due_at,"
-            " version) VALUES ($1, $2, $3, 'in_processing', $4, $5) ON CONFLICT DO NOTHING",
+            " version, procedure_code) VALUES ($1, $2, $3, 'in_processing', $4, $5, $6)"
+            " ON CONFLICT DO NOTHING",
             event.dossier_code,
             event.dossier_id,
             event.department_code,
             event.due_at,
             version,
+            event.procedure_code,
         )
         return
     sets = ["department_code = $3", "due_at = $4", "version = $2", "updated_at = now()"]
@@ -115,13 +120,19 @@ async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
     )
 
 
-async def work_queue(pool: asyncpg.Pool, department: str, queue: str, limit: int) -> list[dict[str, Any]]:
+async def work_queue(
+    pool: asyncpg.Pool, department: str, queue: str, limit: int, user_id: str = ""
+) -> list[dict[str, Any]]:
+    # every queue's SQL may name $3; asyncpg needs each parameter used, so the others cast it away
+    where = QUEUES[queue] if "$3" in QUEUES[queue] else f"({QUEUES[queue]}) AND $3::text IS NOT NULL"
     rows = await pool.fetch(
-        "SELECT dossier_code, department_code, state, due_at, officer, pending_leadership, overdue_marked"
-        f" FROM processing.case_queue WHERE department_code = $1 AND {QUEUES[queue]}"
+        "SELECT dossier_code, department_code, procedure_code, state, due_at, officer, pending_leadership,"
+        " overdue_marked, paused_since"
+        f" FROM processing.case_queue WHERE department_code = $1 AND {where}"
         " ORDER BY due_at LIMIT $2",
         department,
         limit,
+        user_id,
     )
     return [dict(r) for r in rows]
 

@@ -81,7 +81,7 @@ def translator(app: Application[Any]) -> ReplayingTranslator:
 
 def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEvent | None:
     if isinstance(e, Events.Opened):
-        return CaseOpened(**common)
+        return CaseOpened(**common, procedure_code=case.procedure_code)
     if isinstance(e, Events.Transferred):
         return CaseTransferred(
             **common,

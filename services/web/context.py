@@ -70,6 +70,10 @@ def new_templates() -> Jinja2Templates:
     env.filters["form_time"] = formats.form_time
     env.filters["short_time"] = formats.short_time
     env.filters["state_text"] = lambda state: t(f"state_{state}")
+    env.filters["local_date"] = formats.local_date
+    env.filters["verdict"] = lambda status: (
+        t(f"verdict_{status}") if f"verdict_{status}" in TEXTS else t("verdict_on_time")
+    )
     return templates
 
 

@@ -38,6 +38,12 @@ def short_time(value: str | datetime | None) -> str:
     return f"{moment.astimezone(LOCAL):%H:%M %d/%m/%Y}"
 
 
+def local_date(value: str | datetime | None) -> date:
+    """The local calendar day of a moment (today for none): the forms' "ngày ... tháng ... năm"."""
+    moment = parse_instant(value)
+    return (moment or datetime.now(LOCAL)).astimezone(LOCAL).date()
+
+
 def day(value: date | None) -> str:
     return "" if value is None else f"{value:%d/%m/%Y}"
 

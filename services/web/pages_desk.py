@@ -14,11 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from services.web.backend import BackendError
 from services.web.cccd import CccdCard, CccdLineInvalid, parse_cccd_line
 from services.web.context import WebError, check_csrf, require_role, see_other, web_of
-from services.web.formats import day, qr_svg
+from services.web.formats import day
+from services.web.pages_forms import form_context
 from services.web.sessions import Session
 from shared.auth.principal import Role
-from shared.clock.explain import legal_time_text
-from shared.units import name_of
 
 router = APIRouter(prefix="/desk")
 
@@ -156,32 +155,10 @@ def _iso_date(text: str) -> str:
 
 @router.get("/receipts/{code}", response_class=HTMLResponse)
 async def receipt(request: Request, code: str) -> Response:
-    """Form 01 (Circular 03/2025 Annex I): receipt and appointment slip, printable on A4."""
+    """Form 01 (Circular 03/2025 Annex I): receipt and appointment slip, printable on A4 (and as
+    PDF, ``/forms/{code}/01/pdf``), with the QR code of the tracking URL."""
     session = _desk_session(request)
     if not _CODE.match(code):
         raise WebError(404, "not_found")
-    web = web_of(request)
-    dossier = await web.backend.call(
-        "intake",
-        "GET",
-        f"/dossiers/{code}",
-        session.token,
-        params={"purpose": "in giấy tiếp nhận / print the receipt"},
-    )
-    secret = session.receipts.get(code)
-    tracking_url = f"{web.config.public_url}/track/{code}?s={secret}" if secret else None
-    procedure = await request.app.state.procedures.get(dossier["procedure_code"]) or {}
-    desk_unit = name_of(dossier["receiving_point"])
-    terms = dossier.get("terms") or {}
-    return web.render(
-        request,
-        "receipt.html",
-        session=session,
-        dossier=dossier,
-        procedure=procedure,
-        desk_name=desk_unit.name_vi if desk_unit else dossier["receiving_point"],
-        legal_time=legal_time_text(terms),
-        postal_return=bool(terms.get("postal_return")),
-        tracking_url=tracking_url,
-        qr=qr_svg(tracking_url, tracking_url) if tracking_url else None,
-    )
+    ctx = await form_context(request, session, code, "01")
+    return web_of(request).render(request, "forms/paper.html", session=session, pdf=False, **ctx)

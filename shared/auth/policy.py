@@ -77,6 +77,12 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/dossiers/{code}/personal-data-access"): _rule(
             Scope.ANY_UNIT, AUD, DPO, note="who read the applicant's personal data, when, why"
         ),
+        ("GET", "/applicants/masked"): _rule(
+            Scope.ANY_UNIT, FD, OF, LD, AUD, note="each dossier's own readers only (work queues)"
+        ),
+        ("GET", "/registers/{desk}"): _rule(
+            Scope.ANY_UNIT, FD, LD, AUD, note="form 07: the dossiers the caller may read"
+        ),
         ("POST", "/dossiers/{code}/erasure"): _rule(
             Scope.ANY_UNIT, DPO, OPS, note="crypto-shredding; refused while the retention period runs"
         ),

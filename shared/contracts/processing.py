@@ -21,6 +21,7 @@ class CaseEvent(EventBase):
 
 class CaseOpened(CaseEvent):
     event_type: Literal["processing.case_opened.v1"] = "processing.case_opened.v1"
+    procedure_code: str | None = Field(default=None, description="the procedure (absent on older events)")
 
 
 class CaseTransferred(CaseEvent):

@@ -9,14 +9,18 @@ import asyncio
 import io
 import re
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
+import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
 
+from services.web.formats import LOCAL
+from shared.clock import DEFAULT_CALENDAR
 from shared.host.settings import Settings
-from tests.browser.conftest import DEMO_PASSWORD, serving, web_app
+from tests.browser.conftest import ARTIFACTS, DEMO_PASSWORD, serving, web_app
 from tests.system import running_system
 
 CCCD_LINE = "001190012345||Trần Thị Bích Ngọc|15031990|Nữ|Số 12 Phố Huế, phường Hai Bà Trưng, Hà Nội|01072021"
@@ -101,6 +105,20 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     assert tracking_url.startswith(f"{web}/track/{code}?s=")
     assert tracking_url == (await desk.inner_text("#tracking-url")).strip()
 
+    # -- the receipt as a PDF (WeasyPrint): its text and its QR code -------------------------
+    pdf = await desk.request.get(f"{web}/forms/{code}/01/pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    document = pdfium.PdfDocument(await pdf.body())
+    sheet = document[0]
+    text = sheet.get_textpage().get_text_range()
+    appointment = (await desk.inner_text("#appointment")).strip()
+    for expected in (code, appointment, "Mẫu số 01", "Độc lập - Tự do - Hạnh phúc"):
+        assert expected in text, expected
+    image = sheet.render(scale=3).to_pil()
+    (ARTIFACTS / "receipt-pdf-page1.png").parent.mkdir(exist_ok=True)
+    image.save(ARTIFACTS / "receipt-pdf-page1.png")
+    assert [found.text for found in zxingcpp.read_barcodes(image)] == [tracking_url]
+
     # -- the department's officer: only the buttons the state allows -------------------------
     officer = await _sign_in(browser, web, "canbo.stp")
     assert officer.url.endswith("/officer/queues/active")
@@ -109,10 +127,30 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     await officer.get_by_role("link", name=code).click()
     assert await _buttons(officer) == [
         "Nhận xử lý (phân công cho tôi)",
+        "Chuyển liên thông",
+        "Yêu cầu bổ sung hồ sơ",
+        "Xin lỗi và hẹn lại",
         "Quyết định: chấp thuận",
         "Quyết định: từ chối",
+        "Rút / dừng hồ sơ",
     ]
+    assert "Hạn trả kết quả hiện nay" in await officer.inner_text("#explanation")
     await shots(officer, "officer-dossier")
+    # the apology with its new date: allowed once, then no longer offered (form 04 printed)
+    later = DEFAULT_CALENDAR.next_working_moment(datetime.now(LOCAL) + timedelta(days=45))
+    await officer.fill("#date-issue_apology", f"{later:%Y-%m-%dT%H:%M}")
+    await officer.fill("#reason-issue_apology", "cần xác minh thêm tại cơ quan công an")
+    await officer.get_by_role("button", name="Xin lỗi và hẹn lại").click()
+    await officer.wait_for_url("**?done=issue_apology")
+    assert "Xin lỗi và hẹn lại" not in await _buttons(officer)
+    assert "xin lỗi và hẹn lại ngày trả kết quả" in await officer.inner_text("#explanation")
+    await officer.goto(f"{web}/forms/{code}/04")
+    assert f"{later:%H} giờ {later:%M} phút, ngày {later:%d/%m/%Y}" in await officer.inner_text("#form")
+    await shots(officer, "form-04-apology")
+    await officer.goto(f"{web}/forms/{code}/06")
+    assert "Xin lỗi và hẹn lại ngày trả kết quả" in await officer.inner_text("#control")
+    await shots(officer, "form-06-control-sheet")
+    await officer.goto(f"{web}/officer/dossiers/{code}")
     await officer.get_by_role("button", name="Quyết định: chấp thuận").click()
     await officer.wait_for_url("**?done=approve")
     assert await officer.inner_text("#state") == "Đã có quyết định"
