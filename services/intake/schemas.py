@@ -12,6 +12,17 @@ from shared.contracts import Channel, PersonalData
 from shared.host.business_time import CommandMeta, ListItem
 
 
+class DocumentTicked(BaseModel):
+    """A line of the procedure's documents list the desk ticked as handed in; the form and count
+    default to the list's (a citizen may bring a certified copy where an original is listed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=40, examples=["to-khai"])
+    form: Literal["original", "certified_copy", "copy"] | None = None
+    count: int | None = Field(default=None, ge=1, le=99)
+
+
 class Filing(CommandMeta):
     """What the citizen hands in, whatever the counter's verdict."""
 
@@ -28,6 +39,12 @@ class Filing(CommandMeta):
         default=None,
         max_length=64,
         description="postal channel: the pickup (BC-…) that brought it; its handover is the receipt time",
+    )
+    documents: list[DocumentTicked] | None = Field(
+        default=None,
+        max_length=50,
+        description="the papers handed in (the procedure's documents list, ticked); when given, a "
+        "dossier missing a required one cannot be received, only asked to complete",
     )
 
 
@@ -94,6 +111,9 @@ class DossierView(BaseModel):
     backdate_reason: str | None
     missing_items: list[str] | None
     refusal_reasons: str | None
+    documents: list[dict[str, Any]] | None = Field(
+        default=None, description="the papers handed in (name, form, count); None before the checklist"
+    )
     terms: dict[str, Any] | None
     registered_by: dict[str, Any]
     applicant: ApplicantView

@@ -1,7 +1,7 @@
 """Published events: the contracts between services. Consumers import only these."""
 
 from shared.contracts.base import Actor, Channel, EventBase, PersonalData, SealedPersonalData, event_id
-from shared.contracts.intake import CompletionRequested, DossierReceived, DossierRefused
+from shared.contracts.intake import CompletionRequested, DocumentHandedIn, DossierReceived, DossierRefused
 from shared.contracts.postal import (
     ShipmentBooked,
     ShipmentDelivered,
@@ -37,6 +37,7 @@ __all__ = [
     "Channel",
     "ClosedForNoSupplement",
     "CompletionRequested",
+    "DocumentHandedIn",
     "DossierDecided",
     "DossierReceived",
     "DossierRefused",

@@ -12,9 +12,24 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from shared.contracts.base import Channel, EventBase, SealedPersonalData
+from shared.contracts.base import Channel, Contract, EventBase, SealedPersonalData
 
 SupplementPolicy = Literal["restart", "resume"]
+
+
+class DocumentHandedIn(Contract):
+    """One paper the applicant handed in at the counter (thành phần hồ sơ), as form 01 lists it.
+
+    ``id`` is the line of the procedure's documents list it answers (None for a paper the list
+    does not name); the name is repeated so that the event stands on its own when the catalogue
+    changes."""
+
+    id: str | None = Field(default=None, max_length=40)
+    name: str = Field(min_length=1, max_length=300)
+    form: Literal["original", "certified_copy", "copy"] = Field(
+        description="bản chính / bản sao có chứng thực / bản chụp"
+    )
+    count: int = Field(ge=1, le=99)
 
 
 class DossierFiled(EventBase):
@@ -31,6 +46,11 @@ class DossierFiled(EventBase):
     channel: Channel
     online_level: Literal["full", "partial"] | None = None
     applicant: SealedPersonalData | None = Field(description="None only in a v1 event")
+    documents: list[DocumentHandedIn] | None = Field(
+        default=None,
+        description="the papers handed in, as the desk ticked them; None in events recorded before "
+        "the desk kept its checklist (and in v1 events)",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -96,6 +96,29 @@ class ReceivingPoint(_Frozen):
     )
 
 
+class DocumentForm(StrEnum):
+    """The form a paper is handed in as (thành phần hồ sơ): the columns of form 01's table."""
+
+    ORIGINAL = "original"  # bản chính
+    CERTIFIED_COPY = "certified_copy"  # bản sao có chứng thực (or from the master register)
+    COPY = "copy"  # bản chụp / bản sao không chứng thực
+
+
+class RequiredDocument(_Frozen):
+    """One line of a procedure's documents (thành phần, số lượng hồ sơ) as it is published.
+
+    ``required: false`` marks the papers the description says are needed only in some cases
+    ("nếu có", "trường hợp ủy quyền"): the desk ticks them when they apply, and their absence
+    does not make the dossier incomplete."""
+
+    id: str = Field(pattern=r"^[a-z0-9-]{1,40}$", description="stable within its procedure")
+    name_vi: str = Field(min_length=1, max_length=300)
+    name_en: str = Field(min_length=1, max_length=300)
+    form: DocumentForm
+    count: int = Field(default=1, ge=1, le=20)
+    required: bool = True
+
+
 class Procedure(_Frozen):
     """One administrative procedure (thủ tục hành chính) as the province publishes it."""
 
@@ -128,6 +151,10 @@ class Procedure(_Frozen):
     )
     legal_basis: str = Field(min_length=1)
     source: str = Field(min_length=1)
+    documents: tuple[RequiredDocument, ...] = Field(
+        default=(), description="the papers to hand in, as the procedure's description lists them"
+    )
+    documents_basis: str | None = Field(default=None, description="the article that lists them")
 
     @field_validator("same_day_cutoff")
     @classmethod
@@ -155,7 +182,14 @@ class Procedure(_Frozen):
             raise ValueError(f"{self.code}: online_level and the ONLINE channel disagree")
         if self.agency_shares is not None:
             self._check_shares(self.agency_shares)
+        ids = [d.id for d in self.documents]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.code}: document ids must not repeat")
         return self
+
+    def missing_documents(self, handed_in: set[str]) -> list[RequiredDocument]:
+        """The required papers not among ``handed_in`` (document ids): what makes it incomplete."""
+        return [d for d in self.documents if d.required and d.id not in handed_in]
 
     def _check_shares(self, shares: dict[str, int]) -> None:
         if self.legal_days is None:
