@@ -86,7 +86,8 @@ async def form_context(request: Request, session: Session, code: str, form: str)
         "department_name": _unit((case or {}).get("department_code") or dossier["department_code"]),
         "legal_time": legal_time_text(terms) or (legal_time(case) if case else ""),
         "postal_return": bool(terms.get("postal_return")),
-        "documents": procedure.get("documents") or [],
+        # the papers the desk ticked; none recorded for dossiers received before the checklist
+        "documents": dossier.get("documents") or [],
         "tracking_url": tracking_url,
         "qr": qr_svg(tracking_url, tracking_url) if tracking_url else None,
         "printed_at": datetime.now(UTC),

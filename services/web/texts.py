@@ -55,6 +55,51 @@ TEXTS: dict[str, tuple[str, str]] = {
     "postal_return": ("Trả kết quả qua bưu chính", "Return the result by post"),
     "receive_button": ("Tiếp nhận (Enter)", "Receive (Enter)"),
     "received_ok": ("Đã tiếp nhận hồ sơ", "Dossier received"),
+    # the desk's documents checklist and its three outcomes
+    "checklist": ("Thành phần hồ sơ đã nộp", "Documents handed in"),
+    "checklist_hint": (
+        "Đánh dấu từng giấy tờ công dân đã nộp (Tab để chuyển, phím cách để đánh dấu)",
+        "Tick each paper handed in (Tab to move, space to tick)",
+    ),
+    "checklist_basis": ("Căn cứ", "Legal basis"),
+    "checklist_pick_procedure": (
+        "Chọn thủ tục để hiện danh sách giấy tờ phải nộp",
+        "Choose the procedure to see the papers to hand in",
+    ),
+    "doc_form_original": ("Bản chính", "Original"),
+    "doc_form_certified_copy": ("Bản sao có chứng thực", "Certified copy"),
+    "doc_form_copy": ("Bản chụp", "Copy"),
+    "doc_required": ("bắt buộc", "required"),
+    "doc_when_applicable": ("nếu có / khi thuộc trường hợp", "when applicable"),
+    "other_missing": (
+        "Nội dung khác cần bổ sung, hoàn thiện (mỗi dòng một mục, không bắt buộc)",
+        "Anything else to complete (one per line, optional)",
+    ),
+    "missing_now": (
+        "Hồ sơ còn thiếu — chỉ có thể hướng dẫn bổ sung (mẫu 02):",
+        "Papers missing: the dossier can only be asked to complete (form 02):",
+    ),
+    "nothing_missing_now": ("Đã đủ giấy tờ bắt buộc", "Every required paper is there"),
+    "incomplete_button": ("Hướng dẫn bổ sung hồ sơ — mẫu 02 (Enter)", "Ask to complete — form 02 (Enter)"),
+    "refuse_title": ("Từ chối tiếp nhận", "Refuse"),
+    "refusal_reasons": (
+        "Lý do từ chối (không thuộc thẩm quyền, không đủ điều kiện...)",
+        "Reasons for refusing (not competent, not eligible...)",
+    ),
+    "refuse_button": ("Từ chối tiếp nhận — mẫu 03", "Refuse — form 03"),
+    "checklist_not_ticked": (
+        "Hãy đánh dấu các giấy tờ đã nộp theo danh sách của thủ tục",
+        "Tick the papers handed in on the procedure's list",
+    ),
+    "documents_missing": (
+        "Hồ sơ còn thiếu giấy tờ bắt buộc nên chưa thể tiếp nhận; hãy hướng dẫn bổ sung (mẫu 02)",
+        "Required papers are missing, so the dossier cannot be received; ask to complete it (form 02)",
+    ),
+    "nothing_missing": (
+        "Hồ sơ đã đủ giấy tờ: hãy tiếp nhận, hoặc ghi nội dung cần hoàn thiện",
+        "Nothing is missing: receive it, or write what must be completed",
+    ),
+    "refusal_reasons_required": ("Từ chối phải nêu lý do", "A refusal needs its reasons"),
     # receipt (form 01)
     "print": ("In giấy tiếp nhận", "Print the receipt"),
     "new_dossier": ("Tiếp nhận hồ sơ khác", "Receive another dossier"),

@@ -79,6 +79,14 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     assert await desk.input_value("#date_of_birth") == "15/03/1990"
     assert await desk.evaluate("document.activeElement.id") == "phone"
     await desk.keyboard.type("0912345678")
+    # the procedure's documents list: with a required paper unticked, Enter would ask to complete
+    await desk.wait_for_selector("#doc-to-khai")
+    assert await desk.get_attribute("#receive-button", "value") == "incomplete"
+    await desk.keyboard.press("Tab")  # e-mail
+    for _ in range(2):  # the application form, the ID card: Tab to each, space ticks it
+        await desk.keyboard.press("Tab")
+        await desk.keyboard.press("Space")
+    assert await desk.get_attribute("#receive-button", "value") == "receive"
     await shots(desk, "desk-filled")
     await desk.keyboard.press("Enter")  # Enter submits: receive
     await desk.wait_for_url("**/desk/receipts/**")
@@ -96,6 +104,9 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
         "Trần Thị Bích Ngọc",
     ):
         assert expected in receipt
+    documents = await desk.inner_text("#documents")
+    assert "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp\tBản chính\t01" in documents, documents
+    assert "Văn bản ủy quyền" not in documents  # not handed in, not listed
     for moment in ("#received-at", "#appointment"):
         assert " giờ " in await desk.inner_text(moment) and " phút, ngày " in await desk.inner_text(moment)
     qr_png = await desk.locator("#tracking-qr svg").screenshot()
