@@ -19,6 +19,7 @@ from services.intake.codes import format_code
 from services.intake.domain import Dossier
 from services.intake.personal import applicant_for
 from shared.auth.guard import CALLER, Caller
+from shared.auth.principal import Role
 from shared.contracts import Actor
 from shared.host.errors import ApiError
 from shared.pii import KeyRing
@@ -82,6 +83,16 @@ def build_register_router(
         point = next((r for r in catalogue.receiving_points if r.code == desk), None)
         if point is None:
             raise ApiError(404, "unknown_desk", f"Không có bộ phận một cửa {desk}", f"No desk {desk}")
+        if caller.roles <= {Role.FRONT_DESK} and caller.principal.agency != desk:
+            # another desk's officer could read none of its dossiers: an empty register printed
+            # for it would say "no dossier that day", which is not true
+            raise ApiError(
+                403,
+                "not_your_desk",
+                f"Cán bộ của {caller.principal.agency} không xem được sổ theo dõi của {desk}",
+                f"An officer of {caller.principal.agency} cannot read the register of {desk}",
+                your_unit=caller.principal.agency,
+            )
         if date_to < date_from or (date_to - date_from).days >= MAX_DAYS:
             raise ApiError(
                 422,
@@ -118,6 +129,7 @@ def build_register_router(
                     "received_at": dossier.received_at,
                     "due_at": terms.get("due_at"),
                     "backdate_reason": dossier.backdate_reason,
+                    "recorded_at": dossier.created_on,
                     "applicant": {
                         "full_name": person.full_name,
                         "address": person.address,

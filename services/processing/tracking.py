@@ -54,13 +54,21 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "national_status": case.national_status(),
         "status": {"vi": vi, "en": en},
         "received_at": clock["received_at"],
+        "clock_started_at": clock["clock_started_at"],
         "appointment": clock["due_at"],
         "original_appointment": clock["original_due_at"],
         "paused": clock["paused"],
         "clock_status": clock["status"],
         "explanation": clock["explanation"],
+        # the facts a page needs to tell the clock in its own words (the web's, in Vietnamese)
+        "legal_days": case.legal_days,
+        "legal_hours": case.legal_hours,
+        "same_day": case.same_day,
+        "supplement_policy": case.supplement_policy,
+        "calendar": case.calendar,
         "history": [
             {
+                "event": row["event"],
                 "what": row["what"],
                 "occurred_at": row["occurred_at"],
                 "unit": row["department_after"],

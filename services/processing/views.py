@@ -92,6 +92,7 @@ def case_view(case: Case) -> dict[str, Any]:
         "legal_hours": case.legal_hours,
         "same_day": case.same_day,
         "supplement_policy": case.supplement_policy,
+        "calendar": case.calendar,
         "receiving_point": case.receiving_point,
         "competent_department": case.competent_department,
         "department_code": case.department_code,

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import BackendError
 from services.web.context import web_of
+from services.web.explain_vi import citizen_explanation, step_of
 
 router = APIRouter()
 _CODE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
@@ -39,7 +40,12 @@ async def track(request: Request, code: str, s: Annotated[str, Query(max_length=
         if exc.status >= 500:
             raise
         return _no_referrer(web.render(request, "track.html", exc.status, view=None, error=exc, code=code))
-    return _no_referrer(web.render(request, "track.html", view=view, code=code))
+    # The services' clock speaks English with Vietnamese in brackets: the citizen reads Vietnamese.
+    for step in view.get("history") or []:
+        step["step"] = step_of(step)
+    return _no_referrer(
+        web.render(request, "track.html", view=view, code=code, explanation=citizen_explanation(view))
+    )
 
 
 def _no_referrer(response: Response) -> Response:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import BackendError
 from services.web.context import WebError, require_role, web_of
-from services.web.explain_vi import legal_time, step_name
+from services.web.explain_vi import legal_time, step_of
 from services.web.formats import LOCAL, form_time, qr_svg, short_time
 from services.web.sessions import Session
 from shared.auth.principal import Role
@@ -70,7 +70,7 @@ async def form_context(request: Request, session: Session, code: str, form: str)
     )
     history = history or []
     for row in history:
-        row["step"] = step_name(row["event"])
+        row["step"] = step_of(row)
         row["unit_name"] = _unit(row["actor"].get("agency"))
     procedure = await request.app.state.procedures.get(dossier["procedure_code"]) or {}
     secret = session.receipts.get(code)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.web.backend import BackendError
 from services.web.context import WebError, check_csrf, require_role, see_other, web_of
-from services.web.explain_vi import explanation, step_name, time_left
+from services.web.explain_vi import explanation, step_of, time_left
 from services.web.formats import LOCAL
 from services.web.sessions import Session
 from shared.auth.policy import POLICY
@@ -133,7 +133,7 @@ async def dossier(request: Request, code: str, done: str = "") -> Response:
         web.backend.call("processing", "GET", f"/dossiers/{code}/history", session.token),
     )
     for row in history:
-        row["step"] = step_name(row["event"])
+        row["step"] = step_of(row)
         unit = name_of(row["actor"].get("agency"))
         row["unit_name"] = unit.name_vi if unit else row["actor"].get("agency", "")
     procedure = await request.app.state.procedures.get(case["procedure_code"]) or {}

@@ -8,7 +8,7 @@ scoring service replays millions of events, so each year is computed once per pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -21,6 +21,8 @@ class HolidayYear:
 
     days_off: dict[date, str]  # date -> "English name (Vietnamese name)"
     make_up_working_days: frozenset[date]  # weekend days that are working days this year
+    # date -> the Vietnamese name alone, for pages in Vietnamese ("Tết Nguyên Đán")
+    days_off_vi: dict[date, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=256)
@@ -30,7 +32,8 @@ def vn_holiday_year(year: int) -> HolidayYear:
     days_off = {day: _bilingual(name, vietnamese.get(day)) for day, name in sorted(english.items())}
     # weekend_workdays accumulates entries of other years too: keep only this year's.
     make_up = frozenset(d for d in english.weekend_workdays if d.year == year)
-    return HolidayYear(days_off=days_off, make_up_working_days=make_up)
+    names_vi = {day: vietnamese.get(day) or name for day, name in sorted(english.items())}
+    return HolidayYear(days_off=days_off, make_up_working_days=make_up, days_off_vi=names_vi)
 
 
 def _bilingual(english: str, vietnamese: str | None) -> str:
