@@ -171,7 +171,8 @@ async def register(request: Request, start: str = "", end: str = "", pdf: bool =
     """Form 07: the desk's dossier register for a day or a period (dd/mm/yyyy)."""
     session = _staff_session(request)
     today = datetime.now(LOCAL).date()
-    first, last = _day(start, today), _day(end, None) or _day(start, today)
+    first = _day(start, today)
+    last = _day(end, first)  # one day unless an end is given
     web = web_of(request)
     desk = session.principal.agency
     rows = await web.backend.call(
