@@ -480,9 +480,11 @@ def _documents(procedure: Procedure, body: Filing, outcome: str) -> list[dict[st
         raise ApiError(
             422,
             "documents_missing",
-            "Hồ sơ còn thiếu giấy tờ bắt buộc: " + "; ".join(d.name_vi for d in missing)
+            "Hồ sơ còn thiếu giấy tờ bắt buộc: "
+            + "; ".join(d.name_vi for d in missing)
             + ". Hãy hướng dẫn bổ sung (mẫu 02) thay vì tiếp nhận",
-            "Required documents are missing: " + "; ".join(d.name_en for d in missing)
+            "Required documents are missing: "
+            + "; ".join(d.name_en for d in missing)
             + ". Ask for completion (form 02) instead of receiving",
             missing=[d.id for d in missing],
         )

@@ -249,7 +249,9 @@ def citizen_explanation(view: dict[str, Any]) -> list[str]:
                 + (f". Lý do: {d['reason']}." if d.get("reason") else ".")
             )
         elif event == "Transferred":
-            lines.append(f"Lúc {at}, hồ sơ được chuyển đến {unit_name(d.get('to_department'))} để giải quyết tiếp.")
+            lines.append(
+                f"Lúc {at}, hồ sơ được chuyển đến {unit_name(d.get('to_department'))} để giải quyết tiếp."
+            )
     if view.get("paused"):
         lines.append("Hiện hồ sơ đang tạm dừng, chờ ông/bà bổ sung giấy tờ.")
     elif view.get("appointment") and view.get("state") in ("in_processing", "decided"):

@@ -89,12 +89,16 @@ async def checklist(request: Request, procedure: str = "") -> Response:
 
 def document_label(document: dict[str, Any]) -> str:
     """ "Tờ khai ... (bản chính: 1)": the paper and how many of which form, as form 02 asks."""
-    return f"{document['name_vi']} ({FORM_LABEL.get(document['form'], document['form'])}: {document['count']})"
+    return (
+        f"{document['name_vi']} ({FORM_LABEL.get(document['form'], document['form'])}: {document['count']})"
+    )
 
 
 def _missing(procedure: dict[str, Any], ticked: set[str], other: str) -> list[str]:
     """What the dossier lacks: the required papers not ticked, then what the desk wrote itself."""
-    lines = [document_label(d) for d in procedure.get("documents") or [] if d["required"] and d["id"] not in ticked]
+    lines = [
+        document_label(d) for d in procedure.get("documents") or [] if d["required"] and d["id"] not in ticked
+    ]
     return lines + [line.strip() for line in other.splitlines() if line.strip()]
 
 
@@ -151,7 +155,9 @@ async def receive(request: Request) -> Response:
             OUTCOMES[outcome],
             session.token,
             json=body,
-            headers={"Idempotency-Key": f"{values['idempotency_key'] or secrets.token_urlsafe(16)}-{outcome}"},
+            headers={
+                "Idempotency-Key": f"{values['idempotency_key'] or secrets.token_urlsafe(16)}-{outcome}"
+            },
         )
     except BackendError as exc:
         if exc.status >= 500:

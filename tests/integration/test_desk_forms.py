@@ -195,7 +195,12 @@ async def test_the_receipt_lists_the_papers_and_intake_checks_the_list(world: Wo
         assert made.status_code == 303, made.text
         code = made.headers["location"].rsplit("/", 1)[1]
         text = _flat(await _pdf(desk, f"/forms/{code}/01/pdf"))
-        for expected in ("Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "Bản chính", "Bản chụp", "Văn bản ủy quyền"):
+        for expected in (
+            "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp",
+            "Bản chính",
+            "Bản chụp",
+            "Văn bản ủy quyền",
+        ):
             assert expected in text, expected
 
     intake = world.system.intake
@@ -214,7 +219,8 @@ async def test_the_receipt_lists_the_papers_and_intake_checks_the_list(world: Wo
     given = await intake.post(
         "/dossiers",
         json=receive_body(
-            "LLTP", documents=[{"id": "to-khai"}, {"id": "giay-to-tuy-than", "form": "certified_copy", "count": 2}]
+            "LLTP",
+            documents=[{"id": "to-khai"}, {"id": "giay-to-tuy-than", "form": "certified_copy", "count": 2}],
         ),
     )
     assert given.status_code == 201, given.text
@@ -237,12 +243,20 @@ async def test_form_05_the_stop_notice_after_a_withdrawal(world: World) -> None:
     processing = world.system.processing  # the Department of Justice's officer
     await eventually(lambda: processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
     reason = "Công dân có đơn xin rút hồ sơ ngày hôm nay"
-    stopped = await processing.post(f"/dossiers/{code}/withdrawal", json={"kind": "withdrawn", "reason": reason})
+    stopped = await processing.post(
+        f"/dossiers/{code}/withdrawal", json={"kind": "withdrawn", "reason": reason}
+    )
     assert stopped.status_code == 200, stopped.text
     async with world.signed_in("canbo.stp") as stp:
         page = await stp.get(f"/forms/{code}/05")
         assert page.status_code == 200, page.text
-        for expected in ("Mẫu số 05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", "Công dân đề nghị rút hồ sơ", reason, "SỞ TƯ PHÁP"):
+        for expected in (
+            "Mẫu số 05",
+            "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
+            "Công dân đề nghị rút hồ sơ",
+            reason,
+            "SỞ TƯ PHÁP",
+        ):
             assert expected in page.text, expected
         assert MOMENT.search(page.text)
         text = _flat(await _pdf(stp, f"/forms/{code}/05/pdf"))
