@@ -119,6 +119,10 @@ def _procedure(**changes: Any) -> dict[str, Any]:
         {"source": "  "},
         {"fee_vnd": -1},
         {"national_code": "1234"},
+        {"documents": [{"id": "a", "name_vi": "A", "name_en": "A", "form": "original"}] * 2},
+        {"documents": [{"id": "a", "name_vi": "A", "name_en": "A", "form": "photocopy"}]},
+        {"documents": [{"id": "A b", "name_vi": "A", "name_en": "A", "form": "copy"}]},
+        {"documents": [{"id": "a", "name_vi": "A", "name_en": "A", "form": "copy", "count": 0}]},
     ],
 )
 def test_bad_procedures_are_rejected(changes: dict[str, Any]) -> None:
@@ -140,3 +144,19 @@ def test_catalogue_rejects_unknown_department_and_duplicates() -> None:
     data["procedures"].append(data["procedures"][0])
     with pytest.raises(ValidationError, match="duplicate procedure"):
         parse_catalogue(json.dumps(data))
+
+
+def test_every_procedure_lists_its_documents_with_their_basis(catalogue: Catalogue) -> None:
+    for p in catalogue.procedures:
+        assert p.documents, f"{p.code} lists no documents"
+        assert p.documents_basis, f"{p.code}: the article that lists its documents"
+        assert any(d.required for d in p.documents), f"{p.code}: nothing required"
+        # the application form (or the original to certify) comes first, as the portals list it
+        assert p.documents[0].required
+
+
+def test_missing_documents_are_the_required_ones_not_handed_in(catalogue: Catalogue) -> None:
+    lltp = catalogue.procedure("LLTP")
+    assert [d.id for d in lltp.missing_documents(set())] == ["to-khai", "giay-to-tuy-than"]
+    assert [d.id for d in lltp.missing_documents({"to-khai", "van-ban-uy-quyen"})] == ["giay-to-tuy-than"]
+    assert lltp.missing_documents({"to-khai", "giay-to-tuy-than"}) == []
