@@ -78,6 +78,9 @@ document.addEventListener("DOMContentLoaded", () => {
       box.append(ok);
       return;
     }
+    const said = document.createElement("p");
+    said.className = "alert";
+    said.textContent = box.dataset.missing;
     const list = document.createElement("ul");
     list.id = "missing-list";
     for (const line of lines) {
@@ -85,7 +88,7 @@ document.addEventListener("DOMContentLoaded", () => {
       item.textContent = line;
       list.append(item);
     }
-    box.append(list);
+    box.append(said, list);
   };
 
   const loadChecklist = async () => {
