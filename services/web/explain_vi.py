@@ -162,7 +162,7 @@ def explanation(case: dict[str, Any], history: list[dict[str, Any]]) -> list[str
             clock.get("due_at") or datetime.now(UTC),
         )
     )
-    if clock.get("original_due_at"):
+    if clock.get("original_due_at") and clock.get("original_due_at") != clock.get("due_at"):
         lines.append(f"Ngày hẹn trả kết quả ghi trên giấy tiếp nhận: {form_time(clock['original_due_at'])}.")
     restart = case.get("supplement_policy") != "resume"
     for row in history:
