@@ -146,14 +146,14 @@ def build_router(host: ServiceHost) -> APIRouter:
             "total": with_totals(sum((Counter(row) for row in by_unit.values()), Counter())),
         }
 
-    @router.get("/progress/dossiers", summary="Drill down: the dossiers behind one number of the progress report")
+    @router.get(
+        "/progress/dossiers", summary="Drill down: the dossiers behind one number of the progress report"
+    )
     async def progress_dossiers(q: ReportQuery, counter: str, caller: Caller = CALLER) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
             found = await reports.progress_dossiers(conn, q, check_progress_counter(counter))
         # Aggregates are everyone's; dossier codes only the caller's own (the dossier rule).
-        mine = [
-            f for f in found if caller.may_see(departments=(f.department_code,), desk=f.receiving_point)
-        ]
+        mine = [f for f in found if caller.may_see(departments=(f.department_code,), desk=f.receiving_point)]
         return {
             "query": asdict(q),
             "counter": counter,
@@ -161,7 +161,9 @@ def build_router(host: ServiceHost) -> APIRouter:
             "not_shown": len(found) - len(mine),
         }
 
-    @router.get("/progress/months", summary="Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng trong năm")
+    @router.get(
+        "/progress/months", summary="Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng trong năm"
+    )
     async def progress_months(q: ReportQuery) -> dict[str, Any]:
         rows, fresh = await cached(reports.months, q)
         return {"query": asdict(q), "computed_at": fresh["computed_at"], "year": q.start.year, "months": rows}

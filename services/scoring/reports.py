@@ -169,9 +169,7 @@ async def progress_dossiers(conn: asyncpg.Connection, q: Query, counter: str) ->
     """The dossiers behind one number of the progress report, found as they were counted."""
     begin, end, moment = q.window()
     facts = await _facts_at(conn, q, moment)
-    return sorted(
-        (f for f in facts if in_cell(f, counter, begin, end, moment)), key=lambda f: f.dossier_code
-    )
+    return sorted((f for f in facts if in_cell(f, counter, begin, end, moment)), key=lambda f: f.dossier_code)
 
 
 async def months(conn: asyncpg.Connection, q: Query) -> list[dict[str, object]]:

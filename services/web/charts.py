@@ -49,7 +49,7 @@ def months_spec(rows: Sequence[MonthRow]) -> dict[str, Any]:
         for k, (kind, n) in enumerate(zip(kinds, (m.early, m.on_time, m.late), strict=True))
     ]
     chart = (
-        alt.Chart(alt.Data(values=data))
+        alt.Chart(alt.InlineData(values=data))
         .mark_bar()
         .encode(
             x=alt.X("thang:N", title="Tháng", sort=[m.short for m in rows], axis=alt.Axis(labelAngle=0)),
@@ -73,11 +73,13 @@ def ranking_spec(rows: Sequence[RankRow], own: str | None = None) -> dict[str, A
     import altair as alt
 
     ranked = [r for r in rows if r.rank is not None]
+    labels = [f"{r.rank}. {r.name}" for r in ranked]
     data = [
-        {"don_vi": f"{r.rank}. {r.name}", "ty_le": r.percent, "cua_toi": r.unit == own} for r in ranked
+        {"don_vi": label, "ty_le": r.percent, "cua_toi": r.unit == own}
+        for label, r in zip(labels, ranked, strict=True)
     ]
-    bars = alt.Chart(alt.Data(values=data)).encode(
-        y=alt.Y("don_vi:N", title=None, sort=[d["don_vi"] for d in data], axis=alt.Axis(labelLimit=320)),
+    bars = alt.Chart(alt.InlineData(values=data)).encode(
+        y=alt.Y("don_vi:N", title=None, sort=labels, axis=alt.Axis(labelLimit=320)),
         x=alt.X("ty_le:Q", title="Tỷ lệ điểm đạt (%)", scale=alt.Scale(domain=[0, 100])),
     )
     chart = (
@@ -111,13 +113,16 @@ def states_spec(table: ProgressTable) -> dict[str, Any]:
     ]
     names = [s[0] for s in states]
     chart = (
-        alt.Chart(alt.Data(values=data))
+        alt.Chart(alt.InlineData(values=data))
         .mark_bar()
         .encode(
             y=alt.Y("don_vi:N", title=None, axis=alt.Axis(labelLimit=320)),
             x=alt.X("so_ho_so:Q", title="Số hồ sơ", axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
-                "trang_thai:N", title=None, sort=names, scale=alt.Scale(domain=names, range=[s[2] for s in states])
+                "trang_thai:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=[s[2] for s in states]),
             ),
             order=alt.Order("k:Q"),
         )
@@ -150,8 +155,6 @@ async def svg(spec: dict[str, Any], label: str) -> str:
 
 
 def _labelled(svg_text: str, label: str) -> str:
-    safe = (
-        label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    )
+    safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
     # the chart is one image to assistive technology; its marks are not read one by one
     return re.sub(r"<svg\b", f'<svg role="img" aria-label="{safe}" focusable="false"', svg_text, count=1)

@@ -74,15 +74,23 @@ def _letterhead(ws: Worksheet, head: Letterhead, width: int, title: str, period:
     _merged(ws, 4, 1, width, title, _font(bold=True, size=14))
     _merged(ws, 5, 1, width, f"Kỳ báo cáo: {period.label} ({period.span})", _font(italic=True))
     _merged(ws, 6, 1, width, f"Phạm vi: {head.scope}", _font(italic=True))
-    _merged(ws, 7, 1, width, f"Số liệu tính đến {head.read_at:%H} giờ {head.read_at:%M} phút, ngày "
-            f"{head.read_at:%d/%m/%Y}", _font(italic=True, size=11))
+    _merged(
+        ws,
+        7,
+        1,
+        width,
+        f"Số liệu tính đến {head.read_at:%H} giờ {head.read_at:%M} phút, ngày {head.read_at:%d/%m/%Y}",
+        _font(italic=True, size=11),
+    )
     return 9
 
 
 def _signatures(ws: Worksheet, row: int, width: int, head: Letterhead) -> None:
     left_end = max(2, width // 3)
     day = head.read_at
-    _merged(ws, row, left_end + 1, width, f"……, ngày {day:%d} tháng {day:%m} năm {day:%Y}", _font(italic=True))
+    _merged(
+        ws, row, left_end + 1, width, f"……, ngày {day:%d} tháng {day:%m} năm {day:%Y}", _font(italic=True)
+    )
     _merged(ws, row + 1, 1, left_end, "NGƯỜI LẬP BIỂU", _font(bold=True))
     _merged(ws, row + 1, left_end + 1, width, "THỦ TRƯỞNG ĐƠN VỊ", _font(bold=True))
     _merged(ws, row + 2, 1, left_end, "(Ký, ghi rõ họ tên)", _font(italic=True, size=11))
@@ -95,7 +103,9 @@ def _header(ws: Worksheet, top: int, cells: Sequence[HeaderCell], numbers: Seque
     for c in cells:
         r, col = top + c.row, 1 + c.col
         if c.rowspan > 1 or c.colspan > 1:
-            ws.merge_cells(start_row=r, start_column=col, end_row=r + c.rowspan - 1, end_column=col + c.colspan - 1)
+            ws.merge_cells(
+                start_row=r, start_column=col, end_row=r + c.rowspan - 1, end_column=col + c.colspan - 1
+            )
         _put(ws, r, col, c.text, font=_font(bold=True, size=11), alignment=CENTER, fill=HEAD_FILL)
         for rr in range(r, r + c.rowspan):
             for cc in range(col, col + c.colspan):
@@ -183,7 +193,9 @@ def ranking_workbook(rows: Sequence[RankRow], period: Period, head: Letterhead) 
     row = _header(ws, top, RANKING_HEADER, RANKING_NUMBERS)
     first = row
     for r in rows:
-        points = {i.key: (i.points if i.status == "measured" else _status_text(i.status)) for i in r.indicators}
+        points = {
+            i.key: (i.points if i.status == "measured" else _status_text(i.status)) for i in r.indicators
+        }
         _data_row(
             ws,
             row,
@@ -193,7 +205,16 @@ def ranking_workbook(rows: Sequence[RankRow], period: Period, head: Letterhead) 
                 r.points,
                 r.available,
                 r.percent,
-                *(points.get(k) for k in ("progress", "online_submission", "online_payment", "digitisation", "satisfaction")),
+                *(
+                    points.get(k)
+                    for k in (
+                        "progress",
+                        "online_submission",
+                        "online_payment",
+                        "digitisation",
+                        "satisfaction",
+                    )
+                ),
                 r.dossiers,
             ],
         )

@@ -98,7 +98,9 @@ async def dashboard(request: Request, period: str = "month", start: str | None =
     # the unit's own progress row (a department) or the total (the centre), for the key figures
     figures = table.total.cells
     svgs = {
-        "months": await charts.svg(charts.months_spec(month_list), f"Hồ sơ giải quyết theo tháng, năm {year.start.year}"),
+        "months": await charts.svg(
+            charts.months_spec(month_list), f"Hồ sơ giải quyết theo tháng, năm {year.start.year}"
+        ),
         "ranking": await charts.svg(charts.ranking_spec(ranks, scope), f"Xếp hạng Chỉ số 766, {chosen.label}")
         if any(r.rank is not None for r in ranks)
         else "",
@@ -193,7 +195,10 @@ async def export(request: Request, report: str, period: str = "month", start: st
     def head(computed_at: str | None) -> excel.Letterhead:
         read = parse_instant(computed_at) or datetime.now(LOCAL)
         return excel.Letterhead(
-            SUPERIOR, agency.name_vi if agency else session.principal.agency, scope_name, read.astimezone(LOCAL)
+            SUPERIOR,
+            agency.name_vi if agency else session.principal.agency,
+            scope_name,
+            read.astimezone(LOCAL),
         )
 
     if report == "progress":

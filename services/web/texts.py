@@ -173,7 +173,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "in_progress_on_time": ("Đang giải quyết trong hạn", "In progress, not yet due"),
     "in_progress_overdue": ("Đang giải quyết quá hạn", "In progress, overdue"),
     "paused_col": ("Tạm dừng (chờ bổ sung)", "Paused (awaiting supplement)"),
-    "months_title": ("Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng, năm", "Resolved early, on time, late per month,"),
+    "months_title": (
+        "Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng, năm",
+        "Resolved early, on time, late per month,",
+    ),
     "month": ("Tháng", "Month"),
     "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
     "ranking_title": ("Xếp hạng Chỉ số phục vụ (Quyết định 766)", "Service index ranking (Decision 766)"),

@@ -205,15 +205,22 @@ def test_the_progress_workbook_has_the_forms_letterhead_headers_and_numbers() ->
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in where and "Độc lập - Tự do - Hạnh phúc" in where
     assert excel.PROGRESS_TITLE in where
     assert "Kỳ báo cáo: Tháng 03/2026 (từ ngày 01/03/2026 đến ngày 31/03/2026)" in where
-    for header in ("Số hồ sơ nhận giải quyết", "Trong đó: số kỳ trước chuyển qua", "Trả trước hạn", "Trả quá hạn",
-                   "Tạm dừng (chờ bổ sung)", "Qua dịch vụ bưu chính công ích", "(3)=(4)+(5)+(6)+(7)"):
+    for header in (
+        "Số hồ sơ nhận giải quyết",
+        "Trong đó: số kỳ trước chuyển qua",
+        "Trả trước hạn",
+        "Trả quá hạn",
+        "Tạm dừng (chờ bổ sung)",
+        "Qua dịch vụ bưu chính công ích",
+        "(3)=(4)+(5)+(6)+(7)",
+    ):
         assert header in where, header
     # the header's group spans its five columns; data rows are numbers under their headers
     top, col = where["Số hồ sơ nhận giải quyết"]
     assert f"{ws.cell(top, col).coordinate}:{ws.cell(top, col + 4).coordinate}" in str(ws.merged_cells)
     stp_row = where["Sở Tư pháp"][0]
     values = [ws.cell(stp_row, c).value for c in range(3, 3 + len(COLUMN_KEYS))]
-    assert values == [r for r in table.rows if r.unit == "STP"][0].values()
+    assert values == next(r for r in table.rows if r.unit == "STP").values()
     total_row = where["Tổng cộng"][0]
     assert ws.cell(total_row, 3).value == 7 and isinstance(ws.cell(total_row, 3).value, int)
     assert "THỦ TRƯỞNG ĐƠN VỊ" in where and "NGƯỜI LẬP BIỂU" in where
@@ -233,10 +240,25 @@ RANKING = {
             "on_time_rate": 1.0,
             "dossiers": 3,
             "indicators": [
-                {"key": "progress", "name_vi": "Tiến độ giải quyết", "max_points": 20, "points": 20.0,
-                 "numerator": 3, "denominator": 3, "status": "measured"},
-                {"key": "satisfaction", "name_vi": "Mức độ hài lòng", "max_points": 18, "points": None,
-                 "numerator": 0, "denominator": 0, "status": "not_measured", "note": "x"},
+                {
+                    "key": "progress",
+                    "name_vi": "Tiến độ giải quyết",
+                    "max_points": 20,
+                    "points": 20.0,
+                    "numerator": 3,
+                    "denominator": 3,
+                    "status": "measured",
+                },
+                {
+                    "key": "satisfaction",
+                    "name_vi": "Mức độ hài lòng",
+                    "max_points": 18,
+                    "points": None,
+                    "numerator": 0,
+                    "denominator": 0,
+                    "status": "not_measured",
+                    "note": "x",
+                },
             ],
         }
     ],
@@ -254,7 +276,9 @@ MONTHS = {
 
 
 def test_the_ranking_and_monthly_workbooks_carry_the_pages_numbers() -> None:
-    ws, where = _cells(excel.ranking_workbook(ranking_rows(RANKING), Period.of("month", date(2026, 3, 1)), HEAD))
+    ws, where = _cells(
+        excel.ranking_workbook(ranking_rows(RANKING), Period.of("month", date(2026, 3, 1)), HEAD)
+    )
     row = where["Sở Tư pháp"][0]
     assert [ws.cell(row, c).value for c in (1, 3, 4, 5, 6, 10)] == [1, 42, 42, 100, 20, "Chưa đo được"]
     assert ws.cell(where["Sở Tài chính"][0], 1).value == "Không xếp hạng"
@@ -275,7 +299,9 @@ def _scoring(request: httpx.Request) -> httpx.Response:
     query = parse_qs(request.url.query.decode())
     SEEN.append((request.url.path, query))
     if query.get("period") == ["day"]:
-        return httpx.Response(422, json={"error": {"code": "unknown_period", "message": {"vi": "v", "en": "e"}}})
+        return httpx.Response(
+            422, json={"error": {"code": "unknown_period", "message": {"vi": "v", "en": "e"}}}
+        )
     if request.url.path == "/progress":
         return httpx.Response(200, json=PROGRESS)
     if request.url.path == "/progress/months":
@@ -283,8 +309,16 @@ def _scoring(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/ranking":
         return httpx.Response(200, json=RANKING)
     if request.url.path == "/progress/dossiers":
-        return httpx.Response(200, json={"dossiers": [json.loads(json.dumps(_facts(dossier_code="D-1").row(), default=str))
-                                                      | {"department_name": "Sở Tư pháp"}], "not_shown": 2})
+        return httpx.Response(
+            200,
+            json={
+                "dossiers": [
+                    json.loads(json.dumps(_facts(dossier_code="D-1").row(), default=str))
+                    | {"department_name": "Sở Tư pháp"}
+                ],
+                "not_shown": 2,
+            },
+        )
     return httpx.Response(404, json={"error": {"code": "not_found", "message": {"vi": "v", "en": "e"}}})
 
 
@@ -349,7 +383,9 @@ async def test_drill_down_lists_the_dossiers_and_says_how_many_are_not_shown(web
 async def test_each_report_downloads_as_an_excel_file(web: httpx.AsyncClient) -> None:
     await _sign_in(web, "lanhdao.tthcc")
     for report in ("progress", "ranking", "months"):
-        response = await web.get(f"/leader/export/{report}.xlsx", params={"period": "month", "start": "2026-03-09"})
+        response = await web.get(
+            f"/leader/export/{report}.xlsx", params={"period": "month", "start": "2026-03-09"}
+        )
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == excel.MIME
         assert "attachment" in response.headers["content-disposition"]
