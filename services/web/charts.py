@@ -24,6 +24,8 @@ from services.web.dashboard import MonthRow, ProgressTable, RankRow
 EARLY, ON_TIME, LATE, PAUSED, NEUTRAL = "#1b5e20", "#4c9a2a", "#b3261e", "#b26a00", "#0b4f9c"
 FONT = "Noto Sans, Segoe UI, Roboto, sans-serif"
 
+VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
+
 _renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charts")
 _cache: OrderedDict[str, str] = OrderedDict()
 _CACHE_SIZE = 128
@@ -33,9 +35,22 @@ def _config() -> dict[str, Any]:
     return {
         "font": FONT,
         "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#1a1a1a", "titleColor": "#1a1a1a"},
-        "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+        "legend": {
+            "labelFontSize": 12,
+            "titleFontSize": 12,
+            "orient": "bottom",
+            "labelLimit": 0,
+            "columns": 3,
+        },
         "view": {"stroke": None},
     }
+
+
+def _count_axis(title: str, largest: int) -> Any:
+    """A count axis: whole numbers only (half a dossier means nothing)."""
+    import altair as alt
+
+    return alt.Axis(title=title, format="d", tickCount=max(1, min(largest, 8)))
 
 
 def months_spec(rows: Sequence[MonthRow]) -> dict[str, Any]:
@@ -52,8 +67,17 @@ def months_spec(rows: Sequence[MonthRow]) -> dict[str, Any]:
         alt.Chart(alt.InlineData(values=data))
         .mark_bar()
         .encode(
-            x=alt.X("thang:N", title="Tháng", sort=[m.short for m in rows], axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("so_ho_so:Q", title="Số hồ sơ đã giải quyết", axis=alt.Axis(tickMinStep=1)),
+            # the whole year on the axis, months to come left empty: bars keep their width all year
+            x=alt.X(
+                "thang:N",
+                title="Tháng",
+                scale=alt.Scale(domain=[f"T{i}" for i in range(1, 13)]),
+                axis=alt.Axis(labelAngle=0),
+            ),
+            y=alt.Y(
+                "so_ho_so:Q",
+                axis=_count_axis("Số hồ sơ đã giải quyết", max((m.total for m in rows), default=1)),
+            ),
             color=alt.Color(
                 "loai:N",
                 title=None,
@@ -117,7 +141,10 @@ def states_spec(table: ProgressTable) -> dict[str, Any]:
         .mark_bar()
         .encode(
             y=alt.Y("don_vi:N", title=None, axis=alt.Axis(labelLimit=320)),
-            x=alt.X("so_ho_so:Q", title="Số hồ sơ", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X(
+                "so_ho_so:Q",
+                axis=_count_axis("Số hồ sơ", max((r.cells["received_total"] for r in table.rows), default=1)),
+            ),
             color=alt.Color(
                 "trang_thai:N",
                 title=None,
@@ -135,7 +162,10 @@ def states_spec(table: ProgressTable) -> dict[str, Any]:
 def _render(spec_json: str) -> str:
     import vl_convert
 
-    svg: str = vl_convert.vegalite_to_svg(json.loads(spec_json))
+    # Vietnamese numbers (decimal comma); no URL may be fetched: the data is inline
+    svg: str = vl_convert.vegalite_to_svg(
+        json.loads(spec_json), format_locale=VI_NUMBERS, allowed_base_urls=[]
+    )
     return svg
 
 

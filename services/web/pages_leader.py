@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.web import charts, excel
+from services.web.backend import BackendError
 from services.web.context import WebError, require_role, web_of
 from services.web.dashboard import (
     COLUMN_NUMBERS,
@@ -147,6 +148,10 @@ async def dossiers(
     params = _scoped(chosen.params(), unit or scope)
     found = await _scoring(request, session, "/progress/dossiers", {**params, "counter": counter})
     column = next((c for c in PROGRESS_COLUMNS if c.key == counter), None)
+    try:
+        procedures = {p["code"]: p["name_vi"] for p in await request.app.state.procedures.all()}
+    except BackendError:  # the list still says what it must with the procedures' codes
+        procedures = {}
     return web_of(request).render(
         request,
         "leader_dossiers.html",
@@ -159,6 +164,7 @@ async def dossiers(
         unit_name=unit_label(unit) if unit else (unit_label(scope) if scope else ALL_DEPARTMENTS),
         dossiers=found["dossiers"],
         not_shown=found.get("not_shown", 0),
+        procedures=procedures,
     )
 
 

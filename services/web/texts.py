@@ -194,6 +194,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "hồ sơ của đơn vị khác không hiển thị",
         "dossiers of other units are not shown",
     ),
+    "procedure_col": ("Thủ tục hành chính", "Procedure"),
     "department_col": ("Cơ quan giải quyết", "Department"),
     "receiving_point_col": ("Nơi tiếp nhận", "Received at desk"),
     "finished_at": ("Kết thúc lúc", "Finished at"),
