@@ -126,13 +126,13 @@ def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
-def _landscape(ws: Worksheet, first_data_row: int) -> None:
+def _landscape(ws: Worksheet, header_top: int, first_data_row: int) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{first_data_row - 4}:{first_data_row - 1}"
+    ws.print_title_rows = f"{header_top}:{first_data_row - 1}"  # the header on every printed page
     ws.freeze_panes = ws.cell(row=first_data_row, column=3)
 
 
@@ -161,7 +161,7 @@ def progress_workbook(table: ProgressTable, period: Period, head: Letterhead) ->
     _widths(ws, [6, 34, *([11] * (width - 2))])
     ws.row_dimensions[top + 1].height = 45
     ws.row_dimensions[top + 2].height = 45
-    _landscape(ws, first)
+    _landscape(ws, top, first)
     _signatures(ws, row + 2, width, head)
     return _save(wb)
 
@@ -221,7 +221,7 @@ def ranking_workbook(rows: Sequence[RankRow], period: Period, head: Letterhead) 
         row += 1
     _widths(ws, [10, 34, 10, 12, 10, 13, 13, 13, 13, 13, 12])
     ws.row_dimensions[top + 1].height = 45
-    _landscape(ws, first)
+    _landscape(ws, top, first)
     _merged(
         ws,
         row + 1,
@@ -269,6 +269,6 @@ def months_workbook(rows: Sequence[MonthRow], year: Period, head: Letterhead) ->
     rate = round(100 * (total[0] + total[1]) / decided, 1) if decided else None
     _data_row(ws, row, ["", "Cả năm", decided, *total, rate], bold=True)
     _widths(ws, [6, 14, 11, 11, 11, 11, 14])
-    _landscape(ws, first)
+    _landscape(ws, top, first)
     _signatures(ws, row + 2, width, head)
     return _save(wb)

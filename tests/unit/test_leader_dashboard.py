@@ -224,7 +224,7 @@ def test_the_progress_workbook_has_the_forms_letterhead_headers_and_numbers() ->
     total_row = where["Tổng cộng"][0]
     assert ws.cell(total_row, 3).value == 7 and isinstance(ws.cell(total_row, 3).value, int)
     assert "THỦ TRƯỞNG ĐƠN VỊ" in where and "NGƯỜI LẬP BIỂU" in where
-    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$9:$12"
 
 
 RANKING = {
