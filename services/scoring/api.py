@@ -13,12 +13,20 @@ from fastapi import APIRouter, Depends
 from fastapi import Query as Param
 
 from services.scoring import reports
-from services.scoring.api_params import aware, check_counter, reject_unknown_params, report_query
+from services.scoring.api_params import (
+    aware,
+    check_counter,
+    check_progress_counter,
+    reject_unknown_params,
+    report_query,
+)
 from services.scoring.as_of import facts_as_of
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.index766 import Indicator, total_points
 from services.scoring.domain.national_status import NAMES
 from services.scoring.domain.periods import bounds
+from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
+from services.scoring.domain.progress import with_totals
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
 from services.scoring.reports import Query
@@ -124,6 +132,41 @@ def build_router(host: ServiceHost) -> APIRouter:
             "ranking": [named(asdict(r)) for r in result.ranked],
             "not_ranked": [named(asdict(u)) for u in result.not_ranked],
         }
+
+    @router.get("/progress", summary="Tình hình, kết quả giải quyết hồ sơ (báo cáo tiến độ) theo đơn vị")
+    async def progress(q: ReportQuery) -> dict[str, Any]:
+        by_unit, fresh = await cached(reports.progress, q)
+        rows = [named({"unit": unit, **row}) for unit, row in by_unit.items()]
+        return {
+            "query": asdict(q),
+            "computed_at": fresh["computed_at"],
+            "freshness": fresh,
+            "counters": list(PROGRESS_COUNTERS),
+            "units": rows,
+            "total": with_totals(sum((Counter(row) for row in by_unit.values()), Counter())),
+        }
+
+    @router.get(
+        "/progress/dossiers", summary="Drill down: the dossiers behind one number of the progress report"
+    )
+    async def progress_dossiers(q: ReportQuery, counter: str, caller: Caller = CALLER) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            found = await reports.progress_dossiers(conn, q, check_progress_counter(counter))
+        # Aggregates are everyone's; dossier codes only the caller's own (the dossier rule).
+        mine = [f for f in found if caller.may_see(departments=(f.department_code,), desk=f.receiving_point)]
+        return {
+            "query": asdict(q),
+            "counter": counter,
+            "dossiers": [facts_view(f) for f in mine],
+            "not_shown": len(found) - len(mine),
+        }
+
+    @router.get(
+        "/progress/months", summary="Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng trong năm"
+    )
+    async def progress_months(q: ReportQuery) -> dict[str, Any]:
+        rows, fresh = await cached(reports.months, q)
+        return {"query": asdict(q), "computed_at": fresh["computed_at"], "year": q.start.year, "months": rows}
 
     @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
     async def unsupported() -> list[dict[str, str]]:

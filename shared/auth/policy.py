@@ -131,6 +131,11 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/figures/dossiers"): REPORTS,
         ("GET", "/index766"): REPORTS,
         ("GET", "/ranking"): REPORTS,
+        ("GET", "/progress"): REPORTS,
+        ("GET", "/progress/months"): REPORTS,
+        ("GET", "/progress/dossiers"): _rule(
+            Scope.ANY_UNIT, LD, OF, AUD, note="lists only the dossiers the caller may read (the dossier rule)"
+        ),
         ("GET", "/indicators/unsupported"): REPORTS,
         ("GET", "/national-status"): REPORTS,
         ("GET", "/departments"): REPORTS,

@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
@@ -172,12 +173,38 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(web: st
     # nothing on the page is wider than the phone
     assert await citizen.evaluate("document.documentElement.scrollWidth") <= 390
 
-    # -- the department's leader lands on the 766 index, units by name ------------------------
+    # -- the department's leader: the dashboard, the dossier behind a number, the Excel file ----
     leader = await _sign_in(browser, web, "lanhdao.stp")
     assert leader.url.endswith("/leader")
+    assert (await leader.inner_text("#scope")).strip() == "Sở Tư pháp"
+    resolved = leader.locator('#progress tr[data-unit="STP"] td.resolved_total a')
     deadline = time.monotonic() + 15
-    while "Sở Tư pháp (STP)" not in await leader.inner_text("main"):
-        assert time.monotonic() < deadline, "the department never appeared in the index"
+    while not await resolved.count():  # the decision reaches scoring over the bus
+        assert time.monotonic() < deadline, "the decided dossier never reached the dashboard"
         await asyncio.sleep(0.3)
         await leader.reload()
-    await shots(leader, "leader-index766")
+    assert await leader.locator("figure.chart svg[role=img]").count() == 3  # drawn on the server
+    await shots(leader, "leader-dashboard")
+    row = leader.locator('#progress tr[data-unit="STP"]')
+    assert (await row.locator("th").inner_text()).strip() == "Sở Tư pháp"
+    on_page = [int(text) for text in await row.locator("td[class]").all_inner_texts()]
+    await resolved.click()
+    await leader.wait_for_url("**/leader/dossiers?counter=resolved_total**")
+    assert code in await leader.inner_text("#drill")
+    await shots(leader, "leader-drill-down")
+    await leader.get_by_role("link", name=code).click()  # the number's dossier, opened
+    await leader.wait_for_url(f"**/officer/dossiers/{code}")
+    await leader.go_back()
+    await leader.go_back()
+    async with leader.expect_download() as download_info:
+        await leader.click("#export-progress")
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = ARTIFACTS / "leader-progress.xlsx"
+    await download.save_as(saved)
+    sheet = openpyxl.load_workbook(saved).active
+    cells = {str(c.value): c.row for r in sheet.iter_rows() for c in r if c.value is not None}
+    assert "BÁO CÁO TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH" in cells
+    assert "Trong đó: số kỳ trước chuyển qua" in cells and "SỞ TƯ PHÁP" in cells
+    in_file = [sheet.cell(cells["Sở Tư pháp"], c).value for c in range(3, 3 + len(on_page))]
+    assert in_file == on_page and in_file[0] >= 1  # the same numbers as the page
