@@ -219,7 +219,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind_quarter": ("Quý", "Quarter"),
     "kind_year": ("Năm", "Year"),
     "report_period": ("Kỳ báo cáo", "Reporting period"),
-    "show": ("Xem", "Show"),
     "key_figures": ("Số liệu chính", "Key figures"),
     "kpi_received": ("Hồ sơ nhận giải quyết", "Dossiers to resolve"),
     "kpi_carried": ("Kỳ trước chuyển qua:", "Carried over:"),
