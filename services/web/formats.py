@@ -38,6 +38,14 @@ def short_time(value: str | datetime | None) -> str:
     return f"{moment.astimezone(LOCAL):%H:%M %d/%m/%Y}"
 
 
+def clock_time(value: str | datetime | None) -> str:
+    """``08:05:09`` in local time: when a table that refreshes itself was read."""
+    moment = parse_instant(value)
+    if moment is None:
+        return ""
+    return f"{moment.astimezone(LOCAL):%H:%M:%S}"
+
+
 def day(value: date | None) -> str:
     return "" if value is None else f"{value:%d/%m/%Y}"
 
