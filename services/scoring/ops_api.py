@@ -18,6 +18,7 @@ from shared.host.host import ServiceHost
 def build_ops_router(host: ServiceHost) -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["ops"])
     replays = Replays(host.settings.database_url, lambda: host.pool)
+    host.background.append(replays.keep)
 
     def js() -> Any:
         return host.broker.config.connection_state.stream

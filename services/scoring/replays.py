@@ -148,6 +148,14 @@ class Replays:
         task.add_done_callback(self._tasks.discard)
         return replay
 
+    async def keep(self, stop: asyncio.Event) -> None:
+        """A background loop of the service's host: when the service stops, a running replay is
+        cancelled (its tables are written in one transaction, so nothing half-written stays)."""
+        await stop.wait()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _run(self, replay: Replay) -> None:
         try:
             replay.phase(READ, await asyncio.to_thread(stored_events, self.database_url), "events")
@@ -169,6 +177,10 @@ class Replays:
                 "figure_rows": len(projection.figures),
             }
             replay.state = "done"
+        except asyncio.CancelledError:
+            replay.state = "failed"
+            replay.error = "stopped with the service"
+            raise
         except Exception as exc:
             log.exception("replay %s failed", replay.id)
             replay.state = "failed"
