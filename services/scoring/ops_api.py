@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.scoring import operations
-from services.scoring.replays import Replays, ReplayRunning
+from services.scoring.replays import ReplayRunning, Replays
 from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
@@ -76,9 +76,7 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
                 "A replay is already running; wait for it to finish",
                 running=exc.running,
             ) from exc
-        return JSONResponse(
-            replay.view(), status_code=202, headers={"Location": f"/ops/replays/{replay.id}"}
-        )
+        return JSONResponse(replay.view(), status_code=202, headers={"Location": f"/ops/replays/{replay.id}"})
 
     @router.get("/replays", summary="The latest replays of this process, newest first")
     async def list_replays() -> list[dict[str, Any]]:

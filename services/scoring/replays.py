@@ -56,16 +56,20 @@ class Phase:
     def view(self, key: str) -> dict[str, Any]:
         elapsed = max((self.ended or time.monotonic()) - self.started, 1e-9)
         rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate and self.done < self.total else 0.0
+        finished = self.ended is not None
+        # nothing done yet: the time left is unknown (None), not zero
+        left = None if finished else (self.total - self.done) / rate if rate else None
+        # a phase whose size is not known yet (the dossiers, until the stores are read) is at 0 %
+        percent = round(100 * self.done / self.total, 1) if self.total else (100.0 if finished else 0.0)
         return {
             "phase": key,
             "unit": self.unit,
             "done": self.done,
             "total": self.total,
-            "percent": round(100 * self.done / self.total, 1) if self.total else 100.0,
+            "percent": percent,
             "rate_per_s": round(rate, 1),
             "elapsed_s": round(elapsed, 1),
-            "left_s": round(left, 1),
+            "left_s": None if left is None else round(max(left, 0.0), 1),
             "finished": self.ended is not None,
         }
 

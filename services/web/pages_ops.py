@@ -67,7 +67,12 @@ async def dead_letters(request: Request) -> Response:
         "scoring", "GET", "/ops/dead-letters", session.token, params={"include_redriven": "true"}
     )
     return web.render(
-        request, "ops_dead_letters.html", session=session, tab="dead", letters=letters, may_act=_may_act(session)
+        request,
+        "ops_dead_letters.html",
+        session=session,
+        tab="dead",
+        letters=letters,
+        may_act=_may_act(session),
     )
 
 
@@ -126,6 +131,8 @@ async def replay(request: Request, replay_id: str) -> Response:
     if not _REPLAY_ID.match(replay_id):
         raise WebError(404, "not_found")
     web = web_of(request)
-    progress: dict[str, Any] = await web.backend.call("scoring", "GET", f"/ops/replays/{replay_id}", session.token)
+    progress: dict[str, Any] = await web.backend.call(
+        "scoring", "GET", f"/ops/replays/{replay_id}", session.token
+    )
     template = "ops_replay_progress.html" if _partial(request) else "ops_replay.html"
     return web.render(request, template, session=session, tab="replay", replay=progress)

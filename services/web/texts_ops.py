@@ -54,7 +54,10 @@ OPS_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "ops_replay_start": ("Bắt đầu dựng lại", "Start a replay"),
     "ops_replay_recent": ("Các lần dựng lại gần đây", "Recent replays"),
-    "ops_replay_none": ("Chưa có lần dựng lại nào từ khi dịch vụ khởi động", "No replay since the service started"),
+    "ops_replay_none": (
+        "Chưa có lần dựng lại nào từ khi dịch vụ khởi động",
+        "No replay since the service started",
+    ),
     "ops_replay_title": ("Tiến độ dựng lại", "Replay progress"),
     "ops_replay_id": ("Mã lần dựng lại", "Replay"),
     "ops_started_by": ("Người bắt đầu", "Started by"),

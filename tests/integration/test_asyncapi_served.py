@@ -47,9 +47,11 @@ async def test_each_service_serves_the_asyncapi_document(database_url: str, nats
             anonymous = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
             async with anonymous:
                 swagger = await _offline_page(anonymous, "/docs")
-                assert {"/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css", "/openapi.json"} <= set(
-                    swagger
-                ), (name, swagger)
+                assert {
+                    "/docs-assets/swagger-ui-bundle.js",
+                    "/docs-assets/swagger-ui.css",
+                    "/openapi.json",
+                } <= set(swagger), (name, swagger)
                 redoc = await _offline_page(anonymous, "/redoc")
                 assert "/docs-assets/redoc.standalone.js" in redoc, (name, redoc)
                 assert (await anonymous.get("/docs/oauth2-redirect")).status_code == 200, name

@@ -50,7 +50,9 @@ async def test_a_replay_rebuilds_scoring_and_reports_its_progress(system: System
     view = done.json()
     assert view["state"] == "done", view
     assert [p["phase"] for p in view["phases"]] == ["read", "fold", "write"]
-    assert all(p["finished"] and p["done"] == p["total"] and p["percent"] == 100.0 for p in view["phases"]), view
+    assert all(p["finished"] and p["done"] == p["total"] and p["percent"] == 100.0 for p in view["phases"]), (
+        view
+    )
     read, fold, _ = view["phases"]
     assert read["total"] >= 3 and fold["total"] == 3 and view["result"]["dossiers"] == 3
     assert view["result"]["events"] >= 3

@@ -147,7 +147,9 @@ async def test_a_redrive_answers_in_its_row_or_redirects_without_htmx(
     forged = await web.post(path, data={"csrf": "not-it"}, headers=HX)
     assert forged.status_code == 403 and scoring.asked.count(("POST", path)) == 4
     assert (await web.post("/ops/dead-letters/processing/x/redrive", data={"csrf": csrf})).status_code == 422
-    assert (await web.post("/ops/dead-letters/DROP%20TABLE/7/redrive", data={"csrf": csrf})).status_code == 404
+    assert (
+        await web.post("/ops/dead-letters/DROP%20TABLE/7/redrive", data={"csrf": csrf})
+    ).status_code == 404
 
 
 async def test_a_replay_is_started_then_followed_until_it_stops_polling(
