@@ -6,6 +6,8 @@ pick the ``en`` column). Messages of the services' errors come with both languag
 
 from __future__ import annotations
 
+from services.web.texts_ops import OPS_TEXTS
+
 TEXTS: dict[str, tuple[str, str]] = {
     # shell
     "app_name": (
@@ -314,6 +316,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "procedure_unknown": ("Không tìm thấy thủ tục này trong danh mục", "No such procedure in the catalogue"),
     "date_invalid": ("Ngày phải có dạng dd/mm/yyyy", "Dates are written dd/mm/yyyy"),
 }
+
+TEXTS.update(OPS_TEXTS)
 
 LANGUAGES = ("vi", "en")
 

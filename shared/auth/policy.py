@@ -145,6 +145,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/ops/lag"): _rule(Scope.ANY_UNIT, OPS, AUD),
         ("GET", "/ops/dead-letters"): _rule(Scope.ANY_UNIT, OPS, AUD),
         ("POST", "/ops/dead-letters/{schema}/{letter_id}/redrive"): _rule(Scope.ANY_UNIT, OPS),
+        ("POST", "/ops/replays"): _rule(Scope.ANY_UNIT, OPS, note="rebuilds scoring's tables from the log"),
+        ("GET", "/ops/replays"): _rule(Scope.ANY_UNIT, OPS, AUD),
+        ("GET", "/ops/replays/{replay_id}"): _rule(Scope.ANY_UNIT, OPS, AUD),
     },
 }
 
