@@ -21,7 +21,7 @@ import yaml
 from shared.eventlog.nats_users import ADMIN_USER, USERS, permissions
 from shared.eventlog.topology import SERVICES, STREAM, SUBJECT_ROOT
 
-SECRET = "motcua-nats-users"
+PASSWORDS_SECRET = "motcua-nats-users"  # noqa: S105 - the Secret's name, not a password
 NODES = 3
 
 HEADER = f"""\
@@ -70,7 +70,7 @@ def values() -> dict[str, Any]:
         },
         "container": {
             "env": {
-                password_env(user): {"valueFrom": {"secretKeyRef": {"name": SECRET, "key": user}}}
+                password_env(user): {"valueFrom": {"secretKeyRef": {"name": PASSWORDS_SECRET, "key": user}}}
                 for user in USERS
             },
             "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
@@ -89,7 +89,8 @@ def values() -> dict[str, Any]:
 
 
 def render() -> str:
-    return HEADER + yaml.safe_dump(values(), sort_keys=False, allow_unicode=True, width=110)
+    body: str = yaml.safe_dump(values(), sort_keys=False, allow_unicode=True, width=110)
+    return HEADER + body
 
 
 if __name__ == "__main__":
