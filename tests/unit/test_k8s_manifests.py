@@ -212,6 +212,31 @@ def test_pods_run_as_non_root_with_probes_resources_and_a_disruption_budget() ->
         assert service["spec"]["ports"][0]["port"] == ports["http"]
 
 
+def test_motcuas_pods_meet_the_restricted_pod_security_standard() -> None:
+    """The namespace enforces "baseline" (the NATS chart's pods) and warns on "restricted":
+    motcua's own pods must not be among the warnings."""
+    built = _build("overlays/production")
+    templates = [
+        w["spec"]["template"] for w in [*_of(built, "Deployment").values(), *_of(built, "Job").values()]
+    ]
+    templates += [c["spec"]["jobTemplate"]["spec"]["template"] for c in _of(built, "CronJob").values()]
+    assert len(templates) == 7
+    for template in templates:
+        pod = template["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod)
+        assert all("hostPath" not in v for v in pod.get("volumes", []))
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert "privileged" not in context and "runAsUser" not in context
+    (namespace,) = _of(built, "Namespace").values()
+    labels = namespace["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
 def _mebibytes(quantity: str) -> float:
     units = {"Mi": 1.0, "Gi": 1024.0}
     return float(quantity[:-2]) * units[quantity[-2:]]
