@@ -11,6 +11,7 @@ service owns. docker-compose.yml is validated against the Compose specification'
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import re
@@ -28,7 +29,9 @@ import pytest
 import yaml
 
 from shared.eventlog.nats_users import USERS, authorization_block
+from shared.eventlog.store import eventstore_env
 from shared.eventlog.topology import STREAM, consumers_of
+from shared.host.host import ServiceHost
 from shared.host.settings import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -308,6 +311,19 @@ def test_postgresql_is_a_three_instance_cloudnativepg_cluster_with_backups() -> 
                 _env(_container(deployment)).get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef")
             )
             assert ref is None or ref["name"] == "motcua-pg-app"
+
+
+def test_postgresql_takes_the_connections_of_every_replica_at_keda_s_maxima() -> None:
+    """Each replica opens its host's asyncpg pool and its event store's pool and overflow."""
+    host_pool = inspect.signature(ServiceHost.__init__).parameters["pool_size"].default
+    store = eventstore_env("postgresql://u@h/db", "s")
+    per_replica = host_pool + int(store["POSTGRES_POOL_SIZE"]) + int(store["POSTGRES_MAX_OVERFLOW"])
+    for overlay in OVERLAYS:
+        built = _build(f"overlays/{overlay}")
+        replicas = sum(s["spec"]["maxReplicaCount"] for s in _of(built, "ScaledObject").values())
+        cluster = _of(built, "Cluster")["motcua-pg"]["spec"]
+        # A few for the ops tools (verify, replays) and the superuser's reserved ones.
+        assert int(cluster["postgresql"]["parameters"]["max_connections"]) >= replicas * per_replica + 20
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
