@@ -55,10 +55,11 @@ class Dossier(Aggregate):
     def create_id(code: str) -> UUID:
         return dossier_id_for(code)
 
+    # No bare ``*``: the event library treats every keyword-only parameter as required, default
+    # or not, and ``online`` must be optional (dossiers registered before online filing lack it).
     @event("Registered")
     def __init__(
         self,
-        *,
         code: str,
         filing: dict[str, Any],
         outcome: str,
