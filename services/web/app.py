@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import pages_auth, pages_citizen, pages_desk, pages_leader, pages_officer
+from services.web import pages_auth, pages_citizen, pages_desk, pages_leader, pages_officer, pages_online
 from services.web.backend import Backend, BackendError
 from services.web.catalogue import Procedures
 from services.web.config import WebConfig
@@ -45,7 +45,7 @@ def create_web_app(
     app.state.web = Web(config, backend, SessionStore(), verifier, new_templates())
     app.state.procedures = Procedures(backend)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen):
+    for module in (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen, pages_online):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)
