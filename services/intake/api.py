@@ -42,11 +42,13 @@ from shared.host.host import ServiceHost
 from shared.pii import KeyRing
 
 
-def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) -> APIRouter:
+def build_router(
+    host: ServiceHost, app: IntakeApplication, keyring: KeyRing, committer: GroupCommitter | None = None
+) -> APIRouter:
     router = APIRouter()
     catalogue = load_catalogue()
     # Concurrent registrations share one code statement and one transaction (group commit).
-    committer = GroupCommitter(app, lambda: host.pool, keyring)
+    committer = committer or GroupCommitter(app, lambda: host.pool, keyring)
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -176,7 +178,13 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
 
         def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
             return _terms(
-                catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+                catalogue,
+                procedure,
+                at,
+                body.postal_return,
+                body.paid_online,
+                body.documents_scanned,
+                tracking_hash(secret),
             )
 
         return await register(
@@ -235,9 +243,17 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         dossier = await _load(app, code, caller)
         procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
-        secret = new_tracking_secret()
+        # A dossier filed online keeps the secret its citizen was given when filing.
+        online = getattr(dossier, "online", None)
+        secret = None if online else new_tracking_secret()
         terms = _terms(
-            catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+            catalogue,
+            procedure,
+            at,
+            body.postal_return,
+            body.paid_online,
+            body.documents_scanned,
+            online["tracking_hash"] if online else tracking_hash(secret or ""),
         )
         try:
             completed = await asyncio.to_thread(
@@ -447,7 +463,7 @@ def _terms(
     postal_return: bool,
     paid_online: bool,
     documents_scanned: bool,
-    tracking_secret: str,
+    secret_hash: str,
 ) -> dict[str, Any]:
     """What a received dossier is judged by, and the hash of the secret its receipt carries."""
     calendar = catalogue.department(procedure.department).calendar
@@ -466,7 +482,7 @@ def _terms(
         "electronic_result": procedure.electronic_result,
         "received_at": received_at,
         "due_at": appointment(procedure, received_at, calendar),
-        "tracking_hash": tracking_hash(tracking_secret),
+        "tracking_hash": secret_hash,
     }
 
 
@@ -535,6 +551,14 @@ def _status_pointers(dossier: Dossier) -> list[StatusPointer]:
 HIDDEN_TERMS = ("received_at", "due_at", "tracking_hash")
 
 
+def _online_view(dossier: Dossier) -> dict[str, Any] | None:
+    """What a filing made online shows: its documents and the citizen's choices, not the hash."""
+    online = getattr(dossier, "online", None)  # dossiers stored before online filing have none
+    if online is None:
+        return None
+    return {k: v for k, v in online.items() if k != "tracking_hash"}
+
+
 def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | None = None) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
@@ -556,5 +580,6 @@ def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | Non
         registered_by=dossier.registered_by,
         applicant=applicant,
         forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],
+        online=_online_view(dossier),
         **dossier.filing,
     )

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import Channel, PersonalData
-from shared.host.business_time import CommandMeta, ListItem
+from shared.host.business_time import CommandMeta, ListItem, no_actor_in_body
 
 
 class Filing(CommandMeta):
@@ -98,6 +98,9 @@ class DossierView(BaseModel):
     registered_by: dict[str, Any]
     applicant: ApplicantView
     forms: list[str]
+    online: dict[str, Any] | None = Field(
+        default=None, description="filed online: the documents uploaded (id, type, size, SHA-256)"
+    )
     tracking_secret: str | None = Field(
         default=None,
         description="mã tra cứu for the citizen: in the answer that receives the dossier only, never again",
@@ -132,3 +135,41 @@ class ErasureRequest(BaseModel):
         max_length=2000,
         description="the legal obligation to erase during the retention period (decision, article)",
     )
+
+
+class OnlineFilingRequest(BaseModel):
+    """Nộp hồ sơ trực tuyến: a citizen files for a procedure offered online. Who files is the
+    token's citizen; the documents are uploads of theirs not yet part of another filing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return no_actor_in_body(data)
+
+    procedure_code: str = Field(min_length=1, max_length=32, examples=["LLTP"])
+    applicant: PersonalData
+    receiving_point: str | None = Field(
+        default=None, max_length=64, description="the desk that checks it; by default the provincial centre"
+    )
+    documents: list[UUID] = Field(max_length=50, description="ids from POST /online/documents")
+    postal_return: bool = Field(default=False, description="the result by post")
+
+
+class ReceiveOnlineRequest(CommandMeta):
+    """The desk receives a filing made online: the legal clock starts (form 01)."""
+
+    paid_online: bool = Field(default=False, description="fees paid through online payment")
+
+
+class IncompleteOnlineRequest(CommandMeta):
+    """The desk asks for everything missing, at once (form 02)."""
+
+    missing_items: list[ListItem] = Field(min_length=1, max_length=50)
+
+
+class RefuseOnlineRequest(CommandMeta):
+    """The desk refuses the filing, with reasons (form 03)."""
+
+    reasons: str = Field(min_length=1, max_length=4000)

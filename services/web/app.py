@@ -24,6 +24,7 @@ from services.web import (
     pages_forms,
     pages_leader,
     pages_officer,
+    pages_online,
     pages_ops,
 )
 from services.web.backend import Backend, BackendError
@@ -53,7 +54,8 @@ def create_web_app(
     app.state.web = Web(config, backend, SessionStore(), verifier, new_templates())
     app.state.procedures = Procedures(backend)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen, pages_forms, pages_ops)
+    pages = (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen, pages_forms)
+    pages += (pages_online, pages_ops)
     for module in pages:
         app.include_router(module.router)
 

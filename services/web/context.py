@@ -104,6 +104,8 @@ def home_path(session: Session) -> str:
         return "/leader"
     if Role.OFFICER in roles:
         return "/officer"
+    if Role.CITIZEN in roles:
+        return "/online"
     return "/home"
 
 

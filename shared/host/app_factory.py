@@ -25,7 +25,10 @@ from shared.host.host import ServiceHost
 from shared.host.input_guard import InputGuard
 
 
-def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
+def service_app(
+    host: ServiceHost, *, title: str, description: str, uploads: dict[str, int] | None = None
+) -> FastAPI:
+    """``uploads``: the service's binary upload paths and their size limits (``InputGuard``)."""
     # Every route passes the policy guard; a service refuses to start without its token issuer.
     app = FastAPI(
         title=title,
@@ -37,7 +40,7 @@ def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
     install_offline_docs(app)
     app.state.verifier = verifier_from_env()
     install_error_handlers(app)
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard, uploads=uploads)
     install_guard(app, host.name)  # outermost: who calls is checked before anything is read
 
     @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS reachable")

@@ -8,6 +8,9 @@ Two properties of the platform make some input impossible to keep, whatever the 
 * An event travels as one NATS message (1 MiB by default) and every request becomes at most a
   few events. A body larger than ``MOTCUA_MAX_BODY_BYTES`` (256 KiB) has no legitimate use here,
   and is refused before it is read into memory: 413 ``body_too_large``.
+
+Upload routes (``uploads``: exact path -> limit) take binary files: their bodies have their own
+limit and no NUL check (a PDF is full of zero bytes; it is stored as bytes, never as text).
 """
 
 from __future__ import annotations
@@ -71,9 +74,12 @@ def body_has_nul(body: bytes) -> bool:
 class InputGuard:
     """Pure ASGI middleware: refuses NUL characters and oversized bodies with explained errors."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES, uploads: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = dict(uploads or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,22 +93,24 @@ class InputGuard:
             await _reject(_nul("query"), send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await _reject(_too_large(self.max_body_bytes), send)
+        upload_limit = self.uploads.get(scope.get("path", "")) if scope.get("method") == "POST" else None
+        limit = self.max_body_bytes if upload_limit is None else upload_limit
+        if declared is not None and declared > limit:
+            await _reject(_too_large(limit), send)
             return
         if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS") and not declared:
             await self.app(scope, receive, send)
             return
-        body, more = await self._read(receive)
+        body, more = await self._read(receive, limit)
         if more is None:
-            await _reject(_too_large(self.max_body_bytes), send)
+            await _reject(_too_large(limit), send)
             return
-        if body_has_nul(body):
+        if upload_limit is None and body_has_nul(body):
             await _reject(_nul("body"), send)
             return
         await self.app(scope, _replay(body, more, receive), send)
 
-    async def _read(self, receive: Receive) -> tuple[bytes, Message | None]:
+    async def _read(self, receive: Receive, limit: int) -> tuple[bytes, Message | None]:
         """The whole body, and the message that ended it (None if the body was too large)."""
         chunks: list[bytes] = []
         size = 0
@@ -112,7 +120,7 @@ class InputGuard:
                 return b"".join(chunks), message  # the client went away: let the app see it
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return b"", None
             chunks.append(chunk)
             if not message.get("more_body", False):
