@@ -54,9 +54,8 @@ def create_web_app(
     app.state.web = Web(config, backend, SessionStore(), verifier, new_templates())
     app.state.procedures = Procedures(backend)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen, pages_forms)
-    pages += (pages_online, pages_ops)
-    for module in pages:
+    staff = (pages_auth, pages_desk, pages_officer, pages_leader, pages_forms, pages_ops)
+    for module in (*staff, pages_citizen, pages_online):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)
