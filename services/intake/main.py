@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
 from services.intake.codes import DDL
+from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
 from services.intake.pickups import DDL as PICKUPS_DDL
 from services.intake.pickups import record_pickup
 from services.intake.translate import translator
@@ -41,8 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     host.setup.append(create_tables)
     app = service_app(host, title="motcua intake", description="Tiếp nhận hồ sơ — the one-stop front desk")
-    app.include_router(build_router(host, application, keyring))
+    # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
+    lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
+    committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
+    app.include_router(build_router(host, application, committer))
     app.state.host = host
     app.state.application = application
     app.state.keyring = keyring
+    app.state.committer = committer
     return app
