@@ -89,7 +89,7 @@ def dependency_unavailable(dependency: str) -> ApiError:
 
 # What the error handlers are registered for: every class an outage can surface as, before
 # it is told apart from a genuine bug of the same family (a unique violation is a PostgresError).
-HANDLED: tuple[type[BaseException], ...] = (
+HANDLED: tuple[type[Exception], ...] = (
     OSError,  # ConnectionError, TimeoutError
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
