@@ -30,6 +30,7 @@ _POSTGRES: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,  # 53300
     asyncpg.ConnectionDoesNotExistError,  # "connection was closed in the middle of operation"
     asyncpg.InterfaceError,  # "connection is closed", "pool is closing" (never a bad statement)
+    asyncpg.exceptions._base.InternalClientError,  # "cannot switch to state": a connection cut mid-call
     psycopg.OperationalError,  # the event store's driver: connection lost, admin shutdown, ...
     psycopg.InterfaceError,  # "the connection is closed"
     psycopg_pool.PoolTimeout,
@@ -93,6 +94,7 @@ HANDLED: tuple[type[Exception], ...] = (
     OSError,  # ConnectionError, TimeoutError
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions._base.InternalClientError,
     psycopg.Error,
     psycopg_pool.PoolTimeout,
     persistence.PersistenceError,
