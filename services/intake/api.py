@@ -39,16 +39,13 @@ from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
-from shared.pii import KeyRing
 
 
-def build_router(
-    host: ServiceHost, app: IntakeApplication, keyring: KeyRing, committer: GroupCommitter | None = None
-) -> APIRouter:
+def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupCommitter) -> APIRouter:
+    """``committer``: concurrent registrations share one code statement and one transaction."""
     router = APIRouter()
     catalogue = load_catalogue()
-    # Concurrent registrations share one code statement and one transaction (group commit).
-    committer = committer or GroupCommitter(app, lambda: host.pool, keyring)
+    keyring = committer.keyring
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -68,28 +65,31 @@ def build_router(
     async def register(
         body: Filing,
         key: str | None,
-        outcome: Callable[[str | None, str | None], Awaitable[Dossier | KeyTaken]],
+        outcome: Callable[[str | None, str | None, str | None], Awaitable[Dossier | KeyTaken]],
         secret: str | None = None,
         unit: str = "",
     ) -> Response:
         # The answer shows the applicant as filed: the writer has it already, nothing is decrypted.
         person = ApplicantView(**body.applicant.model_dump(mode="json"))
         if not key:
-            return _created(await outcome(None, None), person, secret)
+            return _created(await outcome(None, None, None), person, secret)
         # the desk is part of the request: another desk's identical filing is another request
         request_hash = hashlib.sha256(
             f"{unit}:{type(body).__name__}:{body.model_dump_json()}".encode()
         ).hexdigest()
         try:
-            result = await outcome(key, request_hash)  # the key is claimed with the batch
+            result = await outcome(key, request_hash, None)  # the key is claimed with the batch
         except ApiError:
             # A retry of a request that went through must get its dossier even if the filing
             # no longer passes (its back-dating limit ran out since, say).
             async with host.pool.acquire() as conn:
                 held = (await lookup_keys(conn, [key])).get(key)
-            if held is None or held[0] != request_hash or held[1] is None:
+            if held is None or held.request_hash != request_hash or held.code is None:
                 raise
-            result = KeyTaken(same_request=True, code=held[1])
+            stored = await asyncio.to_thread(_stored, app, held.code)
+            if stored is None:
+                raise
+            return _json(_view(stored, person), 200)
         if isinstance(result, Dossier):
             return _created(result, person, secret)
         if not result.same_request:
@@ -99,14 +99,24 @@ def build_router(
                 "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác",
                 "This Idempotency-Key was already used for a different request",
             )
-        if result.code is None:
-            raise ApiError(
+        stored = await asyncio.to_thread(_stored, app, result.code) if result.code else None
+        if stored is None and result.code and result.expired:
+            # Its first save failed or its process died: saved now under the claim's code, or
+            # found stored by whichever retry got there first.
+            again = await outcome(key, request_hash, result.code)
+            if isinstance(again, Dossier):
+                return _created(again, person, secret)
+            stored = await asyncio.to_thread(_stored, app, result.code)
+        if stored is None:
+            error = ApiError(
                 409,
                 "request_in_progress",
                 "Yêu cầu với khóa này đang được xử lý, vui lòng thử lại",
                 "A request with this key is still being processed; retry shortly",
             )
-        return _json(_view(await asyncio.to_thread(app.dossier, result.code), person), 200)
+            error.headers = {"Retry-After": "1"}
+            raise error
+        return _json(_view(stored, person), 200)
 
     async def save_new(
         body: Filing,
@@ -114,6 +124,7 @@ def build_router(
         outcome: str,
         key: str | None,
         request_hash: str | None,
+        code: str | None,
         *,
         terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
         missing_items: list[str] | None = None,
@@ -154,6 +165,7 @@ def build_router(
                 ),
                 key,
                 request_hash,
+                code,
             )
         except BaseException:
             if claimant is not None:  # the pickup stays free for the filing that will succeed
@@ -190,7 +202,7 @@ def build_router(
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "received", key, h, terms_of=terms),
+            lambda key, h, code: save_new(body, caller, "received", key, h, code, terms_of=terms),
             secret,
             caller.principal.agency,
         )
@@ -210,7 +222,9 @@ def build_router(
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "incomplete", key, h, missing_items=body.missing_items),
+            lambda key, h, code: save_new(
+                body, caller, "incomplete", key, h, code, missing_items=body.missing_items
+            ),
             unit=caller.principal.agency,
         )
 
@@ -229,7 +243,9 @@ def build_router(
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "refused", key, h, refusal_reasons=body.reasons),
+            lambda key, h, code: save_new(
+                body, caller, "refused", key, h, code, refusal_reasons=body.reasons
+            ),
             unit=caller.principal.agency,
         )
 
@@ -501,6 +517,13 @@ def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
         f"No receiving point {code}",
         known=[p.code for p in points],
     )
+
+
+def _stored(app: IntakeApplication, code: str) -> Dossier | None:
+    try:
+        return app.dossier(code)
+    except DossierNotFound:
+        return None
 
 
 def _created(result: Dossier | KeyTaken, person: ApplicantView, secret: str | None) -> Response:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
 from services.intake.codes import DDL
-from services.intake.group_commit import GroupCommitter
+from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
 from services.intake.online_api import DDL as ONLINE_DDL
 from services.intake.online_api import UPLOAD_PATH, build_online_router
 from services.intake.pickups import DDL as PICKUPS_DDL
@@ -56,12 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the request itself bounds the upload a little above the document's own limit
         uploads={UPLOAD_PATH: max_document_bytes() + 1},
     )
-    committer = GroupCommitter(application, lambda: host.pool, keyring)
-    app.include_router(build_router(host, application, keyring, committer))
+    # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
+    lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
+    committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
+    app.include_router(build_router(host, application, committer))
     app.include_router(
         build_online_router(host, application, keyring, committer, load_catalogue(), documents)
     )
     app.state.host = host
     app.state.application = application
     app.state.keyring = keyring
+    app.state.committer = committer
     return app

@@ -43,10 +43,13 @@ def service_app(
     app.add_middleware(InputGuard, uploads=uploads)
     install_guard(app, host.name)  # outermost: who calls is checked before anything is read
 
-    @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS reachable")
+    @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS: up, degraded or down")
     async def health() -> Any:
-        ok, checks = await host.health()
-        return JSONResponse({"service": host.name, "ok": ok, **checks}, status_code=200 if ok else 503)
+        # 503 only when a dependency is down: a degraded service still serves (slowly).
+        status, checks = await host.health()
+        body = {"service": host.name, "status": status, "ok": status != "down", **checks}
+        headers = {"Retry-After": "2"} if status == "down" else None
+        return JSONResponse(body, status_code=503 if status == "down" else 200, headers=headers)
 
     @app.get("/asyncapi.json", tags=["docs"], summary="AsyncAPI: every subject and event version")
     async def asyncapi() -> dict[str, Any]:

@@ -137,6 +137,14 @@ class RunningServers:
     # Per NATS user, its password; empty for a NATS from the environment (its users are not ours).
     nats_passwords: dict[str, str] = field(default_factory=dict)
     _stop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    _restart_postgres: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
+
+    def restart_postgres(self, down_s: float = 0.0) -> None:
+        """Stops the PostgreSQL this process started (``-m fast``: every session is cut, as in a
+        restart), leaves it down ``down_s`` seconds, starts it again on the same port and data."""
+        if self._restart_postgres is None:
+            raise ServersError("no PostgreSQL of this process to restart")
+        self._restart_postgres(down_s)
 
     def nats_credentials(self, service: str) -> dict[str, str]:
         """``NATS_USER``/``NATS_PASSWORD`` for a service process (none for a NATS from the environment)."""
@@ -173,6 +181,11 @@ def start_servers(data_dir: Path, *, fresh: bool = False, sync_always: bool = Fa
     ``sync_always=True`` makes JetStream fsync every write (``sync_interval: always``).
     """
     return _start(data_dir, fresh=fresh, sync_always=sync_always, want_nats=True, want_postgres=True)
+
+
+def start_postgres(data_dir: Path, *, fresh: bool = False) -> RunningServers:
+    """PostgreSQL alone, under ``data_dir`` (e.g. a test's own, which it may stop and restart)."""
+    return _start(data_dir, fresh=fresh, sync_always=False, want_nats=False, want_postgres=True)
 
 
 def servers_from_env_or_start(
@@ -388,6 +401,7 @@ def _start(
         nats_monitor_url=nats.monitor_url if nats else None,
         nats_passwords=passwords,
         _stop=session.stop,
+        _restart_postgres=session.restart_postgres if postgres else None,
     )
 
 
@@ -409,6 +423,24 @@ class _Session:
         self._stopped = False
         atexit.register(self.stop)
         _TerminationHandler.install()
+
+    def restart_postgres(self, down_s: float) -> None:
+        pg = self.postgres
+        if pg is None:
+            raise ServersError("this start has no PostgreSQL")
+        with self._mutex:
+            _stop_postgres(pg.bindir, pg.pgdata, pg.user, pg.pid)
+            time.sleep(down_s)
+            _run_pg(
+                pg.bindir,
+                "pg_ctl",
+                ["-D", str(pg.pgdata), "-w", "-t", str(int(STARTUP_TIMEOUT)), "-s", "start"],
+                pg.user,
+                pg.log,
+                timeout=STARTUP_TIMEOUT + 10,
+            )
+            pg.pid = _postmaster_pid(pg.pgdata)  # what stop() stops
+            _write_state(self.run_dir, self.nats, self.postgres, running=True)
 
     def stop(self) -> None:
         with self._mutex:
