@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import Channel, PersonalData
+from shared.contracts.base import Text
 from shared.host.business_time import CommandMeta, ListItem
 
 
@@ -48,7 +49,7 @@ class IncompleteDossierRequest(Filing):
 class RefuseDossierRequest(Filing):
     """Từ chối tiếp nhận: not within competence or not eligible (form 03)."""
 
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Text = Field(min_length=1, max_length=4000)
 
 
 class CompleteDossierRequest(CommandMeta):
@@ -124,8 +125,9 @@ class ErasureRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(
-        min_length=1, max_length=2000, description="the data subject's request, its reference"
+    reason: Text = Field(
+        min_length=1,
+        max_length=2000, description="the data subject's request, its reference"
     )
     legal_obligation: str | None = Field(
         default=None,
