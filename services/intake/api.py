@@ -38,7 +38,15 @@ from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 from shared.pii import KeyRing
+
+# A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
+# Idempotency-Key) stored; 409 while that first request is still in flight or for a pickup.
+FILED: dict[int | str, dict[str, Any]] = {
+    200: {"model": DossierView, "description": "A retry with the same Idempotency-Key: its dossier"},
+    **errors(409),
+}
 
 
 def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) -> APIRouter:
@@ -165,6 +173,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Tiếp nhận hồ sơ (form 01)",
+        responses=FILED,
     )
     async def receive(
         body: ReceiveDossierRequest,
@@ -192,6 +201,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Hướng dẫn bổ sung (form 02)",
+        responses=FILED,
     )
     async def incomplete(
         body: IncompleteDossierRequest,
@@ -211,6 +221,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Từ chối (form 03)",
+        responses=FILED,
     )
     async def refuse(
         body: RefuseDossierRequest,
@@ -229,6 +240,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Nhận hồ sơ đã bổ sung đủ",
+        responses=errors(409),
     )
     async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
         dossier = await _load(app, code, caller)
@@ -296,7 +308,9 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
             for e in ordered
         ]
 
-    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
+    @router.get(
+        "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"], responses=errors(409)
+    )
     async def form(code: str, form: str, purpose: Purpose, caller: Caller = CALLER) -> HTMLResponse:
         dossier = await _load(app, code, caller)
         if form not in FORMS:

@@ -126,8 +126,7 @@ class ErasureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text = Field(
-        min_length=1,
-        max_length=2000, description="the data subject's request, its reference"
+        min_length=1, max_length=2000, description="the data subject's request, its reference"
     )
     legal_obligation: str | None = Field(
         default=None,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from services.scoring import operations
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 
 
 def build_ops_router(host: ServiceHost) -> APIRouter:
@@ -34,6 +35,7 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
     @router.post(
         "/dead-letters/{schema}/{letter_id}/redrive",
         summary="Run a dead letter again through the one consumer that failed on it",
+        responses=errors(409, s409="The consumer still rejects it: left as it was"),
     )
     async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
         if schema not in operations.SCHEMAS:

@@ -14,9 +14,12 @@ from shared.eventlog.asyncapi import asyncapi_document
 from shared.host.errors import install_error_handlers
 from shared.host.host import ServiceHost
 from shared.host.input_guard import InputGuard
+from shared.host.openapi_errors import document_errors
 
 
-def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
+def service_app(
+    host: ServiceHost, *, title: str, description: str, signed_paths: tuple[str, ...] = ()
+) -> FastAPI:
     # Every route passes the policy guard; a service refuses to start without its token issuer.
     app = FastAPI(
         title=title,
@@ -25,10 +28,21 @@ def service_app(host: ServiceHost, *, title: str, description: str) -> FastAPI:
     )
     app.state.verifier = verifier_from_env()
     install_error_handlers(app)
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard, signed_paths=signed_paths)
     install_guard(app, host.name)  # outermost: who calls is checked before anything is read
+    document_errors(app, host.name)
 
-    @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS reachable")
+    @app.get(
+        "/health",
+        tags=["ops"],
+        summary="PostgreSQL and NATS reachable",
+        responses={
+            503: {
+                "description": "PostgreSQL or NATS is down (the same checks, ok: false)",
+                "content": {"application/json": {"schema": {"type": "object", "required": ["ok"]}}},
+            }
+        },
+    )
     async def health() -> Any:
         ok, checks = await host.health()
         return JSONResponse({"service": host.name, "ok": ok, **checks}, status_code=200 if ok else 503)

@@ -191,7 +191,9 @@ def test_a_name_of_only_whitespace_is_refused(blank: str) -> None:
     assert Person(name="  Ngọc ").name == "Ngọc"
 
 
-@pytest.mark.parametrize("digits", ["００１１９００１２３４５", "٠٠١١٩٠٠١٢٣٤٥", "۰۰۱۱۹۰۰۱۲۳۴۵", "00119001234５"])
+@pytest.mark.parametrize(
+    "digits", ["００１１９００１２３４５", "٠٠١١٩٠٠١٢٣٤٥", "۰۰۱۱۹۰۰۱۲۳۴۵", "00119001234５"]
+)
 def test_citizen_ids_and_phones_take_only_ascii_digits(digits: str) -> None:
     person = {"full_name": "Ngọc", "citizen_id": "001190012345", "address": "Huế"}
     assert PersonalData.model_validate(person).citizen_id == "001190012345"
