@@ -108,14 +108,13 @@ def _statuses(service: str, method: str, path: str, operation: dict[str, Any]) -
 def _document(operation: dict[str, Any], statuses: list[int]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in statuses:
-        entry = responses.setdefault(str(status), {"description": MEANINGS[status]})
-        entry["content"] = {"application/json": {"schema": _REF}}
-    for status, entry in responses.items():
+        responses.setdefault(str(status), {"description": MEANINGS[status]})
+    for code, entry in responses.items():
         # a route's own entries and FastAPI's 422 carry the error body, unless a route said
         # otherwise (/health answers 503 with its checks)
-        if status.startswith(("4", "5")) and not _own_schema(entry):
+        if code.startswith(("4", "5")) and not _own_schema(entry):
             entry["content"] = {"application/json": {"schema": _REF}}
-            if status == "422":
+            if code == "422":
                 entry["description"] = MEANINGS[422]
 
 
