@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import HTMLResponse
 
 from services.intake.application import DossierNotFound, IntakeApplication
@@ -311,7 +311,12 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
     @router.get(
         "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"], responses=errors(409)
     )
-    async def form(code: str, form: str, purpose: Purpose, caller: Caller = CALLER) -> HTMLResponse:
+    async def form(
+        code: str,
+        purpose: Purpose,
+        form: str = Path(json_schema_extra={"enum": sorted(FORMS)}),
+        caller: Caller = CALLER,
+    ) -> HTMLResponse:
         dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(

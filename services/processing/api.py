@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.processing import commands as c
@@ -145,7 +145,9 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.get(
         "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu", responses=CONFLICT
     )
-    async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
+    async def form(
+        code: str, form: str = Path(json_schema_extra={"enum": sorted(FORMS)}), caller: Caller = CALLER
+    ) -> HTMLResponse:
         events = await load_history(code, caller)
         if form not in FORMS:
             raise ApiError(
@@ -162,7 +164,9 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         return HTMLResponse(html)
 
     @router.get("/queues/{department}/{queue}", tags=["queues"], summary="Work queues")
-    async def queue(department: str, queue: str, limit: int = 200) -> list[dict[str, Any]]:
+    async def queue(
+        department: str, queue: str = Path(json_schema_extra={"enum": list(QUEUES)}), limit: int = 200
+    ) -> list[dict[str, Any]]:
         if queue not in QUEUES:
             raise ApiError(
                 404, "unknown_queue", f"Không có hàng đợi {queue}", f"No queue {queue}", known=list(QUEUES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from services.scoring import operations
 from shared.host.errors import ApiError, not_found
@@ -37,7 +37,9 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
         summary="Run a dead letter again through the one consumer that failed on it",
         responses=errors(409, s409="The consumer still rejects it: left as it was"),
     )
-    async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
+    async def redrive(
+        letter_id: int, schema: str = Path(json_schema_extra={"enum": list(operations.SCHEMAS)})
+    ) -> dict[str, Any]:
         if schema not in operations.SCHEMAS:
             raise ApiError(
                 422,
