@@ -104,12 +104,14 @@ def nfc_json(body: bytes) -> bytes:
     """``body`` with every JSON string (keys too) in NFC; numbers and layout kept byte for byte."""
     if body.isascii() and b"\\u" not in body:
         return body
-    if b"\\u" not in body:
-        try:
-            if unicodedata.is_normalized("NFC", body.decode()):
-                return body
-        except UnicodeDecodeError:
-            return body  # not UTF-8: the route reports what it cannot read
+    try:
+        # Escaped text (``\\u1ec5``, as clients that write ASCII-only JSON send it) is read by
+        # the C parser; either way one check in C says whether anything needs rewriting.
+        text = json.dumps(json.loads(body), ensure_ascii=False) if b"\\u" in body else body.decode()
+    except (ValueError, RecursionError):
+        return body  # not JSON or not UTF-8: the route reports what it cannot read
+    if unicodedata.is_normalized("NFC", text):
+        return body
     normal = _JSON_STRING.sub(_nfc_token, body)
     return body if normal == body else normal
 
