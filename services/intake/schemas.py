@@ -20,7 +20,9 @@ class Filing(CommandMeta):
     applicant: PersonalData
     channel: Channel
     online_level: Literal["full", "partial"] | None = Field(
-        default=None, description="online dossiers: toàn trình (full) or một phần (partial)"
+        default=None,
+        description="online dossiers: toàn trình (full) or một phần (partial); required for channel 2"
+        " (online) and refused for the others (422 online_level_mismatch)",
     )
     receiving_point: str | None = Field(
         default=None, max_length=64, description="desk code; by default the provincial centre"

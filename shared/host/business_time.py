@@ -56,7 +56,9 @@ class CommandMeta(BaseModel):
         return no_actor_in_body(data)
 
     occurred_at: BusinessDateTime | None = Field(
-        default=None, description="business time, if entered late (needs backdate_reason)"
+        default=None,
+        description="business time, if entered late: more than 5 minutes back needs backdate_reason,"
+        " at most the back-dating limit (72 h by default) and never in the future (422 otherwise)",
     )
     backdate_reason: str | None = Field(default=None, max_length=1000)
 
