@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import HTMLResponse
 
 from services.intake.application import DossierNotFound, IntakeApplication
@@ -39,6 +39,14 @@ from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
+
+# A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
+# Idempotency-Key) stored; 409 while that first request is still in flight or for a pickup.
+FILED: dict[int | str, dict[str, Any]] = {
+    200: {"model": DossierView, "description": "A retry with the same Idempotency-Key: its dossier"},
+    **errors(409),
+}
 
 
 def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupCommitter) -> APIRouter:
@@ -180,6 +188,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         response_model=DossierView,
         tags=["dossiers"],
         summary="Tiếp nhận hồ sơ (form 01)",
+        responses=FILED,
     )
     async def receive(
         body: ReceiveDossierRequest,
@@ -213,6 +222,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         response_model=DossierView,
         tags=["dossiers"],
         summary="Hướng dẫn bổ sung (form 02)",
+        responses=FILED,
     )
     async def incomplete(
         body: IncompleteDossierRequest,
@@ -234,6 +244,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         response_model=DossierView,
         tags=["dossiers"],
         summary="Từ chối (form 03)",
+        responses=FILED,
     )
     async def refuse(
         body: RefuseDossierRequest,
@@ -254,6 +265,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         response_model=DossierView,
         tags=["dossiers"],
         summary="Nhận hồ sơ đã bổ sung đủ",
+        responses=errors(409),
     )
     async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
         dossier = await _load(app, code, caller)
@@ -329,8 +341,15 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
             for e in ordered
         ]
 
-    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
-    async def form(code: str, form: str, purpose: Purpose, caller: Caller = CALLER) -> HTMLResponse:
+    @router.get(
+        "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"], responses=errors(409)
+    )
+    async def form(
+        code: str,
+        purpose: Purpose,
+        form: str = Path(json_schema_extra={"enum": sorted(FORMS)}),
+        caller: Caller = CALLER,
+    ) -> HTMLResponse:
         dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import Channel, PersonalData
+from shared.contracts.base import Text
 from shared.host.business_time import CommandMeta, ListItem, no_actor_in_body
 
 
@@ -19,7 +20,9 @@ class Filing(CommandMeta):
     applicant: PersonalData
     channel: Channel
     online_level: Literal["full", "partial"] | None = Field(
-        default=None, description="online dossiers: toàn trình (full) or một phần (partial)"
+        default=None,
+        description="online dossiers: toàn trình (full) or một phần (partial); required for channel 2"
+        " (online) and refused for the others (422 online_level_mismatch)",
     )
     receiving_point: str | None = Field(
         default=None, max_length=64, description="desk code; by default the provincial centre"
@@ -48,7 +51,7 @@ class IncompleteDossierRequest(Filing):
 class RefuseDossierRequest(Filing):
     """Từ chối tiếp nhận: not within competence or not eligible (form 03)."""
 
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Text = Field(min_length=1, max_length=4000)
 
 
 class CompleteDossierRequest(CommandMeta):
@@ -127,7 +130,7 @@ class ErasureRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(
+    reason: Text = Field(
         min_length=1, max_length=2000, description="the data subject's request, its reference"
     )
     legal_obligation: str | None = Field(

@@ -21,6 +21,8 @@ from services.postal.inbox import EventIdReused, WebhookInbox
 from services.postal.notices import TrackingNotice
 from services.postal.signatures import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.host.errors import ApiError
+from shared.host.input_guard import nfc_json
+from shared.host.openapi_errors import errors
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,7 +30,11 @@ MAX_BODY_BYTES = 64 * 1024
 def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
 
-    @router.post("/webhooks/postal/{operator}", summary="Thông báo hành trình từ doanh nghiệp bưu chính")
+    @router.post(
+        "/webhooks/postal/{operator}",
+        summary="Thông báo hành trình từ doanh nghiệp bưu chính",
+        responses=errors(401, s401="The signature is missing, wrong or stale (HMAC of the body)"),
+    )
     async def receive(operator: str, request: Request) -> dict[str, Any]:
         code = operator.upper()
         secrets = config.secrets.get(code)
@@ -95,7 +101,8 @@ def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter
 
 def _parse(body: bytes) -> TrackingNotice:
     try:
-        return TrackingNotice.model_validate_json(body)
+        # the guard passed the signed bytes on untouched: their text is normalised only now
+        return TrackingNotice.model_validate_json(nfc_json(body))
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or "<body>", "problem": e["msg"]}

@@ -22,6 +22,7 @@ from services.scoring.api_params import (
 )
 from services.scoring.as_of import facts_as_of
 from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.figures import COUNTERS
 from services.scoring.domain.index766 import Indicator, total_points
 from services.scoring.domain.national_status import NAMES
 from services.scoring.domain.periods import bounds
@@ -29,7 +30,7 @@ from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
 from services.scoring.domain.progress import with_totals
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
-from services.scoring.reports import Query
+from services.scoring.reports import MOMENT_COUNTERS, Query
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
@@ -106,7 +107,10 @@ def build_router(host: ServiceHost) -> APIRouter:
         return {"query": asdict(q), "units": [named(r) for r in rows]}
 
     @router.get("/figures/dossiers", summary="Drill down: the dossiers behind one figure")
-    async def figure_dossiers(q: ReportQuery, counter: str) -> dict[str, Any]:
+    async def figure_dossiers(
+        q: ReportQuery,
+        counter: Annotated[str, Param(json_schema_extra={"enum": [*COUNTERS, *MOMENT_COUNTERS]})],
+    ) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
             found = await reports.drill_down(conn, q, check_counter(counter))
         return {"query": asdict(q), "counter": counter, "dossiers": [facts_view(f) for f in found]}

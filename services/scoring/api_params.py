@@ -70,8 +70,12 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 async def report_query(
-    dimension: Annotated[str, Param(description="department | receiving_point")] = "department",
-    period: Annotated[str, Param(description="day | month | quarter | year")] = "month",
+    dimension: Annotated[
+        str, Param(description="department | receiving_point", json_schema_extra={"enum": list(DIMENSIONS)})
+    ] = "department",
+    period: Annotated[
+        str, Param(description="day | month | quarter | year", json_schema_extra={"enum": list(KINDS)})
+    ] = "month",
     start: Annotated[date | None, Param(description="any day in the period (default: today)")] = None,
     unit: Annotated[str | None, Param(max_length=64)] = None,
     procedure: Annotated[str | None, Param(max_length=64)] = None,

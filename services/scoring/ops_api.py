@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from services.scoring import operations
@@ -13,6 +13,7 @@ from services.scoring.replays import ReplayRunning, Replays
 from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 
 
 def build_ops_router(host: ServiceHost) -> APIRouter:
@@ -40,8 +41,11 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
     @router.post(
         "/dead-letters/{schema}/{letter_id}/redrive",
         summary="Run a dead letter again through the one consumer that failed on it",
+        responses=errors(409, s409="The consumer still rejects it: left as it was"),
     )
-    async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
+    async def redrive(
+        letter_id: int, schema: str = Path(json_schema_extra={"enum": list(operations.SCHEMAS)})
+    ) -> dict[str, Any]:
         if schema not in operations.SCHEMAS:
             raise ApiError(
                 422,

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/desk")
 
 APPLICANT_FIELDS = ("full_name", "citizen_id", "date_of_birth", "address", "phone", "email")
 FORM_FIELDS = ("procedure", "cccd_line", *APPLICANT_FIELDS, "channel", "postal_return", "idempotency_key")
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 _CODE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 
 

@@ -23,12 +23,19 @@ from shared.eventlog.asyncapi import asyncapi_document
 from shared.host.errors import install_error_handlers
 from shared.host.host import ServiceHost
 from shared.host.input_guard import InputGuard
+from shared.host.openapi_errors import document_errors
 
 
 def service_app(
-    host: ServiceHost, *, title: str, description: str, uploads: dict[str, int] | None = None
+    host: ServiceHost,
+    *,
+    title: str,
+    description: str,
+    uploads: dict[str, int] | None = None,
+    signed_paths: tuple[str, ...] = (),
 ) -> FastAPI:
-    """``uploads``: the service's binary upload paths and their size limits (``InputGuard``)."""
+    """``uploads``: the service's binary upload paths and their size limits (``InputGuard``);
+    ``signed_paths``: paths whose body is signed, so checked but never rewritten to NFC."""
     # Every route passes the policy guard; a service refuses to start without its token issuer.
     app = FastAPI(
         title=title,
@@ -40,10 +47,21 @@ def service_app(
     install_offline_docs(app)
     app.state.verifier = verifier_from_env()
     install_error_handlers(app)
-    app.add_middleware(InputGuard, uploads=uploads)
+    app.add_middleware(InputGuard, uploads=uploads, signed_paths=signed_paths)
     install_guard(app, host.name)  # outermost: who calls is checked before anything is read
+    document_errors(app, host.name)
 
-    @app.get("/health", tags=["ops"], summary="PostgreSQL and NATS: up, degraded or down")
+    @app.get(
+        "/health",
+        tags=["ops"],
+        summary="PostgreSQL and NATS: up, degraded or down",
+        responses={
+            503: {
+                "description": 'PostgreSQL or NATS is down (the same checks, status "down", ok: false)',
+                "content": {"application/json": {"schema": {"type": "object", "required": ["ok"]}}},
+            }
+        },
+    )
     async def health() -> Any:
         # 503 only when a dependency is down: a degraded service still serves (slowly).
         status, checks = await host.health()
