@@ -53,6 +53,7 @@ from shared.documents import DocumentRefused, DocumentsUnavailable, PgDocumentSt
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 from shared.host.rate_limit import RateLimiter
 from shared.pii import KeyRing
 
@@ -104,7 +105,9 @@ def build_online_router(
     router = APIRouter(tags=["online filing"])
     tracking_limit = RateLimiter(per_minute=30, burst=10)
 
-    @router.post(UPLOAD_PATH, status_code=201, summary="Tải lên tài liệu (PDF, PNG, JPEG)")
+    @router.post(
+        UPLOAD_PATH, status_code=201, summary="Tải lên tài liệu (PDF, PNG, JPEG)", responses=errors(415)
+    )
     async def upload(
         request: Request,
         name: str = Query(min_length=1, max_length=200, description="what the document is"),
@@ -225,7 +228,11 @@ def build_online_router(
         )
         return _json(_view(dossier, person), 200)
 
-    @router.get("/online/filings/{code}/documents/{document_id}", summary="Tài liệu của hồ sơ trực tuyến")
+    @router.get(
+        "/online/filings/{code}/documents/{document_id}",
+        summary="Tài liệu của hồ sơ trực tuyến",
+        responses=errors(409),
+    )
     async def document(code: str, document_id: str, caller: Caller = CALLER) -> Response:
         dossier = await _load_online(app, code, caller)
         recorded = next(
@@ -317,7 +324,10 @@ def build_online_router(
         return _json(_view(checked, person), 200)
 
     @router.post(
-        "/online/filings/{code}/receive", response_model=DossierView, summary="Tiếp nhận hồ sơ trực tuyến"
+        "/online/filings/{code}/receive",
+        response_model=DossierView,
+        summary="Tiếp nhận hồ sơ trực tuyến",
+        responses=errors(409),
     )
     async def receive(code: str, body: ReceiveOnlineRequest, caller: Caller = CALLER) -> Response:
         return await desk_check(code, caller, body, "received", paid_online=body.paid_online)
@@ -326,6 +336,7 @@ def build_online_router(
         "/online/filings/{code}/completion-request",
         response_model=DossierView,
         summary="Yêu cầu bổ sung hồ sơ trực tuyến (form 02)",
+        responses=errors(409),
     )
     async def ask_completion(code: str, body: IncompleteOnlineRequest, caller: Caller = CALLER) -> Response:
         return await desk_check(code, caller, body, "incomplete", missing_items=list(body.missing_items))
@@ -334,11 +345,12 @@ def build_online_router(
         "/online/filings/{code}/refusal",
         response_model=DossierView,
         summary="Từ chối hồ sơ trực tuyến (form 03)",
+        responses=errors(409),
     )
     async def refuse(code: str, body: RefuseOnlineRequest, caller: Caller = CALLER) -> Response:
         return await desk_check(code, caller, body, "refused", refusal_reasons=body.reasons)
 
-    @router.get("/track/{code}", summary="Tra cứu hồ sơ nộp trực tuyến (mã tra cứu)")
+    @router.get("/track/{code}", summary="Tra cứu hồ sơ nộp trực tuyến (mã tra cứu)", responses=errors(429))
     async def track(
         request: Request,
         code: str,

@@ -52,6 +52,7 @@ MEANINGS: dict[int, str] = {
     404: "Not found, or not the caller's to see (the two read the same)",
     409: "Conflicts with the current state (the answer names it and what is allowed)",
     413: "The body is larger than the service accepts",
+    415: "The content type is not one the route accepts (checked against the bytes themselves)",
     422: "The request is not valid (the answer lists the problems)",
     429: "Too many requests from this client: retry after Retry-After seconds",
     503: "A dependency (database, message bus, identity provider) is unavailable: retry later",
