@@ -187,6 +187,7 @@ class ServiceHost:
             checks["nats"] = f"down: {exc!r}"
         if self.relay is not None:
             checks["relay_position"] = await self.relay.position()
+            checks["relay"] = self.relay.status()
         checks["consumers"] = {
             c.spec.durable: {
                 "processed": c.stats.processed,
