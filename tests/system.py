@@ -18,8 +18,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared.eventlog import declare_topology
-from shared.eventlog.topology import keep_topology
 from shared.eventlog.nats_users import connect, strip_credentials
+from shared.eventlog.topology import keep_topology
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 from tests.identity import auth

@@ -173,7 +173,7 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=10) as client:
         procedures = (await client.get("/procedures")).json()
     desk = [p["code"] for p in procedures if 1 in [int(c) for c in p["channels"]]]
-    rng = random.Random(tag)  # noqa: S311 - reproducible load, not secrets
+    rng = random.Random(tag)
     free: list[Connection] = []
 
     async def one(serial: int) -> None:
@@ -326,7 +326,7 @@ def check(stack: FaultStack) -> tuple[int, int]:
 
 def verify(stack: FaultStack) -> int:
     """``motcua verify``: the number of differences (0 when scoring matches the stores)."""
-    result = subprocess.run(  # noqa: S603 - our own CLI
+    result = subprocess.run(
         [sys.executable, "-m", "services.ops.cli", "verify", "--database-url", stack.servers.database_url],
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},

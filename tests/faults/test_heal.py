@@ -12,9 +12,7 @@ from tests.faults.suite import run_suite
 
 
 def test_jetstream_data_lost_with_a_backlog_heals_from_postgresql(tmp_path: Path) -> None:
-    (outcome,) = run_suite(
-        tmp_path, ["JetStream data deleted (backlog)"], rate=8, seconds=9, cut_s=0
-    )
+    (outcome,) = run_suite(tmp_path, ["JetStream data deleted (backlog)"], rate=8, seconds=9, cut_s=0)
     assert outcome.accepted > 20
     assert outcome.converged_s is not None, outcome
     assert (outcome.lost, outcome.doubled, outcome.differences) == (0, 0, 0), outcome
