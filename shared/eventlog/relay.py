@@ -110,14 +110,14 @@ class OutboxRelay:
         )
         return int(value or 0)
 
-    async def _save_position(self, position: int) -> None:
+    async def _save_position(self, position: int, published: int) -> None:
         await self.pool.execute(
             f"INSERT INTO {self.schema}.relay_position (relay, position, published, last_seq)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
             " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq, updated_at = now()",
             self.name,
             position,
-            self._published,
+            published,
             self._last_seq,
         )
 
@@ -170,7 +170,7 @@ class OutboxRelay:
         )
         self._position = position
         self._marks.clear()
-        await self._save_position(position)
+        await self._save_position(position, self._published)
         await self._save_checkpoint()
 
     async def _save_checkpoint(self) -> None:
@@ -214,10 +214,12 @@ class OutboxRelay:
             last, count, contracts = await asyncio.to_thread(self._read_batch, position)
             if count:
                 seq = await self._publish(contracts)
+                # Counted only once saved: a save that fails (PostgreSQL restarting) has the
+                # batch read and published again, and it must not count twice.
+                published = self._published + len(contracts)
                 self._last_seq = max(self._last_seq, seq)
-                self._published += len(contracts)
-                await self._save_position(last)
-                self._position = last
+                await self._save_position(last, published)
+                self._position, self._published = last, published
                 # A batch of internal events only is covered by the last sequence acknowledged
                 # to this process; before the first one nothing is known of earlier sequences.
                 if self._last_seq:
