@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
@@ -24,14 +25,24 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
     def js() -> Any:
         return host.broker.config.connection_state.stream
 
-    @router.get("/lag", summary="Per consumer: stream last seq vs ack floor, pending, redeliveries")
+    @router.get(
+        "/lag",
+        summary="Per consumer: NATS lag, and what it processed against what PostgreSQL holds",
+        description="`consumers`: stream last seq vs ack floor, pending, redeliveries. `relays`: per"
+        " service, events published from its PostgreSQL store, checkpoint, self-healing (heals)."
+        " `store`: per consumer, events published vs processed; `behind_store` flags a consumer at"
+        " lag 0 on NATS that missed events (JetStream lost them), with cause and cure.",
+    )
     async def lag() -> dict[str, Any]:
-        try:
-            return await operations.lag(js())
-        except Exception as exc:
-            raise ApiError(
-                503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
-            ) from exc
+        async with host.pool.acquire() as conn:
+            try:
+                return await operations.lag(js(), conn)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise  # the database's outage, answered as such by the host
+            except Exception as exc:
+                raise ApiError(
+                    503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
+                ) from exc
 
     @router.get("/dead-letters", summary="Dead letters of every service")
     async def dead_letters(include_redriven: bool = False) -> list[dict[str, Any]]:

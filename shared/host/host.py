@@ -178,6 +178,8 @@ class ServiceHost:
         postgres = await _probe(lambda: self.pool.fetchval("SELECT 1"))
         nats = await _probe(self._nats_probe)
         checks: dict[str, Any] = {"dependencies": {"postgres": postgres, "nats": nats}}
+        if self.relay is not None:
+            checks["relay"] = self.relay.status()
         if self.relay is not None and postgres["status"] != "down":
             with contextlib.suppress(Exception):  # down between the two reads: left out
                 checks["relay_position"] = await asyncio.wait_for(self.relay.position(), timeout=2)
