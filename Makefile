@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: install run test lint bench bench-large clean-data
+.PHONY: install run test lint faults bench bench-large clean-data
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services
+
+# Kills, cuts and deletes under load, one fault at a time; writes tests/faults/results/ and README.
+# FAULTS_ARGS="--cut-seconds 10 --seconds 15" for a shorter run.
+faults: install
+	$(PY) -m tests.faults $(FAULTS_ARGS)
 
 bench: install  # ~10-15 min on 2 cores: intake, end to end, ~100k events replayed, queries
 	$(PY) -m bench

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import connect, strip_credentials
+from shared.eventlog.topology import keep_topology
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 from tests.identity import auth
@@ -93,12 +94,31 @@ async def declare_as_ops(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
+async def keeping_topology(settings: Settings, interval_s: float = 0.5) -> AsyncIterator[None]:
+    """The topology's owner watching, as ``motcua topology keep`` does beside ``make run``."""
+    nc = await connect(settings.nats_url)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_topology(nc.jetstream(), stop, interval_s=interval_s))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await nc.close()
+
+
+@contextlib.asynccontextmanager
 async def running_system(
-    settings: Settings, names: tuple[str, ...] = ("intake", "processing", "postal", "scoring")
+    settings: Settings,
+    names: tuple[str, ...] = ("intake", "processing", "postal", "scoring"),
+    *,
+    keep: bool = False,
 ) -> AsyncIterator[System]:
     await declare_as_ops(settings)
     system = System(apps=build_apps(settings, names), ops_nats_url=settings.nats_url)
     async with contextlib.AsyncExitStack() as stack:
+        if keep:
+            await stack.enter_async_context(keeping_topology(settings))
         for name, app in system.apps.items():
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import HTMLResponse
 
 from services.intake.application import DossierNotFound, IntakeApplication
@@ -39,14 +39,21 @@ from shared.contracts import Actor
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
-from shared.pii import KeyRing
+from shared.host.openapi_errors import errors
+
+# A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
+# Idempotency-Key) stored; 409 while that first request is still in flight or for a pickup.
+FILED: dict[int | str, dict[str, Any]] = {
+    200: {"model": DossierView, "description": "A retry with the same Idempotency-Key: its dossier"},
+    **errors(409),
+}
 
 
-def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) -> APIRouter:
+def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupCommitter) -> APIRouter:
+    """``committer``: concurrent registrations share one code statement and one transaction."""
     router = APIRouter()
     catalogue = load_catalogue()
-    # Concurrent registrations share one code statement and one transaction (group commit).
-    committer = GroupCommitter(app, lambda: host.pool, keyring)
+    keyring = committer.keyring
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
@@ -66,28 +73,31 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
     async def register(
         body: Filing,
         key: str | None,
-        outcome: Callable[[str | None, str | None], Awaitable[Dossier | KeyTaken]],
+        outcome: Callable[[str | None, str | None, str | None], Awaitable[Dossier | KeyTaken]],
         secret: str | None = None,
         unit: str = "",
     ) -> Response:
         # The answer shows the applicant as filed: the writer has it already, nothing is decrypted.
         person = ApplicantView(**body.applicant.model_dump(mode="json"))
         if not key:
-            return _created(await outcome(None, None), person, secret)
+            return _created(await outcome(None, None, None), person, secret)
         # the desk is part of the request: another desk's identical filing is another request
         request_hash = hashlib.sha256(
             f"{unit}:{type(body).__name__}:{body.model_dump_json()}".encode()
         ).hexdigest()
         try:
-            result = await outcome(key, request_hash)  # the key is claimed with the batch
+            result = await outcome(key, request_hash, None)  # the key is claimed with the batch
         except ApiError:
             # A retry of a request that went through must get its dossier even if the filing
             # no longer passes (its back-dating limit ran out since, say).
             async with host.pool.acquire() as conn:
                 held = (await lookup_keys(conn, [key])).get(key)
-            if held is None or held[0] != request_hash or held[1] is None:
+            if held is None or held.request_hash != request_hash or held.code is None:
                 raise
-            result = KeyTaken(same_request=True, code=held[1])
+            stored = await asyncio.to_thread(_stored, app, held.code)
+            if stored is None:
+                raise
+            return _json(_view(stored, person), 200)
         if isinstance(result, Dossier):
             return _created(result, person, secret)
         if not result.same_request:
@@ -97,14 +107,24 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
                 "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác",
                 "This Idempotency-Key was already used for a different request",
             )
-        if result.code is None:
-            raise ApiError(
+        stored = await asyncio.to_thread(_stored, app, result.code) if result.code else None
+        if stored is None and result.code and result.expired:
+            # Its first save failed or its process died: saved now under the claim's code, or
+            # found stored by whichever retry got there first.
+            again = await outcome(key, request_hash, result.code)
+            if isinstance(again, Dossier):
+                return _created(again, person, secret)
+            stored = await asyncio.to_thread(_stored, app, result.code)
+        if stored is None:
+            error = ApiError(
                 409,
                 "request_in_progress",
                 "Yêu cầu với khóa này đang được xử lý, vui lòng thử lại",
                 "A request with this key is still being processed; retry shortly",
             )
-        return _json(_view(await asyncio.to_thread(app.dossier, result.code), person), 200)
+            error.headers = {"Retry-After": "1"}
+            raise error
+        return _json(_view(stored, person), 200)
 
     async def save_new(
         body: Filing,
@@ -112,6 +132,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         outcome: str,
         key: str | None,
         request_hash: str | None,
+        code: str | None,
         *,
         terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
         missing_items: list[str] | None = None,
@@ -155,6 +176,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
                 ),
                 key,
                 request_hash,
+                code,
             )
         except BaseException:
             if claimant is not None:  # the pickup stays free for the filing that will succeed
@@ -169,6 +191,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Tiếp nhận hồ sơ (form 01)",
+        responses=FILED,
     )
     async def receive(
         body: ReceiveDossierRequest,
@@ -179,13 +202,19 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
 
         def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
             return _terms(
-                catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+                catalogue,
+                procedure,
+                at,
+                body.postal_return,
+                body.paid_online,
+                body.documents_scanned,
+                tracking_hash(secret),
             )
 
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "received", key, h, terms_of=terms),
+            lambda key, h, code: save_new(body, caller, "received", key, h, code, terms_of=terms),
             secret,
             caller.principal.agency,
         )
@@ -196,6 +225,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Hướng dẫn bổ sung (form 02)",
+        responses=FILED,
     )
     async def incomplete(
         body: IncompleteDossierRequest,
@@ -205,7 +235,9 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "incomplete", key, h, missing_items=body.missing_items),
+            lambda key, h, code: save_new(
+                body, caller, "incomplete", key, h, code, missing_items=body.missing_items
+            ),
             unit=caller.principal.agency,
         )
 
@@ -215,6 +247,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Từ chối (form 03)",
+        responses=FILED,
     )
     async def refuse(
         body: RefuseDossierRequest,
@@ -224,7 +257,9 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         return await register(
             body,
             idempotency_key,
-            lambda key, h: save_new(body, caller, "refused", key, h, refusal_reasons=body.reasons),
+            lambda key, h, code: save_new(
+                body, caller, "refused", key, h, code, refusal_reasons=body.reasons
+            ),
             unit=caller.principal.agency,
         )
 
@@ -233,14 +268,23 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
         response_model=DossierView,
         tags=["dossiers"],
         summary="Nhận hồ sơ đã bổ sung đủ",
+        responses=errors(409),
     )
     async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
         dossier = await _load(app, code, caller)
         procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
-        secret = new_tracking_secret()
+        # A dossier filed online keeps the secret its citizen was given when filing.
+        online = getattr(dossier, "online", None)
+        secret = None if online else new_tracking_secret()
         terms = _terms(
-            catalogue, procedure, at, body.postal_return, body.paid_online, body.documents_scanned, secret
+            catalogue,
+            procedure,
+            at,
+            body.postal_return,
+            body.paid_online,
+            body.documents_scanned,
+            online["tracking_hash"] if online else tracking_hash(secret or ""),
         )
         try:
             completed = await asyncio.to_thread(
@@ -300,8 +344,15 @@ def build_router(host: ServiceHost, app: IntakeApplication, keyring: KeyRing) ->
             for e in ordered
         ]
 
-    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"])
-    async def form(code: str, form: str, purpose: Purpose, caller: Caller = CALLER) -> HTMLResponse:
+    @router.get(
+        "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, tags=["dossiers"], responses=errors(409)
+    )
+    async def form(
+        code: str,
+        purpose: Purpose,
+        form: str = Path(json_schema_extra={"enum": sorted(FORMS)}),
+        caller: Caller = CALLER,
+    ) -> HTMLResponse:
         dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(
@@ -498,7 +549,7 @@ def _terms(
     postal_return: bool,
     paid_online: bool,
     documents_scanned: bool,
-    tracking_secret: str,
+    secret_hash: str,
 ) -> dict[str, Any]:
     """What a received dossier is judged by, and the hash of the secret its receipt carries."""
     calendar = catalogue.department(procedure.department).calendar
@@ -517,7 +568,7 @@ def _terms(
         "electronic_result": procedure.electronic_result,
         "received_at": received_at,
         "due_at": appointment(procedure, received_at, calendar),
-        "tracking_hash": tracking_hash(tracking_secret),
+        "tracking_hash": secret_hash,
     }
 
 
@@ -536,6 +587,13 @@ def _receiving_point(catalogue: Catalogue, code: str | None) -> Any:
         f"No receiving point {code}",
         known=[p.code for p in points],
     )
+
+
+def _stored(app: IntakeApplication, code: str) -> Dossier | None:
+    try:
+        return app.dossier(code)
+    except DossierNotFound:
+        return None
 
 
 def _created(result: Dossier | KeyTaken, person: ApplicantView, secret: str | None) -> Response:
@@ -586,6 +644,14 @@ def _status_pointers(dossier: Dossier) -> list[StatusPointer]:
 HIDDEN_TERMS = ("received_at", "due_at", "tracking_hash")
 
 
+def _online_view(dossier: Dossier) -> dict[str, Any] | None:
+    """What a filing made online shows: its documents and the citizen's choices, not the hash."""
+    online = getattr(dossier, "online", None)  # dossiers stored before online filing have none
+    if online is None:
+        return None
+    return {k: v for k, v in online.items() if k != "tracking_hash"}
+
+
 def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | None = None) -> DossierView:
     terms = dossier.terms or {}
     return DossierView(
@@ -607,5 +673,6 @@ def _view(dossier: Dossier, applicant: ApplicantView, tracking_secret: str | Non
         registered_by=dossier.registered_by,
         applicant=applicant,
         forms=[name for name, (outcomes, _) in FORMS.items() if dossier.outcome in outcomes],
+        online=_online_view(dossier),
         **dossier.filing,
     )

@@ -54,6 +54,13 @@ class IntakeApplication(Application[Any]):
         self.save(dossier)
         return dossier
 
+    def check(self, code: str, **fields: Any) -> Dossier:
+        """The desk's verdict on a dossier filed online (``Dossier.check``)."""
+        dossier = self.dossier(code)
+        dossier.check(**fields)
+        self.save(dossier)
+        return dossier
+
     def record_erasure(self, code: str, **fields: Any) -> Dossier:
         dossier = self.dossier(code)
         dossier.record_erasure(**fields)

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS intake.idempotency_keys (
     dossier_code text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Until when the claim's own request may still be saving its dossier; after that a retry
+-- saves it under the claim's code. NULL: a claim from before leases (it never expires).
+ALTER TABLE intake.idempotency_keys ADD COLUMN IF NOT EXISTS lease_until timestamptz;
 """
 
 
@@ -82,7 +85,8 @@ async def _reserve(conn: asyncpg.Connection, keys: list[tuple[str, date]], count
 
 
 async def record_keys(conn: asyncpg.Connection, keys: list[str], codes: list[str]) -> None:
-    """Idempotency keys of one batch -> their dossier codes, in one statement."""
+    """Idempotency keys of one batch -> their dossier codes, in one statement (in the claim's
+    own transaction: a key is never held without the code its dossier will have)."""
     if keys:
         await conn.execute(
             "UPDATE intake.idempotency_keys AS k SET dossier_code = v.code"
@@ -94,16 +98,25 @@ async def record_keys(conn: asyncpg.Connection, keys: list[str], codes: list[str
 
 @dataclass(frozen=True)
 class KeyTaken:
-    """An idempotency key claimed before: by the same request (its dossier's code, or None while
-    that request is still being saved) or by a different one."""
+    """An idempotency key claimed before: by the same request or by a different one.
+
+    ``code`` is the dossier code the claim holds (None only for a key twice in one batch, or
+    a claim written before codes were recorded with it). Whether that dossier is stored is the
+    event store's to say; ``expired`` says its claim's lease ran out or its save is known to
+    have failed, so that a retry may save it under the same code (the store's unique key on
+    the dossier's id, derived from the code, keeps it to one dossier however many try).
+    """
 
     same_request: bool
     code: str | None
+    expired: bool = False
 
 
-async def claim_keys(conn: asyncpg.Connection, claims: list[tuple[str, str]]) -> list[KeyTaken | None]:
-    """Claims (key, request hash) pairs in one statement, in order: None where the claim was
-    made, else what the key already stood for.
+async def claim_keys(
+    conn: asyncpg.Connection, claims: list[tuple[str, str]], lease_s: float
+) -> list[KeyTaken | None]:
+    """Claims (key, request hash) pairs in one statement, in order, each for ``lease_s`` seconds:
+    None where the claim was made, else what the key already stood for.
 
     A key twice in the same list is claimed by its first occurrence; the later one is told the
     request is in progress, as it would be by a concurrent batch.
@@ -116,10 +129,12 @@ async def claim_keys(conn: asyncpg.Connection, claims: list[tuple[str, str]]) ->
     claimed = {
         r["key"]
         for r in await conn.fetch(
-            "INSERT INTO intake.idempotency_keys (key, request_hash)"
-            " SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO NOTHING RETURNING key",
+            "INSERT INTO intake.idempotency_keys (key, request_hash, lease_until)"
+            " SELECT k, h, now() + make_interval(secs => $3)"
+            " FROM unnest($1::text[], $2::text[]) AS c(k, h) ON CONFLICT (key) DO NOTHING RETURNING key",
             list(first),
             list(first.values()),
+            lease_s,
         )
     }
     earlier = await lookup_keys(conn, [k for k in first if k not in claimed])
@@ -131,24 +146,41 @@ async def claim_keys(conn: asyncpg.Connection, claims: list[tuple[str, str]]) ->
         elif key in claimed:  # the same key earlier in this very batch
             results.append(KeyTaken(same_request=first[key] == request_hash, code=None))
         else:
-            held_hash, code = earlier.get(key, (request_hash, None))
-            results.append(KeyTaken(same_request=held_hash == request_hash, code=code))
+            # gone since the insert (released by a refused request): retried like one in progress
+            held = earlier.get(key, HeldKey(request_hash, None, False))
+            results.append(KeyTaken(held.request_hash == request_hash, held.code, held.expired))
         seen.add(key)
     return results
 
 
-async def lookup_keys(conn: asyncpg.Connection, keys: list[str]) -> dict[str, tuple[str, str | None]]:
-    """(request hash, dossier code or None while in progress) of keys held (others left out)."""
+@dataclass(frozen=True)
+class HeldKey:
+    request_hash: str
+    code: str | None
+    expired: bool  # its lease ran out (or was ended by a save known to have failed)
+
+
+async def lookup_keys(conn: asyncpg.Connection, keys: list[str]) -> dict[str, HeldKey]:
+    """What the keys held stand for (keys not held are left out)."""
     if not keys:
         return {}
     rows = await conn.fetch(
-        "SELECT key, request_hash, dossier_code FROM intake.idempotency_keys WHERE key = ANY($1::text[])",
+        "SELECT key, request_hash, dossier_code, coalesce(lease_until <= now(), false) AS expired"
+        " FROM intake.idempotency_keys WHERE key = ANY($1::text[])",
         keys,
     )
-    return {r["key"]: (r["request_hash"], r["dossier_code"]) for r in rows}
+    return {r["key"]: HeldKey(r["request_hash"], r["dossier_code"], r["expired"]) for r in rows}
+
+
+async def expire_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """Ends the lease of claims whose save failed: a retry may save their dossier at once."""
+    if keys:
+        await conn.execute(
+            "UPDATE intake.idempotency_keys SET lease_until = now() WHERE key = ANY($1::text[])", keys
+        )
 
 
 async def release_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
-    """Frees keys whose request stored nothing, so that a retry can go through."""
+    """Frees keys whose request stored nothing and never will (the domain refused it)."""
     if keys:
         await conn.execute("DELETE FROM intake.idempotency_keys WHERE key = ANY($1::text[])", keys)

@@ -19,7 +19,17 @@ from eventsourcing.domain import Aggregate, event
 # service finds a dossier's events on the bus from its code).
 from shared.contracts.ids import DOSSIER_NAMESPACE, dossier_id_for
 
-__all__ = ["DOSSIER_NAMESPACE", "Dossier", "NotIncomplete", "dossier_id_for"]
+__all__ = [
+    "CHECK_OUTCOMES",
+    "DOSSIER_NAMESPACE",
+    "Dossier",
+    "NotIncomplete",
+    "NotRegistered",
+    "dossier_id_for",
+]
+
+# What the desk may make of a dossier filed online: the counter's three outcomes.
+CHECK_OUTCOMES = ("received", "incomplete", "refused")
 
 
 class NotIncomplete(Exception):
@@ -30,6 +40,14 @@ class NotIncomplete(Exception):
         self.outcome = outcome
 
 
+class NotRegistered(Exception):
+    """Only a dossier filed online and not yet checked by the desk can be checked."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(f"the dossier is {outcome}, not an online filing waiting for the desk")
+        self.outcome = outcome
+
+
 class Dossier(Aggregate):
     """Hồ sơ: one citizen's or business's filing for one administrative procedure."""
 
@@ -37,10 +55,11 @@ class Dossier(Aggregate):
     def create_id(code: str) -> UUID:
         return dossier_id_for(code)
 
+    # No bare ``*``: the event library treats every keyword-only parameter as required, default
+    # or not, and ``online`` must be optional (dossiers registered before online filing lack it).
     @event("Registered")
     def __init__(
         self,
-        *,
         code: str,
         filing: dict[str, Any],
         outcome: str,
@@ -51,6 +70,7 @@ class Dossier(Aggregate):
         backdate_reason: str | None,
         actor: dict[str, Any],
         applicant: dict[str, Any],
+        online: dict[str, Any] | None = None,
     ) -> None:
         self.code = code
         self.filing = filing  # procedure, department, desk, channel, online level, postal return
@@ -65,6 +85,68 @@ class Dossier(Aggregate):
         # Sealed (``SealedPersonalData`` as a dict): the stored events and snapshots never hold
         # the applicant in clear. Dossiers recorded before encryption hold a clear dict.
         self.applicant = applicant
+        # Filed online (outcome "registered"): the documents uploaded (id, type, size, SHA-256)
+        # and the hash of the tracking secret the citizen was given; None at the counter.
+        self.online = online
+        self.checked_at: datetime | None = None
+
+    @property
+    def filed_online(self) -> bool:
+        return self.online is not None
+
+    def check(
+        self,
+        *,
+        outcome: str,
+        terms: dict[str, Any] | None,
+        missing_items: list[str] | None,
+        refusal_reasons: str | None,
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        """The desk's verdict on a dossier filed online, as at the counter: received (with its
+        terms), asked to complete (everything missing at once) or refused (with reasons)."""
+        if self.outcome != "registered":
+            raise NotRegistered(self.outcome)
+        if outcome not in CHECK_OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        if (outcome == "received") != (terms is not None):
+            raise ValueError("terms are given exactly when the dossier is received")
+        if outcome == "incomplete" and not missing_items:
+            raise ValueError("a completion request lists what is missing")
+        if outcome == "refused" and not (refusal_reasons or "").strip():
+            raise ValueError("a refusal gives its reasons")
+        if occurred_at < self.registered_at:
+            raise ValueError("the desk cannot check a filing before it was filed")
+        self._checked(
+            outcome=outcome,
+            terms=terms,
+            missing_items=missing_items,
+            refusal_reasons=refusal_reasons,
+            occurred_at=occurred_at,
+            backdate_reason=backdate_reason,
+            actor=actor,
+        )
+
+    @event("Checked")
+    def _checked(
+        self,
+        outcome: str,
+        terms: dict[str, Any] | None,
+        missing_items: list[str] | None,
+        refusal_reasons: str | None,
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        self.outcome = outcome
+        self.terms = terms
+        self.missing_items = missing_items
+        self.refusal_reasons = refusal_reasons
+        self.checked_at = occurred_at
+        if outcome == "received" and terms is not None:
+            self.received_at = terms["received_at"]
 
     def complete(
         self,
@@ -125,5 +207,6 @@ class Dossier(Aggregate):
         self.personal_data_erased_at = occurred_at
 
     def national_status(self) -> int:
-        """TrangThaiHoSo at the desk: 2 received, 3 not received, 5 asked to complete."""
-        return {"received": 2, "refused": 3, "incomplete": 5}[self.outcome]
+        """TrangThaiHoSo at the desk: 1 registered online (waiting for the desk), 2 received,
+        3 not received, 5 asked to complete."""
+        return {"registered": 1, "received": 2, "refused": 3, "incomplete": 5}[self.outcome]

@@ -7,6 +7,14 @@ transaction for their events. A lone request is never held back (no timer), so a
 the latency is that of a single save, and at high load the batches grow by themselves.
 Nothing is answered before it is committed.
 
+A keyed request's claim holds its dossier's code from the claim's own commit on. The dossier
+id is derived from the code and the event store keeps one aggregate per id, so however often
+a dossier is saved under a claim's code (a retry after a crash, or a slow first attempt and a
+retry at once), one save wins and the others find it stored. Nothing is released or
+re-numbered after a failed save, so a save whose commit was lost on the way back can never
+become a second dossier; a save that failed ends its claim's lease so that a retry may save it
+again at once, a crash leaves it to expire (``lease_s``).
+
 The applicant is sealed here, under the data subject's key: the keys of the batch's citizens
 (created for new ones) come with one statement in the transaction that allocates the codes,
 so encryption costs no extra round trip per request, and a clear applicant never reaches the
@@ -16,21 +24,39 @@ event store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+from eventsourcing.persistence import RecordConflictError
 
 from services.intake.application import IntakeApplication
-from services.intake.codes import KeyTaken, allocate_codes, claim_keys, record_keys, release_keys
+from services.intake.codes import (
+    KeyTaken,
+    allocate_codes,
+    claim_keys,
+    expire_keys,
+    record_keys,
+    release_keys,
+)
 from services.intake.domain import Dossier
 from shared.contracts import PersonalData
 from shared.pii import KeyRing
 
 # Bounds the transaction (and the lock it holds) at high load; 200 dossiers take ~20 ms.
 MAX_BATCH = 200
+# How long a claim's own request may take to save its dossier before a retry saves it instead
+# (after a crash of the process that claimed it). Far above a save's duration under load.
+DEFAULT_LEASE_S = 30.0
+# The steps of a save, in order, where ``GroupCommitter.fault`` may fail one (tests only):
+# before the claim's transaction, after it committed, after the dossiers committed.
+STEPS = ("claim", "claimed", "saved")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,15 +67,26 @@ class _Pending:
     key: str | None
     request_hash: str  # empty without a key
     answer: asyncio.Future[Dossier | KeyTaken]
+    code: str | None = None  # the claim's code, when saving again a dossier whose save failed
 
 
 class GroupCommitter:
-    def __init__(self, app: IntakeApplication, pool: Callable[[], asyncpg.Pool], keyring: KeyRing) -> None:
+    def __init__(
+        self,
+        app: IntakeApplication,
+        pool: Callable[[], asyncpg.Pool],
+        keyring: KeyRing,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+    ) -> None:
         self.app = app
         self.keyring = keyring
+        self.lease_s = lease_s
         self._pool = pool
         self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
+        # Fault injection for tests: called with each of STEPS; what it raises fails that step.
+        self.fault: Callable[[str], None] | None = None
 
     async def register(
         self,
@@ -58,16 +95,19 @@ class GroupCommitter:
         fields: dict[str, Any],
         key: str | None = None,
         request_hash: str | None = None,
+        code: str | None = None,
     ) -> Dossier | KeyTaken:
-        """Claims the request's idempotency key, allocates the dossier's code, saves it with
-        whatever else is waiting and records the key against the code.
+        """Claims the request's idempotency key together with the dossier's new code, then
+        saves the dossier with whatever else is waiting.
 
         ``fields["applicant"]`` is the clear ``PersonalData``; it is stored sealed.
 
-        A key claimed before comes back as ``KeyTaken`` and nothing is saved for it.
+        A key claimed before comes back as ``KeyTaken`` and nothing is saved for it. With
+        ``code`` (an expired claim's) the key is not claimed again: the dossier is saved under
+        that code, or comes back as ``KeyTaken`` if another save of it got there first.
         """
         answer: asyncio.Future[Dossier | KeyTaken] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(unit_code, at, fields, key, request_hash or "", answer))
+        self._queue.append(_Pending(unit_code, at, fields, key, request_hash or "", answer, code))
         if self._worker is None or self._worker.done():
             # The worker lives only while there is work: nothing to stop at shutdown.
             self._worker = asyncio.create_task(self._drain())
@@ -82,36 +122,74 @@ class GroupCommitter:
                 for p in batch:
                     _settle(p.answer, exc)
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, pending: list[_Pending]) -> None:
+        again = [p for p in pending if p.code]
+        batch = [p for p in pending if not p.code]
+        self._step("claim")
         async with self._pool().acquire() as conn, conn.transaction():
             # No wait for the WAL flush: keys and code numbers matter only through the dossiers
             # that commit later, synchronously, which flushes them too (WAL is written in order).
             # A crash can only forget claims and numbers no stored dossier has.
             await conn.execute("SET LOCAL synchronous_commit = off")
             keyed = [p for p in batch if p.key]
-            claims = await claim_keys(conn, [(p.key or "", p.request_hash) for p in keyed])
+            claims = await claim_keys(conn, [(p.key or "", p.request_hash) for p in keyed], self.lease_s)
             taken = {id(p): t for p, t in zip(keyed, claims, strict=True) if t is not None}
             fresh = [p for p in batch if id(p) not in taken]
             codes = await allocate_codes(conn, [(p.unit_code, p.at) for p in fresh])
-            registrations = await self._sealed(conn, fresh, codes)
+            claimed = [(p.key, c) for p, c in zip(fresh, codes, strict=True) if p.key]
+            await record_keys(conn, [k for k, _ in claimed], [c for _, c in claimed])
+            again_codes = [p.code or "" for p in again]
+            registrations = await self._sealed(conn, [*fresh, *again], [*codes, *again_codes])
         for p in batch:
             if id(p) in taken:
                 _settle(p.answer, taken[id(p)])
+        saving = [*fresh, *again]
         try:
-            results = await asyncio.to_thread(self.app.register_many, registrations) if fresh else []
+            self._step("claimed")
+            results = await self._save(fresh, registrations[: len(fresh)])
+            for registration in registrations[len(fresh) :]:  # one by one: rare, and may conflict
+                results.append(await self._save_alone(registration))
+            self._step("saved")
         except BaseException:
-            await self._release([p.key for p in fresh if p.key])
+            await self._expire([p.key for p in saving if p.key])
             raise
-        saved = [
-            (p.key, r.code) for p, r in zip(fresh, results, strict=True) if p.key and isinstance(r, Dossier)
-        ]
-        refused = [p.key for p, r in zip(fresh, results, strict=True) if p.key and not isinstance(r, Dossier)]
-        async with self._pool().acquire() as conn:
-            if saved:
-                await record_keys(conn, [k for k, _ in saved], [c for _, c in saved])
-            await release_keys(conn, refused)
-        for p, result in zip(fresh, results, strict=True):
+        refused = [p.key for p, r in zip(saving, results, strict=True) if p.key and isinstance(r, Exception)]
+        if refused:
+            async with self._pool().acquire() as conn:
+                await release_keys(conn, refused)
+        for p, result in zip(saving, results, strict=True):
             _settle(p.answer, result)
+
+    def _step(self, step: str) -> None:
+        if self.fault is not None:
+            self.fault(step)
+
+    async def _save(
+        self, fresh: list[_Pending], registrations: list[dict[str, Any]]
+    ) -> list[Dossier | KeyTaken | Exception]:
+        if not fresh:
+            return []
+        try:
+            return list(await asyncio.to_thread(self.app.register_many, registrations))
+        except RecordConflictError:
+            # A retry saved one of these under its claim's code while this save was slow: the
+            # batch is rolled back whole, so each is saved alone and that one is found stored.
+            log.warning("intake: a dossier of a batch was saved meanwhile by a retry; saving one by one")
+            return [await self._save_alone(r) for r in registrations]
+
+    async def _save_alone(self, registration: dict[str, Any]) -> Dossier | KeyTaken | Exception:
+        try:
+            (result,) = await asyncio.to_thread(self.app.register_many, [registration])
+        except RecordConflictError:
+            return KeyTaken(same_request=True, code=registration["code"])
+        return result
+
+    async def _expire(self, keys: list[str]) -> None:
+        """Best effort: if even this fails (the database is down), the leases run out by themselves."""
+        if keys:
+            with contextlib.suppress(Exception):
+                async with self._pool().acquire() as conn:
+                    await expire_keys(conn, keys)
 
     async def _sealed(
         self, conn: asyncpg.Connection, fresh: list[_Pending], codes: list[str]
@@ -133,16 +211,11 @@ class GroupCommitter:
             for p, code, s, person in zip(fresh, codes, subjects, people, strict=True)
         ]
 
-    async def _release(self, keys: list[str]) -> None:
-        if keys:
-            async with self._pool().acquire() as conn:
-                await release_keys(conn, keys)
 
-
-def _settle(answer: asyncio.Future[Dossier | KeyTaken], result: Dossier | KeyTaken | Exception) -> None:
+def _settle(answer: asyncio.Future[Dossier | KeyTaken], result: Dossier | KeyTaken | BaseException) -> None:
     if answer.done():  # the client went away; its dossier is stored all the same
         return
-    if isinstance(result, Exception):
+    if isinstance(result, BaseException):
         answer.set_exception(result)
     else:
         answer.set_result(result)

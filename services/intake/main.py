@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
+from services.intake.catalogue import load_catalogue
 from services.intake.codes import DDL
+from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
+from services.intake.online_api import DDL as ONLINE_DDL
+from services.intake.online_api import UPLOAD_PATH, build_online_router
 from services.intake.pickups import DDL as PICKUPS_DDL
 from services.intake.pickups import record_pickup
 from services.intake.translate import translator
+from shared.documents import PgDocumentStore, max_document_bytes
 from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, ensure_schema, eventstore_env
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
@@ -36,13 +43,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def create_tables() -> None:
         await host.pool.execute(DDL)
         await host.pool.execute(PICKUPS_DDL)
+        await host.pool.execute(ONLINE_DDL)
+        await documents.create_tables()
         async with host.pool.acquire() as conn:
             await keyring.start(conn)
 
+    # Documents filed online (and later the results issued) live beside intake's events.
+    documents = PgDocumentStore(lambda: host.pool, "intake")
     host.setup.append(create_tables)
-    app = service_app(host, title="motcua intake", description="Tiếp nhận hồ sơ — the one-stop front desk")
-    app.include_router(build_router(host, application, keyring))
+    app = service_app(
+        host,
+        title="motcua intake",
+        description="Tiếp nhận hồ sơ — the one-stop front desk",
+        # the request itself bounds the upload a little above the document's own limit
+        uploads={UPLOAD_PATH: max_document_bytes() + 1},
+    )
+    # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
+    lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
+    committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
+    app.include_router(build_router(host, application, committer))
+    app.include_router(
+        build_online_router(host, application, keyring, committer, load_catalogue(), documents)
+    )
     app.state.host = host
     app.state.application = application
     app.state.keyring = keyring
+    app.state.committer = committer
     return app

@@ -22,6 +22,7 @@ from services.intake.schemas import ApplicantView, ErasureRequest
 from shared.auth.guard import CALLER, Caller
 from shared.contracts import Actor
 from shared.host.errors import ApiError, not_found
+from shared.host.openapi_errors import errors
 from shared.pii import ERASED, UNREADABLE, KeyRing, SealBroken, is_sealed
 from shared.pii.access import access_events, record_access
 from shared.pii.retention import retained_until, retention_years
@@ -76,7 +77,9 @@ def build_personal_router(pool: Any, app: IntakeApplication, keyring: KeyRing) -
         await _load(app, code)
         return await access_events(pool(), code)
 
-    @router.post("/dossiers/{code}/erasure", summary="Xóa dữ liệu cá nhân (crypto-shredding)")
+    @router.post(
+        "/dossiers/{code}/erasure", summary="Xóa dữ liệu cá nhân (crypto-shredding)", responses=errors(409)
+    )
     async def erase_route(code: str, body: ErasureRequest, caller: Caller = CALLER) -> dict[str, Any]:
         return await erase(pool(), app, keyring, code, body, actor=caller.actor())
 

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import Channel, PersonalData
-from shared.host.business_time import CommandMeta, ListItem
+from shared.contracts.base import Text
+from shared.host.business_time import CommandMeta, ListItem, no_actor_in_body
 
 
 class DocumentTicked(BaseModel):
@@ -30,7 +31,9 @@ class Filing(CommandMeta):
     applicant: PersonalData
     channel: Channel
     online_level: Literal["full", "partial"] | None = Field(
-        default=None, description="online dossiers: toàn trình (full) or một phần (partial)"
+        default=None,
+        description="online dossiers: toàn trình (full) or một phần (partial); required for channel 2"
+        " (online) and refused for the others (422 online_level_mismatch)",
     )
     receiving_point: str | None = Field(
         default=None, max_length=64, description="desk code; by default the provincial centre"
@@ -65,7 +68,7 @@ class IncompleteDossierRequest(Filing):
 class RefuseDossierRequest(Filing):
     """Từ chối tiếp nhận: not within competence or not eligible (form 03)."""
 
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Text = Field(min_length=1, max_length=4000)
 
 
 class CompleteDossierRequest(CommandMeta):
@@ -118,6 +121,9 @@ class DossierView(BaseModel):
     registered_by: dict[str, Any]
     applicant: ApplicantView
     forms: list[str]
+    online: dict[str, Any] | None = Field(
+        default=None, description="filed online: the documents uploaded (id, type, size, SHA-256)"
+    )
     tracking_secret: str | None = Field(
         default=None,
         description="mã tra cứu for the citizen: in the answer that receives the dossier only, never again",
@@ -144,7 +150,7 @@ class ErasureRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(
+    reason: Text = Field(
         min_length=1, max_length=2000, description="the data subject's request, its reference"
     )
     legal_obligation: str | None = Field(
@@ -152,3 +158,41 @@ class ErasureRequest(BaseModel):
         max_length=2000,
         description="the legal obligation to erase during the retention period (decision, article)",
     )
+
+
+class OnlineFilingRequest(BaseModel):
+    """Nộp hồ sơ trực tuyến: a citizen files for a procedure offered online. Who files is the
+    token's citizen; the documents are uploads of theirs not yet part of another filing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return no_actor_in_body(data)
+
+    procedure_code: str = Field(min_length=1, max_length=32, examples=["LLTP"])
+    applicant: PersonalData
+    receiving_point: str | None = Field(
+        default=None, max_length=64, description="the desk that checks it; by default the provincial centre"
+    )
+    documents: list[UUID] = Field(max_length=50, description="ids from POST /online/documents")
+    postal_return: bool = Field(default=False, description="the result by post")
+
+
+class ReceiveOnlineRequest(CommandMeta):
+    """The desk receives a filing made online: the legal clock starts (form 01)."""
+
+    paid_online: bool = Field(default=False, description="fees paid through online payment")
+
+
+class IncompleteOnlineRequest(CommandMeta):
+    """The desk asks for everything missing, at once (form 02)."""
+
+    missing_items: list[ListItem] = Field(min_length=1, max_length=50)
+
+
+class RefuseOnlineRequest(CommandMeta):
+    """The desk refuses the filing, with reasons (form 03)."""
+
+    reasons: str = Field(min_length=1, max_length=4000)

@@ -39,7 +39,10 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
         "applicant": SealedPersonalData(**dossier.applicant) if sealed else None,
         **dossier.filing,
     }
-    if isinstance(e, Events.Registered):
+    # An online filing is published once the desk has checked it, as the counter's verdict
+    # would be: its registration (national status 1) stays on intake's own log.
+    checked = isinstance(e, Events.Checked)
+    if isinstance(e, Events.Registered) or checked:
         if dossier.outcome == "incomplete":
             return CompletionRequested(
                 **common,
@@ -52,7 +55,7 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
                 event_type=f"intake.dossier_refused.{version}",
                 reasons=dossier.refusal_reasons or "",
             )
-    if dossier.outcome == "received" and isinstance(e, Events.Registered | Events.Completed):
+    if dossier.outcome == "received" and isinstance(e, Events.Registered | Events.Completed | Events.Checked):
         return DossierReceived(
             **common, event_type=f"intake.dossier_received.{version}", **(dossier.terms or {})
         )

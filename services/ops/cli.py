@@ -31,6 +31,7 @@ from services.scoring.rebuild import replace_tables
 from services.scoring.verify import compare
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
+from shared.eventlog.topology import KEEP_INTERVAL_S, keep_topology
 from shared.runtime.servers import recorded_urls
 
 app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
@@ -104,6 +105,37 @@ def topology_declare(nats_url: NatsUrl = None) -> None:
 
     asyncio.run(run())
     console.print("[green]declared[/] the stream and its consumers")
+
+
+@topology_app.command("keep")
+def topology_keep(
+    nats_url: NatsUrl = None,
+    interval: Annotated[float, typer.Option(help="seconds between two looks")] = KEEP_INTERVAL_S,
+) -> None:
+    """Declare, then keep watching: re-declare the stream or a consumer that went missing (JetStream's
+    store lost). Runs until stopped (Ctrl-C / SIGTERM); the relays re-publish from PostgreSQL."""
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    url = nats_server(nats_url)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        nc = await connect(
+            url, os.environ.get("NATS_USER") or None, os.environ.get("NATS_PASSWORD") or None, reconnect=True
+        )
+        try:
+            await declare_topology(nc.jetstream())
+            console.print("[green]declared[/] the stream and its consumers; keeping them")
+            await keep_topology(nc.jetstream(), stop, interval_s=interval)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
 
 
 @topology_app.command("nats-users")

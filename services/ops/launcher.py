@@ -50,6 +50,20 @@ def declare_as_ops(nats_url: str) -> None:
     asyncio.run(run())
 
 
+def start_keeper(nats_url: str, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The topology's owner stays up beside the services: it re-declares the stream and the
+    consumers if JetStream loses them (``motcua topology keep``), as the ops user."""
+    keeper_env = {**env, "NATS_URL": nats_url}
+    for key in ("NATS_USER", "NATS_PASSWORD"):  # the launcher's own ops credentials, if any
+        if os.environ.get(key):
+            keeper_env[key] = os.environ[key]
+    command = [sys.executable, "-m", "services.ops.cli", "topology", "keep"]
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, env=keeper_env, stdout=subprocess.DEVNULL)  # noqa: S603
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=keeper_env, stdout=out, stderr=out)  # noqa: S603
+
+
 def service_env(name: str, base: dict[str, str], servers: RunningServers) -> dict[str, str]:
     """One service's environment: its own NATS user when the servers are ours."""
     credentials = servers.nats_credentials(name)
@@ -80,7 +94,10 @@ def development_env(servers: RunningServers, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_service(name: str, env: dict[str, str], port: int | None = None) -> subprocess.Popen[bytes]:
+def start_service(
+    name: str, env: dict[str, str], port: int | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """One service as its own uvicorn process; its output goes to ``log`` when given."""
     command = [
         sys.executable,
         "-m",
@@ -94,7 +111,10 @@ def start_service(name: str, env: dict[str, str], port: int | None = None) -> su
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
+    if log is None:
+        return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
+    with open(log, "ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)  # noqa: S603
 
 
 def wait_healthy(
@@ -164,6 +184,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         declare_as_ops(servers.nats_url)
+        processes["topology"] = start_keeper(servers.nats_url, env)
         if issuer is not None:
             identity = [sys.executable, "-m", "services.identity_dev", "--data-dir", str(args.data_dir)]
             processes["identity"] = subprocess.Popen(identity, cwd=ROOT, env=env)  # noqa: S603

@@ -20,13 +20,14 @@ def read_projection(database_url: str, console: Console) -> Projection:
     with reporter_for(console) as progress:
         progress.phase(READ, total, "events")
         progress.phase(FOLD, 0, "dossiers")
-        projection = project(database_url, parts, report=lambda tick: _apply(progress, tick))
+        projection = project(database_url, parts, report=lambda tick: apply_tick(progress, tick))
         progress.done(READ)
         progress.done(FOLD)
     return projection
 
 
-def _apply(progress: Reporter, tick: Tick) -> None:
+def apply_tick(progress: Reporter, tick: Tick) -> None:
+    """A worker's tick as progress (the command line's bars, or an HTTP replay's counts)."""
     kind, n = tick
     if kind == "read":
         progress.advance(READ, n)

@@ -58,7 +58,12 @@ def build_router(
     async def dossier_shipments(code: str) -> list[dict[str, Any]]:
         return [shipment_view(s) for s in await asyncio.to_thread(app.shipments_of, code)]
 
-    @router.post("/pickups", status_code=201, summary="Yêu cầu bưu chính đến nhận hồ sơ tại nhà")
+    @router.post(
+        "/pickups",
+        status_code=201,
+        summary="Yêu cầu bưu chính đến nhận hồ sơ tại nhà",
+        responses={200: {"description": "A retry with the same Idempotency-Key: the pickup it booked"}},
+    )
     async def request_pickup(
         body: PickupRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),

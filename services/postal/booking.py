@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from services.postal.application import PostalApplication
 from services.postal.domain import Shipment
 from services.postal.index import ShipmentIndex
@@ -58,7 +56,7 @@ class BookingLoop:
             self._wake.clear()
             try:
                 await self.book_open()
-            except (asyncpg.PostgresError, OSError):
+            except Exception:  # any outage (asyncpg, the event store's psycopg, NATS): never stop
                 log.exception("booking round failed; next round retries")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_s)

@@ -10,6 +10,7 @@ notice id it already has — so nothing counts twice either way.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -21,6 +22,10 @@ from services.postal.index import ShipmentIndex
 from services.postal.notices import TrackingNotice
 
 Outcome = Literal["applied", "no_change", "duplicate"]
+
+
+class EventIdReused(Exception):
+    """The operator sent an event id it had used before for a notice with other content."""
 
 
 @dataclass(frozen=True)
@@ -51,17 +56,28 @@ class WebhookInbox:
         return found
 
     async def apply(self, operator: str, event_id: str, shipment_id: UUID, notice: TrackingNotice) -> Applied:
+        """Applies a notice once; the same event id again is a duplicate if it says the same
+        (however its JSON is spaced or ordered), else ``EventIdReused``."""
+        content = hashlib.sha256(f"{shipment_id}:{notice.model_dump_json()}".encode()).hexdigest()
         conn: asyncpg.Connection
         async with self._pool().acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
-                "INSERT INTO postal.webhook_receipts (operator, event_id, shipment_id, status)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+                "INSERT INTO postal.webhook_receipts (operator, event_id, shipment_id, status, content_hash)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
                 operator,
                 event_id,
                 shipment_id,
                 notice.status,
+                content,
             )
             if not fresh:
+                held = await conn.fetchval(
+                    "SELECT content_hash FROM postal.webhook_receipts WHERE operator = $1 AND event_id = $2",
+                    operator,
+                    event_id,
+                )
+                if held is not None and held != content:
+                    raise EventIdReused(event_id)
                 return Applied("duplicate", shipment_id)
             changed = await asyncio.to_thread(
                 self.app.track,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from services.postal.domain import BookedEvent, Shipment, TrackedEvent
 from services.postal.status import FAILURES
 
 NAME = "shipments"
+
+log = logging.getLogger(__name__)
 
 
 class ShipmentIndex:
@@ -63,7 +66,10 @@ class ShipmentIndex:
     async def run(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
         """A safety net: writers call ``catch_up`` themselves; this covers other replicas' writes."""
         while not stop.is_set():
-            await self.catch_up()
+            try:
+                await self.catch_up()
+            except Exception:  # PostgreSQL down or restarting: the next round catches up
+                log.warning("postal index: catching up failed; retrying", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
 

@@ -85,7 +85,12 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             prepare=all_in_one_savepoint(recipients),
         )
     )
-    app = service_app(host, title="motcua postal", description="Bưu chính công ích")
+    app = service_app(
+        host,
+        title="motcua postal",
+        description="Bưu chính công ích",
+        signed_paths=("/webhooks/postal/",),  # the operator signs the bytes it sent
+    )
     app.include_router(build_router(application, config, pool, booking.wake, keyring))
     app.include_router(build_webhook_router(WebhookInbox(application, index, pool), config))
     app.state.host = host

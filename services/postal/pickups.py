@@ -24,6 +24,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.postal.domain import SHIPMENT_NAMESPACE
+from shared.contracts.base import PHONE_PATTERN, Text
 from shared.host.business_time import no_actor_in_body
 
 
@@ -32,9 +33,9 @@ class PickupContact(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(pattern=r"^\+?\d{9,15}$")
-    address: str = Field(min_length=1, max_length=500)
+    full_name: Text = Field(min_length=1, max_length=200)
+    phone: str = Field(pattern=PHONE_PATTERN)
+    address: Text = Field(min_length=1, max_length=500)
 
 
 class PickupRequest(BaseModel):

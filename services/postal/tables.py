@@ -8,7 +8,7 @@
 * ``shipments``: a read model of the shipment aggregates (by tracking number, by dossier, by
   status), rebuilt from postal's own notification log by ``index.ShipmentIndex``.
 * ``webhook_receipts``: one row per operator notice applied; the unique key makes a replayed
-  or duplicated notice a no-op.
+  or duplicated notice a no-op, and the content hash tells a reused event id (other content).
 * ``unmatched_webhooks``: notices for a tracking number nobody knows, kept for inspection.
 """
 
@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS postal.webhook_receipts (
     received_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (operator, event_id)
 );
+-- What the notice said (sha-256 of its canonical form): the same id with other content is the
+-- operator's bug, told back as 409. Rows from before this column have none and count as the same.
+ALTER TABLE postal.webhook_receipts ADD COLUMN IF NOT EXISTS content_hash text;
 CREATE TABLE IF NOT EXISTS postal.unmatched_webhooks (
     id bigserial PRIMARY KEY,
     operator text NOT NULL,

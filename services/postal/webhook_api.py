@@ -3,8 +3,8 @@
 Order of checks, each with its own refusal: a known operator (404), a genuine and fresh
 signature (401), an event id (400), a readable notice (422), a known tracking number (404, and
 the call is kept in ``postal.unmatched_webhooks``). A notice already received answers 200 and
-changes nothing; one that arrives after a later step is kept in the history but does not move
-the shipment back.
+changes nothing; its event id with other content is the operator's bug and answers 409; one
+that arrives after a later step is kept in the history but does not move the shipment back.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
 from services.postal.config import PostalConfig
-from services.postal.inbox import WebhookInbox
+from services.postal.inbox import EventIdReused, WebhookInbox
 from services.postal.notices import TrackingNotice
 from services.postal.signatures import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from shared.host.errors import ApiError
+from shared.host.input_guard import nfc_json
+from shared.host.openapi_errors import errors
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,7 +30,11 @@ MAX_BODY_BYTES = 64 * 1024
 def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
 
-    @router.post("/webhooks/postal/{operator}", summary="Thông báo hành trình từ doanh nghiệp bưu chính")
+    @router.post(
+        "/webhooks/postal/{operator}",
+        summary="Thông báo hành trình từ doanh nghiệp bưu chính",
+        responses=errors(401, s401="The signature is missing, wrong or stale (HMAC of the body)"),
+    )
     async def receive(operator: str, request: Request) -> dict[str, Any]:
         code = operator.upper()
         secrets = config.secrets.get(code)
@@ -74,6 +80,14 @@ def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter
                     tracking_number=notice.tracking_number,
                 )
             applied = await inbox.apply(code, event_id, shipment_id, notice)
+        except EventIdReused:
+            raise ApiError(
+                409,
+                "event_id_reused",
+                f"Mã sự kiện {event_id} đã được dùng cho một thông báo có nội dung khác",
+                f"Event id {event_id} was already used for a notice with different content",
+                event_id=event_id,
+            ) from None
         except (asyncpg.PostgresError, OSError) as exc:
             raise _unavailable() from exc
         return {"outcome": applied.outcome, "shipment_id": str(applied.shipment_id), "event_id": event_id}
@@ -87,7 +101,8 @@ def build_webhook_router(inbox: WebhookInbox, config: PostalConfig) -> APIRouter
 
 def _parse(body: bytes) -> TrackingNotice:
     try:
-        return TrackingNotice.model_validate_json(body)
+        # the guard passed the signed bytes on untouched: their text is normalised only now
+        return TrackingNotice.model_validate_json(nfc_json(body))
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or "<body>", "problem": e["msg"]}

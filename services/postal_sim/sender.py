@@ -33,6 +33,9 @@ class WebhookSender:
     def __init__(self, config: SimConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self._client = httpx.AsyncClient(base_url=config.postal_url, timeout=5.0, transport=transport)
+        # A notice sent again under its event id says exactly what it said the first time, as a
+        # real operator's redelivery does (the receiver answers 409 to an id reused otherwise).
+        self._bodies: dict[str, bytes] = {}
 
     async def journey(self, tracking: str, steps: list[Step], log_to: list[Sent]) -> None:
         for step in steps:
@@ -49,7 +52,7 @@ class WebhookSender:
             notice["delivered_to"] = step.delivered_to
         if step.reason:
             notice["reason"] = step.reason
-        body = json.dumps(notice, ensure_ascii=False).encode()
+        body = self._bodies.setdefault(step.event_id, json.dumps(notice, ensure_ascii=False).encode())
         sent = Sent(step.event_id, step.status)
         path = f"/webhooks/postal/{self.config.operator.lower()}"
         for attempt in range(self.config.webhook_attempts):

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.processing import commands as c
@@ -22,8 +22,12 @@ from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 from shared.host.rate_limit import RateLimiter
 from shared.units import name_of, unit_names
+
+# A command the case's state does not allow now (InvalidTransition and the other rules).
+CONFLICT = errors(409)
 
 
 def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
@@ -108,6 +112,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         "/track/{code}",
         tags=["citizens"],
         summary="Tra cứu hồ sơ: the citizen's view, with the secret printed on the receipt",
+        responses=errors(429),
     )
     async def track(
         code: str,
@@ -137,8 +142,12 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
         return history_view(await load_history(code, caller))
 
-    @router.get("/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu")
-    async def form(code: str, form: str, caller: Caller = CALLER) -> HTMLResponse:
+    @router.get(
+        "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu", responses=CONFLICT
+    )
+    async def form(
+        code: str, form: str = Path(json_schema_extra={"enum": sorted(FORMS)}), caller: Caller = CALLER
+    ) -> HTMLResponse:
         events = await load_history(code, caller)
         if form not in FORMS:
             raise ApiError(
@@ -156,7 +165,10 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
 
     @router.get("/queues/{department}/{queue}", tags=["queues"], summary="Work queues")
     async def queue(
-        department: str, queue: str, limit: int = 200, caller: Caller = CALLER
+        department: str,
+        queue: str = Path(json_schema_extra={"enum": list(QUEUES)}),
+        limit: int = 200,
+        caller: Caller = CALLER,
     ) -> list[dict[str, Any]]:
         if queue not in QUEUES:
             raise ApiError(
@@ -166,12 +178,14 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             host.pool, department, queue, min(max(limit, 1), 1000), caller.principal.user_id
         )
 
-    @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ")
+    @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ", responses=CONFLICT)
     async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.assign(body.officer, **m))
 
-    @router.post("/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency")
+    @router.post(
+        "/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency", responses=CONFLICT
+    )
     async def transfer(code: str, body: c.Transfer, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
 
@@ -181,7 +195,11 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
 
         return await run(code, caller, transfer_to_known)
 
-    @router.post("/dossiers/{code}/supplement-requests", summary="Yêu cầu bổ sung (the clock stops)")
+    @router.post(
+        "/dossiers/{code}/supplement-requests",
+        summary="Yêu cầu bổ sung (the clock stops)",
+        responses=CONFLICT,
+    )
     async def request_supplement(
         code: str, body: c.RequestSupplement, caller: Caller = CALLER
     ) -> dict[str, Any]:
@@ -190,51 +208,67 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             code, caller, lambda case: case.request_supplement(body.missing_items, body.reason, **m)
         )
 
-    @router.post("/dossiers/{code}/supplement-received", summary="Nhận hồ sơ bổ sung (the clock goes on)")
+    @router.post(
+        "/dossiers/{code}/supplement-received",
+        summary="Nhận hồ sơ bổ sung (the clock goes on)",
+        responses=CONFLICT,
+    )
     async def receive_supplement(
         code: str, body: c.ReceiveSupplement, caller: Caller = CALLER
     ) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.receive_supplement(**m))
 
-    @router.post("/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time")
+    @router.post(
+        "/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time", responses=CONFLICT
+    )
     async def close(code: str, body: c.CloseForNoSupplement, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.close_for_no_supplement(**m))
 
-    @router.post("/dossiers/{code}/leadership-reports", summary="Báo cáo lãnh đạo before a 2nd return")
+    @router.post(
+        "/dossiers/{code}/leadership-reports",
+        summary="Báo cáo lãnh đạo before a 2nd return",
+        responses=CONFLICT,
+    )
     async def report(code: str, body: c.ReportToLeadership, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.report_to_leadership(body.reason, **m))
 
-    @router.post("/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận")
+    @router.post(
+        "/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận", responses=CONFLICT
+    )
     async def acknowledge(
         code: str, body: c.AcknowledgeLeadership, caller: Caller = CALLER
     ) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.acknowledge_leadership(body.note, **m))
 
-    @router.post("/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)")
+    @router.post(
+        "/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)", responses=CONFLICT
+    )
     async def apologise(code: str, body: c.IssueApology, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
 
-    @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject")
+    @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject", responses=CONFLICT)
     async def decide(code: str, body: c.Decide, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.decide(body.approved, body.reasons, **m))
 
-    @router.post("/dossiers/{code}/result-ready", summary="Có kết quả")
+    @router.post("/dossiers/{code}/result-ready", summary="Có kết quả", responses=CONFLICT)
     async def result_ready(code: str, body: c.MakeResultReady, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.make_result_ready(**m))
 
-    @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả")
+    @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả", responses=CONFLICT)
     async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.return_result(body.via, body.received_by, **m))
 
-    @router.post("/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)")
+    @router.post(
+        "/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)", responses=CONFLICT
+    )
     async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(code, caller, lambda case: case.withdraw(body.kind, body.reason, **m))

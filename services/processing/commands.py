@@ -6,20 +6,21 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.contracts.base import Text
 from shared.host.business_time import BusinessDateTime, CommandMeta, ListItem
 
 
 class Assign(CommandMeta):
-    officer: str = Field(min_length=1, max_length=128)
+    officer: Text = Field(min_length=1, max_length=128)
 
 
 class Transfer(CommandMeta):
-    to_department: str = Field(min_length=1, max_length=32)
+    to_department: Text = Field(min_length=1, max_length=32)
 
 
 class RequestSupplement(CommandMeta):
     missing_items: list[ListItem] = Field(min_length=1, max_length=50)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ReceiveSupplement(CommandMeta):
@@ -31,7 +32,7 @@ class CloseForNoSupplement(CommandMeta):
 
 
 class ReportToLeadership(CommandMeta):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class AcknowledgeLeadership(CommandMeta):
@@ -39,7 +40,7 @@ class AcknowledgeLeadership(CommandMeta):
 
 
 class IssueApology(CommandMeta):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
     new_due_at: BusinessDateTime
 
 
@@ -59,4 +60,4 @@ class ReturnResult(CommandMeta):
 
 class Withdraw(CommandMeta):
     kind: Literal["withdrawn", "stopped"] = "withdrawn"
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)

@@ -13,15 +13,24 @@ from fastapi import APIRouter, Depends
 from fastapi import Query as Param
 
 from services.scoring import reports
-from services.scoring.api_params import aware, check_counter, reject_unknown_params, report_query
+from services.scoring.api_params import (
+    aware,
+    check_counter,
+    check_progress_counter,
+    reject_unknown_params,
+    report_query,
+)
 from services.scoring.as_of import facts_as_of
 from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.figures import COUNTERS
 from services.scoring.domain.index766 import Indicator, total_points
 from services.scoring.domain.national_status import NAMES
 from services.scoring.domain.periods import bounds
+from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
+from services.scoring.domain.progress import with_totals
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
-from services.scoring.reports import Query
+from services.scoring.reports import MOMENT_COUNTERS, Query
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
@@ -98,7 +107,10 @@ def build_router(host: ServiceHost) -> APIRouter:
         return {"query": asdict(q), "units": [named(r) for r in rows]}
 
     @router.get("/figures/dossiers", summary="Drill down: the dossiers behind one figure")
-    async def figure_dossiers(q: ReportQuery, counter: str) -> dict[str, Any]:
+    async def figure_dossiers(
+        q: ReportQuery,
+        counter: Annotated[str, Param(json_schema_extra={"enum": [*COUNTERS, *MOMENT_COUNTERS]})],
+    ) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
             found = await reports.drill_down(conn, q, check_counter(counter))
         return {"query": asdict(q), "counter": counter, "dossiers": [facts_view(f) for f in found]}
@@ -124,6 +136,41 @@ def build_router(host: ServiceHost) -> APIRouter:
             "ranking": [named(asdict(r)) for r in result.ranked],
             "not_ranked": [named(asdict(u)) for u in result.not_ranked],
         }
+
+    @router.get("/progress", summary="Tình hình, kết quả giải quyết hồ sơ (báo cáo tiến độ) theo đơn vị")
+    async def progress(q: ReportQuery) -> dict[str, Any]:
+        by_unit, fresh = await cached(reports.progress, q)
+        rows = [named({"unit": unit, **row}) for unit, row in by_unit.items()]
+        return {
+            "query": asdict(q),
+            "computed_at": fresh["computed_at"],
+            "freshness": fresh,
+            "counters": list(PROGRESS_COUNTERS),
+            "units": rows,
+            "total": with_totals(sum((Counter(row) for row in by_unit.values()), Counter())),
+        }
+
+    @router.get(
+        "/progress/dossiers", summary="Drill down: the dossiers behind one number of the progress report"
+    )
+    async def progress_dossiers(q: ReportQuery, counter: str, caller: Caller = CALLER) -> dict[str, Any]:
+        async with host.pool.acquire() as conn:
+            found = await reports.progress_dossiers(conn, q, check_progress_counter(counter))
+        # Aggregates are everyone's; dossier codes only the caller's own (the dossier rule).
+        mine = [f for f in found if caller.may_see(departments=(f.department_code,), desk=f.receiving_point)]
+        return {
+            "query": asdict(q),
+            "counter": counter,
+            "dossiers": [facts_view(f) for f in mine],
+            "not_shown": len(found) - len(mine),
+        }
+
+    @router.get(
+        "/progress/months", summary="Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng trong năm"
+    )
+    async def progress_months(q: ReportQuery) -> dict[str, Any]:
+        rows, fresh = await cached(reports.months, q)
+        return {"query": asdict(q), "computed_at": fresh["computed_at"], "year": q.start.year, "months": rows}
 
     @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
     async def unsupported() -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from services.scoring.domain.figures import COUNTERS, DIMENSIONS
 from services.scoring.domain.periods import KINDS, PeriodKind, period_start
+from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
 from services.scoring.reports import MOMENT_COUNTERS, Query
 from shared.host.errors import ApiError
 
@@ -69,8 +70,12 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 async def report_query(
-    dimension: Annotated[str, Param(description="department | receiving_point")] = "department",
-    period: Annotated[str, Param(description="day | month | quarter | year")] = "month",
+    dimension: Annotated[
+        str, Param(description="department | receiving_point", json_schema_extra={"enum": list(DIMENSIONS)})
+    ] = "department",
+    period: Annotated[
+        str, Param(description="day | month | quarter | year", json_schema_extra={"enum": list(KINDS)})
+    ] = "month",
     start: Annotated[date | None, Param(description="any day in the period (default: today)")] = None,
     unit: Annotated[str | None, Param(max_length=64)] = None,
     procedure: Annotated[str | None, Param(max_length=64)] = None,
@@ -107,5 +112,16 @@ def check_counter(counter: str) -> str:
             "Chỉ tiêu không tồn tại",
             "Unknown counter",
             allowed=list(COUNTERS + MOMENT_COUNTERS),
+        )
+    return counter
+
+
+def check_progress_counter(counter: str) -> str:
+    if counter not in PROGRESS_COUNTERS:
+        raise _invalid(
+            "unknown_counter",
+            "Chỉ tiêu không tồn tại trong báo cáo tiến độ",
+            "Unknown counter of the progress report",
+            allowed=list(PROGRESS_COUNTERS),
         )
     return counter

@@ -1,30 +1,48 @@
-"""``/ops``: consumer lag, dead letters of every service, and re-driving one after a fix."""
+"""``/ops``: consumer lag, dead letters of every service, re-driving one after a fix, and replays
+of scoring's projection with their progress."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+import asyncpg
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 
 from services.scoring import operations
+from services.scoring.replays import ReplayRunning, Replays
+from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
+from shared.host.openapi_errors import errors
 
 
 def build_ops_router(host: ServiceHost) -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["ops"])
+    replays = Replays(host.settings.database_url, lambda: host.pool)
+    host.background.append(replays.keep)
 
     def js() -> Any:
         return host.broker.config.connection_state.stream
 
-    @router.get("/lag", summary="Per consumer: stream last seq vs ack floor, pending, redeliveries")
+    @router.get(
+        "/lag",
+        summary="Per consumer: NATS lag, and what it processed against what PostgreSQL holds",
+        description="`consumers`: stream last seq vs ack floor, pending, redeliveries. `relays`: per"
+        " service, events published from its PostgreSQL store, checkpoint, self-healing (heals)."
+        " `store`: per consumer, events published vs processed; `behind_store` flags a consumer at"
+        " lag 0 on NATS that missed events (JetStream lost them), with cause and cure.",
+    )
     async def lag() -> dict[str, Any]:
-        try:
-            return await operations.lag(js())
-        except Exception as exc:
-            raise ApiError(
-                503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
-            ) from exc
+        async with host.pool.acquire() as conn:
+            try:
+                return await operations.lag(js(), conn)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise  # the database's outage, answered as such by the host
+            except Exception as exc:
+                raise ApiError(
+                    503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
+                ) from exc
 
     @router.get("/dead-letters", summary="Dead letters of every service")
     async def dead_letters(include_redriven: bool = False) -> list[dict[str, Any]]:
@@ -34,8 +52,11 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
     @router.post(
         "/dead-letters/{schema}/{letter_id}/redrive",
         summary="Run a dead letter again through the one consumer that failed on it",
+        responses=errors(409, s409="The consumer still rejects it: left as it was"),
     )
-    async def redrive(schema: str, letter_id: int) -> dict[str, Any]:
+    async def redrive(
+        letter_id: int, schema: str = Path(json_schema_extra={"enum": list(operations.SCHEMAS)})
+    ) -> dict[str, Any]:
         if schema not in operations.SCHEMAS:
             raise ApiError(
                 422,
@@ -53,6 +74,35 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
             raise not_found("thư lỗi", "Dead letter", f"{schema}/{letter_id}") from exc
         except operations.RedriveFailed as exc:
             raise _redrive_error(exc) from exc
+
+    @router.post(
+        "/replays",
+        status_code=202,
+        summary="Rebuild scoring's tables from the event stores, in the background (poll its progress)",
+    )
+    async def start_replay(caller: Caller = CALLER) -> JSONResponse:
+        try:
+            replay = replays.start(caller.principal.user_id)
+        except ReplayRunning as exc:
+            raise ApiError(
+                409,
+                "replay_running",
+                "Đang có một lần dựng lại chạy; chờ lần đó xong",
+                "A replay is already running; wait for it to finish",
+                running=exc.running,
+            ) from exc
+        return JSONResponse(replay.view(), status_code=202, headers={"Location": f"/ops/replays/{replay.id}"})
+
+    @router.get("/replays", summary="The latest replays of this process, newest first")
+    async def list_replays() -> list[dict[str, Any]]:
+        return [replay.view() for replay in replays.recent()]
+
+    @router.get("/replays/{replay_id}", summary="One replay: phases with counts, rate and time left")
+    async def replay_progress(replay_id: str) -> dict[str, Any]:
+        replay = replays.get(replay_id)
+        if replay is None:
+            raise not_found("lần dựng lại", "Replay", replay_id[:40])
+        return replay.view()
 
     return router
 

@@ -20,6 +20,7 @@ from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS, contribution, total
 from services.scoring.domain.index766 import Indicator, Tally, indicators_of, tally, total_points
 from services.scoring.domain.periods import PeriodKind, bounds
+from services.scoring.domain.progress import in_cell, monthly, tabulate
 from services.scoring.domain.ranking import Ranking, rank_tallies
 from services.scoring.live_index import live_tallies
 
@@ -154,6 +155,28 @@ async def drill_down(conn: asyncpg.Connection, q: Query, counter: str) -> list[D
                 found.append(f)
                 break
     return sorted(found, key=lambda f: f.dossier_code)
+
+
+async def progress(conn: asyncpg.Connection, q: Query) -> dict[str, dict[str, int]]:
+    """The progress report's row per unit (``domain.progress``), dossiers read at the judgement
+    moment."""
+    begin, end, moment = q.window()
+    facts = await _facts_at(conn, q, moment)
+    return tabulate(((unit_of(f, q.dimension) or "?", f) for f in facts), begin, end, moment)
+
+
+async def progress_dossiers(conn: asyncpg.Connection, q: Query, counter: str) -> list[DossierFacts]:
+    """The dossiers behind one number of the progress report, found as they were counted."""
+    begin, end, moment = q.window()
+    facts = await _facts_at(conn, q, moment)
+    return sorted((f for f in facts if in_cell(f, counter, begin, end, moment)), key=lambda f: f.dossier_code)
+
+
+async def months(conn: asyncpg.Connection, q: Query) -> list[dict[str, object]]:
+    """Decided early / on time / late in each month of the year of ``q.start``, up to now."""
+    _, end = bounds("year", q.start)
+    moment = min(end, q.as_of or datetime.now(UTC))
+    return monthly(await _facts_at(conn, q, moment), q.start.year, moment)
 
 
 __all__ = ["Query", "counters", "drill_down", "figures", "index", "ranking", "total_points"]

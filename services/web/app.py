@@ -17,7 +17,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.web import pages_auth, pages_citizen, pages_desk, pages_forms, pages_leader, pages_officer
+from services.web import (
+    pages_auth,
+    pages_citizen,
+    pages_desk,
+    pages_forms,
+    pages_leader,
+    pages_officer,
+    pages_online,
+    pages_ops,
+)
 from services.web.backend import Backend, BackendError
 from services.web.catalogue import Procedures
 from services.web.config import WebConfig
@@ -45,7 +54,8 @@ def create_web_app(
     app.state.web = Web(config, backend, SessionStore(), verifier, new_templates())
     app.state.procedures = Procedures(backend)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages_auth, pages_desk, pages_officer, pages_leader, pages_citizen, pages_forms):
+    staff = (pages_auth, pages_desk, pages_officer, pages_leader, pages_forms, pages_ops)
+    for module in (*staff, pages_citizen, pages_online):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)
@@ -59,6 +69,9 @@ def create_web_app(
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _: NotSignedIn) -> Response:
+        if request.headers.get("hx-request") == "true":
+            # htmx would swap the log-in page into a fragment: have it load the page instead
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
         if request.method == "GET":
             return see_other("/login")
         return _error(request, WebError(401, "not_signed_in"))
@@ -72,7 +85,11 @@ def _install_error_pages(app: FastAPI) -> None:
         if exc.status == 401:
             # the services no longer accept the token (expired, revoked): sign in again
             web_of(request).sessions.drop(request.cookies.get(COOKIE))
-            response = see_other("/login")
+            response = (
+                Response(status_code=401, headers={"HX-Redirect": "/login"})
+                if request.headers.get("hx-request") == "true"
+                else see_other("/login")
+            )
             response.delete_cookie(COOKIE, path="/")
             return response
         return _error(request, WebError(exc.status, exc.code, exc.vi, exc.en))

@@ -118,3 +118,36 @@ def _error_of(response: httpx.Response) -> BackendError:
     except (ValueError, KeyError, AttributeError, TypeError):
         vi, en = TEXTS["invalid_input"]
         return BackendError(response.status_code, f"http_{response.status_code}", vi, en)
+
+
+async def send_document(
+    backend: Backend, path: str, token: str, content: bytes, media_type: str, params: Mapping[str, str]
+) -> Any:
+    """Uploads a file's bytes as they are (the service checks what they are)."""
+    try:
+        response = await backend.clients["intake"].post(
+            path,
+            content=content,
+            params=params,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": media_type},
+        )
+    except httpx.HTTPError:
+        raise _unavailable("intake") from None
+    if response.status_code >= 500:
+        raise _unavailable("intake")
+    if response.status_code >= 400:
+        raise _error_of(response)
+    return response.json()
+
+
+async def fetch_document(backend: Backend, path: str, token: str) -> tuple[bytes, str]:
+    """A stored document's bytes and media type, as the service hands them out."""
+    try:
+        response = await backend.clients["intake"].get(path, headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError:
+        raise _unavailable("intake") from None
+    if response.status_code >= 500:
+        raise _unavailable("intake")
+    if response.status_code >= 400:
+        raise _error_of(response)
+    return response.content, response.headers.get("content-type", "application/octet-stream")

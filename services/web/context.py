@@ -69,6 +69,7 @@ def new_templates() -> Jinja2Templates:
     env.globals["t"] = t
     env.filters["form_time"] = formats.form_time
     env.filters["short_time"] = formats.short_time
+    env.filters["clock_time"] = formats.clock_time
     env.filters["state_text"] = lambda state: t(f"state_{state}")
     env.filters["local_date"] = formats.local_date
     env.filters["verdict"] = lambda status: (
@@ -97,10 +98,14 @@ def home_path(session: Session) -> str:
     roles = session.principal.roles
     if Role.FRONT_DESK in roles:
         return "/desk"
+    if Role.OPS in roles:
+        return "/ops"
     if Role.LEADER in roles or Role.AUDITOR in roles or Role.OPS in roles:
         return "/leader"
     if Role.OFFICER in roles:
         return "/officer"
+    if Role.CITIZEN in roles:
+        return "/online"
     return "/home"
 
 

@@ -44,6 +44,14 @@ def local_date(value: str | datetime | None) -> date:
     return (moment or datetime.now(LOCAL)).astimezone(LOCAL).date()
 
 
+def clock_time(value: str | datetime | None) -> str:
+    """``08:05:09`` in local time: when a table that refreshes itself was read."""
+    moment = parse_instant(value)
+    if moment is None:
+        return ""
+    return f"{moment.astimezone(LOCAL):%H:%M:%S}"
+
+
 def day(value: date | None) -> str:
     return "" if value is None else f"{value:%d/%m/%Y}"
 

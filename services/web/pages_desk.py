@@ -39,7 +39,7 @@ FORM_FIELDS = (
 OUTCOMES = {"receive": "/dossiers", "incomplete": "/dossiers/incomplete", "refuse": "/dossiers/refusals"}
 FORM_OF = {"receive": "01", "incomplete": "02", "refuse": "03"}
 FORM_LABEL = {"original": "bản chính", "certified_copy": "bản sao có chứng thực", "copy": "bản chụp"}
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 _CODE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 
 

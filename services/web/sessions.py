@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.auth.principal import Principal
 
@@ -31,6 +32,8 @@ class Session:
     # dossier code -> tracking secret, for the receipts this desk printed in this session only
     # (the secret is returned once by intake and stored nowhere else in clear)
     receipts: dict[str, str] = field(default_factory=dict)
+    # a citizen's online filings waiting for their confirmation: draft id -> the intake request
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def remember_receipt(self, code: str, secret: str) -> None:
         self.receipts[code] = secret

@@ -6,6 +6,8 @@ pick the ``en`` column). Messages of the services' errors come with both languag
 
 from __future__ import annotations
 
+from services.web.texts_ops import OPS_TEXTS
+
 TEXTS: dict[str, tuple[str, str]] = {
     # shell
     "app_name": (
@@ -126,6 +128,75 @@ TEXTS: dict[str, tuple[str, str]] = {
     "officer_signature": ("NGƯỜI TIẾP NHẬN HỒ SƠ", "RECEIVING OFFICER"),
     "sign_hint": ("(Ký và ghi rõ họ tên)", "(signature and full name)"),
     "backdated": ("Nhập muộn; lý do:", "Entered late; reason:"),
+    # online filing
+    "online_title": ("Nộp hồ sơ trực tuyến", "File online"),
+    "online_queue_title": ("Hồ sơ trực tuyến chờ kiểm tra", "Online, to check"),
+    "online_intro": (
+        "Chọn thủ tục được cung cấp trực tuyến, điền tờ khai, tải tài liệu lên và xác nhận.",
+        "Pick a procedure offered online, fill in the form, upload the documents and confirm.",
+    ),
+    "online_level_full": ("Toàn trình", "Full online"),
+    "online_level_partial": ("Một phần", "Partly online"),
+    "online_file_button": ("Nộp hồ sơ", "File"),
+    "my_filings": ("Hồ sơ đã nộp", "My filings"),
+    "no_filings": ("Chưa có hồ sơ nào.", "No filings yet."),
+    "receiving_point": ("Nơi tiếp nhận", "Receiving desk"),
+    "documents": ("Tài liệu đính kèm", "Documents"),
+    "doc_form_label": ("Tờ khai / đơn đề nghị", "Request form"),
+    "doc_other_label": ("Giấy tờ kèm theo", "Other documents"),
+    "documents_hint": ("Tệp PDF, PNG hoặc JPEG, mỗi tệp tối đa", "PDF, PNG or JPEG files, each at most"),
+    "prefilled_hint": (
+        "Thông tin người nộp lấy từ tài khoản định danh của bạn; sửa nếu nộp thay người khác.",
+        "The applicant comes from your sign-in; change it if you file for someone else.",
+    ),
+    "continue_button": ("Tiếp tục", "Continue"),
+    "summary_title": ("Kiểm tra và xác nhận", "Check and confirm"),
+    "confirm_button": ("Xác nhận nộp hồ sơ", "Confirm and file"),
+    "back_button": ("Sửa lại", "Go back"),
+    "filed_title": ("Hồ sơ đã được nộp", "Your dossier is filed"),
+    "tracking_secret": ("Mã tra cứu", "Tracking secret"),
+    "keep_secret": (
+        "Giữ mã tra cứu này: chỉ hiển thị một lần, dùng để tra cứu hồ sơ.",
+        "Keep this tracking secret: it is shown once and lets you follow your dossier.",
+    ),
+    "follow_link": ("Tra cứu hồ sơ", "Follow your dossier"),
+    "outcome_registered": ("Đã nộp, chờ bộ phận một cửa kiểm tra", "Filed; waiting for the desk"),
+    "outcome_received": ("Đã tiếp nhận", "Received"),
+    "outcome_incomplete": ("Cần bổ sung", "To be completed"),
+    "outcome_refused": ("Không được tiếp nhận", "Not received"),
+    "registered_at": ("Nộp lúc", "Filed at"),
+    "open": ("Mở", "Open"),
+    "online_queue_empty": (
+        "Không có hồ sơ trực tuyến nào chờ kiểm tra.",
+        "No online filing waits for a check.",
+    ),
+    "check_receive": ("Tiếp nhận", "Receive"),
+    "check_completion": ("Yêu cầu bổ sung", "Ask for completion"),
+    "check_refusal": ("Từ chối", "Refuse"),
+    "missing_items_label": ("Giấy tờ cần bổ sung (mỗi dòng một mục)", "Missing documents (one per line)"),
+    "reasons_label": ("Lý do từ chối", "Reasons for refusing"),
+    "done_received": (
+        "Đã tiếp nhận hồ sơ; thời hạn giải quyết bắt đầu tính.",
+        "Received; the legal clock runs.",
+    ),
+    "done_incomplete": ("Đã gửi yêu cầu bổ sung.", "The completion request was sent."),
+    "done_refused": ("Đã từ chối tiếp nhận.", "The filing was refused."),
+    "print_receipt": ("In giấy tiếp nhận (mẫu 01)", "Print the receipt (form 01)"),
+    "procedure_not_online": (
+        "Thủ tục này không cung cấp dịch vụ công trực tuyến",
+        "This procedure is not offered online",
+    ),
+    "desk_unknown": ("Nơi tiếp nhận không hợp lệ", "No such receiving desk"),
+    "document_missing": ("Cần tải lên tờ khai / đơn đề nghị", "Upload the request form"),
+    "applicant_missing": (
+        "Cần họ tên, số CCCD và địa chỉ người nộp",
+        "The applicant's name, CCCD number and address are needed",
+    ),
+    "citizen_id_invalid": ("Số CCCD gồm 12 chữ số", "A CCCD number has 12 digits"),
+    "draft_gone": (
+        "Bản nháp đã hết hạn hoặc đã được nộp; vui lòng nộp lại",
+        "This draft expired or was already filed; please file again",
+    ),
     # citizen tracking
     "track_title": ("Tra cứu hồ sơ", "Follow your dossier"),
     "status": ("Tình trạng", "Status"),
@@ -230,9 +301,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "signer_desk": ("NGƯỜI TIẾP NHẬN HỒ SƠ", "RECEIVING OFFICER"),
     "signer_department": ("THỦ TRƯỞNG CƠ QUAN GIẢI QUYẾT", "HEAD OF THE DEPARTMENT"),
-    "outcome_received": ("Đã tiếp nhận", "Received"),
-    "outcome_incomplete": ("Hướng dẫn bổ sung", "Asked to complete"),
-    "outcome_refused": ("Từ chối tiếp nhận", "Refused"),
+    "register_outcome_received": ("Đã tiếp nhận", "Received"),
+    "register_outcome_incomplete": ("Hướng dẫn bổ sung", "Asked to complete"),
+    "register_outcome_refused": ("Từ chối tiếp nhận", "Refused"),
     "verdict_finished_early": ("Trước hạn", "Early"),
     "verdict_finished_on_time": ("Đúng hạn", "On time"),
     "verdict_finished_late": ("Quá hạn", "Late"),
@@ -243,7 +314,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The dossier has nothing for this form yet",
     ),
     # leader
-    "dashboard_title": ("Chỉ số phục vụ (Quyết định 766)", "Service index (Decision 766)"),
+    "dashboard_title": ("Bảng điều hành giải quyết thủ tục hành chính", "Leader's dashboard"),
     "unit": ("Đơn vị", "Unit"),
     "points": ("Điểm", "Points"),
     "available": ("Điểm tối đa", "Out of"),
@@ -256,7 +327,82 @@ TEXTS: dict[str, tuple[str, str]] = {
     "indicators": ("Chỉ tiêu", "Indicators"),
     "indicator_not_applicable": ("không có hồ sơ", "no dossier"),
     "indicator_not_measured": ("chưa đo được", "not measured"),
-    "dashboard_link": ("Chỉ số 766", "Index 766"),
+    "dashboard_link": ("Bảng điều hành", "Dashboard"),
+    "scope": ("Phạm vi", "Scope"),
+    "choose_period": ("Chọn kỳ báo cáo", "Choose the reporting period"),
+    "period_kind": ("Loại kỳ", "Kind of period"),
+    "kind_month": ("Tháng", "Month"),
+    "kind_quarter": ("Quý", "Quarter"),
+    "kind_year": ("Năm", "Year"),
+    "report_period": ("Kỳ báo cáo", "Reporting period"),
+    "key_figures": ("Số liệu chính", "Key figures"),
+    "kpi_received": ("Hồ sơ nhận giải quyết", "Dossiers to resolve"),
+    "kpi_carried": ("Kỳ trước chuyển qua:", "Carried over:"),
+    "kpi_resolved": ("Đã giải quyết", "Resolved"),
+    "kpi_on_time_rate": ("Đúng hạn:", "On time:"),
+    "kpi_in_progress": ("Đang giải quyết", "In progress"),
+    "kpi_paused": ("Tạm dừng chờ bổ sung:", "Paused for supplement:"),
+    "kpi_overdue": ("Đang quá hạn", "Overdue now"),
+    "kpi_resolved_late": ("Đã trả quá hạn:", "Resolved late:"),
+    "kpi_index766": ("Chỉ số 766 (điểm)", "Index 766 (points)"),
+    "kpi_units_ranked": ("đơn vị được xếp hạng", "units ranked"),
+    "progress_title": ("Tình hình, kết quả giải quyết hồ sơ", "Dossiers received and resolved"),
+    "export_excel": ("Tải báo cáo Excel", "Download as Excel"),
+    "drill_hint": (
+        "Bấm vào một con số để xem danh sách hồ sơ tạo nên số đó",
+        "Select a number to list the dossiers behind it",
+    ),
+    "no_dossiers_period": ("Không có hồ sơ trong kỳ này", "No dossier in this period"),
+    "chart_states": ("Tình trạng hồ sơ theo đơn vị", "Dossiers by state and unit"),
+    "chart_data": ("Bảng số liệu của biểu đồ", "The chart's numbers as a table"),
+    "resolved_in_time": ("Đã giải quyết đúng hạn", "Resolved in time"),
+    "resolved_early": ("Trả trước hạn", "Early"),
+    "resolved_on_time": ("Trả đúng hạn", "On time"),
+    "resolved_late": ("Trả quá hạn", "Late"),
+    "in_progress_on_time": ("Đang giải quyết trong hạn", "In progress, not yet due"),
+    "in_progress_overdue": ("Đang giải quyết quá hạn", "In progress, overdue"),
+    "paused_col": ("Tạm dừng (chờ bổ sung)", "Paused (awaiting supplement)"),
+    "months_title": (
+        "Hồ sơ giải quyết trước hạn, đúng hạn, quá hạn theo tháng, năm",
+        "Resolved early, on time, late per month,",
+    ),
+    "month": ("Tháng", "Month"),
+    "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
+    "ranking_title": ("Xếp hạng Chỉ số phục vụ (Quyết định 766)", "Service index ranking (Decision 766)"),
+    "percent_points": ("Tỷ lệ điểm (%)", "Share of points (%)"),
+    "not_ranked": ("không xếp hạng", "not ranked"),
+    "index_note": (
+        "Chỉ tiêu không có hồ sơ trong kỳ hoặc chưa đo được không tính vào điểm tối đa;"
+        " đơn vị không có hồ sơ để đánh giá không được xếp hạng.",
+        "Indicators without dossiers or not measured are left out of the points available;"
+        " units with nothing to judge are not ranked.",
+    ),
+    "back_to_dashboard": ("Về bảng điều hành", "Back to the dashboard"),
+    "dossiers_word": ("hồ sơ", "dossiers"),
+    "not_shown_other_units": (
+        "hồ sơ của đơn vị khác không hiển thị",
+        "dossiers of other units are not shown",
+    ),
+    "procedure_col": ("Thủ tục hành chính", "Procedure"),
+    "department_col": ("Cơ quan giải quyết", "Department"),
+    "receiving_point_col": ("Nơi tiếp nhận", "Received at desk"),
+    "finished_at": ("Kết thúc lúc", "Finished at"),
+    "channel_kind_desk": ("Trực tiếp", "At the desk"),
+    "channel_kind_online_partial": ("Trực tuyến một phần", "Online (partial)"),
+    "channel_kind_online_full": ("Trực tuyến toàn trình", "Online (full)"),
+    "channel_kind_post": ("Bưu chính công ích", "By post"),
+    "timeliness_early": ("Trả trước hạn", "Resolved early"),
+    "timeliness_on_time": ("Trả đúng hạn", "Resolved on time"),
+    "timeliness_late": ("Trả quá hạn", "Resolved late"),
+    "timeliness_stopped": ("Rút, dừng giải quyết", "Withdrawn or stopped"),
+    "period_invalid": (
+        "Kỳ báo cáo không hợp lệ (tháng, quý hoặc năm; ngày dạng yyyy-mm-dd trong các năm 2000–2100)",
+        "Invalid reporting period (month, quarter or year; a yyyy-mm-dd date within 2000–2100)",
+    ),
+    "other_unit_figures": (
+        "Bạn chỉ xem được hồ sơ của đơn vị mình",
+        "You may only list your own unit's dossiers",
+    ),
     # states
     "state_in_processing": ("Đang giải quyết", "In processing"),
     "state_awaiting_supplement": ("Chờ bổ sung", "Awaiting supplement"),
@@ -284,6 +430,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "procedure_unknown": ("Không tìm thấy thủ tục này trong danh mục", "No such procedure in the catalogue"),
     "date_invalid": ("Ngày phải có dạng dd/mm/yyyy", "Dates are written dd/mm/yyyy"),
 }
+
+TEXTS.update(OPS_TEXTS)
 
 LANGUAGES = ("vi", "en")
 

@@ -12,6 +12,9 @@ from typing import Any
 
 from shared.auth.principal import Principal, Role
 
+# The unit of a citizen, who belongs to none (the dev issuer's citizens carry it too).
+CITIZEN_UNIT = "CONGDAN"
+
 
 class ClaimsRefused(Exception):
     """The token is genuine but does not say who, what or where well enough."""
@@ -39,6 +42,9 @@ class ClaimMap:
         agency = _at(claims, self.agency)
         if isinstance(agency, list) and len(agency) == 1:
             agency = agency[0]
+        if agency is None and roles == {Role.CITIZEN}:
+            # the national citizen log-in knows people, not units: a citizen belongs to none
+            agency = CITIZEN_UNIT
         if not isinstance(agency, str) or not agency or len(agency) > 64:
             raise ClaimsRefused(f"no unit (agency) in '{self.agency}'")
         name = _at(claims, self.name)

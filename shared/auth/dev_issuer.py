@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.auth.claims import CITIZEN_UNIT
 from shared.auth.principal import Role
 
 DEV_ISSUER = "http://127.0.0.1:8100/realms/motcua"
@@ -33,6 +34,8 @@ class DemoUser:
     roles: tuple[Role, ...]
     agency: str
     name: str
+    # identity claims a citizen's token carries (the national log-in's, named as in OIDC)
+    claims: tuple[tuple[str, Any], ...] = ()
 
 
 # Units are the catalogue's codes: desks (TTPVHCC, PHUONG-DT) and departments (STP, UBNDX, …).
@@ -49,6 +52,30 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("vanhanh", (Role.OPS,), "TTPVHCC", "Đặng Hữu Phước"),
     DemoUser("thanhtra", (Role.AUDITOR,), "TTPVHCC", "Mai Thị Hạnh"),
     DemoUser("baove.dulieu", (Role.DPO,), "TTPVHCC", "Lý Văn Khoa"),
+    # Citizens, as the national citizen log-in would present them (docs/security/identity.md).
+    DemoUser(
+        "congdan.ngoc",
+        (Role.CITIZEN,),
+        CITIZEN_UNIT,
+        "Trần Thị Bích Ngọc",
+        (
+            ("citizen_id", "001190012345"),
+            ("birthdate", "1990-03-15"),
+            ("address", {"formatted": "Số 12 Phố Huế, phường Hai Bà Trưng, Hà Nội"}),
+            ("phone_number", "0912345678"),
+        ),
+    ),
+    DemoUser(
+        "congdan.minh",
+        (Role.CITIZEN,),
+        CITIZEN_UNIT,
+        "Lê Quang Minh",
+        (
+            ("citizen_id", "079085001234"),
+            ("birthdate", "1985-07-02"),
+            ("address", {"formatted": "Số 5 đường Trần Phú, phường Đông Thành"}),
+        ),
+    ),
 )
 
 
@@ -122,4 +149,6 @@ class DevIssuer:
 
     def token_for(self, user: DemoUser | str, **kwargs: Any) -> str:
         found = demo_user(user) if isinstance(user, str) else user
-        return self.token(found.username, found.roles, found.agency, name=found.name, **kwargs)
+        return self.token(
+            found.username, found.roles, found.agency, name=found.name, **{**dict(found.claims), **kwargs}
+        )

@@ -9,6 +9,8 @@ Each row names the roles a route admits and how the caller's unit (agency) is ch
                     any other answers 404, so that a code's existence is not confirmed
 * ``department``  — the ``{department}`` in the path must be the caller's unit
 * ``desk``        — the desk that receives must be the caller's unit
+* ``own``         — a citizen's own filings and uploads: the route admits a citizen only for what
+                    they filed or uploaded themselves; anything else answers 404
 
 A route without a row is refused (403 ``no_policy``) and fails the enumeration test.
 """
@@ -27,6 +29,7 @@ class Scope(StrEnum):
     DOSSIER = "dossier"
     DEPARTMENT = "department"
     DESK = "desk"
+    OWN = "own"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,25 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,
+        # Online filing: citizens file and follow their own; the desk checks what was filed to it.
+        ("POST", "/online/documents"): _rule(Scope.OWN, CIT, note="PDF/PNG/JPEG by content, size-limited"),
+        ("POST", "/online/filings"): _rule(Scope.OWN, CIT, note="registered (national status 1)"),
+        ("GET", "/online/filings"): _rule(Scope.OWN, CIT, note="the citizen's own filings"),
+        ("GET", "/online/queue"): _rule(Scope.DESK, FD, note="the caller's desk: online, to check"),
+        ("GET", "/online/filings/{code}"): _rule(
+            Scope.DOSSIER, CIT, FD, OF, LD, AUD, note="a citizen: only their own filing"
+        ),
+        ("GET", "/online/filings/{code}/documents/{document_id}"): _rule(
+            Scope.DOSSIER, CIT, FD, OF, LD, AUD, note="a citizen: only their own filing"
+        ),
+        ("POST", "/online/filings/{code}/receive"): _rule(Scope.DOSSIER, FD, note="the desk it was filed to"),
+        ("POST", "/online/filings/{code}/completion-request"): _rule(
+            Scope.DOSSIER, FD, note="the desk it was filed to"
+        ),
+        ("POST", "/online/filings/{code}/refusal"): _rule(Scope.DOSSIER, FD, note="the desk it was filed to"),
+        ("GET", "/track/{code}"): _rule(
+            Scope.PUBLIC, note="the tracking secret; an online filing before the desk received it"
+        ),
         ("GET", "/dossiers/{code}/personal-data-access"): _rule(
             Scope.ANY_UNIT, AUD, DPO, note="who read the applicant's personal data, when, why"
         ),
@@ -131,6 +153,11 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/figures/dossiers"): REPORTS,
         ("GET", "/index766"): REPORTS,
         ("GET", "/ranking"): REPORTS,
+        ("GET", "/progress"): REPORTS,
+        ("GET", "/progress/months"): REPORTS,
+        ("GET", "/progress/dossiers"): _rule(
+            Scope.ANY_UNIT, LD, OF, AUD, note="lists only the dossiers the caller may read (the dossier rule)"
+        ),
         ("GET", "/indicators/unsupported"): REPORTS,
         ("GET", "/national-status"): REPORTS,
         ("GET", "/departments"): REPORTS,
@@ -140,6 +167,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/ops/lag"): _rule(Scope.ANY_UNIT, OPS, AUD),
         ("GET", "/ops/dead-letters"): _rule(Scope.ANY_UNIT, OPS, AUD),
         ("POST", "/ops/dead-letters/{schema}/{letter_id}/redrive"): _rule(Scope.ANY_UNIT, OPS),
+        ("POST", "/ops/replays"): _rule(Scope.ANY_UNIT, OPS, note="rebuilds scoring's tables from the log"),
+        ("GET", "/ops/replays"): _rule(Scope.ANY_UNIT, OPS, AUD),
+        ("GET", "/ops/replays/{replay_id}"): _rule(Scope.ANY_UNIT, OPS, AUD),
     },
 }
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import IntEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # Business times outside these years are typing errors, and near the ends of Python's range an
 # offset can no longer be converted to UTC (OverflowError in every clock computation).
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2199
+
+
+# Digits are ASCII digits: ``\\d`` would also take full-width (０１２) and Arabic-Indic (٠١٢)
+# digits, which no register, printer or partner system reads as the same number.
+CITIZEN_ID_PATTERN = r"^[0-9]{12}$"
+PHONE_PATTERN = r"^\+?[0-9]{9,15}$"
+# Somewhere a character that is not whitespace (documented in the schema; checked after strip).
+NOT_BLANK = r"\S"
+# Text a person must fill in (a name, an address, a reason): the whitespace around it is dropped
+# and something must remain, so "   " is refused instead of stored as a name.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NOT_BLANK)]
 
 
 class Channel(IntEnum):
@@ -90,12 +101,12 @@ class PersonalData(Contract):
     the other fields of any event.
     """
 
-    full_name: str = Field(min_length=1, max_length=200)
-    citizen_id: str = Field(pattern=r"^\d{12}$", description="CCCD, 12 digits")
+    full_name: Text = Field(min_length=1, max_length=200)
+    citizen_id: str = Field(pattern=CITIZEN_ID_PATTERN, description="CCCD, 12 ASCII digits")
     date_of_birth: date | None = None
-    phone: str | None = Field(default=None, pattern=r"^\+?\d{9,15}$")
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     email: str | None = Field(default=None, max_length=200)
-    address: str = Field(min_length=1, max_length=500)
+    address: Text = Field(min_length=1, max_length=500)
 
 
 class SealedPersonalData(Contract):

@@ -24,7 +24,14 @@ from urllib.parse import urlsplit, urlunsplit
 import nats
 from nats.aio.client import Client
 
-from shared.eventlog.topology import CONSUMERS, SERVICES, STREAM, SUBJECT_ROOT, redrive_prefix
+from shared.eventlog.topology import (
+    CONSUMERS,
+    SERVICES,
+    STREAM,
+    SUBJECT_ROOT,
+    consumers_reading,
+    redrive_prefix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,12 @@ def permissions(service: str, *, stream: str = STREAM, subject_root: str = SUBJE
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",  # fetch
             f"$JS.ACK.{stream}.{durable}.>",  # ack, nak with delay, term
         ]
+    audience = [spec.durable for spec in consumers_reading(service)]
+    if audience:
+        # The relay watches the stream (re-created? its tail lost?) and how far the consumers of
+        # its events have acknowledged: its checkpoint for re-publishing after a loss. Read-only.
+        publish.append(f"$JS.API.STREAM.INFO.{stream}")
+        publish += [f"$JS.API.CONSUMER.INFO.{stream}.{d}" for d in audience if d not in durables]
     if service == "processing":
         # The dossier's intake events by subject, which its intake consumer reads anyway: a case
         # asked for before it opened answers "not yet opened" (services/processing/not_open.py).
@@ -60,7 +73,7 @@ def permissions(service: str, *, stream: str = STREAM, subject_root: str = SUBJE
     if service == "scoring":
         # Scoring serves /ops: lag over every consumer, and asks owners to redrive dead letters.
         publish += [
-            f"$JS.API.STREAM.INFO.{stream}",
+            *([] if audience else [f"$JS.API.STREAM.INFO.{stream}"]),
             f"$JS.API.CONSUMER.INFO.{stream}.*",
             f"{redrive}.*",
         ]
@@ -139,7 +152,13 @@ def connect_options(user: str | None, password: str | None) -> dict[str, Any]:
     return options
 
 
-async def connect(url: str, user: str | None = None, password: str | None = None) -> Client:
-    """A plain nats-py connection (the CLI, tests), as ``user`` or as the URL says."""
+async def connect(
+    url: str, user: str | None = None, password: str | None = None, *, reconnect: bool = False
+) -> Client:
+    """A plain nats-py connection (the CLI, tests), as ``user`` or as the URL says; with
+    ``reconnect`` it reconnects for ever (a long-running watcher outlives server restarts)."""
     server = strip_credentials(url) if user else url
-    return await nats.connect(server, **connect_options(user, password))
+    options = connect_options(user, password)
+    if reconnect:
+        options.update(max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    return await nats.connect(server, **options)

@@ -11,6 +11,17 @@ The relay sleeps until its events table says something committed: a statement tr
 a PostgreSQL NOTIFY, which is delivered only at commit, from whichever process wrote (a
 service's API, its consumers, an operator's tool). Polling stays as a slow fallback, for a
 notification lost while the listening connection was being replaced.
+
+Self-healing. PostgreSQL is the source of truth and JetStream can be refilled from it. Every
+``HEAL_CHECK_S`` the relay looks at the stream: if it was re-created (its creation time differs
+from the one recorded) or lost the tail the relay had been acknowledged (its last sequence is
+below the relay's), the relay moves back to its *checkpoint* and publishes again from there. The
+checkpoint is the last position whose events every consumer of this service's events had
+acknowledged (their ack floors), so a re-publish after a loss costs the backlog at the moment
+of loss, not the whole log. A consumer acknowledges only after its effect and its tracking
+committed (``consumer.py``), so what it acknowledged is safe in PostgreSQL whatever JetStream
+later loses; what is published again is skipped by the consumers' tracking. The stream and the
+consumers themselves are re-declared by their owner (``topology.keep_topology``).
 """
 
 from __future__ import annotations
@@ -18,23 +29,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
+from nats.js.api import StreamInfo
+from nats.js.errors import NotFoundError
 
 from shared.contracts import AnyEvent, dump_event
-from shared.eventlog.topology import STREAM, subject_for
+from shared.eventlog.topology import STREAM, ConsumerSpec, consumers_reading, subject_for
 
 log = logging.getLogger(__name__)
 
 # Added to the publish latency (the end-to-end target is 250 ms at p99); see ``_tail``.
 COALESCE_S = 0.005
 
+# How often the relay looks at the stream (re-created? tail lost?) and moves its checkpoint.
+HEAL_CHECK_S = float(os.environ.get("MOTCUA_RELAY_CHECK_S", "1.0"))
+
 Translator = Callable[[Any], AnyEvent | None]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """After a batch: the relay's position, how many contracts it had published up to there,
+    and the highest stream sequence any of them got (all earlier ones got lower ones)."""
+
+    position: int
+    published: int
+    stream_seq: int
 
 
 class OutboxRelay:
@@ -49,6 +79,8 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         batch_size: int = 500,
         idle_poll_s: float = 1.0,
+        check_s: float = HEAL_CHECK_S,
+        audience: tuple[ConsumerSpec, ...] | None = None,
     ) -> None:
         self.name = name
         self.schema = schema
@@ -58,8 +90,19 @@ class OutboxRelay:
         self.pool = pool
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
+        self.check_s = check_s
+        # Whose acknowledgements move the checkpoint: every consumer of this service's events.
+        self.audience = consumers_reading(name) if audience is None else audience
         self._wake = asyncio.Event()
         self._position: int | None = None
+        self._published = 0  # contracts published up to ``_position`` (not counting re-publishes)
+        self._last_seq = 0  # the highest stream sequence acknowledged to this relay
+        self._stream_created: str | None = None
+        self._checkpoint = Mark(0, 0, 0)
+        self._marks: deque[Mark] = deque()  # batches published since the checkpoint
+        self._next_check = 0.0
+        self.heals = 0
+        self.last_heal: str | None = None
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -67,18 +110,77 @@ class OutboxRelay:
         )
         return int(value or 0)
 
-    async def _save_position(self, position: int) -> None:
+    async def _save_position(self, position: int, published: int) -> None:
         await self.pool.execute(
-            f"INSERT INTO {self.schema}.relay_position (relay, position) VALUES ($1, $2)"
-            " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+            f"INSERT INTO {self.schema}.relay_position (relay, position, published, last_seq)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
+            " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq, updated_at = now()",
             self.name,
             position,
+            published,
+            self._last_seq,
         )
 
+    async def _load(self) -> None:
+        """The relay's saved state (this process is its only writer)."""
+        row = await self.pool.fetchrow(
+            f"SELECT position, published, last_seq, checkpoint, checkpoint_published, stream_created,"
+            f" heals, last_heal FROM {self.schema}.relay_position WHERE relay = $1",
+            self.name,
+        )
+        if row is None:
+            self._position = 0
+            return
+        self._position = int(row["position"])
+        self._last_seq = int(row["last_seq"])
+        self._stream_created = row["stream_created"]
+        self._checkpoint = Mark(int(row["checkpoint"]), int(row["checkpoint_published"]), 0)
+        self.heals, self.last_heal = int(row["heals"]), row["last_heal"]
+        if row["published"] is None:
+            # Saved before the relay counted what it published: counted once, from the log.
+            self._published = await asyncio.to_thread(self._count_contracts, self._position)
+        else:
+            self._published = int(row["published"])
+
+    def _count_contracts(self, up_to: int) -> int:
+        """How many contracts the log holds up to notification ``up_to`` (read and translated)."""
+        count, after = 0, 0
+        while after < up_to:
+            notifications = self.app.recorder.select_notifications(
+                start=after, limit=self.batch_size, stop=up_to, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            count += sum(
+                1 for n in notifications if self.translate(self.app.mapper.to_domain_event(n)) is not None
+            )
+            after = notifications[-1].id
+        return count
+
     async def reset(self, position: int) -> None:
-        """Move the relay back (re-publish from there) — e.g. after JetStream lost data."""
-        await self._save_position(position)
+        """Move the relay back (re-publish from there): what self-healing does, by hand."""
+        if self._position is None:
+            await self._load()
+        if position < self._checkpoint.position:
+            self._checkpoint = Mark(0, 0, 0)
+        self._published = (
+            self._checkpoint.published
+            if position == self._checkpoint.position
+            else await asyncio.to_thread(self._count_contracts, position)
+        )
         self._position = position
+        self._marks.clear()
+        await self._save_position(position, self._published)
+        await self._save_checkpoint()
+
+    async def _save_checkpoint(self) -> None:
+        await self.pool.execute(
+            f"UPDATE {self.schema}.relay_position SET checkpoint = $2, checkpoint_published = $3"
+            " WHERE relay = $1",
+            self.name,
+            self._checkpoint.position,
+            self._checkpoint.published,
+        )
 
     def _read_batch(self, after: int) -> tuple[int, int, list[AnyEvent]]:
         """Reads and translates the next batch (in a thread: both may touch the database).
@@ -106,19 +208,30 @@ class OutboxRelay:
         total = 0
         while True:
             if self._position is None:
-                self._position = await self.position()  # this process is its only writer
-            last, count, contracts = await asyncio.to_thread(self._read_batch, self._position)
+                await self._load()
+            position = self._position
+            assert position is not None
+            last, count, contracts = await asyncio.to_thread(self._read_batch, position)
             if count:
-                await self._publish(contracts)
-                await self._save_position(last)
-                self._position = last
+                seq = await self._publish(contracts)
+                # Counted only once saved: a save that fails (PostgreSQL restarting) has the
+                # batch read and published again, and it must not count twice.
+                published = self._published + len(contracts)
+                self._last_seq = max(self._last_seq, seq)
+                await self._save_position(last, published)
+                self._position, self._published = last, published
+                # A batch of internal events only is covered by the last sequence acknowledged
+                # to this process; before the first one nothing is known of earlier sequences.
+                if self._last_seq:
+                    self._marks.append(Mark(last, self._published, self._last_seq))
             total += count
             if count < self.batch_size:
                 return total
 
-    async def _publish(self, contracts: list[AnyEvent]) -> None:
-        # Published concurrently for throughput; the position is saved only once all are acked.
-        await asyncio.gather(
+    async def _publish(self, contracts: list[AnyEvent]) -> int:
+        """Publishes concurrently (the position is saved only once all are acked); returns the
+        highest stream sequence acknowledged (0 for none)."""
+        acks = await asyncio.gather(
             *(
                 self.js.publish(
                     subject_for(c.event_type, c.dossier_id),
@@ -129,6 +242,98 @@ class OutboxRelay:
                 for c in contracts
             )
         )
+        return max((ack.seq or 0 for ack in acks), default=0)
+
+    async def check_stream(self) -> str | None:
+        """Looks at the stream: re-publishes from the checkpoint if it was re-created or lost
+        the tail acknowledged to this relay (returns why), else moves the checkpoint.
+
+        Runs in the relay's own task, between publishes: nothing this relay publishes can
+        land in a stream between the look and what is decided from it.
+        """
+        if self._position is None:
+            await self._load()
+        try:
+            info = await self.js.stream_info(STREAM)
+        except NotFoundError:
+            return None  # its owner re-declares it; the relay heals when it sees the new one
+        created = _created(info)
+        if self._stream_created is None:
+            self._stream_created = created
+            await self.pool.execute(
+                f"UPDATE {self.schema}.relay_position SET stream_created = $2 WHERE relay = $1",
+                self.name,
+                created,
+            )
+        elif created != self._stream_created:
+            return await self._heal(
+                f"stream {STREAM} re-created (created {self._stream_created}, now {created})", created
+            )
+        elif info.state.last_seq < self._last_seq:
+            return await self._heal(
+                f"stream {STREAM} lost its tail (last sequence {info.state.last_seq}, this relay"
+                f" had been acknowledged {self._last_seq})",
+                created,
+            )
+        await self._advance_checkpoint(info)
+        return None
+
+    async def _advance_checkpoint(self, info: StreamInfo) -> None:
+        if not self._marks:
+            return
+        floor = info.state.last_seq
+        for spec in self.audience:
+            try:
+                consumer = await self.js.consumer_info(STREAM, spec.durable)
+            except NotFoundError:
+                return  # being re-declared: it has acknowledged nothing yet
+            if (consumer.num_pending or 0) + (consumer.num_ack_pending or 0):
+                floor = min(floor, consumer.ack_floor.stream_seq if consumer.ack_floor else 0)
+            # else: it has acknowledged all of its events up to the stream's last (read before)
+        again = await self.js.stream_info(STREAM)
+        if _created(again) != self._stream_created:
+            return  # re-created meanwhile: those floors belong to the new stream
+        reached: Mark | None = None
+        while self._marks and self._marks[0].stream_seq <= floor:
+            reached = self._marks.popleft()
+        if reached is not None and reached.position > self._checkpoint.position:
+            self._checkpoint = reached
+            await self._save_checkpoint()
+
+    async def _heal(self, reason: str, created: str) -> str:
+        was = self._position
+        self._position, self._published = self._checkpoint.position, self._checkpoint.published
+        self._last_seq = 0
+        self._marks.clear()
+        self._stream_created = created
+        self.heals += 1
+        self.last_heal = (
+            f"{reason}: re-publishing from position {self._position} (was {was}), from PostgreSQL"
+        )
+        log.warning("relay %s: %s", self.name, self.last_heal)
+        await self.pool.execute(
+            f"UPDATE {self.schema}.relay_position SET position = $2, published = $3, last_seq = 0,"
+            " stream_created = $4, heals = heals + 1, last_healed_at = now(), last_heal = $5,"
+            " updated_at = now() WHERE relay = $1",
+            self.name,
+            self._position,
+            self._published,
+            created,
+            self.last_heal,
+        )
+        self._wake.set()
+        return reason
+
+    def status(self) -> dict[str, Any]:
+        """For ``/health``: where the relay is, its checkpoint, and its self-healing."""
+        return {
+            "position": self._position,
+            "published": self._published,
+            "checkpoint": self._checkpoint.position,
+            "stream_created": self._stream_created,
+            "heals": self.heals,
+            "last_heal": self.last_heal,
+        }
 
     def wake(self) -> None:
         self._wake.set()
@@ -189,10 +394,15 @@ class OutboxRelay:
             # Cleared before reading: a commit notified while we read wakes the wait below.
             self._wake.clear()
             try:
+                if time.monotonic() >= self._next_check:
+                    self._next_check = time.monotonic() + self.check_s
+                    await self.check_stream()
                 await self.publish_pending()
                 delay = 0.1
             except Exception:
                 log.exception("relay %s: publishing failed, retrying in %.1fs", self.name, delay)
+                # After a failure (NATS gone, the stream lost) look at the stream first.
+                self._next_check = 0.0
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -203,3 +413,9 @@ class OutboxRelay:
                 # Under load every commit wakes the relay: a few milliseconds let the next
                 # commits join the same read and publish, instead of one read per commit.
                 await asyncio.sleep(COALESCE_S)
+
+
+def _created(info: StreamInfo) -> str:
+    # The creation time identifies one incarnation of the stream: a stream deleted (or lost with
+    # JetStream's store) and declared again gets a new one.
+    return info.created.isoformat() if info.created else ""

@@ -13,6 +13,17 @@ def _ddl(schema: str) -> str:
         position bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
     );
+    -- Self-healing (relay.py): what the relay knows of the stream it publishes to, and the
+    -- position every consumer of its events had acknowledged (where a re-publish starts).
+    ALTER TABLE {schema}.relay_position
+        ADD COLUMN IF NOT EXISTS published bigint,
+        ADD COLUMN IF NOT EXISTS last_seq bigint NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS checkpoint bigint NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS checkpoint_published bigint NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS stream_created text,
+        ADD COLUMN IF NOT EXISTS heals integer NOT NULL DEFAULT 0,
+        ADD COLUMN IF NOT EXISTS last_healed_at timestamptz,
+        ADD COLUMN IF NOT EXISTS last_heal text;
     CREATE TABLE IF NOT EXISTS {schema}.processed_events (
         consumer text NOT NULL,
         event_id text NOT NULL,

@@ -11,6 +11,9 @@ users' permissions are generated from this file too, so the two cannot drift apa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 from dataclasses import dataclass
 
@@ -24,6 +27,8 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
+
+log = logging.getLogger(__name__)
 
 # Both can be renamed per deployment (staging beside production on one NATS cluster, or
 # parallel test runs on one server): streams may not overlap in subjects.
@@ -111,6 +116,19 @@ def consumers_of(service: str) -> tuple[ConsumerSpec, ...]:
     return tuple(spec for spec in CONSUMERS if spec.owner == service)
 
 
+def consumers_reading(service: str) -> tuple[ConsumerSpec, ...]:
+    """The durable consumers that receive ``service``'s events: its relay's audience."""
+    return tuple(spec for spec in CONSUMERS if service in sources_of(spec))
+
+
+def sources_of(spec: ConsumerSpec) -> tuple[str, ...]:
+    """The services whose events ``spec`` receives (its filter is one service's subjects, or all)."""
+    if spec.filter_subject == f"{SUBJECT_ROOT}.>":
+        return tuple(s for s in SERVICES if s != "scoring")  # scoring publishes nothing
+    service = spec.filter_subject.removeprefix(f"{SUBJECT_ROOT}.").partition(".")[0]
+    return (service,)
+
+
 def stream_config() -> StreamConfig:
     return StreamConfig(
         name=STREAM,
@@ -136,6 +154,51 @@ async def declare_topology(js: JetStreamContext) -> None:
     for spec in CONSUMERS:
         # add_consumer creates the consumer or updates its editable fields in place.
         await js.add_consumer(STREAM, spec.config())
+
+
+async def missing_topology(js: JetStreamContext) -> list[str]:
+    """What of the declared topology the server does not have (the stream, or consumers)."""
+    try:
+        await js.stream_info(STREAM)
+    except NotFoundError:
+        return [f"stream {STREAM}"]
+    missing = []
+    for spec in CONSUMERS:
+        try:
+            await js.consumer_info(STREAM, spec.durable)
+        except NotFoundError:
+            missing.append(f"consumer {spec.durable}")
+    return missing
+
+
+# How often the keeper looks: a lost stream blocks every relay until it is back.
+KEEP_INTERVAL_S = float(os.environ.get("MOTCUA_TOPOLOGY_KEEP_S", "1.0"))
+
+
+async def keep_topology(
+    js: JetStreamContext, stop: asyncio.Event, *, interval_s: float = KEEP_INTERVAL_S
+) -> int:
+    """The topology's owner, watching: re-declares the stream or a consumer that went missing.
+
+    JetStream may lose its store (a deleted or corrupted directory, a volume not kept): the
+    stream and every consumer are then gone, and no service may declare them (only ops may).
+    Consumers come back with ``DeliverPolicy.ALL`` and the relays re-publish from PostgreSQL
+    what they may not have processed (``relay.py``). Returns how many times it re-declared.
+    """
+    healed = 0
+    while not stop.is_set():
+        try:
+            missing = await missing_topology(js)
+            if missing:
+                log.warning("topology: %s missing; re-declaring", ", ".join(missing))
+                await declare_topology(js)
+                healed += 1
+                log.warning("topology: re-declared (%d time(s) since start)", healed)
+        except Exception as exc:  # noqa: BLE001 - NATS down or restarting: look again later
+            log.info("topology: cannot check now: %r", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+    return healed
 
 
 def subject_for(event_type: str, dossier_id: object) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.base import EARLIEST_YEAR, LATEST_YEAR, in_era
+from shared.contracts.base import EARLIEST_YEAR, LATEST_YEAR, Text, in_era
 from shared.host.errors import ApiError
 
 # Local setting, not a legal one: how far back an officer may date an entry (with a reason).
@@ -31,7 +31,7 @@ def _within_era(value: datetime) -> datetime:
 # A date-time with an offset, within years that every clock computation can handle.
 BusinessDateTime = Annotated[AwareDatetime, AfterValidator(_within_era)]
 # One line of a list a citizen or an officer reads (missing documents, reasons).
-ListItem = Annotated[str, Field(min_length=1, max_length=1000)]
+ListItem = Annotated[Text, Field(min_length=1, max_length=1000)]
 
 
 def no_actor_in_body(data: Any) -> Any:
@@ -56,7 +56,9 @@ class CommandMeta(BaseModel):
         return no_actor_in_body(data)
 
     occurred_at: BusinessDateTime | None = Field(
-        default=None, description="business time, if entered late (needs backdate_reason)"
+        default=None,
+        description="business time, if entered late: more than 5 minutes back needs backdate_reason,"
+        " at most the back-dating limit (72 h by default) and never in the future (422 otherwise)",
     )
     backdate_reason: str | None = Field(default=None, max_length=1000)
 

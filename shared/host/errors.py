@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -58,8 +61,27 @@ def install_error_handlers(app: FastAPI) -> None:
         error = ApiError(exc.status_code, code, vi, str(exc.detail) if exc.detail else en)
         return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
 
+    from shared.host.outages import HANDLED, dependency_unavailable, outage_of
+
+    async def _outage(_: Request, exc: Exception) -> JSONResponse:
+        # One place for every service: a dependency's outage is a 503 with Retry-After; any
+        # other error of the same families is re-raised and ends as the 500 below.
+        dependency = outage_of(exc)
+        if dependency is None:
+            raise exc
+        log.warning("503 %s unavailable: %r", dependency, exc)
+        error = dependency_unavailable(dependency)
+        return JSONResponse(error.body(), status_code=503, headers=error.headers)
+
+    for family in HANDLED:
+        app.add_exception_handler(family, _outage)
+
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, __: Exception) -> JSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        dependency = outage_of(exc)
+        if dependency is not None:  # an outage wrapped in another error (still logged by the server)
+            outage = dependency_unavailable(dependency)
+            return JSONResponse(outage.body(), status_code=503, headers=outage.headers)
         # The last resort for a bug: still a 500 (and still raised on to the server, which logs
         # the traceback), but the caller reads it in both languages, not a bare text line.
         error = ApiError(

@@ -171,22 +171,18 @@ class ServiceHost:
         finally:
             await self.stop()
 
-    async def health(self) -> tuple[bool, dict[str, Any]]:
-        checks: dict[str, Any] = {}
+    async def health(self) -> tuple[str, dict[str, Any]]:
+        """The overall status and the details: per dependency ``up``, ``degraded`` or ``down``
+        (see ``dependency_status``); overall the worst of them."""
         started = time.perf_counter()
-        try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
-            checks["postgres"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - health reports, never raises
-            checks["postgres"] = f"down: {exc!r}"
-        try:
-            js = self.broker.config.connection_state.stream
-            await asyncio.wait_for(js.account_info(), timeout=2)
-            checks["nats"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["nats"] = f"down: {exc!r}"
+        postgres = await _probe(lambda: self.pool.fetchval("SELECT 1"))
+        nats = await _probe(self._nats_probe)
+        checks: dict[str, Any] = {"dependencies": {"postgres": postgres, "nats": nats}}
         if self.relay is not None:
-            checks["relay_position"] = await self.relay.position()
+            checks["relay"] = self.relay.status()
+        if self.relay is not None and postgres["status"] != "down":
+            with contextlib.suppress(Exception):  # down between the two reads: left out
+                checks["relay_position"] = await asyncio.wait_for(self.relay.position(), timeout=2)
         checks["consumers"] = {
             c.spec.durable: {
                 "processed": c.stats.processed,
@@ -197,8 +193,36 @@ class ServiceHost:
             for c in self.consumers
         }
         checks["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        ok = checks["postgres"] == "ok" and checks["nats"] == "ok"
-        return ok, checks
+        statuses = {postgres["status"], nats["status"]}
+        overall = "down" if "down" in statuses else "degraded" if "degraded" in statuses else "up"
+        return overall, checks
+
+    async def _nats_probe(self) -> Any:
+        client = self.nats
+        if not client.is_connected:  # reconnecting or closed: JetStream calls would only wait
+            state = "reconnecting" if client.is_reconnecting else "not connected"
+            raise ConnectionError(f"NATS: {state}")
+        js = self.broker.config.connection_state.stream
+        return await js.account_info()
+
+
+# A dependency answering slower than this is "degraded": up, but requests will be slow.
+DEGRADED_AFTER_S = 0.5
+# No answer within this is "down" (so /health itself answers within a few seconds).
+DOWN_AFTER_S = 2.0
+
+
+async def _probe(check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    """``up``: answered within DEGRADED_AFTER_S; ``degraded``: answered, but slowly; ``down``: an
+    error, or no answer within DOWN_AFTER_S."""
+    began = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), timeout=DOWN_AFTER_S)
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        return {"status": "down", "error": repr(exc)[:300]}
+    elapsed = time.perf_counter() - began
+    status = "degraded" if elapsed > DEGRADED_AFTER_S else "up"
+    return {"status": status, "latency_ms": round(elapsed * 1000, 1)}
 
 
 def _broker(settings: Settings) -> NatsBroker:

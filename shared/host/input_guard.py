@@ -8,19 +8,26 @@ Two properties of the platform make some input impossible to keep, whatever the 
 * An event travels as one NATS message (1 MiB by default) and every request becomes at most a
   few events. A body larger than ``MOTCUA_MAX_BODY_BYTES`` (256 KiB) has no legitimate use here,
   and is refused before it is read into memory: 413 ``body_too_large``.
+
+Upload routes (``uploads``: exact path -> limit) take binary files: their bodies have their own
+limit and no NUL check (a PDF is full of zero bytes; it is stored as bytes, never as text).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.host.errors import ApiError
 
 MAX_BODY_BYTES = int(os.environ.get("MOTCUA_MAX_BODY_BYTES", str(256 * 1024)))
+MAX_JSON_DEPTH = 32
 
 
 def _too_large(limit: int) -> ApiError:
@@ -44,6 +51,81 @@ def _nul(where: str) -> ApiError:
         f"The NUL character (U+0000) is not allowed in the {where}",
         location=where,
     )
+
+
+def _too_deep(limit: int) -> ApiError:
+    return ApiError(
+        422,
+        "too_deeply_nested",
+        f"Nội dung JSON lồng nhau quá {limit} cấp",
+        f"The JSON body is nested more than {limit} levels deep",
+        limit_levels=limit,
+    )
+
+
+# A JSON string token, escapes included (brackets inside strings are text, not nesting), up to
+# its closing quote or the end: a match never fails once begun, so one scan is linear in size.
+_STRING = rb'"(?:[^"\\]|\\.)*+(?:"|\Z)'
+_JSON_STRING = re.compile(_STRING, re.DOTALL)
+_TOKENS = re.compile(_STRING + rb"|[\[\]{}]", re.DOTALL)
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``body`` nests arrays and objects deeper than ``limit`` (not a full parse)."""
+    if body.count(b"[") + body.count(b"{") <= limit:  # the usual case: two scans in C
+        return False
+    depth = 0
+    for token in _TOKENS.finditer(body):
+        first = token.group()[0]
+        if first in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif first in b"]}":
+            depth -= 1
+    return False
+
+
+def nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _nfc_token(match: re.Match[bytes]) -> bytes:
+    token = match.group()
+    if token.isascii() and b"\\u" not in token:
+        return token
+    try:
+        value = json.loads(token)
+    except ValueError:
+        return token  # not a JSON string after all: the route reports what it cannot read
+    normal = nfc(value)
+    # ASCII-escaped when rewritten: a lone surrogate, kept as an escape, still reaches the model
+    return token if normal == value else json.dumps(normal).encode()
+
+
+def nfc_json(body: bytes) -> bytes:
+    """``body`` with every JSON string (keys too) in NFC; numbers and layout kept byte for byte."""
+    if body.isascii() and b"\\u" not in body:
+        return body
+    try:
+        # Escaped text (``\\u1ec5``, as clients that write ASCII-only JSON send it) is read by
+        # the C parser; either way one check in C says whether anything needs rewriting.
+        text = json.dumps(json.loads(body), ensure_ascii=False) if b"\\u" in body else body.decode()
+    except (ValueError, RecursionError):
+        return body  # not JSON or not UTF-8: the route reports what it cannot read
+    if unicodedata.is_normalized("NFC", text):
+        return body
+    normal = _JSON_STRING.sub(_nfc_token, body)
+    return body if normal == body else normal
+
+
+def nfc_query(query: bytes) -> bytes:
+    """The query string with every name and value in NFC (unchanged if they already were)."""
+    if b"%" not in query and query.isascii():
+        return query
+    pairs = parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True)
+    normal = [(nfc(k), nfc(v)) for k, v in pairs]
+    return query if normal == pairs else urlencode(normal).encode()
 
 
 def _has_nul(value: Any) -> bool:
@@ -71,9 +153,21 @@ def body_has_nul(body: bytes) -> bool:
 class InputGuard:
     """Pure ASGI middleware: refuses NUL characters and oversized bodies with explained errors."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_json_depth: int = MAX_JSON_DEPTH,
+        uploads: dict[str, int] | None = None,
+        signed_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+        # Binary upload paths and their own size limits: not JSON, so not scanned as JSON.
+        self.uploads = dict(uploads or {})
+        # Paths (prefixes) whose body is signed: checked like any other, never rewritten.
+        self.signed_paths = signed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,23 +180,39 @@ class InputGuard:
         if b"\x00" in query or b"%00" in query:
             await _reject(_nul("query"), send)
             return
+        path: str = scope.get("path", "")
+        normal_query = nfc_query(query)
+        if normal_query is not query or not path.isascii():
+            scope = {**scope, "path": nfc(path), "query_string": normal_query}
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await _reject(_too_large(self.max_body_bytes), send)
+        upload_limit = self.uploads.get(scope.get("path", "")) if scope.get("method") == "POST" else None
+        limit = self.max_body_bytes if upload_limit is None else upload_limit
+        if declared is not None and declared > limit:
+            await _reject(_too_large(limit), send)
             return
         if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS") and not declared:
             await self.app(scope, receive, send)
             return
-        body, more = await self._read(receive)
+        body, more = await self._read(receive, limit)
         if more is None:
-            await _reject(_too_large(self.max_body_bytes), send)
+            await _reject(_too_large(limit), send)
+            return
+        if upload_limit is not None:  # a document's bytes: any byte may occur, nothing to normalise
+            await self.app(scope, _replay(body, more, receive), send)
+            return
+        if json_depth_exceeds(body, self.max_json_depth):
+            await _reject(_too_deep(self.max_json_depth), send)
             return
         if body_has_nul(body):
             await _reject(_nul("body"), send)
             return
+        if not (self.signed_paths and path.startswith(self.signed_paths)):
+            normal = nfc_json(body)
+            if normal is not body:
+                body, scope = normal, _with_length(scope, len(normal))
         await self.app(scope, _replay(body, more, receive), send)
 
-    async def _read(self, receive: Receive) -> tuple[bytes, Message | None]:
+    async def _read(self, receive: Receive, limit: int) -> tuple[bytes, Message | None]:
         """The whole body, and the message that ended it (None if the body was too large)."""
         chunks: list[bytes] = []
         size = 0
@@ -112,7 +222,7 @@ class InputGuard:
                 return b"".join(chunks), message  # the client went away: let the app see it
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return b"", None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -127,6 +237,11 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _with_length(scope: Scope, length: int) -> Scope:
+    headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-length"]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 def _replay(body: bytes, last: Message, receive: Receive) -> Receive:

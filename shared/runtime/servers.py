@@ -137,6 +137,21 @@ class RunningServers:
     # Per NATS user, its password; empty for a NATS from the environment (its users are not ours).
     nats_passwords: dict[str, str] = field(default_factory=dict)
     _stop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    _session: _Session | None = field(default=None, repr=False, compare=False)
+
+    def faults(self) -> _Session:
+        """What a fault suite does to the servers this process started (kill, wipe, restart)."""
+        if self._session is None:
+            raise ServersError("these servers were not started by this process")
+        return self._session
+
+    def restart_postgres(self, down_s: float = 0.0) -> None:
+        """Stops the PostgreSQL this process started (``-m fast``: every session is cut, as in a
+        restart), leaves it down ``down_s`` seconds, starts it again on the same port and data."""
+        session = self.faults()
+        session.stop_postgres()
+        time.sleep(down_s)
+        session.start_postgres()
 
     def nats_credentials(self, service: str) -> dict[str, str]:
         """``NATS_USER``/``NATS_PASSWORD`` for a service process (none for a NATS from the environment)."""
@@ -175,6 +190,11 @@ def start_servers(data_dir: Path, *, fresh: bool = False, sync_always: bool = Fa
     return _start(data_dir, fresh=fresh, sync_always=sync_always, want_nats=True, want_postgres=True)
 
 
+def start_postgres(data_dir: Path, *, fresh: bool = False) -> RunningServers:
+    """PostgreSQL alone, under ``data_dir`` (e.g. a test's own, which it may stop and restart)."""
+    return _start(data_dir, fresh=fresh, sync_always=False, want_nats=False, want_postgres=True)
+
+
 def servers_from_env_or_start(
     data_dir: Path, *, fresh: bool = False, sync_always: bool = False
 ) -> RunningServers:
@@ -200,6 +220,7 @@ def servers_from_env_or_start(
         nats_monitor_url=started.nats_monitor_url,
         nats_passwords={} if nats_url else started.nats_passwords,
         _stop=started._stop,
+        _session=started._session,
     )
 
 
@@ -388,6 +409,7 @@ def _start(
         nats_monitor_url=nats.monitor_url if nats else None,
         nats_passwords=passwords,
         _stop=session.stop,
+        _session=session,
     )
 
 
@@ -409,6 +431,50 @@ class _Session:
         self._stopped = False
         atexit.register(self.stop)
         _TerminationHandler.install()
+
+    # Faults, for the fault suite (tests/faults): the servers come back on the same ports.
+
+    def kill_nats(self) -> None:
+        """SIGKILL to nats-server: no chance to flush or to say goodbye to its clients."""
+        if self.nats is not None and self.nats.process.poll() is None:
+            self.nats.process.kill()
+            self.nats.process.wait()
+
+    def start_nats(self, *, wipe_store: bool = False) -> None:
+        """Starts nats-server again (after ``kill_nats``); ``wipe_store`` deletes JetStream's
+        store first: every stream, message and consumer is gone, as on a lost volume."""
+        if self.nats is None:
+            raise ServersError("NATS was not started here")
+        if wipe_store:
+            shutil.rmtree(self.run_dir / "nats" / "jetstream", ignore_errors=True)
+        began = time.monotonic()
+        launched = _launch_nats(self.run_dir, self.nats.port, self.nats.monitor_port, sync_always=False)
+        self.nats = _wait_nats(launched, self.run_dir, sync_always=False, began=began)
+        _write_state(self.run_dir, self.nats, self.postgres, running=True)
+
+    def stop_postgres(self) -> None:
+        """``pg_ctl stop -m fast``: every connection is cut, as in a restart for maintenance."""
+        if self.postgres is not None:
+            pg = self.postgres
+            with self._mutex:
+                _stop_postgres(pg.bindir, pg.pgdata, pg.user, pg.pid)
+
+    def start_postgres(self) -> None:
+        if self.postgres is None:
+            raise ServersError("PostgreSQL was not started here")
+        pg = self.postgres
+        timeout = str(int(STARTUP_TIMEOUT))
+        with self._mutex:
+            _run_pg(
+                pg.bindir,
+                "pg_ctl",
+                ["-D", str(pg.pgdata), "-w", "-t", timeout, "-s", "start"],
+                pg.user,
+                pg.log,
+                timeout=STARTUP_TIMEOUT + 10,
+            )
+            pg.pid = _postmaster_pid(pg.pgdata)  # what stop() stops
+            _write_state(self.run_dir, self.nats, self.postgres, running=True)
 
     def stop(self) -> None:
         with self._mutex:

@@ -13,7 +13,9 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +29,12 @@ from shared.auth.settings import verifier_from_env
 from tests.identity import ISSUER
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# axe-core as the axe-playwright-python package ships it (pinned in requirements.txt): read from
+# the installed package, never downloaded while the tests run
+AXE_SOURCE = (files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+# WCAG 2.1 A and AA, which include colour contrast; what a page must not have at these impacts
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
 DEMO_PASSWORD = "mat-khau-thu"  # the in-process identity provider's demo password
 TOKEN_URL = f"{ISSUER.issuer}/protocol/openid-connect/token"
 
@@ -45,15 +53,49 @@ def chromium_path() -> str:
     return found
 
 
+async def check_accessible(page: Any, name: str) -> None:
+    """axe-core on the page as it is now: no violation of serious or critical impact (missing
+    labels, too little contrast, ...), and every form field named by a label."""
+    await page.evaluate(AXE_SOURCE)  # evaluate, not a <script>: no Content-Security-Policy applies
+    results = await page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    ran = {
+        rule["id"]
+        for kind in ("passes", "violations", "incomplete", "inapplicable")
+        for rule in results[kind]
+    }
+    assert {"color-contrast", "label"} <= ran, f"{name}: axe did not check contrast and labels"
+    blocking = [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in BLOCKING
+    ]
+    assert not blocking, f"{name}: accessibility violations:\n" + "\n".join(blocking)
+    unlabelled = await page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(el => el.type !== 'hidden' && el.type !== 'submit' && el.type !== 'button')
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                          && !el.getAttribute('aria-labelledby'))
+            .map(el => el.id || el.name || el.outerHTML.slice(0, 80))"""
+    )
+    assert not unlabelled, f"{name}: form fields without a label: {unlabelled}"
+
+
 @pytest.fixture
 def shots(request: pytest.FixtureRequest):
-    """``await shot(page, "name")`` writes tests/artifacts/<test>-<nn>-<name>.png."""
+    """``await shot(page, "name")`` checks the page's accessibility (``check_accessible``) and
+    writes tests/artifacts/<test>-<nn>-<name>.png — the screenshot first, so a failing page is
+    still there to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     counter = iter(range(1, 100))
 
-    async def shot(page, name: str) -> Path:
+    async def shot(page, name: str, *, accessible: bool = True) -> Path:
         path = ARTIFACTS / f"{request.node.name}-{next(counter):02d}-{name}.png"
         await page.screenshot(path=str(path), full_page=True)
+        if accessible:
+            await check_accessible(page, name)
         return path
 
     return shot

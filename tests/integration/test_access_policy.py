@@ -42,6 +42,7 @@ def _url(path: str, code: str) -> str:
         "schema": "scoring",
         "letter_id": "1",
         "operator": "VNPOST",
+        "document_id": str(uuid.uuid4()),
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
@@ -61,6 +62,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/dossiers/{code}/apologies": {"reason": "quá tải", "new_due_at": "2099-01-05T10:00:00+07:00"},
     "/dossiers/{code}/decision": {"approved": True},
     "/dossiers/{code}/withdrawal": {"reason": "xin rút"},
+    "/online/filings/{code}/completion-request": {"missing_items": ["Tờ khai"]},
+    "/online/filings/{code}/refusal": {"reasons": "không thuộc thẩm quyền"},
 }
 
 

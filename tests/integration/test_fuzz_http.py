@@ -14,10 +14,18 @@ department codes, form and queue names) mixed with hostile text (NUL, very long,
 surrogate in bodies), so commands also meet real cases in real states; half the bodies get
 real procedure, department and desk codes so that they pass the first checks and go deeper.
 
+Every request carries a token of a role the route admits (of the seeded dossiers' unit where the
+route checks it), so that it passes the policy and reaches the route. Some bodies are replaced
+by JSON nested thousands deep (with and without a NUL inside), and text leaves by decomposed
+Vietnamese (NFD) and by full-width or Arabic-Indic digits.
+
 Asserted for every response: no 5xx; every 4xx is JSON with ``error.code`` and a non-empty
-``error.message.vi`` and ``error.message.en``. Afterwards poison messages go onto the stream
-(every consumer dead-letters each with a reason), then a valid dossier travels through all of
-them, and every relay and consumer must have caught up: nothing the fuzzing stored jams them.
+``error.message.vi`` and ``error.message.en``; and schemathesis's own checks pass: the status is
+documented for the operation, and the body and its content type are the documented ones.
+
+Afterwards poison messages go onto the stream (every consumer dead-letters each with a reason),
+then a valid dossier travels through all of them, and every relay and consumer must have caught
+up: nothing the fuzzing stored jams them.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import contextlib
 import json
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
@@ -42,12 +51,22 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from nats.js.errors import NotFoundError
 from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
 
 from services.intake.catalogue import load_catalogue
+from shared.auth.policy import POLICY, Scope
+from shared.auth.principal import Role
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.settings import Settings
-from tests.system import System, receive_body, running_system
+from tests.identity import ISSUER
+from tests.system import APPLICANT, System, receive_body, running_system
 
 T = TypeVar("T")
 
@@ -57,6 +76,13 @@ EXAMPLES = 25
 # Cases in others' services known to answer 5xx; the test xfails (not strict) if only these fail.
 # Keyed by (service, "METHOD /path template"), value: the reason shown.
 KNOWN_SERVER_ERRORS: dict[tuple[str, str], str] = {}
+# Run on every answer: what the OpenAPI document promises (status, content type, body schema).
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 class BackgroundLoop:
@@ -202,7 +228,23 @@ async def _seed(system: System) -> dict[str, list[str]]:
         "intake_form": sorted(INTAKE_FORMS),
         "processing_form": sorted(PROCESSING_FORMS),
         "queue": list(QUEUES),
+        "home_department": [procedure.department],
+        "home_procedure": [procedure.code],
     }
+
+
+def _admitted(service: str, method: str, path: str, known: dict[str, list[str]]) -> str | None:
+    """A bearer token of every role the route admits, of the unit that lets it reach the route:
+    the seeded dossiers' department for a department's own actions, the centre's desk otherwise."""
+    rule = POLICY[service].get((method.upper(), path))
+    if rule is None or rule.public:
+        return None
+    roles = tuple(sorted(rule.roles))
+    departmental = (
+        rule.scope is Scope.DOSSIER and Role.AUDITOR not in rule.roles and Role.FRONT_DESK not in rule.roles
+    )
+    unit = known["home_department"][0] if departmental or rule.scope is Scope.DEPARTMENT else "TTPVHCC"
+    return f"Bearer {ISSUER.token(f'fuzz.{service}', roles, unit)}"
 
 
 # Values a schema allows that platforms choke on: PostgreSQL refuses U+0000 in text, a lone
@@ -219,7 +261,21 @@ HOSTILE_TEXT = [
     "   ",
     "9" * 400,
 ]
-HOSTILE_BODY_TEXT = [*HOSTILE_TEXT, "\ud800 lone surrogate"]
+HOSTILE_BODY_TEXT = [
+    *HOSTILE_TEXT,
+    "\ud800 lone surrogate",
+    unicodedata.normalize("NFD", "Nguyễn Thị Ánh, phường Hải Châu"),
+    "００１１９００１２３４５",  # a CCCD in full-width digits
+    "٠٠١١٩٠٠١٢٣٤٥",  # and in Arabic-Indic digits
+    "\u3000\t ",  # only whitespace, an ideographic space among it
+]
+# Whole bodies that a recursive parser or validator would choke on.
+NESTED_BODIES = [
+    b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    b'{"reason": ' + b"[" * 20_000 + b'"\\u0000"' + b"]" * 20_000 + b"}",
+    b"[" * 3000 + b'{"x": "\x00"}' + b"]" * 3000,
+    b'{"a": {"b": {"c": ' * 2000 + b"1" + b"}}}" * 2000,
+]
 
 
 def _known_values(known: dict[str, list[str]], service: str, path: str, param: str) -> list[str]:
@@ -331,6 +387,18 @@ def _explained(response: httpx.Response) -> str | None:
     return None
 
 
+def _nonconforming(case: Any, response: httpx.Response) -> str | None:
+    """What schemathesis finds wrong with ``response`` against the operation's document, or None."""
+    try:
+        case.validate_response(response, checks=CONFORMANCE)
+    except FailureGroup as group:
+        found = [f"{type(e).__name__}: {e.title}" for e in group.exceptions if isinstance(e, Failure)]
+        return "not as documented: " + "; ".join(found) + f" ({response.status_code}: {response.text[:300]})"
+    except Failure as failure:
+        return f"not as documented: {type(failure).__name__}: {failure.title} ({response.text[:300]})"
+    return None
+
+
 def _fuzz_operation(target: FuzzTarget, service: str, operation: Any) -> list[str]:
     """Runs both generation modes against one operation; returns the distinct problems found."""
     problems: dict[str, str] = {}
@@ -359,6 +427,7 @@ def _fuzz_mode(
     target: FuzzTarget, service: str, operation: Any, mode: GenerationMode, problems: dict[str, str]
 ) -> None:
     label = f"{operation.method.upper()} {operation.path} [{mode.value}]"
+    token = _admitted(service, operation.method, operation.path, target.known)
 
     @settings(
         max_examples=EXAMPLES,
@@ -373,9 +442,14 @@ def _fuzz_mode(
         case=_with_real_keys(operation, mode, service, target.known),
         hints=st.none() | _realistic_fields(target.known),
         hostile=st.none() | st.tuples(st.integers(0, 63), st.sampled_from(HOSTILE_BODY_TEXT)),
+        nested=st.none() | st.none() | st.none() | st.sampled_from(NESTED_BODIES),
     )
-    def check(case: Any, hints: dict[str, Any] | None, hostile: tuple[int, str] | None) -> None:
+    def check(
+        case: Any, hints: dict[str, Any] | None, hostile: tuple[int, str] | None, nested: bytes | None
+    ) -> None:
         request = _request(case)
+        if token is not None and "authorization" not in {k.lower() for k in request["headers"]}:
+            request["headers"]["Authorization"] = token
         body = case.body
         if hints and isinstance(body, dict):
             body = _patched(body, hints)
@@ -383,9 +457,12 @@ def _fuzz_mode(
             body = _hostile_leaf(body, *hostile)
         if body is not case.body:  # JSON escapes what UTF-8 cannot carry (a lone surrogate)
             request["content"] = json.dumps(body).encode()
+        if nested is not None and request["method"] in ("POST", "PUT", "PATCH"):
+            request["content"] = nested
+            request["headers"]["Content-Type"] = "application/json"
         try:
             response = target.send(service, request)
-            problem = _explained(response)
+            problem = _explained(response) or _nonconforming(case, response)
             status = str(response.status_code)
         except Exception as exc:  # the ASGI transport re-raises what the app did not handle
             problem, status = f"unhandled {exc!r}"[:500], type(exc).__name__
@@ -417,6 +494,79 @@ def test_every_endpoint_explains_every_rejection(target: FuzzTarget, service: st
     assert not unexpected, "\n".join(p for found in unexpected.values() for p in found)
     if failures:
         pytest.xfail("; ".join(KNOWN_SERVER_ERRORS[(service, op)] for op in failures))
+
+
+# --- text as people type it ------------------------------------------------------------------
+
+NFD_NAME = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+NFD_ADDRESS = unicodedata.normalize("NFD", "Số 5 đường Lê Lợi, phường Thuận Hóa, Huế")
+
+
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+def test_a_name_typed_decomposed_is_stored_composed(target: FuzzTarget, ensure_ascii: bool) -> None:
+    procedure = target.known["home_procedure"][0]
+    applicant = {**APPLICANT, "full_name": "  " + NFD_NAME + " ", "address": NFD_ADDRESS}
+    body = json.dumps(receive_body(procedure, applicant=applicant), ensure_ascii=ensure_ascii).encode()
+    headers = {"Content-Type": "application/json"}
+    received = target.send(
+        "intake", {"method": "POST", "url": "/dossiers", "content": body, "headers": headers}
+    )
+    assert received.status_code == 201, received.text
+    code = received.json()["code"]
+    stored = target.send("intake", {"method": "GET", "url": f"/dossiers/{code}"}).json()["applicant"]
+    assert stored["full_name"] == unicodedata.normalize("NFC", NFD_NAME) != NFD_NAME
+    assert stored["address"] == unicodedata.normalize("NFC", NFD_ADDRESS)
+    # a query parameter too: the unit a report is asked for is the composed one
+    asked = target.send(
+        "scoring", {"method": "GET", "url": "/national-status", "params": {"department": NFD_NAME}}
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["query"]["department"] == unicodedata.normalize("NFC", NFD_NAME)
+
+
+@pytest.mark.parametrize(
+    ("service", "url", "field", "value"),
+    [
+        ("intake", "/dossiers", "citizen_id", "００１１９００１２３４５"),
+        ("intake", "/dossiers", "citizen_id", "٠٠١١٩٠٠١٢٣٤٥"),
+        ("intake", "/dossiers", "phone", "٠٩١٢٣٤٥٦٧٨"),
+        ("intake", "/dossiers", "full_name", " \u3000\t"),
+        ("postal", "/pickups", "phone", "０９１２３４５６７８"),
+        ("postal", "/pickups", "full_name", "\u00a0 "),
+    ],
+)
+def test_digits_are_ascii_and_names_not_blank(
+    target: FuzzTarget, service: str, url: str, field: str, value: str
+) -> None:
+    procedure = target.known["home_procedure"][0]
+    if service == "intake":
+        body = receive_body(procedure, applicant={**APPLICANT, field: value})
+    else:
+        contact = {"full_name": "Ngọc", "phone": "0912345678", "address": "Huế", field: value}
+        body = {"procedure_code": procedure, "applicant": contact}
+    refused = target.send(service, {"method": "POST", "url": url, "json": body})
+    assert refused.status_code == 422, refused.text
+    assert field in str(refused.json()["error"]["problems"])
+
+
+@pytest.mark.parametrize(
+    ("service", "url"),
+    [
+        ("intake", "/dossiers"),
+        ("processing", "/dossiers/{code}/decision"),
+        ("postal", "/pickups"),
+        ("scoring", "/ops/dead-letters/scoring/1/redrive"),
+    ],
+)
+@pytest.mark.parametrize("nested", NESTED_BODIES[:2])
+def test_deeply_nested_json_is_refused_by_every_service(
+    target: FuzzTarget, service: str, url: str, nested: bytes
+) -> None:
+    url = url.format(code=target.known["dossier"][0])  # each service's default user is admitted
+    headers = {"Content-Type": "application/json"}
+    refused = target.send(service, {"method": "POST", "url": url, "content": nested, "headers": headers})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "too_deeply_nested"
 
 
 # --- poison messages -------------------------------------------------------------------------

@@ -95,13 +95,31 @@ async def test_unknown_tracking_number_is_refused_and_kept(world: PostalWorld) -
     assert json.loads(kept[0]["body"])["status"] == "in_transit"
 
 
+async def test_an_event_id_reused_for_other_content_is_refused(world: PostalWorld) -> None:
+    code, tracking = await _booked(world)
+    picked_up = _notice(tracking, "picked_up")
+    assert (await _post(world, picked_up, "r-1")).json()["outcome"] == "applied"
+
+    # the operator's bug: a new notice under an id it used already
+    error = _refused(await _post(world, _notice(tracking, "in_transit"), "r-1"), 409, "event_id_reused")
+    assert error["event_id"] == "r-1"
+    (shipment,) = await world.shipments(code)
+    assert shipment["status"] == "picked_up"  # the refused notice moved nothing
+    again = await _post(world, picked_up, "r-1")  # its own redelivery is still a duplicate
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+
+
 async def test_duplicates_are_no_ops_and_late_notices_never_move_back(world: PostalWorld) -> None:
     code, tracking = await _booked(world)
 
-    first = await _post(world, _notice(tracking, "in_transit"), "t-2")
+    in_transit = _notice(tracking, "in_transit")
+    first = await _post(world, in_transit, "t-2")
     assert first.status_code == 200 and first.json()["outcome"] == "applied", first.text
-    replay = await _post(world, _notice(tracking, "in_transit"), "t-2")
+    replay = await _post(world, in_transit, "t-2")
     assert replay.status_code == 200 and replay.json()["outcome"] == "duplicate"
+    # the same notice spelt differently (keys reordered, spaced) is still the same notice
+    respelt = json.dumps(dict(reversed(list(json.loads(in_transit).items()))), indent=2).encode()
+    assert (await _post(world, respelt, "t-2")).json()["outcome"] == "duplicate"
     late = await _post(world, _notice(tracking, "picked_up"), "t-1")  # sent earlier, arrived later
     assert late.status_code == 200
     (shipment,) = await world.shipments(code)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from shared.host.settings import Settings
+from tests.identity import auth
 from tests.system import System, eventually, receive_body, running_system
 
 REPORT_ROUTES = (
@@ -24,6 +25,9 @@ REPORT_ROUTES = (
     "/indicators/unsupported",
     "/departments",
     "/departments/STP",
+    "/progress",
+    "/progress/months",
+    "/progress/dossiers?counter=received_total",
 )
 
 
@@ -94,6 +98,30 @@ async def test_units_named_ranked_only_with_data_and_satisfaction_not_measured(s
     assert [u["unit"] for u in ranking["not_ranked"]] == ["STC"]
     unranked = ranking["not_ranked"][0]
     assert unranked["unit_name"] == "Sở Tài chính" and "no dossier" in unranked["reason"]
+
+    # the progress report: the refused dossier is not one to resolve; the decided one is
+    progress = (await system.scoring.get("/progress", params=year)).json()
+    row = next(u for u in progress["units"] if u["unit"] == "STP")
+    assert row["unit_name"] == "Sở Tư pháp" and [u["unit"] for u in progress["units"]] == ["STP"]
+    assert (row["received_total"], row["received_desk"], row["carried_over"]) == (1, 1, 0)
+    assert row["resolved_total"] == 1 and row["in_progress_total"] == 0
+    assert progress["total"]["received_total"] == 1
+    months = (await system.scoring.get("/progress/months", params=year)).json()["months"]
+    assert sum(m["early"] + m["on_time"] + m["late"] for m in months) == 1
+    # the dossiers behind a number: the department's leader sees its code, another unit's not
+    drill = {**year, "counter": "resolved_total"}
+    own = await system.scoring.get("/progress/dossiers", params=drill, headers=auth("lanhdao.stp"))
+    assert [d["dossier_code"] for d in own.json()["dossiers"]] == [code]
+    other = (
+        await system.scoring.get("/progress/dossiers", params=drill, headers=auth("lanhdao.ubndx"))
+    ).json()
+    assert (other["dossiers"], other["not_shown"]) == ([], 1)
+    centre = (
+        await system.scoring.get("/progress/dossiers", params=drill, headers=auth("lanhdao.tthcc"))
+    ).json()
+    assert [d["dossier_code"] for d in centre["dossiers"]] == [code]  # received at the centre's desk
+    wrong = await system.scoring.get("/progress/dossiers", params={**year, "counter": "received"})
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "unknown_counter"
 
 
 async def test_national_status_as_of_and_known_at(system: System) -> None:

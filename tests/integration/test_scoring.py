@@ -70,6 +70,33 @@ async def _tables(url: str) -> tuple[list[Any], list[Any], int]:
         await conn.close()
 
 
+async def _settled(system: System, timeout: float = 30.0) -> None:
+    """Every relay has published all of its service's events and every consumer has acknowledged
+    all it was handed (lag 0), and nothing moved between two looks."""
+
+    async def probe() -> tuple[Any, ...]:
+        relays = []
+        for name in system.apps:
+            relay = system.host(name).relay
+            if relay is not None:
+                top = await asyncio.to_thread(relay.app.recorder.max_notification_id)
+                relays.append((await relay.position(), top or 0))
+        lag = (await system.scoring.get("/ops/lag")).json()
+        lags = tuple(c["lag"] for c in lag["consumers"] if c["declared"])
+        return lag["last_seq"], tuple(relays), lags
+
+    previous: list[tuple[Any, ...]] = []
+
+    def quiet(now: tuple[Any, ...]) -> bool:
+        _, relays, lags = now
+        settled = all(position >= top for position, top in relays) and not any(lags)
+        steady = bool(previous) and previous[-1] == now
+        previous.append(now)
+        return settled and steady
+
+    await eventually(probe, quiet, timeout=timeout)
+
+
 async def test_figures_drill_down_replay_verify_and_as_of(system: System, database_url: str) -> None:
     points = (await system.intake.get("/departments")).json()["receiving_points"]
     # the district tier ended on 2025-06-30; a commune centre's own desk receives now
@@ -179,6 +206,9 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     assert ranking[0]["unit"] == "STP" and ranking[0]["rank"] == 1
 
     # Replay from the services' event stores rebuilds identical tables; verify finds nothing.
+    # The "before" is taken once scoring has counted everything (on a busy machine it may still
+    # be catching up on events the checks above did not wait for).
+    await _settled(system)
     before = await _tables(database_url)
     replayed = await _cli("replay", "scoring", "--database-url", database_url)
     assert replayed.exit_code == 0, replayed.output

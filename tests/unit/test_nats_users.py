@@ -34,3 +34,18 @@ def test_the_stream_name_and_subject_root_are_respected() -> None:
     )
     assert '"stg.evt.intake.>"' in block and "$JS.ACK.STG.intake-postal.>" in block
     assert "MOTCUA" not in block and '"password": "pw-ops"' in block
+
+
+def test_each_relay_may_read_the_stream_and_its_audiences_progress_but_declare_nothing() -> None:
+    from shared.eventlog.topology import STREAM, consumers_reading, sources_of
+
+    audience = {c.durable for c in consumers_reading("intake")}
+    assert audience == {"processing-intake", "postal-intake", "scoring"}
+    assert consumers_reading("scoring") == ()
+    for spec in CONSUMERS:
+        assert spec.owner in {"intake", "processing", "postal", "scoring"}
+        for source in sources_of(spec):
+            allowed = permissions(source)["publish"]["allow"]
+            assert f"$JS.API.CONSUMER.INFO.{STREAM}.{spec.durable}" in allowed
+            assert f"$JS.API.STREAM.INFO.{STREAM}" in allowed
+            assert not any("CREATE" in a or "UPDATE" in a or "DELETE" in a for a in allowed)

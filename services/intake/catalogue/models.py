@@ -21,10 +21,10 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Electronic ID code of an agency (mã định danh điện tử), shape as in "000.00.15.H56".
-AGENCY_ID_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.H\d{2}$"
+AGENCY_ID_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.H[0-9]{2}$"
 # National procedure code (mã TTHC) as published on the National Public Service Portal.
-NATIONAL_CODE_PATTERN = r"^\d\.\d{6}$"
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+NATIONAL_CODE_PATTERN = r"^[0-9]\.[0-9]{6}$"
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class Channel(IntEnum):

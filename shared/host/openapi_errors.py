@@ -1,0 +1,124 @@
+"""Every status a route can answer is in its OpenAPI document, with the error body it carries.
+
+Most refusals do not belong to one route but to the layer that makes them, so they are written
+down here once and added to every operation when the document is built:
+
+* the host, for every route: 400 (unreadable request, NUL character), 413 (body too large),
+  422 (invalid request, the body nested too deep) and 503 (a dependency is down: retry later);
+* the policy table, per route: 401 and 403 for every protected route; 404 for every route with
+  a key in its path (an unknown key, or a dossier of another unit, which reads the same);
+* the route itself, with ``responses=errors(409, ...)``: what only it can answer (a state
+  conflict, a rate limit, a second success status for a retried request).
+
+A client generated from the document therefore knows every status it may meet, and the
+schema fuzzing in the test suite refuses any answer whose status is not written down here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth.policy import rule_for
+
+
+class ErrorMessage(BaseModel):
+    vi: str = Field(min_length=1, description="Tiếng Việt")
+    en: str = Field(min_length=1, description="English")
+
+
+class ErrorDetail(BaseModel):
+    # Details beside the code differ per refusal (allowed values, limits, the problems found).
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(min_length=1, description="machine-readable, stable: e.g. not_found")
+    message: ErrorMessage
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx: a machine-readable code and the message in Vietnamese and English."""
+
+    error: ErrorDetail
+
+
+# What each status means wherever it is answered (a route may say more in its own entry).
+MEANINGS: dict[int, str] = {
+    400: "The request cannot be read (e.g. a NUL character in the path, query or body)",
+    401: "No valid bearer token (WWW-Authenticate says how to sign in)",
+    403: "The caller's role or unit may not do this",
+    404: "Not found, or not the caller's to see (the two read the same)",
+    409: "Conflicts with the current state (the answer names it and what is allowed)",
+    413: "The body is larger than the service accepts",
+    415: "The content type is not one the route accepts (checked against the bytes themselves)",
+    422: "The request is not valid (the answer lists the problems)",
+    429: "Too many requests from this client: retry after Retry-After seconds",
+    503: "A dependency (database, message bus, identity provider) is unavailable: retry later",
+}
+HOST_STATUSES = (400, 413, 422, 503)
+PROTECTED_STATUSES = (401, 403)
+_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def errors(*statuses: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """A route's own statuses, for its decorator's ``responses=``; ``meanings`` by ``s409=...``."""
+    return {
+        status: {"model": ErrorBody, "description": meanings.get(f"s{status}", MEANINGS[status])}
+        for status in statuses
+    }
+
+
+def document_errors(app: FastAPI, service: str) -> None:
+    """Adds the host's and the policy's statuses to every operation of ``app``'s document."""
+    previous: Callable[[], dict[str, Any]] = app.openapi
+    built: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        if built:
+            return built[0]
+        schema = previous()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        definitions = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(definitions.pop("$defs", {}))
+        components["ErrorBody"] = definitions
+        # FastAPI's own 422 body is not what the error handlers send
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                _document(operation, _statuses(service, method, path, operation))
+        built.append(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _statuses(service: str, method: str, path: str, operation: dict[str, Any]) -> list[int]:
+    statuses = list(HOST_STATUSES)
+    rule = rule_for(service, method, path)
+    if rule is None or not rule.public:  # a route without a row answers 403 no_policy
+        statuses += PROTECTED_STATUSES
+    if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+        statuses.append(404)
+    return statuses
+
+
+def _document(operation: dict[str, Any], statuses: list[int]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status in statuses:
+        responses.setdefault(str(status), {"description": MEANINGS[status]})
+    for code, entry in responses.items():
+        # a route's own entries and FastAPI's 422 carry the error body, unless a route said
+        # otherwise (/health answers 503 with its checks)
+        if code.startswith(("4", "5")) and not _own_schema(entry):
+            entry["content"] = {"application/json": {"schema": _REF}}
+            if code == "422":
+                entry["description"] = MEANINGS[422]
+
+
+def _own_schema(entry: dict[str, Any]) -> bool:
+    schema = entry.get("content", {}).get("application/json", {}).get("schema")
+    return bool(schema) and schema != {"$ref": "#/components/schemas/HTTPValidationError"}

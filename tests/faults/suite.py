@@ -1,0 +1,422 @@
+"""The fault suite: the whole system as separate processes, a bounded load, one fault at a time.
+
+Fresh NATS and PostgreSQL (embedded, free ports) are started; the four services and the topology
+keeper reach them through TCP proxies (``proxy.py``), so the network can be cut. For each fault a
+load of dossiers is offered to intake at a fixed rate (open loop, the desk officer's token);
+the fault strikes a third of the way in; once the fault is over and the load has ended, the
+suite waits until the system has converged and checks, over everything accepted so far:
+
+* every dossier intake accepted is in intake's store, has one case in processing and is counted
+  once in scoring (lost / doubled);
+* ``motcua verify`` finds 0 differences between scoring's live tables and the stores.
+
+``python -m tests.faults`` (``make faults``) runs them all and writes the table to
+``tests/faults/results/`` and the README; ``tests/faults/test_heal.py`` runs one, briefly, in
+``make test``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.identity import AUDITOR_USER, DESK_USER, identity_env, issuer_in
+from bench.rawhttp import Connection, HttpError
+from bench.stack import free_port
+from bench.workload import applicant
+from services.ops.launcher import ROOT, development_env, start_keeper, start_service, wait_healthy
+from shared.auth.dev_issuer import DevIssuer, demo_user
+from shared.runtime import RunningServers, start_servers
+from shared.runtime.dev_secrets import development_secrets
+from tests.faults.proxy import Proxy
+
+SERVICES = ("intake", "processing", "postal", "scoring")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Outcome:
+    fault: str
+    offered: int
+    accepted: int
+    lost: int
+    doubled: int
+    server_errors: int  # 5xx answers
+    failed: int  # no answer at all (connection refused or cut)
+    differences: int  # motcua verify
+    converged_s: float | None
+    heals: int
+    notes: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.converged_s is not None and not (self.lost or self.doubled or self.differences)
+
+
+@dataclass
+class FaultStack:
+    servers: RunningServers
+    nats_proxy: Proxy
+    pg_proxy: Proxy
+    env: dict[str, str]
+    issuer: DevIssuer
+    logs: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def token(self, user: str) -> str:
+        return self.issuer.token_for(demo_user(user))
+
+    def start(self, name: str) -> None:
+        env = {**self.env, **self.servers.nats_credentials(name)}
+        process = start_service(name, env, self.ports[name], log=self.logs / f"{name}.log")
+        self.processes[name] = process
+        wait_healthy(name, process, timeout=120, url=f"{self.url(name)}/health")
+
+    def start_keeper(self) -> None:
+        ops = self.servers.nats_url.split("@", 1)[0]  # nats://ops:<password>
+        url = f"{ops}@127.0.0.1:{self.nats_proxy.port}"
+        self.processes["topology"] = start_keeper(url, self.env, log=self.logs / "topology.log")
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+@contextlib.contextmanager
+def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    servers = start_servers(data_dir, fresh=True)
+    assert servers.data_dir is not None
+    nats_port = int(servers.plain_nats_url.rsplit(":", 1)[1])
+    pg_port = int(servers.database_url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    nats_proxy, pg_proxy = Proxy(nats_port).start(), Proxy(pg_port).start()
+    issuer, jwks = issuer_in(servers.data_dir / "identity")
+    env = {
+        **development_env(servers, servers.data_dir),
+        **identity_env(issuer, jwks),
+        "NATS_URL": f"nats://127.0.0.1:{nats_proxy.port}",
+        "DATABASE_URL": servers.database_url.replace(f":{pg_port}/", f":{pg_proxy.port}/"),
+        # Heal within seconds, and do not let uvicorn's access log fill the disk.
+        "MOTCUA_TOPOLOGY_KEEP_S": "0.5",
+    }
+    env.update(development_secrets(servers.data_dir, env))
+    logs = servers.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    stack = FaultStack(servers, nats_proxy, pg_proxy, env, issuer, logs)
+    stack.ports = {name: free_port() for name in SERVICES}
+    stack.env.update({f"{name.upper()}_PORT": str(port) for name, port in stack.ports.items()})
+    try:
+        # The keeper declares the topology before the services wait for it.
+        stack.start_keeper()
+        for name in SERVICES:
+            stack.start(name)
+        yield stack
+    finally:
+        stack.stop_all()
+        nats_proxy.stop()
+        pg_proxy.stop()
+        servers.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Load
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    offered: int = 0
+    accepted: list[str] = field(default_factory=list)
+    server_errors: int = 0
+    failed: int = 0
+    other: Counter[int] = field(default_factory=Counter)
+
+
+async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
+    """Dossiers offered at ``rate`` a second whatever the answers (open loop), each with its own
+    idempotency key; a request waits at most 10 s for its answer."""
+    load = Load()
+    token = stack.token(DESK_USER)
+    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=10) as client:
+        procedures = (await client.get("/procedures")).json()
+    desk = [p["code"] for p in procedures if 1 in [int(c) for c in p["channels"]]]
+    rng = random.Random(tag)
+    free: list[Connection] = []
+
+    async def one(serial: int) -> None:
+        body = {"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1}
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{tag}-{serial}"}
+        connection = free.pop() if free else Connection(stack.url("intake"))
+        try:
+            status, content = await asyncio.wait_for(
+                connection.request("POST", "/dossiers", json.dumps(body).encode(), headers), 10
+            )
+        except (HttpError, TimeoutError, OSError):
+            load.failed += 1
+            await connection.close()
+            return
+        free.append(connection)
+        if status in (200, 201):
+            load.accepted.append(json.loads(content)["code"])
+        elif status >= 500:
+            load.server_errors += 1
+        else:
+            load.other[status] += 1
+
+    started = time.monotonic()
+    tasks = []
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = int(elapsed * rate) + 1
+        while load.offered < due:
+            load.offered += 1
+            tasks.append(asyncio.create_task(one(load.offered)))
+        await asyncio.sleep(min(0.02, 1 / rate))
+    await asyncio.gather(*tasks)
+    for connection in free:
+        await connection.close()
+    return load
+
+
+# --------------------------------------------------------------------------------------------
+# Faults: each returns when the fault is over (the process, server or link is back)
+# --------------------------------------------------------------------------------------------
+
+Fault = Callable[[FaultStack, float], None]
+
+
+def kill_service(name: str) -> Fault:
+    def fault(stack: FaultStack, _: float) -> None:
+        stack.kill(name)
+        time.sleep(2)
+        stack.start(name)
+
+    return fault
+
+
+def kill_nats(stack: FaultStack, _: float) -> None:
+    stack.servers.faults().kill_nats()
+    time.sleep(2)
+    stack.servers.faults().start_nats()
+
+
+def wipe_jetstream(stack: FaultStack, _: float) -> None:
+    """JetStream's store deleted while scoring is behind: its backlog is only in PostgreSQL."""
+    stack.kill("scoring")  # the backlog builds up
+    time.sleep(3)
+    stack.servers.faults().kill_nats()
+    stack.servers.faults().start_nats(wipe_store=True)
+    stack.start("scoring")
+
+
+def restart_postgres(stack: FaultStack, _: float) -> None:
+    stack.servers.faults().stop_postgres()
+    time.sleep(5)
+    stack.servers.faults().start_postgres()
+
+
+def cut_nats(stack: FaultStack, cut_s: float) -> None:
+    stack.nats_proxy.set("cut")
+    time.sleep(cut_s)
+    stack.nats_proxy.set("pass")
+
+
+FAULTS: dict[str, Fault] = {
+    **{f"kill -9 {name}": kill_service(name) for name in SERVICES},
+    "kill -9 nats-server": kill_nats,
+    "JetStream data deleted (backlog)": wipe_jetstream,
+    "PostgreSQL restarted (5 s)": restart_postgres,
+    "network to NATS cut": cut_nats,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Convergence and checks
+# --------------------------------------------------------------------------------------------
+
+
+async def lag(stack: FaultStack) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {stack.token(AUDITOR_USER)}"}
+    async with httpx.AsyncClient(base_url=stack.url("scoring"), timeout=10) as client:
+        answer = await client.get("/ops/lag", headers=headers)
+    answer.raise_for_status()
+    data: dict[str, Any] = answer.json()
+    return data
+
+
+async def converged(stack: FaultStack, database_url: str) -> bool:
+    """Every consumer at lag 0 and level with PostgreSQL, and scoring counts every accepted dossier."""
+    try:
+        info = await lag(stack)
+    except (httpx.HTTPError, OSError):
+        return False
+    if not info["store"]["ok"] or any(c.get("lag", 1) for c in info["consumers"]):
+        return False
+    conn = await asyncpg.connect(database_url)
+    try:
+        counted = await conn.fetchval("SELECT count(*) FROM scoring.dossier_facts")
+    finally:
+        await conn.close()
+    return int(counted) >= len(stack.accepted)
+
+
+def check(stack: FaultStack) -> tuple[int, int]:
+    """(lost, doubled) over everything accepted so far, read from the stores and scoring."""
+    from services.ops.event_log import open_logs
+
+    received: Counter[str] = Counter()
+    cases: Counter[str] = Counter()
+    for log in open_logs(stack.servers.database_url, ("intake", "processing"), create=False):
+        try:
+            for contracts in log.partition(0, 1):
+                for c in contracts:
+                    if c.event_type.startswith("intake.dossier_received"):
+                        received[c.dossier_code] += 1
+                    elif c.event_type == "processing.case_opened.v1":
+                        cases[c.dossier_code] += 1
+        finally:
+            log.close()
+
+    async def scored() -> Counter[str]:
+        conn = await asyncpg.connect(stack.servers.database_url)
+        try:
+            rows = await conn.fetch("SELECT dossier_code FROM scoring.dossier_facts")
+        finally:
+            await conn.close()
+        return Counter(r["dossier_code"] for r in rows)
+
+    counted = asyncio.run(scored())
+    stored = set(received)
+    lost = len(stack.accepted - stored) + len(stored - set(cases)) + len(stored - set(counted))
+    doubled = sum(n - 1 for counter in (received, cases, counted) for n in counter.values() if n > 1)
+    return lost, doubled
+
+
+def verify(stack: FaultStack) -> int:
+    """``motcua verify``: the number of differences (0 when scoring matches the stores)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.ops.cli", "verify", "--database-url", stack.servers.database_url],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode == 0:
+        return 0
+    for line in reversed(result.stdout.splitlines()):
+        if "difference" in line:
+            return int(line.split()[0])
+    raise RuntimeError(f"motcua verify failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+def run_fault(
+    stack: FaultStack, name: str, *, rate: float, seconds: float, cut_s: float, timeout_s: float = 180
+) -> Outcome:
+    fault = FAULTS[name]
+    heals_before = _heals(stack)
+    fault_over = 0.0
+
+    async def drive() -> Load:
+        nonlocal fault_over
+        load = asyncio.create_task(offer(stack, rate, seconds, tag=f"{name}-{time.time()}"))
+        await asyncio.sleep(seconds / 3)
+        await asyncio.to_thread(fault, stack, cut_s)
+        fault_over = time.monotonic()
+        return await load
+
+    load = asyncio.run(drive())
+    stack.accepted.update(load.accepted)
+    since = max(fault_over, time.monotonic())  # the load has ended too
+    converged_s: float | None = None
+    while time.monotonic() - since < timeout_s:
+        if asyncio.run(converged(stack, stack.servers.database_url)):
+            converged_s = round(time.monotonic() - since, 1)
+            break
+        time.sleep(0.5)
+    lost, doubled = check(stack)
+    return Outcome(
+        fault=name,
+        offered=load.offered,
+        accepted=len(load.accepted),
+        lost=lost,
+        doubled=doubled,
+        server_errors=load.server_errors,
+        failed=load.failed,
+        differences=verify(stack),
+        converged_s=converged_s,
+        heals=_heals(stack) - heals_before,
+        notes=", ".join(f"{n}×{s}" for s, n in sorted(load.other.items())),
+    )
+
+
+def _heals(stack: FaultStack) -> int:
+    with contextlib.suppress(Exception):
+        return int(asyncio.run(lag(stack))["store"]["relay_heals"])
+    return 0
+
+
+def run_suite(
+    data_dir: Path,
+    faults: list[str],
+    *,
+    rate: float,
+    seconds: float,
+    cut_s: float,
+    report: Callable[[Outcome], None] = lambda _: None,
+) -> list[Outcome]:
+    outcomes = []
+    with fault_stack(data_dir) as stack:
+        for name in faults:
+            outcome = run_fault(stack, name, rate=rate, seconds=seconds, cut_s=cut_s)
+            report(outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def table(outcomes: list[Outcome], rate: float, seconds: float) -> str:
+    lines = [
+        "| fault | load | lost | doubled | 5xx | no answer | verify | converged in s | relay heals |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        converged = "not converged" if o.converged_s is None else f"{o.converged_s}"
+        lines.append(
+            f"| {o.fault} | {o.offered} offered at {rate:g}/s over {seconds:g} s, {o.accepted} accepted"
+            f" | {o.lost} | {o.doubled} | {o.server_errors} | {o.failed} | {o.differences} differences"
+            f" | {converged} | {o.heals} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,140 @@
+"""PostgreSQL restarted under a small load: no request answers 500; while it is down, requests
+answer 503 with ``Retry-After`` and ``/health`` says which dependency is down; once it is back
+every service works again without being restarted (their pools reconnect).
+
+The PostgreSQL here is the test's own (stopped and started by it), so no other test is affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.host.settings import Settings
+from shared.runtime import RunningServers
+from tests.system import System, eventually, receive_body, running_system
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "processing", "postal", "scoring")
+
+
+@pytest.fixture
+def own_postgres() -> Any:
+    from shared.runtime.servers import start_postgres
+
+    running = start_postgres(ROOT / ".data" / "test", fresh=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def system(own_postgres: RunningServers, nats_url: str) -> AsyncIterator[System]:
+    settings = Settings(nats_url=nats_url, database_url=own_postgres.database_url)
+    async with running_system(settings, SERVICES) as s:
+        yield s
+
+
+KEYS = itertools.count()
+
+
+def _requests(system: System, code: str) -> list[Callable[[], Awaitable[httpx.Response]]]:
+    """One read or write per service, as desks, officers and auditors make them."""
+    return [
+        lambda: system.intake.post(
+            "/dossiers", json=receive_body("LLTP"), headers={"Idempotency-Key": f"load-{next(KEYS)}"}
+        ),
+        lambda: system.intake.get(f"/dossiers/{code}"),
+        lambda: system.processing.get(f"/dossiers/{code}"),
+        lambda: system.postal.get(f"/dossiers/{code}/shipments"),
+        lambda: system.scoring.get("/figures", params={"period": "year"}),
+    ]
+
+
+async def _load(
+    requests: list[Callable[[], Awaitable[httpx.Response]]], stop: asyncio.Event, seen: list[Any]
+) -> None:
+    while not stop.is_set():
+        for send in requests:
+            try:
+                seen.append(await send())
+            except Exception as exc:  # an exception out of the app is a failure too
+                seen.append(exc)
+        await asyncio.sleep(0.02)
+
+
+async def _health(system: System) -> dict[str, str]:
+    out = {}
+    for name in SERVICES:
+        response = await system.clients[name].get("/health")
+        body = response.json()
+        assert response.status_code == (503 if body["status"] == "down" else 200)
+        out[name] = f"{body['status']}/pg:{body['dependencies']['postgres']['status']}"
+    return out
+
+
+async def test_postgres_restart_under_load_answers_503_never_500_and_heals(
+    system: System, own_postgres: RunningServers
+) -> None:
+    made = await system.intake.post("/dossiers", json=receive_body("LLTP"))
+    assert made.status_code == 201, made.text
+    code = made.json()["code"]
+    await eventually(lambda: system.scoring.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    assert set((await _health(system)).values()) == {"up/pg:up"}
+
+    seen: list[Any] = []
+    stop = asyncio.Event()
+    load = [asyncio.create_task(_load(_requests(system, code), stop, seen)) for _ in range(2)]
+    try:
+        await asyncio.sleep(0.5)
+        restart = asyncio.create_task(asyncio.to_thread(own_postgres.restart_postgres, 3.0))
+        # while it is down: /health names PostgreSQL as down on every service
+        down = await eventually(
+            lambda: _health(system), lambda h: set(h.values()) == {"down/pg:down"}, timeout=15
+        )
+        assert down
+        await restart
+        await asyncio.sleep(2.0)  # the load goes on while the services reconnect
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*load)
+
+    raised = [s for s in seen if isinstance(s, Exception)]
+    assert not raised, raised[:3]
+    statuses = Counter(r.status_code for r in seen)
+    assert statuses[503] > 0, statuses  # the outage was met
+    assert all(s < 500 or s == 503 for s in statuses), statuses
+    for r in seen:
+        if r.status_code == 503:
+            assert r.headers.get("Retry-After"), r.text
+            error = r.json()["error"]
+            assert error["code"] == "dependency_unavailable" and error["dependency"] == "postgres", r.text
+            assert error["message"]["vi"] and error["message"]["en"]
+        else:
+            assert r.status_code in (200, 201), (r.status_code, r.text)
+
+    # Back without restarting any service: health up, writes and reads work, events flow again.
+    await eventually(lambda: _health(system), lambda h: set(h.values()) == {"up/pg:up"}, timeout=20)
+    deadline = time.monotonic() + 20
+    while True:
+        after = await system.intake.post(
+            "/dossiers", json=receive_body("LLTP"), headers={"Idempotency-Key": "after"}
+        )
+        if after.status_code == 201 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert after.status_code == 201, after.text
+    fresh = after.json()["code"]
+    await eventually(lambda: system.processing.get(f"/dossiers/{fresh}"), lambda r: r.status_code == 200, 30)
+    await eventually(lambda: system.scoring.get(f"/dossiers/{fresh}"), lambda r: r.status_code == 200, 30)
+    for send in _requests(system, fresh):
+        assert (await send()).status_code in (200, 201)
