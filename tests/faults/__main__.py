@@ -22,6 +22,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="load per fault")
     parser.add_argument("--cut-seconds", type=float, default=30.0, help="how long the link to NATS is cut")
     parser.add_argument("--only", action="append", choices=list(FAULTS), help="run only these faults")
+    parser.add_argument("--logs", type=Path, help="copy the services' logs to this folder at the end")
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -31,7 +32,7 @@ def main() -> int:
         print(
             f"{state:6} {o.fault}: {o.accepted}/{o.offered} accepted, lost {o.lost}, doubled {o.doubled},"
             f" 5xx {o.server_errors}, no answer {o.failed}, verify {o.differences},"
-            f" converged in {o.converged_s} s, relay heals {o.heals}",
+            f" converged in {o.converged_s} s, relay heals {o.heals}; {o.notes}",
             flush=True,
         )
 
@@ -44,6 +45,7 @@ def main() -> int:
             seconds=args.seconds,
             cut_s=args.cut_seconds,
             report=report,
+            keep_logs=args.logs,
         )
     text = table(outcomes, args.rate, args.seconds)
     print(text)

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -116,7 +117,9 @@ class FaultStack:
 
 
 @contextlib.contextmanager
-def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
+def fault_stack(data_dir: Path, keep_logs: Path | None = None) -> Iterator[FaultStack]:
+    """The system under test; ``keep_logs``: where the services' logs are copied at the end
+    (the fresh data folder, logs included, is deleted with the servers)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     servers = start_servers(data_dir, fresh=True)
     assert servers.data_dir is not None
@@ -148,6 +151,8 @@ def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
         stack.stop_all()
         nats_proxy.stop()
         pg_proxy.stop()
+        if keep_logs is not None:
+            shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
         servers.stop()
 
 
@@ -162,7 +167,7 @@ class Load:
     accepted: list[str] = field(default_factory=list)
     server_errors: int = 0
     failed: int = 0
-    other: Counter[int] = field(default_factory=Counter)
+    other: Counter[int | str] = field(default_factory=Counter)  # other statuses; 5xx by code
 
 
 async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
@@ -193,6 +198,8 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
             load.accepted.append(json.loads(content)["code"])
         elif status >= 500:
             load.server_errors += 1
+            with contextlib.suppress(ValueError, AttributeError):
+                load.other[f"{status} {json.loads(content).get('code')}"] += 1
         else:
             load.other[status] += 1
 
@@ -379,7 +386,7 @@ def run_fault(
         differences=verify(stack),
         converged_s=converged_s,
         heals=_heals(stack) - heals_before,
-        notes=", ".join(f"{n}×{s}" for s, n in sorted(load.other.items())),
+        notes=", ".join(f"{n}×{s}" for s, n in sorted(load.other.items(), key=str)),
     )
 
 
@@ -397,9 +404,10 @@ def run_suite(
     seconds: float,
     cut_s: float,
     report: Callable[[Outcome], None] = lambda _: None,
+    keep_logs: Path | None = None,
 ) -> list[Outcome]:
     outcomes = []
-    with fault_stack(data_dir) as stack:
+    with fault_stack(data_dir, keep_logs) as stack:
         for name in faults:
             outcome = run_fault(stack, name, rate=rate, seconds=seconds, cut_s=cut_s)
             report(outcome)
