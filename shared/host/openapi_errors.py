@@ -93,8 +93,14 @@ RULES: dict[str, str] = {
     "out_of_order": "the case is not in a state that allows this step",
 }
 BACKDATING = ("occurred_in_future", "backdate_reason_required", "backdate_too_old")
-_FILING = ("unknown_procedure", "unknown_receiving_point", "desk_retired", "channel_not_allowed")
-_FILING += ("online_level_mismatch", "pickup_needs_postal_channel", "idempotency_key_reused", *BACKDATING)
+_FILING: tuple[str, ...] = ("unknown_procedure", "unknown_receiving_point", "desk_retired")
+_FILING += (
+    "channel_not_allowed",
+    "online_level_mismatch",
+    "pickup_needs_postal_channel",
+    "idempotency_key_reused",
+    *BACKDATING,
+)
 _CASE = ("out_of_order", *BACKDATING)
 # service -> (METHOD, path) -> status -> codes (every operation's 400 also lists nul_character)
 DATA_RULES: dict[str, dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
