@@ -24,6 +24,7 @@ from shared.contracts.base import EventBase
 from shared.contracts.ids import dossier_id_for
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.errors import ApiError, not_found
+from shared.host.outages import dependency_unavailable, outage_of
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,12 @@ async def case_missing(js: JetStreamContext | None, code: str, caller: Caller) -
     if js is not None:
         try:
             found = await intake_outcome(js, code)
-        except Exception:
+        except Exception as exc:
+            if outage_of(exc) is not None:
+                # Without the bus a 404 would say "no such dossier" of one the desk may have
+                # just received (and whose case cannot open before the bus is back): retry later.
+                log.warning("could not look %s up on the bus: %r", code, exc)
+                return dependency_unavailable("nats")
             log.info("could not look %s up on the bus", code, exc_info=True)
             found = None
         if found is not None and caller.may_see(departments=(found[1],), desk=found[2]):

@@ -14,6 +14,8 @@ from fastapi import Query as Param
 
 from services.scoring import reports
 from services.scoring.api_params import (
+    FIRST_YEAR,
+    LAST_YEAR,
     aware,
     check_counter,
     check_progress_counter,
@@ -36,6 +38,7 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
+from shared.host.schema_patterns import moment_schema
 from shared.units import name_of
 
 ReportQuery = Annotated[Query, Depends(report_query)]
@@ -153,7 +156,11 @@ def build_router(host: ServiceHost) -> APIRouter:
     @router.get(
         "/progress/dossiers", summary="Drill down: the dossiers behind one number of the progress report"
     )
-    async def progress_dossiers(q: ReportQuery, counter: str, caller: Caller = CALLER) -> dict[str, Any]:
+    async def progress_dossiers(
+        q: ReportQuery,
+        counter: Annotated[str, Param(json_schema_extra={"enum": list(PROGRESS_COUNTERS)})],
+        caller: Caller = CALLER,
+    ) -> dict[str, Any]:
         async with host.pool.acquire() as conn:
             found = await reports.progress_dossiers(conn, q, check_progress_counter(counter))
         # Aggregates are everyone's; dossier codes only the caller's own (the dossier rule).
@@ -179,8 +186,16 @@ def build_router(host: ServiceHost) -> APIRouter:
     @router.get("/national-status", summary="Số hồ sơ theo trạng thái (TrangThaiHoSo 1–10)")
     async def national_status(
         department: Annotated[str | None, Param(max_length=64)] = None,
-        as_of: Annotated[datetime | None, Param(description="business time: statuses as they stood")] = None,
-        known_at: Annotated[datetime | None, Param(description="only entries recorded by then")] = None,
+        as_of: Annotated[
+            datetime | None,
+            moment_schema(FIRST_YEAR, LAST_YEAR, "business time: statuses as they stood (2000–2100)"),
+            Param(),
+        ] = None,
+        known_at: Annotated[
+            datetime | None,
+            moment_schema(FIRST_YEAR, LAST_YEAR, "only entries recorded by then (2000–2100)"),
+            Param(),
+        ] = None,
     ) -> dict[str, Any]:
         query = {
             "department": department,

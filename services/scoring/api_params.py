@@ -15,6 +15,10 @@ from services.scoring.domain.periods import KINDS, PeriodKind, period_start
 from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
 from services.scoring.reports import MOMENT_COUNTERS, Query
 from shared.host.errors import ApiError
+from shared.host.schema_patterns import day_schema, moment_schema
+
+# The years a report may be asked about (the schemas say so too).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _invalid(code: str, vi: str, en: str, **details: object) -> ApiError:
@@ -30,7 +34,7 @@ def aware(name: str, value: datetime | None) -> datetime | None:
         )
     # A moment centuries away would have every clock count working days up to it (seconds of
     # work per dossier) for a question nobody can mean: refuse it like an out-of-range period.
-    if not 2000 <= value.year <= 2100:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise _invalid(
             "moment_out_of_range",
             f"{name} phải nằm trong các năm 2000–2100",
@@ -76,11 +80,23 @@ async def report_query(
     period: Annotated[
         str, Param(description="day | month | quarter | year", json_schema_extra={"enum": list(KINDS)})
     ] = "month",
-    start: Annotated[date | None, Param(description="any day in the period (default: today)")] = None,
+    start: Annotated[
+        date | None,
+        day_schema(FIRST_YEAR, LAST_YEAR, "any day in the period (default: today), years 2000–2100"),
+        Param(),
+    ] = None,
     unit: Annotated[str | None, Param(max_length=64)] = None,
     procedure: Annotated[str | None, Param(max_length=64)] = None,
-    as_of: Annotated[datetime | None, Param(description="business time: figures as they stood then")] = None,
-    known_at: Annotated[datetime | None, Param(description="only entries recorded by then")] = None,
+    as_of: Annotated[
+        datetime | None,
+        moment_schema(FIRST_YEAR, LAST_YEAR, "business time: figures as they stood then (2000–2100)"),
+        Param(),
+    ] = None,
+    known_at: Annotated[
+        datetime | None,
+        moment_schema(FIRST_YEAR, LAST_YEAR, "only entries recorded by then (2000–2100)"),
+        Param(),
+    ] = None,
 ) -> Query:
     if dimension not in DIMENSIONS:
         raise _invalid(
@@ -90,7 +106,7 @@ async def report_query(
         raise _invalid("unknown_period", "Kỳ báo cáo không hợp lệ", "Unknown period", allowed=list(KINDS))
     kind: PeriodKind = period
     day = start or date.today()
-    if not 2000 <= day.year <= 2100:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise _invalid(
             "period_out_of_range", "Kỳ báo cáo ngoài phạm vi 2000–2100", "The period must lie in 2000–2100"
         )

@@ -3,6 +3,7 @@ of scoring's projection with their progress."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,9 @@ from shared.auth.guard import CALLER, Caller
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
+from shared.host.outages import RETRY_AFTER_S, dependency_unavailable
+
+log = logging.getLogger(__name__)
 
 
 def build_ops_router(host: ServiceHost) -> APIRouter:
@@ -40,9 +44,9 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
             except (asyncpg.PostgresError, asyncpg.InterfaceError):
                 raise  # the database's outage, answered as such by the host
             except Exception as exc:
-                raise ApiError(
-                    503, "nats_unavailable", "Không kết nối được NATS", f"NATS unavailable: {exc!r}"
-                ) from exc
+                # Every figure here is read from JetStream: without it there is no lag to tell.
+                log.warning("/ops/lag: NATS unavailable: %r", exc)
+                raise dependency_unavailable("nats") from exc
 
     @router.get("/dead-letters", summary="Dead letters of every service")
     async def dead_letters(include_redriven: bool = False) -> list[dict[str, Any]]:
@@ -115,9 +119,11 @@ def _redrive_error(exc: operations.RedriveFailed) -> ApiError:
             "Thư lỗi vẫn không xử lý được; chưa đánh dấu đã xử lý lại",
             f"The consumer still rejects it; left as it was: {exc.detail}",
         )
-    return ApiError(
+    error = ApiError(
         503,
         exc.code,
         "Dịch vụ sở hữu bộ tiêu thụ này đang không chạy hoặc tạm thời lỗi; thử lại sau",
         f"The service owning the consumer could not redrive it now: {exc.detail}",
     )
+    error.headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return error

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.base import EARLIEST_YEAR, LATEST_YEAR, Text, in_era
 from shared.host.errors import ApiError
+from shared.host.schema_patterns import moment_schema
 
 # Local setting, not a legal one: how far back an officer may date an entry (with a reason).
 # Long enough to cover a weekend outage; every back-dated entry shows in the history anyway.
@@ -29,7 +30,9 @@ def _within_era(value: datetime) -> datetime:
 
 
 # A date-time with an offset, within years that every clock computation can handle.
-BusinessDateTime = Annotated[AwareDatetime, AfterValidator(_within_era)]
+BusinessDateTime = Annotated[
+    AwareDatetime, AfterValidator(_within_era), moment_schema(EARLIEST_YEAR, LATEST_YEAR)
+]
 # One line of a list a citizen or an officer reads (missing documents, reasons).
 ListItem = Annotated[Text, Field(min_length=1, max_length=1000)]
 

@@ -58,6 +58,87 @@ MEANINGS: dict[int, str] = {
     503: "A dependency (database, message bus, identity provider) is unavailable: retry later",
 }
 HOST_STATUSES = (400, 413, 422, 503)
+
+# Refusals of a request that the schema allows. Each depends on data (a code not in the
+# catalogue, the case's state, the time now) or on a rule across fields that the document states
+# in words; the operation's entry for the status lists them as ``x-error-codes``, so that a
+# client (and the schema fuzzing's positive-data check) knows a schema-valid request may still
+# meet exactly these, and no others.
+RULES: dict[str, str] = {
+    "nul_character": "a text holds U+0000 (no text anywhere may)",
+    "unknown_procedure": "the procedure code is not in the catalogue",
+    "unknown_receiving_point": "the receiving point is not in the catalogue",
+    "desk_retired": "the desk no longer receives dossiers",
+    "channel_not_allowed": "the procedure does not accept that channel (catalogue)",
+    "online_level_mismatch": "online_level is given for channel 2 (online), and only for it",
+    "pickup_needs_postal_channel": "a dossier collected by the post is filed through channel 3",
+    "occurred_in_future": "occurred_at lies in the future",
+    "backdate_reason_required": "occurred_at more than 5 minutes back needs backdate_reason",
+    "backdate_too_old": "occurred_at lies further back than the back-dating limit",
+    "before_filing": "occurred_at lies before the filing",
+    "documents_required": "the procedure requires documents that were not attached",
+    "document_unavailable": "a document id is unknown, not the caller's, or already used",
+    "document_empty": "the uploaded file is empty",
+    "idempotency_key_reused": "the Idempotency-Key was used before with another body",
+    "unknown_operator": "the postal operator is not configured",
+    "invalid_notice": "the operator's notice does not fit its own format",
+    "unknown_department": "the department is not in the catalogue",
+    "same_department": "the case is already at that department",
+    "missing_items_required": "a supplement request lists the missing items",
+    "reasons_required": "a refusal (approved false) gives its reasons",
+    "new_appointment_not_later": "the new appointment is not later than the current one",
+    "new_appointment_not_working_time": "the new appointment is not within working hours",
+    "leadership_report_not_needed": "the case is not late: no report to the leadership is due",
+    "not_postal": "the result is returned by post only for a postal dossier",
+    "out_of_order": "the case is not in a state that allows this step",
+}
+BACKDATING = ("occurred_in_future", "backdate_reason_required", "backdate_too_old")
+_FILING: tuple[str, ...] = ("unknown_procedure", "unknown_receiving_point", "desk_retired")
+_FILING += (
+    "channel_not_allowed",
+    "online_level_mismatch",
+    "pickup_needs_postal_channel",
+    "idempotency_key_reused",
+    *BACKDATING,
+)
+_CASE = ("out_of_order", *BACKDATING)
+# service -> (METHOD, path) -> status -> codes (every operation's 400 also lists nul_character)
+DATA_RULES: dict[str, dict[tuple[str, str], dict[int, tuple[str, ...]]]] = {
+    "intake": {
+        ("GET", "/procedures/{code}"): {422: ("unknown_procedure",)},
+        ("POST", "/dossiers"): {422: _FILING},
+        ("POST", "/dossiers/incomplete"): {422: _FILING},
+        ("POST", "/dossiers/refusals"): {422: _FILING},
+        ("POST", "/dossiers/{code}/completion"): {422: (*BACKDATING, "before_filing")},
+        ("POST", "/online/documents"): {422: ("document_empty",)},
+        ("POST", "/online/filings"): {
+            422: ("unknown_procedure", "channel_not_allowed", "documents_required", "document_unavailable")
+        },
+        ("POST", "/online/filings/{code}/receive"): {422: (*BACKDATING, "before_filing")},
+        ("POST", "/online/filings/{code}/completion-request"): {422: (*BACKDATING, "before_filing")},
+        ("POST", "/online/filings/{code}/refusal"): {422: (*BACKDATING, "before_filing")},
+    },
+    "processing": {
+        ("POST", "/dossiers/{code}/assign"): {422: _CASE},
+        ("POST", "/dossiers/{code}/transfer"): {422: (*_CASE, "unknown_department", "same_department")},
+        ("POST", "/dossiers/{code}/supplement-requests"): {422: (*_CASE, "missing_items_required")},
+        ("POST", "/dossiers/{code}/supplement-received"): {422: _CASE},
+        ("POST", "/dossiers/{code}/close-unsupplemented"): {422: _CASE},
+        ("POST", "/dossiers/{code}/leadership-reports"): {422: (*_CASE, "leadership_report_not_needed")},
+        ("POST", "/dossiers/{code}/leadership-acknowledgements"): {422: _CASE},
+        ("POST", "/dossiers/{code}/apologies"): {
+            422: (*_CASE, "new_appointment_not_later", "new_appointment_not_working_time")
+        },
+        ("POST", "/dossiers/{code}/decision"): {422: (*_CASE, "reasons_required")},
+        ("POST", "/dossiers/{code}/result-ready"): {422: _CASE},
+        ("POST", "/dossiers/{code}/result-returned"): {422: (*_CASE, "not_postal")},
+        ("POST", "/dossiers/{code}/withdrawal"): {422: _CASE},
+    },
+    "postal": {
+        ("POST", "/pickups"): {422: ("unknown_operator", "idempotency_key_reused")},
+        ("POST", "/webhooks/postal/{operator}"): {422: ("unknown_operator", "invalid_notice", *BACKDATING)},
+    },
+}
 PROTECTED_STATUSES = (401, 403)
 _REF = {"$ref": "#/components/schemas/ErrorBody"}
 
@@ -89,6 +170,11 @@ def document_errors(app: FastAPI, service: str) -> None:
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
                 _document(operation, _statuses(service, method, path, operation))
+                rules = {
+                    400: ("nul_character",),
+                    **DATA_RULES.get(service, {}).get((method.upper(), path), {}),
+                }
+                _document_rules(operation, rules)
         built.append(schema)
         app.openapi_schema = schema
         return schema
@@ -122,3 +208,12 @@ def _document(operation: dict[str, Any], statuses: list[int]) -> None:
 def _own_schema(entry: dict[str, Any]) -> bool:
     schema = entry.get("content", {}).get("application/json", {}).get("schema")
     return bool(schema) and schema != {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _document_rules(operation: dict[str, Any], rules: dict[int, tuple[str, ...]]) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    for status, codes in rules.items():
+        entry = responses.setdefault(str(status), {"description": MEANINGS[status]})
+        entry["x-error-codes"] = sorted(set(codes))
+        said = "; ".join(f"`{code}`: {RULES[code]}" for code in sorted(set(codes)))
+        entry["description"] = f"{entry['description']}. Also for a request the schema allows: {said}"

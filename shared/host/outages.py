@@ -62,7 +62,7 @@ def outage_of(exc: BaseException) -> str | None:
         if isinstance(current, _NATS):
             return "nats"
         if isinstance(current, _NETWORK):
-            return "network"
+            return _raised_in(current) or "network"
         if isinstance(current, BaseExceptionGroup):
             for inner in current.exceptions:
                 found = outage_of(inner)
@@ -70,6 +70,21 @@ def outage_of(exc: BaseException) -> str | None:
                     return found
         current = current.__cause__ or current.__context__
     return None
+
+
+# A refused or reset socket names no dependency, but the driver it was raised in does: asyncpg
+# raises a bare ConnectionError ("unexpected connection_lost() call") when PostgreSQL goes away.
+_DRIVERS = (("/asyncpg/", "postgres"), ("/psycopg", "postgres"), ("/nats/", "nats"))
+
+
+def _raised_in(exc: BaseException) -> str | None:
+    frame = exc.__traceback__
+    found = None
+    while frame is not None:  # the innermost driver frame wins
+        filename = frame.tb_frame.f_code.co_filename.replace("\\", "/")
+        found = next((name for part, name in _DRIVERS if part in filename), found)
+        frame = frame.tb_next
+    return found
 
 
 def dependency_unavailable(dependency: str) -> ApiError:

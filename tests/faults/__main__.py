@@ -22,6 +22,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="load per fault")
     parser.add_argument("--cut-seconds", type=float, default=30.0, help="how long the link to NATS is cut")
     parser.add_argument("--only", action="append", choices=list(FAULTS), help="run only these faults")
+    parser.add_argument("--logs", type=Path, help="copy the services' logs to this folder at the end")
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -30,8 +31,9 @@ def main() -> int:
         state = "ok" if o.ok else "FAILED"
         print(
             f"{state:6} {o.fault}: {o.accepted}/{o.offered} accepted, lost {o.lost}, doubled {o.doubled},"
-            f" 5xx {o.server_errors}, no answer {o.failed}, verify {o.differences},"
-            f" converged in {o.converged_s} s, relay heals {o.heals}",
+            f" 5xx {o.server_errors}, 503 {o.unavailable}, no answer {o.failed}, accepted after retry"
+            f" {o.retried}, not accepted {o.unaccepted}, verify {o.differences},"
+            f" converged in {o.converged_s} s, relay heals {o.heals}; {o.notes}",
             flush=True,
         )
 
@@ -44,6 +46,7 @@ def main() -> int:
             seconds=args.seconds,
             cut_s=args.cut_seconds,
             report=report,
+            keep_logs=args.logs,
         )
     text = table(outcomes, args.rate, args.seconds)
     print(text)
@@ -54,7 +57,12 @@ def main() -> int:
             f"Fault suite of {stamp} (`make faults`: rate {args.rate:g} dossiers/s, {args.seconds:g} s of"
             f" load per fault, the link to NATS cut for {args.cut_seconds:g} s; one system for all faults,"
             " checked after each over everything accepted so far; converged in s: from the end of the"
-            " fault and of the load until every consumer is level with PostgreSQL).\n\n" + text
+            " fault and of the load until every consumer is level with PostgreSQL). Like a real client,"
+            " the load sends a request that got no answer, a 503 or a 409 `request_in_progress` again"
+            " with the same Idempotency-Key until it is accepted (for at most 90 s): *503 + Retry-After*"
+            " and *no answer* count requests that met that at least once, *accepted after retry* those"
+            " then stored, *not accepted* what was handed in and never stored; *5xx (not 503)* would be"
+            " a bug.\n\n" + text
         )
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faults.md").write_text(f"# Faults\n\n{body}")

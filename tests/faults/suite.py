@@ -2,10 +2,12 @@
 
 Fresh NATS and PostgreSQL (embedded, free ports) are started; the four services and the topology
 keeper reach them through TCP proxies (``proxy.py``), so the network can be cut. For each fault a
-load of dossiers is offered to intake at a fixed rate (open loop, the desk officer's token);
+load of dossiers is offered to intake at a fixed rate (open loop, the desk officer's token),
+each sent again with its Idempotency-Key when it gets no answer or a 503, as a real client does;
 the fault strikes a third of the way in; once the fault is over and the load has ended, the
 suite waits until the system has converged and checks, over everything accepted so far:
 
+* every dossier offered was accepted in the end (retries included), no 5xx but 503;
 * every dossier intake accepted is in intake's store, has one case in processing and is counted
   once in scoring (lost / doubled);
 * ``motcua verify`` finds 0 differences between scoring's live tables and the stores.
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,8 +60,10 @@ class Outcome:
     accepted: int
     lost: int
     doubled: int
-    server_errors: int  # 5xx answers
-    failed: int  # no answer at all (connection refused or cut)
+    server_errors: int  # 5xx answers other than 503 (an outage's answer): bugs
+    unavailable: int  # requests answered 503 + Retry-After at least once (then retried)
+    failed: int  # requests with no answer at least once (connection refused or cut; then retried)
+    retried: int  # accepted after retries with the same Idempotency-Key
     differences: int  # motcua verify
     converged_s: float | None
     heals: int
@@ -65,7 +71,14 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.converged_s is not None and not (self.lost or self.doubled or self.differences)
+        return self.converged_s is not None and not (
+            self.lost or self.doubled or self.differences or self.server_errors or self.unaccepted
+        )
+
+    @property
+    def unaccepted(self) -> int:
+        """Dossiers offered that were never accepted, retries included: handed in, yet refused."""
+        return self.offered - self.accepted
 
 
 @dataclass
@@ -116,7 +129,9 @@ class FaultStack:
 
 
 @contextlib.contextmanager
-def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
+def fault_stack(data_dir: Path, keep_logs: Path | None = None) -> Iterator[FaultStack]:
+    """The system under test; ``keep_logs``: where the services' logs are copied at the end
+    (the fresh data folder, logs included, is deleted with the servers)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     servers = start_servers(data_dir, fresh=True)
     assert servers.data_dir is not None
@@ -148,6 +163,8 @@ def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
         stack.stop_all()
         nats_proxy.stop()
         pg_proxy.stop()
+        if keep_logs is not None:
+            shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
         servers.stop()
 
 
@@ -156,18 +173,29 @@ def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
 # --------------------------------------------------------------------------------------------
 
 
+# A client of the real system retries what got no answer, a 503 or "still in progress" (409
+# after a crash, until the dead attempt's claim expires: INTAKE_KEY_LEASE_S, 30 s by default)
+# with the same Idempotency-Key; it gives up after this long.
+RETRY_FOR_S = 90.0
+RETRY_BACKOFF_S = (0.5, 1.0, 2.0)  # then every 2 s (the services' Retry-After is 1-2 s)
+
+
 @dataclass
 class Load:
     offered: int = 0
     accepted: list[str] = field(default_factory=list)
-    server_errors: int = 0
-    failed: int = 0
-    other: Counter[int] = field(default_factory=Counter)
+    server_errors: int = 0  # 5xx other than 503: a bug (an outage must be a 503)
+    unavailable: int = 0  # requests answered 503 with Retry-After at least once
+    failed: int = 0  # requests that got no answer at least once (connection refused, cut, 10 s)
+    retried: int = 0  # accepted after one or more retries with the same key
+    other: Counter[int | str] = field(default_factory=Counter)  # other final statuses; 5xx by code
 
 
 async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
     """Dossiers offered at ``rate`` a second whatever the answers (open loop), each with its own
-    idempotency key; a request waits at most 10 s for its answer."""
+    idempotency key; an attempt waits at most 10 s for its answer. What got no answer, a 503 or
+    a 409 ``request_in_progress`` is sent again, same key and body, until accepted (bounded by
+    ``RETRY_FOR_S``), as a citizen's client would: so nothing handed in is left behind."""
     load = Load()
     token = stack.token(DESK_USER)
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=10) as client:
@@ -176,25 +204,41 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
     rng = random.Random(tag)
     free: list[Connection] = []
 
-    async def one(serial: int) -> None:
-        body = {"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1}
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{tag}-{serial}"}
+    async def attempt(body: bytes, headers: dict[str, str]) -> tuple[int, bytes] | None:
         connection = free.pop() if free else Connection(stack.url("intake"))
         try:
-            status, content = await asyncio.wait_for(
-                connection.request("POST", "/dossiers", json.dumps(body).encode(), headers), 10
-            )
+            answer = await asyncio.wait_for(connection.request("POST", "/dossiers", body, headers), 10)
         except (HttpError, TimeoutError, OSError):
-            load.failed += 1
             await connection.close()
-            return
+            return None
         free.append(connection)
+        return answer
+
+    async def one(serial: int) -> None:
+        body = json.dumps({"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1})
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{tag}-{serial}"}
+        began = time.monotonic()
+        unanswered = unavailable = False
+        for tries in itertools.count():
+            answer = await attempt(body.encode(), headers)
+            status, content = answer if answer is not None else (0, b"")
+            code = _error_code(content) if status >= 400 else None
+            again = answer is None or status == 503 or (status == 409 and code == "request_in_progress")
+            unanswered |= answer is None
+            unavailable |= status == 503
+            if not again or time.monotonic() - began > RETRY_FOR_S:
+                break
+            await asyncio.sleep(RETRY_BACKOFF_S[min(tries, len(RETRY_BACKOFF_S) - 1)])
+        load.failed += unanswered
+        load.unavailable += unavailable
         if status in (200, 201):
             load.accepted.append(json.loads(content)["code"])
-        elif status >= 500:
+            load.retried += tries > 0
+        elif status >= 500 and status != 503:
             load.server_errors += 1
+            load.other[f"{status} {code}"] += 1
         else:
-            load.other[status] += 1
+            load.other[f"{status} {code}" if status else "no answer"] += 1
 
     started = time.monotonic()
     tasks = []
@@ -208,6 +252,14 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
     for connection in free:
         await connection.close()
     return load
+
+
+def _error_code(content: bytes) -> str | None:
+    try:
+        code = json.loads(content)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,11 +427,13 @@ def run_fault(
         lost=lost,
         doubled=doubled,
         server_errors=load.server_errors,
+        unavailable=load.unavailable,
         failed=load.failed,
+        retried=load.retried,
         differences=verify(stack),
         converged_s=converged_s,
         heals=_heals(stack) - heals_before,
-        notes=", ".join(f"{n}×{s}" for s, n in sorted(load.other.items())),
+        notes=", ".join(f"{n}×{s}" for s, n in sorted(load.other.items(), key=str)),
     )
 
 
@@ -397,9 +451,10 @@ def run_suite(
     seconds: float,
     cut_s: float,
     report: Callable[[Outcome], None] = lambda _: None,
+    keep_logs: Path | None = None,
 ) -> list[Outcome]:
     outcomes = []
-    with fault_stack(data_dir) as stack:
+    with fault_stack(data_dir, keep_logs) as stack:
         for name in faults:
             outcome = run_fault(stack, name, rate=rate, seconds=seconds, cut_s=cut_s)
             report(outcome)
@@ -409,14 +464,15 @@ def run_suite(
 
 def table(outcomes: list[Outcome], rate: float, seconds: float) -> str:
     lines = [
-        "| fault | load | lost | doubled | 5xx | no answer | verify | converged in s | relay heals |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| fault | load | lost | doubled | 5xx (not 503) | 503 + Retry-After | no answer"
+        " | accepted after retry | not accepted | verify | converged in s | relay heals |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         converged = "not converged" if o.converged_s is None else f"{o.converged_s}"
         lines.append(
             f"| {o.fault} | {o.offered} offered at {rate:g}/s over {seconds:g} s, {o.accepted} accepted"
-            f" | {o.lost} | {o.doubled} | {o.server_errors} | {o.failed} | {o.differences} differences"
-            f" | {converged} | {o.heals} |"
+            f" | {o.lost} | {o.doubled} | {o.server_errors} | {o.unavailable} | {o.failed}"
+            f" | {o.retried} | {o.unaccepted} | {o.differences} differences | {converged} | {o.heals} |"
         )
     return "\n".join(lines) + "\n"

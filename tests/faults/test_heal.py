@@ -16,4 +16,5 @@ def test_jetstream_data_lost_with_a_backlog_heals_from_postgresql(tmp_path: Path
     assert outcome.accepted > 20
     assert outcome.converged_s is not None, outcome
     assert (outcome.lost, outcome.doubled, outcome.differences) == (0, 0, 0), outcome
+    assert (outcome.server_errors, outcome.unaccepted) == (0, 0), outcome  # retried until accepted
     assert outcome.heals >= 1, outcome  # the relays saw the stream re-created and re-published

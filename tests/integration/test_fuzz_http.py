@@ -23,6 +23,14 @@ Asserted for every response: no 5xx; every 4xx is JSON with ``error.code`` and a
 ``error.message.vi`` and ``error.message.en``; and schemathesis's own checks pass: the status is
 documented for the operation, and the body and its content type are the documented ones.
 
+And the positive-data check (schemathesis's ``positive_data_acceptance``, done here because its
+own version cannot know which refusals a route documents): a request generated from the schema,
+left unaltered (no hostile text, no nesting, real or generated keys), may be refused with 400,
+413, 415 or 422 only for a code its operation lists under ``x-error-codes``: rules on data (an
+unknown procedure code), on state or on the time now (back-dating), which no schema can state,
+and a few rules across fields that the document states in words instead of ``if``/``then``.
+Anything else means the schema allows what the service refuses.
+
 Afterwards poison messages go onto the stream (every consumer dead-letters each with a reason),
 then a valid dossier travels through all of them, and every relay and consumer must have caught
 up: nothing the fuzzing stored jams them.
@@ -399,6 +407,26 @@ def _nonconforming(case: Any, response: httpx.Response) -> str | None:
     return None
 
 
+# What a request the schema allows may still be refused with: only the codes its operation lists
+# under ``x-error-codes`` (a rule on data, state, time or across fields, explained there).
+REJECTIONS = (400, 413, 415, 422)
+
+
+def _rejected_positive(operation: Any, response: httpx.Response) -> str | None:
+    """schemathesis's ``positive_data_acceptance``, with the route's documented rules: a
+    schema-valid request refused for another reason means the schema does not tell the truth."""
+    if response.status_code not in REJECTIONS:
+        return None
+    code = response.json()["error"]["code"]
+    entry = operation.definition.raw["responses"].get(str(response.status_code), {})
+    if code in entry.get("x-error-codes", ()):
+        return None
+    return (
+        f"a schema-valid request refused {response.status_code} {code}, a rule the schema does not"
+        f" state nor x-error-codes list: {response.text[:300]}"
+    )
+
+
 def _fuzz_operation(target: FuzzTarget, service: str, operation: Any) -> list[str]:
     """Runs both generation modes against one operation; returns the distinct problems found."""
     problems: dict[str, str] = {}
@@ -460,9 +488,17 @@ def _fuzz_mode(
         if nested is not None and request["method"] in ("POST", "PUT", "PATCH"):
             request["content"] = nested
             request["headers"]["Content-Type"] = "application/json"
+        schema_valid = (
+            mode is GenerationMode.POSITIVE
+            and hostile is None
+            and nested is None
+            and not set(map(str, (case.path_parameters or {}).values())) & set(HOSTILE_TEXT)
+        )
         try:
             response = target.send(service, request)
             problem = _explained(response) or _nonconforming(case, response)
+            if problem is None and schema_valid:
+                problem = _rejected_positive(operation, response)
             status = str(response.status_code)
         except Exception as exc:  # the ASGI transport re-raises what the app did not handle
             problem, status = f"unhandled {exc!r}"[:500], type(exc).__name__

@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from schemathesis.core.failures import Failure, FailureGroup
 
 from shared.auth.policy import POLICY
-from shared.host.openapi_errors import HOST_STATUSES, PROTECTED_STATUSES
+from shared.host.openapi_errors import DATA_RULES, HOST_STATUSES, PROTECTED_STATUSES
 from shared.host.settings import Settings
 from tests.system import build_apps
 
@@ -106,3 +106,20 @@ def test_schemathesis_fails_an_undocumented_status_or_a_wrong_error_body(apps: d
     track = _case(apps["processing"], "GET", "/track/{code}")
     assert _failures(track, _answer(429, ERROR)) == []
     assert _failures(track, _answer(401, ERROR)) == ["UndefinedStatusCode"]  # a public route
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_rules_a_schema_cannot_state_are_listed_on_real_operations(
+    apps: dict[str, FastAPI], service: str
+) -> None:
+    """``x-error-codes``: the refusals of a schema-valid request (data, state, time, cross-field),
+    each explained; a rule written down for a route that does not exist would document nothing."""
+    documented = {(method, path): op for method, path, op in _operations(apps[service])}
+    for (method, path), statuses in DATA_RULES.get(service, {}).items():
+        assert (method, path) in documented, f"{service} {method} {path}: no such operation"
+        for status, codes in statuses.items():
+            entry = documented[method, path]["responses"][str(status)]
+            assert entry["x-error-codes"] == sorted(set(codes))
+            assert all(f"`{code}`" in entry["description"] for code in codes)
+    for (method, path), operation in documented.items():
+        assert "nul_character" in operation["responses"]["400"]["x-error-codes"], (method, path)

@@ -15,12 +15,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
 
 from shared.host.settings import Settings
 from shared.runtime import RunningServers
+from tests.faults.proxy import Proxy
 from tests.system import System, eventually, receive_body, running_system
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +55,7 @@ def _requests(system: System, code: str) -> list[Callable[[], Awaitable[httpx.Re
             "/dossiers", json=receive_body("LLTP"), headers={"Idempotency-Key": f"load-{next(KEYS)}"}
         ),
         lambda: system.intake.get(f"/dossiers/{code}"),
-        lambda: system.processing.get(f"/dossiers/{code}"),
+        lambda code=code: system.processing.get(f"/dossiers/{code}"),
         lambda: system.postal.get(f"/dossiers/{code}/shipments"),
         lambda: system.scoring.get("/figures", params={"period": "year"}),
     ]
@@ -138,3 +140,97 @@ async def test_postgres_restart_under_load_answers_503_never_500_and_heals(
     await eventually(lambda: system.scoring.get(f"/dossiers/{fresh}"), lambda r: r.status_code == 200, 30)
     for send in _requests(system, fresh):
         assert (await send()).status_code in (200, 201)
+
+
+# --------------------------------------------------------------------------------------------
+# NATS unreachable: the link between the services and the bus cut while requests arrive
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def cut_system(database_url: str, nats_url: str) -> AsyncIterator[tuple[System, Proxy]]:
+    """The four services reaching the suite's NATS through a proxy the test can cut (a bus that
+    went away: every connection closed, new ones refused), PostgreSQL as usual."""
+    port = urlparse(nats_url).port
+    assert port is not None
+    proxy = Proxy(port).start()
+    settings = Settings(nats_url=nats_url.replace(f":{port}", f":{proxy.port}"), database_url=database_url)
+    try:
+        async with running_system(settings, SERVICES) as s:
+            yield s, proxy
+    finally:
+        proxy.stop()
+
+
+async def _nats_health(system: System) -> dict[str, str]:
+    out = {}
+    for name in SERVICES:
+        response = await system.clients[name].get("/health")
+        body = response.json()
+        assert response.status_code == (503 if body["status"] == "down" else 200), body
+        out[name] = body["dependencies"]["nats"]["status"]
+    return out
+
+
+def _is_nats_outage(response: httpx.Response) -> bool:
+    if response.status_code != 503:
+        return False
+    error = response.json()["error"]
+    return bool(
+        response.headers.get("Retry-After")
+        and error["code"] == "dependency_unavailable"
+        and error["dependency"] == "nats"
+        and error["message"]["vi"]
+        and error["message"]["en"]
+    )
+
+
+async def test_nats_cut_saves_still_201_bus_routes_503_and_everything_converges(
+    cut_system: tuple[System, Proxy],
+) -> None:
+    system, proxy = cut_system
+    before = await system.intake.post("/dossiers", json=receive_body("LLTP"))
+    assert before.status_code == 201, before.text
+    await eventually(
+        lambda: system.scoring.get(f"/dossiers/{before.json()['code']}"), lambda r: r.status_code == 200
+    )
+    assert set((await _nats_health(system)).values()) == {"up"}
+
+    await asyncio.to_thread(proxy.set, "cut")
+    try:
+        await eventually(lambda: _nats_health(system), lambda h: set(h.values()) == {"down"}, timeout=10)
+        # A registration needs PostgreSQL only: stored now, published by the relay later.
+        saved = []
+        for n in range(3):
+            made = await system.intake.post(
+                "/dossiers", json=receive_body("LLTP"), headers={"Idempotency-Key": f"cut-{n}"}
+            )
+            assert made.status_code == 201, made.text
+            saved.append(made.json()["code"])
+        assert (await system.intake.get(f"/dossiers/{saved[0]}")).status_code == 200
+        assert (await system.scoring.get("/figures", params={"period": "year"})).status_code == 200
+        # What only the bus can tell: the consumers' lag, and whether a dossier without a case
+        # was received at the desk (a 404 would deny a dossier the desk has just stored).
+        lag = await system.scoring.get("/ops/lag")
+        assert _is_nats_outage(lag), (lag.status_code, lag.text)
+        missing = await system.processing.get(f"/dossiers/{saved[0]}")
+        assert _is_nats_outage(missing), (missing.status_code, missing.text)
+        # The open case of the earlier dossier is in processing's own tables.
+        assert (await system.processing.get(f"/dossiers/{before.json()['code']}")).status_code == 200
+    finally:
+        await asyncio.to_thread(proxy.set, "pass")
+
+    await eventually(lambda: _nats_health(system), lambda h: set(h.values()) == {"up"}, timeout=15)
+    for code in saved:
+        await eventually(
+            lambda code=code: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200, 15
+        )
+        await eventually(
+            lambda code=code: system.scoring.get(f"/dossiers/{code}"), lambda r: r.status_code == 200, 15
+        )
+    lag = await eventually(
+        lambda: system.scoring.get("/ops/lag"),
+        lambda r: r.status_code == 200 and not any(c.get("lag") for c in r.json()["consumers"]),
+        15,
+    )
+    assert lag.json()["store"]["ok"], lag.text
