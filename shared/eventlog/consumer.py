@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -118,7 +118,7 @@ class TrackedConsumer:
                 await msg.term()
 
     def _spans(
-        self, msgs: list[Msg], parsed: list[AnyEvent | ValidationError]
+        self, msgs: list[Msg], parsed: Sequence[AnyEvent | ValidationError | None]
     ) -> contextlib.AbstractContextManager[MessageSpans]:
         """Each message continues the trace its event was committed in (the relay's header)."""
         return message_spans(
@@ -127,7 +127,9 @@ class TrackedConsumer:
             [msg.headers for msg in msgs],
             [msg.subject for msg in msgs],
             [
-                (None, None) if isinstance(e, ValidationError) else (e.dossier_id, e.dossier_code)
+                (None, None)
+                if e is None or isinstance(e, ValidationError)
+                else (e.dossier_id, e.dossier_code)
                 for e in parsed
             ],
         )
