@@ -76,7 +76,9 @@ def test_alert_rules_are_well_formed() -> None:
             names.append(rule["alert"])
     assert len(names) == len(set(names)), "alert names are unique"
     # What issue 16 asks to alert on: lag, dead letters, relay behind, 5xx, outages.
-    assert {"ConsumerLagGrowing", "DeadLetters", "RelayBehind", "Http5xxRate", "DependencyOutage"} <= set(names)
+    assert {"ConsumerLagGrowing", "DeadLetters", "RelayBehind", "Http5xxRate", "DependencyOutage"} <= set(
+        names
+    )
     config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text(encoding="utf-8"))
     assert config["rule_files"] == ["alerts.yml"]
     assert config["scrape_configs"][0]["metrics_path"] == "/metrics"
@@ -95,7 +97,10 @@ def test_dashboard_loads_and_every_metric_named_is_served() -> None:
 def test_json_log_line_names_the_dossier_and_trace_and_nothing_else() -> None:
     provider = TracerProvider()
     record = logging.makeLogRecord({"name": "x", "levelname": "WARNING", "msg": "batch of %d", "args": (3,)})
-    with provider.get_tracer("t").start_as_current_span("s") as span, dossier_context("000.00.01.H26-260101-0001"):
+    with (
+        provider.get_tracer("t").start_as_current_span("s") as span,
+        dossier_context("000.00.01.H26-260101-0001"),
+    ):
         line = json.loads(JsonFormatter("intake").format(record))
         expected_trace = format(span.get_span_context().trace_id, "032x")
     assert line["msg"] == "batch of 3" and line["level"] == "warning" and line["service"] == "intake"
