@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,9 +43,10 @@ from services.intake.codes import (
     record_keys,
     release_keys,
 )
-from services.intake.domain import Dossier
+from services.intake.domain import Dossier, dossier_id_for
 from shared.contracts import PersonalData
 from shared.pii import KeyRing
+from shared.signals.tracing import current_traceparent, linked
 
 # Bounds the transaction (and the lock it holds) at high load; 200 dossiers take ~20 ms.
 MAX_BATCH = 200
@@ -68,6 +69,8 @@ class _Pending:
     request_hash: str  # empty without a key
     answer: asyncio.Future[Dossier | KeyTaken]
     code: str | None = None  # the claim's code, when saving again a dossier whose save failed
+    # The request's trace: the batch is saved in another task, each dossier with its own context.
+    traceparent: str | None = field(default_factory=current_traceparent)
 
 
 class GroupCommitter:
@@ -144,11 +147,15 @@ class GroupCommitter:
             if id(p) in taken:
                 _settle(p.answer, taken[id(p)])
         saving = [*fresh, *again]
+        traces = {
+            dossier_id_for(r["code"]): p.traceparent for p, r in zip(saving, registrations, strict=True)
+        }
         try:
             self._step("claimed")
-            results = await self._save(fresh, registrations[: len(fresh)])
-            for registration in registrations[len(fresh) :]:  # one by one: rare, and may conflict
-                results.append(await self._save_alone(registration))
+            with linked(traces):
+                results = await self._save(fresh, registrations[: len(fresh)])
+                for registration in registrations[len(fresh) :]:  # one by one: rare, and may conflict
+                    results.append(await self._save_alone(registration))
             self._step("saved")
         except BaseException:
             await self._expire([p.key for p in saving if p.key])

@@ -30,6 +30,7 @@ from shared.contracts import (
     SupplementRequested,
 )
 from shared.contracts.processing import CaseEvent
+from shared.signals.metrics import clock_sweep
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +188,10 @@ async def run_overdue_sweeper(
 ) -> None:
     while not stop.is_set():
         try:
-            await sweep_overdue(pool, app)
-            await sweep_unsupplemented(pool, app)
+            with clock_sweep("processing", "overdue") as report:
+                report(await sweep_overdue(pool, app))
+            with clock_sweep("processing", "unsupplemented") as report:
+                report(await sweep_unsupplemented(pool, app))
         except Exception:
             log.exception("overdue sweep failed")
         try:

@@ -33,12 +33,14 @@ class ScoringConsumer(TrackedConsumer):
             except ValidationError as exc:
                 parsed.append((msg, None, f"invalid payload: {_short(exc)}"))
         try:
-            async with self._pool().acquire() as conn, conn.transaction():
-                for msg, event, reason in parsed:
-                    if event is None:
-                        await self._dead_letter(conn, msg, stream_seq(msg), reason)
-                fresh = await self._claim_fresh(conn, [(m, e) for m, e, _ in parsed if e is not None])
-                await apply_events(conn, fresh)
+            # Each message's span continues its dossier's trace (shared/signals/tracing.py).
+            with self._spans(msgs, [e for _, e, _ in parsed]):
+                async with self._pool().acquire() as conn, conn.transaction():
+                    for msg, event, reason in parsed:
+                        if event is None:
+                            await self._dead_letter(conn, msg, stream_seq(msg), reason)
+                    fresh = await self._claim_fresh(conn, [(m, e) for m, e, _ in parsed if e is not None])
+                    await apply_events(conn, fresh)
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
             self.stats.failed_batches += 1
             self.stats.errors = [*self.stats.errors[-9:], repr(exc)]

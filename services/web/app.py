@@ -33,6 +33,10 @@ from services.web.config import WebConfig
 from services.web.context import NotSignedIn, Web, WebError, new_templates, see_other, web_of
 from services.web.sessions import COOKIE, SessionStore
 from shared.auth.verifier import TokenVerifier
+from shared.signals.http import HttpSignals
+from shared.signals.logs import configure_logging
+from shared.signals.metrics import metrics_response
+from shared.signals.tracing import setup_tracing
 
 STATIC = Path(__file__).with_name("static")
 
@@ -50,6 +54,8 @@ def create_web_app(
         yield
         await backend.aclose()
 
+    configure_logging("web")
+    setup_tracing("web")
     app = FastAPI(title="motcua web", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = Web(config, backend, SessionStore(), verifier, new_templates())
     app.state.procedures = Procedures(backend)
@@ -61,6 +67,14 @@ def create_web_app(
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        # Like the services' (no token, no personal data): pages by route template and status.
+        return metrics_response()
+
+    # Outermost: every page, static file and refusal is counted by its route template.
+    app.add_middleware(HttpSignals, service="web")
 
     _install_error_pages(app)
     return app

@@ -23,6 +23,7 @@ from shared.auth.policy import Rule, Scope, rule_for
 from shared.auth.principal import Principal, Role
 from shared.auth.verifier import InvalidToken, TokenVerifier
 from shared.host.errors import ApiError
+from shared.signals.http import note_outage, note_route
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,11 @@ class PolicyGuard:
             found = self._route_of(scope)
             caller = None
             if found is not None:
+                note_route(scope, *found)  # the metrics' route label, the logs' dossier
                 caller = await self.admit(scope, found[0], found[1], scope["app"].state.verifier)
         except ApiError as error:
+            if error.status == 503:
+                note_outage(scope, "identity")
             response = JSONResponse(error.body(), status_code=error.status, headers=error.headers)
             await response(scope, receive, send)
             return

@@ -61,12 +61,16 @@ PUBLIC = _rule(Scope.PUBLIC)
 READ_DOSSIER = _rule(Scope.DOSSIER, FD, OF, LD, AUD)
 # Acting on a case: its department's officers and leaders.
 ACT_ON_CASE = _rule(Scope.DOSSIER, OF, LD)
+# Prometheus scrapes without a token, like /health: counts by route template and durable, no
+# personal data, no dossier code; kept off the public ingress (docs/deploy/observability.md).
+METRICS = _rule(Scope.PUBLIC, note="Prometheus; not routed by the public ingress")
 REPORTS = _rule(Scope.ANY_UNIT, LD, AUD, OF, OPS, note="aggregates only, no personal data")
 
 POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "intake": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("GET", "/procedures"): PUBLIC,
         ("GET", "/procedures/{code}"): PUBLIC,
         ("GET", "/departments"): PUBLIC,
@@ -112,6 +116,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "processing": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("GET", "/track/{code}"): _rule(Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"),
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
@@ -137,6 +142,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "postal": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("POST", "/webhooks/postal/{operator}"): _rule(
             Scope.PUBLIC, note="the operator's HMAC signature (two secrets during a rotation)"
         ),
@@ -149,6 +155,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "scoring": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("GET", "/figures"): REPORTS,
         ("GET", "/figures/dossiers"): REPORTS,
         ("GET", "/index766"): REPORTS,

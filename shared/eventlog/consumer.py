@@ -24,8 +24,9 @@ verdict (poison or not) to the handler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -37,6 +38,7 @@ from shared.contracts import AnyEvent, parse_event
 from shared.eventlog.dead_letters import store_dead_letter
 from shared.eventlog.pull import pull_batches
 from shared.eventlog.topology import REDELIVERY_BACKOFF_S, ConsumerSpec
+from shared.signals.tracing import MessageSpans, message_spans
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,20 @@ class TrackedConsumer:
         verdicts: list[bool] = []  # True: ack, False: terminate (dead-lettered)
         try:
             parsed = [_parse(msg) for msg in msgs]
-            async with self._pool().acquire() as conn, conn.transaction():
-                done = await self._prepare(conn, parsed)
-                claimed = await self._claim(conn, msgs, parsed, done)
-                for msg, event in zip(msgs, parsed, strict=True):
-                    if isinstance(event, ValidationError) or event.event_id not in claimed:
-                        verdicts.append(await self._handle_one(conn, msg, event, done))
-                    else:
-                        verdicts.append(True)
+            with self._spans(msgs, parsed) as spans:
+                try:
+                    async with self._pool().acquire() as conn, conn.transaction():
+                        done = await self._prepare(conn, parsed)
+                        claimed = await self._claim(conn, msgs, parsed, done)
+                        for i, (msg, event) in enumerate(zip(msgs, parsed, strict=True)):
+                            if isinstance(event, ValidationError) or event.event_id not in claimed:
+                                with spans.entered(i):
+                                    verdicts.append(await self._handle_one(conn, msg, event, done))
+                            else:
+                                verdicts.append(True)
+                except Exception as exc:
+                    spans.fail(exc)
+                    raise
         except Exception as exc:  # noqa: BLE001 - transient: redeliver the whole batch
             self.stats.failed_batches += 1
             self.stats.errors = [*self.stats.errors[-9:], repr(exc)]
@@ -108,6 +116,23 @@ class TrackedConsumer:
                 await msg.ack()
             else:
                 await msg.term()
+
+    def _spans(
+        self, msgs: list[Msg], parsed: Sequence[AnyEvent | ValidationError | None]
+    ) -> contextlib.AbstractContextManager[MessageSpans]:
+        """Each message continues the trace its event was committed in (the relay's header)."""
+        return message_spans(
+            self.schema,
+            self.spec.durable,
+            [msg.headers for msg in msgs],
+            [msg.subject for msg in msgs],
+            [
+                (None, None)
+                if e is None or isinstance(e, ValidationError)
+                else (e.dossier_id, e.dossier_code)
+                for e in parsed
+            ],
+        )
 
     async def _prepare(
         self, conn: asyncpg.Connection, parsed: list[AnyEvent | ValidationError]

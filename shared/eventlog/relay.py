@@ -45,6 +45,7 @@ from nats.js.errors import NotFoundError
 
 from shared.contracts import AnyEvent, dump_event
 from shared.eventlog.topology import STREAM, ConsumerSpec, consumers_reading, subject_for
+from shared.signals.tracing import TRACEPARENT, read_event
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class OutboxRelay:
         self._next_check = 0.0
         self.heals = 0
         self.last_heal: str | None = None
+        self._traces: dict[str, str] = {}  # event id -> traceparent, from read to publish
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -193,9 +195,12 @@ class OutboxRelay:
         )
         contracts = []
         for notification in notifications:
-            contract = self.translate(self.app.mapper.to_domain_event(notification))
+            domain_event, traceparent = read_event(self.app.mapper, notification)
+            contract = self.translate(domain_event)
             if contract is not None:  # None: an internal event, nothing crosses the boundary
                 contracts.append(contract)
+                if traceparent:
+                    self._traces[contract.event_id] = traceparent
         return (notifications[-1].id if notifications else after), len(notifications), contracts
 
     async def publish_pending(self) -> int:
@@ -237,12 +242,19 @@ class OutboxRelay:
                     subject_for(c.event_type, c.dossier_id),
                     dump_event(c),
                     stream=STREAM,
-                    headers={"Nats-Msg-Id": c.event_id},
+                    headers=self._headers(c.event_id),
                 )
                 for c in contracts
             )
         )
         return max((ack.seq or 0 for ack in acks), default=0)
+
+    def _headers(self, event_id: str) -> dict[str, str]:
+        # The context the event was committed in continues in every consumer (shared/signals).
+        traceparent = self._traces.pop(event_id, None)
+        if traceparent is None:
+            return {"Nats-Msg-Id": event_id}
+        return {"Nats-Msg-Id": event_id, TRACEPARENT: traceparent}
 
     async def check_stream(self) -> str | None:
         """Looks at the stream: re-publishes from the checkpoint if it was re-created or lost

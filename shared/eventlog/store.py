@@ -6,6 +6,8 @@ from urllib.parse import unquote, urlparse
 
 import psycopg
 
+from shared.signals.tracing import MAPPER_TOPIC
+
 
 def eventstore_env(database_url: str, schema: str, *, pool_size: int = 5) -> dict[str, str]:
     """The ``eventsourcing`` settings for one service: same database, its own schema."""
@@ -26,6 +28,8 @@ def eventstore_env(database_url: str, schema: str, *, pool_size: int = 5) -> dic
         "POSTGRES_PRE_PING": "n",
         "CREATE_TABLE": "y",
         "IS_SNAPSHOTTING_ENABLED": "y",
+        # Each event is stored with the trace context it was written in (the relay sends it on).
+        "MAPPER_TOPIC": MAPPER_TOPIC,
     }
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 
 from shared.auth.guard import install_guard
@@ -24,6 +25,10 @@ from shared.host.errors import install_error_handlers
 from shared.host.host import ServiceHost
 from shared.host.input_guard import InputGuard
 from shared.host.openapi_errors import document_errors
+from shared.signals.http import HttpSignals
+from shared.signals.logs import configure_logging
+from shared.signals.metrics import HostMetrics
+from shared.signals.tracing import setup_tracing
 
 
 def service_app(
@@ -36,6 +41,9 @@ def service_app(
 ) -> FastAPI:
     """``uploads``: the service's binary upload paths and their size limits (``InputGuard``);
     ``signed_paths``: paths whose body is signed, so checked but never rewritten to NFC."""
+    # JSON logs and traces before anything logs (each only if not configured already).
+    configure_logging(host.name)
+    setup_tracing(host.name)
     # Every route passes the policy guard; a service refuses to start without its token issuer.
     app = FastAPI(
         title=title,
@@ -48,7 +56,9 @@ def service_app(
     app.state.verifier = verifier_from_env()
     install_error_handlers(app)
     app.add_middleware(InputGuard, uploads=uploads, signed_paths=signed_paths)
-    install_guard(app, host.name)  # outermost: who calls is checked before anything is read
+    install_guard(app, host.name)  # who calls is checked before anything is read
+    # Outermost: what the guard refuses is counted and traced too.
+    app.add_middleware(HttpSignals, service=host.name)
     document_errors(app, host.name)
 
     @app.get(
@@ -68,6 +78,19 @@ def service_app(
         body = {"service": host.name, "status": status, "ok": status != "down", **checks}
         headers = {"Retry-After": "2"} if status == "down" else None
         return JSONResponse(body, status_code=503 if status == "down" else 200, headers=headers)
+
+    metrics = HostMetrics(host)
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics: HTTP by route, consumers' lag, the relay, outages",
+        response_class=Response,
+        responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}}},
+    )
+    async def prometheus_metrics() -> Response:
+        # Public like /health: counts by route template and durable, nothing about a person.
+        return await metrics.response()
 
     @app.get("/asyncapi.json", tags=["docs"], summary="AsyncAPI: every subject and event version")
     async def asyncapi() -> dict[str, Any]:

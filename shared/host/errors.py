@@ -62,14 +62,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
 
     from shared.host.outages import HANDLED, dependency_unavailable, outage_of
+    from shared.signals.http import note_outage
 
-    async def _outage(_: Request, exc: Exception) -> JSONResponse:
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
         # One place for every service: a dependency's outage is a 503 with Retry-After; any
         # other error of the same families is re-raised and ends as the 500 below.
         dependency = outage_of(exc)
         if dependency is None:
             raise exc
         log.warning("503 %s unavailable: %r", dependency, exc)
+        note_outage(request.scope, dependency)
         error = dependency_unavailable(dependency)
         return JSONResponse(error.body(), status_code=503, headers=error.headers)
 
@@ -77,9 +79,10 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(family, _outage)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         dependency = outage_of(exc)
         if dependency is not None:  # an outage wrapped in another error (still logged by the server)
+            note_outage(request.scope, dependency)
             outage = dependency_unavailable(dependency)
             return JSONResponse(outage.body(), status_code=503, headers=outage.headers)
         # The last resort for a bug: still a 500 (and still raised on to the server, which logs

@@ -74,6 +74,10 @@ class ServiceHost:
             raise RuntimeError(f"{self.name} is not started")
         return self._pool
 
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
     def publish_from(self, app: Application[Any], translate: Translator) -> None:
         self._relay_source = (app, translate)
 

@@ -4,6 +4,7 @@ name in PostgreSQL, JetStream, dead letters or the logs; reads are logged; erasu
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 from typing import Any
@@ -17,6 +18,7 @@ from services.intake.catalogue import load_catalogue
 from services.ops.cli import app as cli
 from shared.eventlog.topology import STREAM
 from shared.pii import ERASED, KeyRing, master_key_from_env
+from shared.signals.logs import JsonFormatter
 from tests.identity import auth
 from tests.integration.test_postal_support import postal_world
 from tests.system import APPLICANT, eventually, receive_body
@@ -92,9 +94,21 @@ async def _dead_letter_a_real_intake_message(nats_url: str) -> None:
 
 
 async def test_no_personal_data_at_rest_on_the_bus_or_in_logs_and_erasure_shreds_it(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, nats_url: str, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    nats_url: str,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The same records as the services' processes write them: JSON lines, with the dossier code
+    # and trace id taken from context when each is written.
+    json_lines = io.StringIO()
+    json_handler = logging.StreamHandler(json_lines)
+    json_handler.setFormatter(JsonFormatter("test"))
+    json_handler.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(json_handler)
+    request.addfinalizer(lambda: logging.getLogger().removeHandler(json_handler))
     # The operator reports a failed delivery: its "delivered_to" (who signed, as the operator
     # reports it) is outside what this test covers.
     async with postal_world(monkeypatch, database_url, nats_url, failure_share=1.0) as world:
@@ -192,6 +206,9 @@ async def test_no_personal_data_at_rest_on_the_bus_or_in_logs_and_erasure_shreds
     # Nothing the services logged during the whole run names the citizen.
     assert caplog.records, "the run logged something"
     assert _leaks(caplog.text) == []
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    assert len(lines) >= len(caplog.records) // 2, "the JSON handler saw the run"
+    assert _leaks(json_lines.getvalue()) == []
 
 
 async def test_cli_erase_and_the_key_ring(database_url: str, nats_url: str) -> None:
