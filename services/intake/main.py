@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await keyring.start(conn)
 
     # Documents filed online (and later the results issued) live beside intake's events.
-    documents = PgDocumentStore(lambda: host.pool, "intake")
+    documents = PgDocumentStore(lambda: host.pool, "intake", keyring)
     host.setup.append(create_tables)
     app = service_app(
         host,

@@ -49,13 +49,20 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.clock.calendars import calendar_named
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
-from shared.documents import DocumentRefused, DocumentsUnavailable, PgDocumentStore, checked_upload
+from shared.contracts.base import CITIZEN_ID_PATTERN
+from shared.documents import (
+    DocumentErased,
+    DocumentRefused,
+    DocumentsUnavailable,
+    PgDocumentStore,
+    checked_upload,
+)
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
 from shared.host.rate_limit import RateLimiter
-from shared.pii import KeyRing
+from shared.pii import DataKey, KeyRing, SealBroken
 
 UPLOAD_PATH = "/online/documents"
 
@@ -112,6 +119,12 @@ def build_online_router(
         request: Request,
         name: str = Query(min_length=1, max_length=200, description="what the document is"),
         content_type: str | None = Header(default=None, max_length=200),
+        x_applicant_citizen_id: str = Header(
+            pattern=CITIZEN_ID_PATTERN,
+            description="the CCCD of the applicant the document is about: it is sealed under that data"
+            " subject's key, so that erasing the subject's personal data makes it unreadable too (a"
+            " header, not a query parameter: access logs record the URL)",
+        ),
         caller: Caller = CALLER,
     ) -> dict[str, Any]:
         content = await request.body()
@@ -119,10 +132,22 @@ def build_online_router(
             media_type = checked_upload(content, content_type)
         except DocumentRefused as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        key = await _subject_key(x_applicant_citizen_id)
         stored = await documents.put(
-            content, media_type=media_type, name=name.strip() or "tài liệu", owner=caller.principal.user_id
+            content,
+            media_type=media_type,
+            name=name.strip() or "tài liệu",
+            owner=caller.principal.user_id,
+            key=key,
         )
         return stored.record()
+
+    async def _subject_key(citizen_id: str) -> DataKey:
+        """The subject's live data key, created for a citizen not seen before (as the group
+        commit does for an applicant): a document is sealed before it is ever stored."""
+        subject = keyring.subject_of("cccd", citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            return (await keyring.keys_for(conn, [subject]))[subject]
 
     @router.post(
         "/online/filings",
@@ -152,6 +177,18 @@ def build_online_router(
                 "A document does not exist, is not yours, or already belongs to another filing",
                 documents=exc.ids,
             ) from None
+        applicant_key = await _subject_key(body.applicant.citizen_id)
+        if any(d.key_ref != applicant_key.key_ref for d in held):
+            # sealed for another applicant (or under a key erased since): erasing this applicant's
+            # data would not shred it
+            await documents.release(holder)
+            raise ApiError(
+                422,
+                "document_other_applicant",
+                "Tài liệu được tải lên cho một người nộp hồ sơ khác",
+                "A document was uploaded for another applicant",
+                documents=[str(d.id) for d in held if d.key_ref != applicant_key.key_ref],
+            )
         secret = new_tracking_secret()
         try:
             saved = await committer.register(
@@ -231,14 +268,19 @@ def build_online_router(
     @router.get(
         "/online/filings/{code}/documents/{document_id}",
         summary="Tài liệu của hồ sơ trực tuyến",
-        responses=errors(409),
+        responses=errors(409, 410),
     )
     async def document(code: str, document_id: str, caller: Caller = CALLER) -> Response:
         dossier = await _load_online(app, code, caller)
         recorded = next(
             (d for d in (dossier.online or {}).get("documents", []) if d["document_id"] == document_id), None
         )
-        content = await documents.content(UUID(document_id)) if recorded else None
+        try:
+            content = await documents.content(UUID(document_id)) if recorded else None
+        except DocumentErased:
+            raise document_erased() from None
+        except SealBroken:
+            content = b""  # fails the hash check below: answered as an integrity problem
         if recorded is None or content is None:
             raise ApiError(404, "document_not_found", "Không tìm thấy tài liệu", "No such document")
         if not hmac.compare_digest(hashlib.sha256(content).hexdigest(), recorded["sha256"]):
@@ -371,6 +413,15 @@ def build_online_router(
         return tracking_view(dossier, events)
 
     return router
+
+
+def document_erased() -> ApiError:
+    return ApiError(
+        410,
+        "document_erased",
+        "Tài liệu đã bị xóa cùng dữ liệu cá nhân của người nộp hồ sơ",
+        "The document was erased with the applicant's personal data",
+    )
 
 
 def _tracking_not_found() -> ApiError:

@@ -154,6 +154,8 @@ async def upload_and_summarise(request: Request, code: str) -> Response:
                     content,
                     item.content_type or "application/octet-stream",
                     {"name": name},
+                    # sealed under the applicant's data key (intake; docs/security/personal-data.md)
+                    headers={"X-Applicant-Citizen-Id": applicant["citizen_id"]},
                 )
             )
     except WebError as exc:
