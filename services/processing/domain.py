@@ -104,10 +104,13 @@ class Case(Aggregate):
         tracking_hash: str | None,
         same_day: bool = False,
         backdate_reason: str | None = None,
+        intake_steps: list[dict[str, Any]] | None = None,
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
         self.dossier_id = dossier_id
+        # filed online: what happened at intake before the receipt, for the citizen's history
+        self.intake_steps = intake_steps or []
         # the desk that received it keeps access (result at the desk); None on cases opened
         # before desks were recorded
         self.receiving_point = receiving_point

@@ -93,6 +93,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
             Scope.DOSSIER, FD, note="the desk it was filed to"
         ),
         ("POST", "/online/filings/{code}/refusal"): _rule(Scope.DOSSIER, FD, note="the desk it was filed to"),
+        ("POST", "/online/filings/{code}/completion"): _rule(
+            Scope.OWN, CIT, note="the citizen who filed it adds what the desk asked for; back to the desk"
+        ),
         ("GET", "/track/{code}"): _rule(
             Scope.PUBLIC, note="the tracking secret; an online filing before the desk received it"
         ),

@@ -1,7 +1,13 @@
 """Published events: the contracts between services. Consumers import only these."""
 
 from shared.contracts.base import Actor, Channel, EventBase, PersonalData, SealedPersonalData, event_id
-from shared.contracts.intake import CompletionRequested, DossierReceived, DossierRefused
+from shared.contracts.intake import (
+    CompletionRequested,
+    DossierReceived,
+    DossierRefused,
+    DossierRegistered,
+    FilingStep,
+)
 from shared.contracts.postal import (
     ShipmentBooked,
     ShipmentDelivered,
@@ -40,7 +46,9 @@ __all__ = [
     "DossierDecided",
     "DossierReceived",
     "DossierRefused",
+    "DossierRegistered",
     "EventBase",
+    "FilingStep",
     "LeadershipAcknowledged",
     "LeadershipReported",
     "MarkedOverdue",

@@ -124,7 +124,9 @@ def seal_document(key: DataKey, document_id: UUID, content: bytes) -> bytes:
 
 def open_document(key: DataKey, document_id: UUID, sealed: bytes) -> bytes:
     try:
-        return key.aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _context(key.key_ref, document_id))
+        return key.aead.decrypt(
+            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _context(key.key_ref, document_id)
+        )
     except (InvalidTag, ValueError) as exc:
         raise SealBroken(f"document {document_id} does not authenticate under {key.key_ref}") from exc
 
@@ -151,7 +153,8 @@ class PgDocumentStore:
     ) -> StoredDocument:
         document_id = uuid4()
         row = await self.pool().fetchrow(
-            f"INSERT INTO {self.schema}.documents (id, sha256, media_type, size, name, owner, content, key_ref)"
+            f"INSERT INTO {self.schema}.documents"
+            " (id, sha256, media_type, size, name, owner, content, key_ref)"
             f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
             document_id,
             hashlib.sha256(content).hexdigest(),

@@ -241,7 +241,10 @@ async def test_documents_are_sealed_and_erasure_shreds_them(system: System, serv
     )
     assert mixed.status_code == 422 and mixed.json()["error"]["code"] == "document_other_applicant"
     missing = await system.intake.post(
-        "/online/documents", content=PDF, params={"name": "x"}, headers={**CITIZEN, "Content-Type": "application/pdf"}
+        "/online/documents",
+        content=PDF,
+        params={"name": "x"},
+        headers={**CITIZEN, "Content-Type": "application/pdf"},
     )
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "invalid_request"
 

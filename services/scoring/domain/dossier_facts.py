@@ -21,7 +21,9 @@ Timeliness = str  # "early" | "on_time" | "late"
 class DossierFacts:
     dossier_id: UUID
     dossier_code: str
-    outcome: str | None = None  # received | incomplete | refused (at the counter); None: no intake event
+    # received | incomplete | refused (at the counter) | registered (filed online, waiting for the
+    # desk); None: no intake event
+    outcome: str | None = None
     department_code: str | None = None  # the competent agency
     procedure_code: str | None = None
     receiving_point: str | None = None  # the desk that received it (district / commune / centre)
