@@ -68,6 +68,22 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "clock_status": clock["status"],
         "explanation": clock["explanation"],
         "history": [*_intake_steps(case), *_case_steps(events)],
+        "electronic_result": result_view(case),
+    }
+
+
+def result_view(case: Case) -> dict[str, Any] | None:
+    """What the tracking page says of the electronic result: what it is and how it was signed."""
+    issued = getattr(case, "electronic_result", None)  # cases opened before results were kept
+    if issued is None:
+        return None
+    record = issued["document"]
+    return {
+        "name": record["name"],
+        "media_type": record["media_type"],
+        "size": record["size"],
+        "sha256": record["sha256"],
+        "signature": issued["signature"],
     }
 
 

@@ -22,6 +22,7 @@ EVENT_NAMES = {
     "MarkedOverdue": "overdue (quá hạn)",
     "Decided": "decided (có quyết định)",
     "ResultReady": "result ready (có kết quả)",
+    "ResultIssued": "electronic result issued (phát hành kết quả điện tử)",
     "ResultReturned": "result returned (trả kết quả)",
     "ResultBackAtDesk": "result back at the desk (kết quả chuyển về bộ phận một cửa)",
     "Stopped": "stopped / withdrawn (dừng / rút hồ sơ)",

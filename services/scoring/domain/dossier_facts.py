@@ -41,6 +41,7 @@ class DossierFacts:
     finish_kind: str | None = None  # decided | withdrawn | stopped | closed
     approved: bool | None = None
     result_ready_at: datetime | None = None
+    result_issued_at: datetime | None = None  # the result document issued electronically
     returned_at: datetime | None = None
     returned_via: str | None = None
     timeliness: Timeliness | None = None  # finished dossiers only

@@ -26,6 +26,7 @@ from shared.contracts import (
     DossierReceived,
     DossierRefused,
     DossierRegistered,
+    ElectronicResultIssued,
     LeadershipReported,
     MarkedOverdue,
     ProcessingStopped,
@@ -165,6 +166,8 @@ def _case_event(f: dict[str, Any], event: CaseEvent, paused: bool) -> bool:
         f.update(finished_at=event.occurred_at, finish_kind=kind)
     elif isinstance(event, ResultReady):
         f["result_ready_at"] = event.occurred_at
+    elif isinstance(event, ElectronicResultIssued):
+        f.setdefault("result_issued_at", event.occurred_at)
     elif isinstance(event, ResultReturned):
         f.update(returned_at=event.occurred_at, returned_via=event.via)
     return paused
