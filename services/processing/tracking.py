@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.processing.domain import Case
-from services.processing.views import clock_view, history_view
+from services.processing.views import clock_view, history_view, result_view
 from shared.clock.explain import local_iso
 from shared.host.errors import ApiError
 
@@ -69,21 +69,6 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "explanation": clock["explanation"],
         "history": [*_intake_steps(case), *_case_steps(events)],
         "electronic_result": result_view(case),
-    }
-
-
-def result_view(case: Case) -> dict[str, Any] | None:
-    """What the tracking page says of the electronic result: what it is and how it was signed."""
-    issued = getattr(case, "electronic_result", None)  # cases opened before results were kept
-    if issued is None:
-        return None
-    record = issued["document"]
-    return {
-        "name": record["name"],
-        "media_type": record["media_type"],
-        "size": record["size"],
-        "sha256": record["sha256"],
-        "signature": issued["signature"],
     }
 
 
