@@ -60,20 +60,20 @@ def build_results_router(
         content_type: str | None = Header(default=None, max_length=200),
         caller: Caller = CALLER,
     ) -> dict[str, Any]:
-        content = await request.body()
-        try:
-            media_type = checked_upload(content, content_type)
-        except DocumentRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
         now = datetime.now(UTC)
         try:
             case = await asyncio.to_thread(app.case, code)
         except CaseNotFound:
             raise _no_case(code) from None
-        _authorized(caller, case)
+        _authorized(caller, case)  # who may, before what: a stranger learns nothing of the case
         refused = case.refusal("issue_result", now)
         if refused is not None:  # before anything is stored
             raise ApiError(refused.status, refused.code, refused.vi, refused.en, **refused.details)
+        content = await request.body()
+        try:
+            media_type = checked_upload(content, content_type)
+        except DocumentRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
         stored = await documents.put(
             content, media_type=media_type, name=name, owner=caller.principal.user_id
         )
