@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import HTMLResponse
 
+from services.intake import online_index
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.appointment import appointment
 from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
@@ -304,6 +305,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                 state=exc.outcome,
                 allowed_actions=[],
             ) from None
+        await online_index.record(host.pool, completed)  # a filing made online leaves the lists
         _wake(host)
         person = await applicant_for(
             host.pool, keyring, completed, reader=Actor(**caller.actor()), purpose="completion"

@@ -61,6 +61,13 @@ class IntakeApplication(Application[Any]):
         self.save(dossier)
         return dossier
 
+    def complete_online(self, code: str, **fields: Any) -> Dossier:
+        """The citizen's online completion of a filing the desk asked to complete."""
+        dossier = self.dossier(code)
+        dossier.complete_online(**fields)
+        self.save(dossier)
+        return dossier
+
     def record_erasure(self, code: str, **fields: Any) -> Dossier:
         dossier = self.dossier(code)
         dossier.record_erasure(**fields)

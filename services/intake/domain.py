@@ -40,6 +40,14 @@ class NotIncomplete(Exception):
         self.outcome = outcome
 
 
+class NotAskedToComplete(Exception):
+    """Only an online filing the desk asked to complete can be completed online."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(f"the filing is {outcome}, not waiting for the citizen to complete it")
+        self.outcome = outcome
+
+
 class NotRegistered(Exception):
     """Only a dossier filed online and not yet checked by the desk can be checked."""
 
@@ -89,10 +97,55 @@ class Dossier(Aggregate):
         # and the hash of the tracking secret the citizen was given; None at the counter.
         self.online = online
         self.checked_at: datetime | None = None
+        # What the citizen did and was told online before the desk received it: the tracking
+        # page keeps showing these steps once processing has the case (they travel on the receipt).
+        self.online_steps: list[dict[str, Any]] = (
+            [] if online is None else [{"step": "filed_online", "occurred_at": occurred_at}]
+        )
+        self.completed_online_at: datetime | None = None
 
     @property
     def filed_online(self) -> bool:
         return self.online is not None
+
+    @property
+    def filed_at(self) -> datetime:
+        """When the filing the desk now checks was made: the registration, or the last time the
+        citizen completed it online."""
+        return getattr(self, "completed_online_at", None) or self.registered_at
+
+    def complete_online(
+        self, *, documents: list[dict[str, Any]], occurred_at: datetime, actor: dict[str, Any]
+    ) -> None:
+        """The citizen uploads what the desk asked for and files again: the filing goes back to
+        the desk's queue (national status 1) to be checked under the same rules."""
+        if self.online is None or self.outcome != "incomplete":
+            raise NotAskedToComplete(self.outcome if self.online is not None else "not filed online")
+        if not documents:
+            raise ValueError("completing online adds at least one document")
+        self._completed_online(
+            documents=documents, occurred_at=occurred_at, backdate_reason=None, actor=actor
+        )
+
+    @event("CompletedOnline")
+    def _completed_online(
+        self,
+        documents: list[dict[str, Any]],
+        occurred_at: datetime,
+        backdate_reason: str | None,
+        actor: dict[str, Any],
+    ) -> None:
+        self.outcome = "registered"
+        self.online = {
+            **(self.online or {}),
+            "documents": [*(self.online or {}).get("documents", []), *documents],
+        }
+        self.completed_online_at = occurred_at
+        self._step("completed_online", occurred_at)
+
+    def _step(self, step: str, at: datetime) -> None:
+        # dossiers snapshotted before online steps were kept have none
+        self.online_steps = [*getattr(self, "online_steps", []), {"step": step, "occurred_at": at}]
 
     def check(
         self,
@@ -117,7 +170,7 @@ class Dossier(Aggregate):
             raise ValueError("a completion request lists what is missing")
         if outcome == "refused" and not (refusal_reasons or "").strip():
             raise ValueError("a refusal gives its reasons")
-        if occurred_at < self.registered_at:
+        if occurred_at < self.filed_at:
             raise ValueError("the desk cannot check a filing before it was filed")
         self._checked(
             outcome=outcome,
@@ -145,6 +198,8 @@ class Dossier(Aggregate):
         self.missing_items = missing_items
         self.refusal_reasons = refusal_reasons
         self.checked_at = occurred_at
+        if outcome == "incomplete":
+            self._step("completion_requested", occurred_at)
         if outcome == "received" and terms is not None:
             self.received_at = terms["received_at"]
 

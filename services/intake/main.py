@@ -11,8 +11,9 @@ from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
 from services.intake.codes import DDL
 from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
-from services.intake.online_api import DDL as ONLINE_DDL
 from services.intake.online_api import UPLOAD_PATH, build_online_router
+from services.intake.online_index import OnlineFilingIndex
+from services.intake.online_index import create_tables as create_online_tables
 from services.intake.pickups import DDL as PICKUPS_DDL
 from services.intake.pickups import record_pickup
 from services.intake.translate import translator
@@ -43,14 +44,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def create_tables() -> None:
         await host.pool.execute(DDL)
         await host.pool.execute(PICKUPS_DDL)
-        await host.pool.execute(ONLINE_DDL)
+        await create_online_tables(host.pool)
         await documents.create_tables()
         async with host.pool.acquire() as conn:
             await keyring.start(conn)
+        # filings whose row a crash left unwritten are back in their lists before anyone asks
+        await online_index.catch_up()
+
+    online_index = OnlineFilingIndex(application, lambda: host.pool)
 
     # Documents filed online (and later the results issued) live beside intake's events.
-    documents = PgDocumentStore(lambda: host.pool, "intake")
+    documents = PgDocumentStore(lambda: host.pool, "intake", keyring)
     host.setup.append(create_tables)
+    host.background.append(online_index.run)
     app = service_app(
         host,
         title="motcua intake",
@@ -69,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.application = application
     app.state.keyring = keyring
     app.state.committer = committer
+    app.state.online_index = online_index
     return app

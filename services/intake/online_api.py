@@ -31,12 +31,14 @@ from services.intake.api import (
 )
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.catalogue import Catalogue
-from services.intake.domain import Dossier, NotRegistered
+from services.intake.domain import Dossier, NotAskedToComplete, NotRegistered
 from services.intake.group_commit import GroupCommitter
 from services.intake.online import OnlineRefused, check_documents, online_level_of, online_receipt_time, owns
+from services.intake.online_index import record
 from services.intake.personal import applicant_for
 from services.intake.schemas import (
     ApplicantView,
+    CompleteOnlineRequest,
     DossierView,
     IncompleteOnlineRequest,
     OnlineFilingRequest,
@@ -49,31 +51,22 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.clock.calendars import calendar_named
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
-from shared.documents import DocumentRefused, DocumentsUnavailable, PgDocumentStore, checked_upload
+from shared.contracts.base import CITIZEN_ID_PATTERN
+from shared.documents import (
+    DocumentErased,
+    DocumentRefused,
+    DocumentsUnavailable,
+    PgDocumentStore,
+    checked_upload,
+)
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
 from shared.host.rate_limit import RateLimiter
-from shared.pii import KeyRing
+from shared.pii import DataKey, KeyRing, SealBroken
 
 UPLOAD_PATH = "/online/documents"
-
-# The desk's queue and the citizen's list: one row per online filing, kept beside the events
-# (the dossier's events stay the record; this table only finds them).
-DDL = """
-CREATE TABLE IF NOT EXISTS intake.online_filings (
-    code text PRIMARY KEY,
-    receiving_point text NOT NULL,
-    procedure_code text NOT NULL,
-    owner text NOT NULL,
-    outcome text NOT NULL,
-    registered_at timestamptz NOT NULL,
-    checked_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS online_filings_desk ON intake.online_filings (receiving_point, outcome);
-CREATE INDEX IF NOT EXISTS online_filings_owner ON intake.online_filings (owner);
-"""
 
 # What the citizen's tracking page says of a filing at the desk (processing takes over once received).
 STATUS_TEXT: dict[str, tuple[str, str]] = {
@@ -91,6 +84,7 @@ STEP_TEXT: dict[str, str] = {
     "incomplete": "Bộ phận một cửa yêu cầu bổ sung / The desk asked you to complete it",
     "refused": "Bộ phận một cửa từ chối tiếp nhận / The desk refused the dossier",
     "completed": "Đã nhận hồ sơ bổ sung đủ / The completed dossier was received",
+    "completed_online": "Công dân bổ sung hồ sơ trực tuyến / You completed the dossier online",
 }
 
 
@@ -112,6 +106,12 @@ def build_online_router(
         request: Request,
         name: str = Query(min_length=1, max_length=200, description="what the document is"),
         content_type: str | None = Header(default=None, max_length=200),
+        x_applicant_citizen_id: str = Header(
+            pattern=CITIZEN_ID_PATTERN,
+            description="the CCCD of the applicant the document is about: it is sealed under that data"
+            " subject's key, so that erasing the subject's personal data makes it unreadable too (a"
+            " header, not a query parameter: access logs record the URL)",
+        ),
         caller: Caller = CALLER,
     ) -> dict[str, Any]:
         content = await request.body()
@@ -119,10 +119,22 @@ def build_online_router(
             media_type = checked_upload(content, content_type)
         except DocumentRefused as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        key = await _subject_key(x_applicant_citizen_id)
         stored = await documents.put(
-            content, media_type=media_type, name=name.strip() or "tài liệu", owner=caller.principal.user_id
+            content,
+            media_type=media_type,
+            name=name.strip() or "tài liệu",
+            owner=caller.principal.user_id,
+            key=key,
         )
         return stored.record()
+
+    async def _subject_key(citizen_id: str) -> DataKey:
+        """The subject's live data key, created for a citizen not seen before (as the group
+        commit does for an applicant): a document is sealed before it is ever stored."""
+        subject = keyring.subject_of("cccd", citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            return (await keyring.keys_for(conn, [subject]))[subject]
 
     @router.post(
         "/online/filings",
@@ -145,13 +157,13 @@ def build_online_router(
         try:
             held = await documents.claim(list(dict.fromkeys(body.documents)), owner=user, holder=holder)
         except DocumentsUnavailable as exc:
-            raise ApiError(
-                422,
-                "document_unavailable",
-                "Tài liệu không tồn tại, không phải của bạn hoặc đã thuộc hồ sơ khác",
-                "A document does not exist, is not yours, or already belongs to another filing",
-                documents=exc.ids,
-            ) from None
+            raise _unavailable(exc.ids) from None
+        applicant_key = await _subject_key(body.applicant.citizen_id)
+        if any(d.key_ref != applicant_key.key_ref for d in held):
+            # sealed for another applicant (or under a key erased since): erasing this applicant's
+            # data would not shred it
+            await documents.release(holder)
+            raise _other_applicant([str(d.id) for d in held if d.key_ref != applicant_key.key_ref])
         secret = new_tracking_secret()
         try:
             saved = await committer.register(
@@ -186,15 +198,7 @@ def build_online_router(
         if not isinstance(saved, Dossier):  # only a keyed request can find its key taken
             raise TypeError("a filing without a key found one taken")
         await documents.move(holder, saved.code)
-        await host.pool.execute(
-            "INSERT INTO intake.online_filings (code, receiving_point, procedure_code, owner, outcome,"
-            " registered_at) VALUES ($1, $2, $3, $4, 'registered', $5)",
-            saved.code,
-            desk.code,
-            procedure.code,
-            user,
-            now,
-        )
+        await record(host.pool, saved)
         _wake(host)
         person = ApplicantView(**body.applicant.model_dump(mode="json"))
         return _json(_view(saved, person, secret), 201)
@@ -231,14 +235,19 @@ def build_online_router(
     @router.get(
         "/online/filings/{code}/documents/{document_id}",
         summary="Tài liệu của hồ sơ trực tuyến",
-        responses=errors(409),
+        responses=errors(409, 410),
     )
     async def document(code: str, document_id: str, caller: Caller = CALLER) -> Response:
         dossier = await _load_online(app, code, caller)
         recorded = next(
             (d for d in (dossier.online or {}).get("documents", []) if d["document_id"] == document_id), None
         )
-        content = await documents.content(UUID(document_id)) if recorded else None
+        try:
+            content = await documents.content(UUID(document_id)) if recorded else None
+        except DocumentErased:
+            raise document_erased() from None
+        except SealBroken:
+            content = b""  # fails the hash check below: answered as an integrity problem
         if recorded is None or content is None:
             raise ApiError(404, "document_not_found", "Không tìm thấy tài liệu", "No such document")
         if not hmac.compare_digest(hashlib.sha256(content).hexdigest(), recorded["sha256"]):
@@ -307,12 +316,7 @@ def build_online_router(
                 state=state,
                 allowed_actions=[],
             ) from None
-        await host.pool.execute(
-            "UPDATE intake.online_filings SET outcome = $2, checked_at = $3 WHERE code = $1",
-            code,
-            outcome,
-            at,
-        )
+        await record(host.pool, checked)
         _wake(host)
         person = await applicant_for(
             host.pool,
@@ -350,6 +354,59 @@ def build_online_router(
     async def refuse(code: str, body: RefuseOnlineRequest, caller: Caller = CALLER) -> Response:
         return await desk_check(code, caller, body, "refused", refusal_reasons=body.reasons)
 
+    @router.post(
+        "/online/filings/{code}/completion",
+        response_model=DossierView,
+        summary="Bổ sung hồ sơ trực tuyến (công dân nộp lại)",
+        responses=errors(409),
+    )
+    async def complete_online(code: str, body: CompleteOnlineRequest, caller: Caller = CALLER) -> Response:
+        dossier = await _load_online(app, code, caller)
+        if not owns(dossier.registered_by, caller.principal.user_id):
+            raise dossier_not_found(code)
+        try:
+            check_documents(len(dossier.online["documents"]) + len(set(body.documents)))  # type: ignore[index]
+        except OnlineRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        if dossier.outcome != "incomplete":
+            raise _not_asked(dossier.outcome)
+        holder = f"completion:{uuid4()}"
+        try:
+            held = await documents.claim(
+                list(dict.fromkeys(body.documents)), owner=caller.principal.user_id, holder=holder
+            )
+        except DocumentsUnavailable as exc:
+            raise _unavailable(exc.ids) from None
+        key_ref = str((dossier.applicant or {}).get("key_ref", ""))
+        if any(str(d.key_ref) != key_ref for d in held):
+            await documents.release(holder)
+            raise _other_applicant([str(d.id) for d in held if str(d.key_ref) != key_ref])
+        try:
+            completed = await asyncio.to_thread(
+                app.complete_online,
+                code,
+                documents=[d.record() for d in held],
+                occurred_at=datetime.now(UTC),
+                actor=caller.actor(2),
+            )
+        except (NotAskedToComplete, IntegrityError) as exc:
+            await documents.release(holder)
+            raise _not_asked(exc.outcome if isinstance(exc, NotAskedToComplete) else "changed") from None
+        except BaseException:
+            await documents.release(holder)
+            raise
+        await documents.move(holder, code)
+        await record(host.pool, completed)
+        _wake(host)
+        person = await applicant_for(
+            host.pool,
+            keyring,
+            completed,
+            reader=Actor(**caller.actor(2)),
+            purpose="bổ sung hồ sơ trực tuyến / complete an online filing",
+        )
+        return _json(_view(completed, person), 200)
+
     @router.get("/track/{code}", summary="Tra cứu hồ sơ nộp trực tuyến (mã tra cứu)", responses=errors(429))
     async def track(
         request: Request,
@@ -371,6 +428,46 @@ def build_online_router(
         return tracking_view(dossier, events)
 
     return router
+
+
+def _unavailable(ids: list[str]) -> ApiError:
+    return ApiError(
+        422,
+        "document_unavailable",
+        "Tài liệu không tồn tại, không phải của bạn hoặc đã thuộc hồ sơ khác",
+        "A document does not exist, is not yours, or already belongs to another filing",
+        documents=ids,
+    )
+
+
+def _other_applicant(ids: list[str]) -> ApiError:
+    return ApiError(
+        422,
+        "document_other_applicant",
+        "Tài liệu được tải lên cho một người nộp hồ sơ khác",
+        "A document was uploaded for another applicant",
+        documents=ids,
+    )
+
+
+def _not_asked(state: str) -> ApiError:
+    return ApiError(
+        409,
+        "invalid_transition",
+        "Hồ sơ không ở trạng thái chờ công dân bổ sung",
+        f"The filing is {state}, not waiting for you to complete it",
+        state=state,
+        allowed_actions=[],
+    )
+
+
+def document_erased() -> ApiError:
+    return ApiError(
+        410,
+        "document_erased",
+        "Tài liệu đã bị xóa cùng dữ liệu cá nhân của người nộp hồ sơ",
+        "The document was erased with the applicant's personal data",
+    )
 
 
 def _tracking_not_found() -> ApiError:
@@ -431,6 +528,8 @@ def tracking_view(dossier: Dossier, events: list[Any]) -> dict[str, Any]:
                 details["reason"] = e.refusal_reasons
         elif kind == "Completed":
             step, details = "completed", {}
+        elif kind == "CompletedOnline":
+            step, details = "completed_online", {}
         else:
             continue
         history.append(

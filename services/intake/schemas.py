@@ -196,3 +196,17 @@ class RefuseOnlineRequest(CommandMeta):
     """The desk refuses the filing, with reasons (form 03)."""
 
     reasons: str = Field(min_length=1, max_length=4000)
+
+
+class CompleteOnlineRequest(BaseModel):
+    """The citizen adds, online, the documents the desk asked for: the filing goes back to the
+    desk's queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return no_actor_in_body(data)
+
+    documents: list[UUID] = Field(min_length=1, max_length=50, description="ids from POST /online/documents")

@@ -13,6 +13,8 @@ from shared.contracts import (
     CompletionRequested,
     DossierReceived,
     DossierRefused,
+    DossierRegistered,
+    FilingStep,
     SealedPersonalData,
     event_id,
 )
@@ -39,8 +41,17 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
         "applicant": SealedPersonalData(**dossier.applicant) if sealed else None,
         **dossier.filing,
     }
-    # An online filing is published once the desk has checked it, as the counter's verdict
-    # would be: its registration (national status 1) stays on intake's own log.
+    # An online filing's registration (national status 1), and its filing again after an online
+    # completion: waiting for the desk. No applicant: nobody needs it before the receipt.
+    if (isinstance(e, Events.Registered) and dossier.outcome == "registered") or isinstance(
+        e, Events.CompletedOnline
+    ):
+        return DossierRegistered(
+            **{**common, "applicant": None},
+            event_type="intake.dossier_registered.v1",
+            document_count=len((dossier.online or {}).get("documents", [])),
+            completed_online=isinstance(e, Events.CompletedOnline),
+        )
     checked = isinstance(e, Events.Checked)
     if isinstance(e, Events.Registered) or checked:
         if dossier.outcome == "incomplete":
@@ -57,7 +68,10 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
             )
     if dossier.outcome == "received" and isinstance(e, Events.Registered | Events.Completed | Events.Checked):
         return DossierReceived(
-            **common, event_type=f"intake.dossier_received.{version}", **(dossier.terms or {})
+            **common,
+            event_type=f"intake.dossier_received.{version}",
+            **(dossier.terms or {}),
+            filing_steps=[FilingStep(**s) for s in getattr(dossier, "online_steps", [])],
         )
     return None
 

@@ -45,8 +45,8 @@ ACTIONS: dict[str, list[str]] = {
         "issue_apology",
         "withdraw",
     ],
-    "decided": ["make_result_ready"],
-    "result_ready": ["return_result", "back_at_desk"],
+    "decided": ["make_result_ready", "issue_result"],
+    "result_ready": ["return_result", "back_at_desk", "issue_result"],
     "returned": [],
     "stopped": [],
     "closed": [],
@@ -104,10 +104,13 @@ class Case(Aggregate):
         tracking_hash: str | None,
         same_day: bool = False,
         backdate_reason: str | None = None,
+        intake_steps: list[dict[str, Any]] | None = None,
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
         self.dossier_id = dossier_id
+        # filed online: what happened at intake before the receipt, for the citizen's history
+        self.intake_steps = intake_steps or []
         # the desk that received it keeps access (result at the desk); None on cases opened
         # before desks were recorded
         self.receiving_point = receiving_point
@@ -139,6 +142,8 @@ class Case(Aggregate):
         self.approved: bool | None = None
         self.reasons: str | None = None
         self.result_at_desk = not postal_return
+        # the result document issued electronically (id, hash, signature); None until then
+        self.electronic_result: dict[str, Any] | None = None
         self.clock: list[dict[str, Any]] = [clock_facts.fact("received", received_at, agency=department_code)]
         self.last_business_time = received_at
 
@@ -225,7 +230,17 @@ class Case(Aggregate):
             "report_to_leadership": self._report_refusal,
             "acknowledge_leadership": self._acknowledgement_refusal,
             "issue_apology": self._reappointment_refusal,
+            "issue_result": self._result_issue_refusal,
         }
+
+    def _result_issue_refusal(self, _: datetime) -> CaseRuleViolation | None:
+        if getattr(self, "electronic_result", None) is not None:  # cases from before have none
+            return CaseRuleViolation(
+                "result_already_issued",
+                "Kết quả điện tử của hồ sơ này đã được phát hành",
+                "The electronic result of this dossier was already issued",
+            )
+        return None
 
     def check(self, action: str, at: datetime) -> None:
         refused = self.refusal(action, at)
@@ -516,6 +531,19 @@ class Case(Aggregate):
     @event("ResultReady")
     def _result_ready(self, meta: dict[str, Any]) -> None:
         self.state = "result_ready"
+        self._touch(meta)
+
+    def issue_result(self, document: dict[str, Any], signature: dict[str, Any] | None, **meta: Any) -> None:
+        """The decision's result document, issued electronically: stored (``document`` is its
+        record: id, type, size, SHA-256) and signed (``signature``), once."""
+        self._begin("issue_result", meta)
+        self._result_issued(document=document, signature=signature, meta=meta)
+
+    @event("ResultIssued")
+    def _result_issued(
+        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: dict[str, Any]
+    ) -> None:
+        self.electronic_result = {"document": document, "signature": signature}
         self._touch(meta)
 
     def return_result(self, via: str, received_by: str | None, **meta: Any) -> None:

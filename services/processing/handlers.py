@@ -44,6 +44,7 @@ def _opening(event: DossierReceived) -> dict[str, Any]:
         "receiving_point": event.receiving_point,
         "tracking_hash": event.tracking_hash,
         "backdate_reason": event.backdate_reason,
+        "intake_steps": [s.model_dump(mode="json") for s in event.filing_steps],
     }
 
 

@@ -8,7 +8,10 @@ from services.processing.api import build_router
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import on_intake_event, on_postal_event, open_received_cases
 from services.processing.queues import DDL, project_case_event, run_overdue_sweeper
+from services.processing.results import RESULT_PATH, build_results_router
 from services.processing.translate import translator
+from shared.documents import PgDocumentStore, max_document_bytes
+from shared.documents.signing import signer_from_env
 from shared.eventlog import (
     PROCESSING_FROM_INTAKE,
     PROCESSING_FROM_POSTAL,
@@ -40,13 +43,23 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
             )
         )
 
+    # Result documents issued electronically, beside processing's events.
+    documents = PgDocumentStore(lambda: host.pool, "processing")
+
     async def create_tables() -> None:
         await host.pool.execute(DDL)
+        await documents.create_tables()
 
     host.setup.append(create_tables)
     host.background.append(lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s))
-    app = service_app(host, title="motcua processing", description="Giải quyết hồ sơ")
+    app = service_app(
+        host,
+        title="motcua processing",
+        description="Giải quyết hồ sơ",
+        uploads={RESULT_PATH: max_document_bytes() + 1},
+    )
     app.include_router(build_router(host, application))
+    app.include_router(build_results_router(host, application, documents, signer_from_env()))
     app.state.host = host
     app.state.application = application
     return app

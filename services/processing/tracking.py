@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Any
 
 from services.processing.domain import Case
-from services.processing.views import clock_view, history_view
+from services.processing.views import clock_view, history_view, result_view
+from shared.clock.explain import local_iso
 from shared.host.errors import ApiError
 
 STATUS_TEXT: dict[str, tuple[str, str]] = {
@@ -23,6 +25,12 @@ STATUS_TEXT: dict[str, tuple[str, str]] = {
     "returned": ("Đã trả kết quả", "The result was handed over"),
     "stopped": ("Đã dừng giải quyết / rút hồ sơ", "Processing stopped or the dossier was withdrawn"),
     "closed": ("Đã dừng do không bổ sung đúng hạn", "Closed: not completed in time"),
+}
+# The steps of an online filing at intake, before the desk received it (they came with the receipt).
+INTAKE_STEPS: dict[str, str] = {
+    "filed_online": "Nộp hồ sơ trực tuyến / Filed online",
+    "completion_requested": "Bộ phận một cửa yêu cầu bổ sung / The desk asked you to complete it",
+    "completed_online": "Công dân bổ sung hồ sơ trực tuyến / You completed the dossier online",
 }
 # What a step may show the citizen: the rest (officers, who collected a result) stays inside.
 VISIBLE_DETAILS = ("missing_items", "reason", "new_due_at", "approved", "via", "to_department")
@@ -66,14 +74,32 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "same_day": case.same_day,
         "supplement_policy": case.supplement_policy,
         "calendar": case.calendar,
-        "history": [
-            {
-                "event": row["event"],
-                "what": row["what"],
-                "occurred_at": row["occurred_at"],
-                "unit": row["department_after"],
-                "details": {k: v for k, v in row["details"].items() if k in VISIBLE_DETAILS},
-            }
-            for row in history_view(events)
-        ],
+        "history": [*_intake_steps(case), *_case_steps(events)],
+        "electronic_result": result_view(case),
     }
+
+
+def _intake_steps(case: Case) -> list[dict[str, Any]]:
+    return [
+        {
+            "event": str(step["step"]),
+            "what": INTAKE_STEPS.get(step["step"], step["step"]),
+            "occurred_at": local_iso(case.working_calendar, datetime.fromisoformat(str(step["occurred_at"]))),
+            "unit": case.receiving_point,
+            "details": {},
+        }
+        for step in getattr(case, "intake_steps", [])  # cases opened before steps travelled have none
+    ]
+
+
+def _case_steps(events: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event": row["event"],
+            "what": row["what"],
+            "occurred_at": row["occurred_at"],
+            "unit": row["department_after"],
+            "details": {k: v for k, v in row["details"].items() if k in VISIBLE_DETAILS},
+        }
+        for row in history_view(events)
+    ]

@@ -23,6 +23,7 @@ from shared.contracts import (
     CaseTransferred,
     ClosedForNoSupplement,
     DossierDecided,
+    ElectronicResultIssued,
     LeadershipAcknowledged,
     LeadershipReported,
     MarkedOverdue,
@@ -121,6 +122,16 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             **common,
             postal_return=case.postal_return,
             on_time=common["occurred_at"] <= reading.due_at,
+        )
+    if isinstance(e, Events.ResultIssued):
+        doc = e.document
+        return ElectronicResultIssued(
+            **common,
+            document_id=doc["document_id"],
+            media_type=doc["media_type"],
+            size=doc["size"],
+            sha256=doc["sha256"],
+            signature=e.signature,
         )
     if isinstance(e, Events.ResultReturned):
         return ResultReturned(**common, via=e.via, received_by=e.received_by)

@@ -22,6 +22,7 @@ EVENT_NAMES = {
     "MarkedOverdue": "overdue (quá hạn)",
     "Decided": "decided (có quyết định)",
     "ResultReady": "result ready (có kết quả)",
+    "ResultIssued": "electronic result issued (phát hành kết quả điện tử)",
     "ResultReturned": "result returned (trả kết quả)",
     "ResultBackAtDesk": "result back at the desk (kết quả chuyển về bộ phận một cửa)",
     "Stopped": "stopped / withdrawn (dừng / rút hồ sơ)",
@@ -83,6 +84,21 @@ def _pause_view(case: Case, reading: ClockReading) -> dict[str, Any]:
     }
 
 
+def result_view(case: Case) -> dict[str, Any] | None:
+    """What the tracking page says of the electronic result: what it is and how it was signed."""
+    issued = getattr(case, "electronic_result", None)  # cases opened before results were kept
+    if issued is None:
+        return None
+    record = issued["document"]
+    return {
+        "name": record["name"],
+        "media_type": record["media_type"],
+        "size": record["size"],
+        "sha256": record["sha256"],
+        "signature": issued["signature"],
+    }
+
+
 def case_view(case: Case) -> dict[str, Any]:
     return {
         "dossier_code": case.dossier_code,
@@ -109,6 +125,7 @@ def case_view(case: Case) -> dict[str, Any]:
         "reappointments": case.reappointments,
         "overdue_marked": case.overdue_marked,
         "allowed_actions": case.allowed_actions(),
+        "electronic_result": result_view(case),
         "clock": clock_view(case),
         "version": case.version,
     }

@@ -50,6 +50,7 @@ WITH f AS (
            received_at >= $1 AS fresh, fee_vnd > 0 AS fee, paid_online, documents_scanned,
            electronic_result, channel_kind LIKE 'online%' AS online,
            CASE WHEN returned_at <= $2 THEN returned_via END AS via,
+           coalesce(result_issued_at <= $2, false) AS issued,
            outcome = 'received' AND received_at < $2
              AND (finished_at IS NULL OR finished_at > $2 OR finished_at >= $1) AS member,
            finished_at IS NULL OR finished_at > $2 AS open
@@ -75,7 +76,7 @@ SELECT unit,
        count(*) FILTER (WHERE counted AND fresh AND fee)::int AS fee_bearing,
        count(*) FILTER (WHERE counted AND fresh AND fee AND paid_online)::int AS paid_online,
        count(*) FILTER (WHERE counted AND fresh AND documents_scanned
-                          AND (via IS NULL OR via = 'online' OR NOT electronic_result))::int AS digital,
+                          AND (NOT electronic_result OR via IS NULL OR issued))::int AS digital,
        array_agg(dossier_id) FILTER (WHERE refold) AS refold
 FROM k GROUP BY unit
 """

@@ -121,33 +121,49 @@ def _error_of(response: httpx.Response) -> BackendError:
 
 
 async def send_document(
-    backend: Backend, path: str, token: str, content: bytes, media_type: str, params: Mapping[str, str]
+    backend: Backend,
+    path: str,
+    token: str,
+    content: bytes,
+    media_type: str,
+    params: Mapping[str, str],
+    *,
+    headers: Mapping[str, str] | None = None,
+    service: str = "intake",
 ) -> Any:
     """Uploads a file's bytes as they are (the service checks what they are)."""
     try:
-        response = await backend.clients["intake"].post(
+        response = await backend.clients[service].post(
             path,
             content=content,
             params=params,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": media_type},
+            headers={**(headers or {}), "Authorization": f"Bearer {token}", "Content-Type": media_type},
         )
     except httpx.HTTPError:
-        raise _unavailable("intake") from None
+        raise _unavailable(service) from None
     if response.status_code >= 500:
-        raise _unavailable("intake")
+        raise _unavailable(service)
     if response.status_code >= 400:
         raise _error_of(response)
     return response.json()
 
 
-async def fetch_document(backend: Backend, path: str, token: str) -> tuple[bytes, str]:
+async def fetch_document(
+    backend: Backend,
+    path: str,
+    token: str | None,
+    *,
+    service: str = "intake",
+    headers: Mapping[str, str] | None = None,
+) -> tuple[bytes, str]:
     """A stored document's bytes and media type, as the service hands them out."""
+    sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
     try:
-        response = await backend.clients["intake"].get(path, headers={"Authorization": f"Bearer {token}"})
+        response = await backend.clients[service].get(path, headers=sent)
     except httpx.HTTPError:
-        raise _unavailable("intake") from None
+        raise _unavailable(service) from None
     if response.status_code >= 500:
-        raise _unavailable("intake")
+        raise _unavailable(service)
     if response.status_code >= 400:
         raise _error_of(response)
     return response.content, response.headers.get("content-type", "application/octet-stream")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.web.backend import BackendError
+from services.web.backend import BackendError, fetch_document
 from services.web.context import web_of
 from services.web.explain_vi import citizen_explanation, step_of
 
@@ -53,7 +53,37 @@ async def track(request: Request, code: str, s: Annotated[str, Query(max_length=
             "track.html",
             view=view,
             code=code,
+            secret=s,
             explanation=citizen_explanation(view) if view.get("received_at") else [],
+        )
+    )
+
+
+@router.get("/track/{code}/result")
+async def track_result(request: Request, code: str, s: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The electronic result, through the tracking link: processing checks the secret and the hash."""
+    web = web_of(request)
+    if not _CODE.match(code) or not s:
+        return _no_referrer(web.render(request, "track.html", 404, view=None, error_key="track_not_found"))
+    client = request.client.host if request.client else ""
+    headers = {"X-Tracking-Secret": s, **({"X-Forwarded-For": client} if client else {})}
+    try:
+        content, media_type = await fetch_document(
+            web.backend, f"/track/{code}/result", None, service="processing", headers=headers
+        )
+    except BackendError as exc:
+        if exc.status >= 500:
+            raise
+        return _no_referrer(web.render(request, "track.html", exc.status, view=None, error=exc, code=code))
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(media_type, "bin")
+    return _no_referrer(
+        Response(
+            content,
+            media_type=media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="ket-qua-{code}.{extension}"',
+                "X-Content-Type-Options": "nosniff",
+            },
         )
     )
 

@@ -12,14 +12,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
-from services.web.backend import BackendError
+from services.web.backend import BackendError, send_document
 from services.web.context import WebError, check_csrf, require_role, see_other, web_of
 from services.web.explain_vi import explanation, step_of, time_left
 from services.web.formats import LOCAL
 from services.web.sessions import Session
 from shared.auth.policy import POLICY
 from shared.auth.principal import Role
+from shared.documents import max_document_bytes
 from shared.units import name_of, unit_names
 
 router = APIRouter(prefix="/officer")
@@ -151,7 +153,8 @@ async def dossier(request: Request, code: str, done: str = "") -> Response:
         departments=[
             u for u in unit_names().values() if u.kind == "department" and u.code != case["department_code"]
         ],
-        done=done if done in BUTTONS else "",
+        done=done if done in BUTTONS or done == "issue_result" else "",
+        can_issue_result="issue_result" in case["allowed_actions"] and _may_issue(session),
         forms=_forms_of(history),
     )
 
@@ -184,6 +187,40 @@ def buttons_for(allowed: list[str], session: Session) -> list[str]:
             if button.action == action and rule is not None and rule.roles & roles:
                 shown.append(name)
     return shown
+
+
+def _may_issue(session: Session) -> bool:
+    rule = POLICY["processing"].get(("POST", "/dossiers/{code}/result-document"))
+    return rule is not None and bool(rule.roles & session.principal.roles)
+
+
+@router.post("/dossiers/{code}/result-document", response_class=HTMLResponse)
+async def issue_result(request: Request, code: str) -> Response:
+    """The officer uploads the decision's result: processing stores, signs and publishes it."""
+    session = _officer_session(request)
+    _check_code(code)
+    form = await request.form(max_files=1)
+    check_csrf(session, form.get("csrf"))
+    item = form.get("result")
+    if not isinstance(item, UploadFile) or not item.filename:
+        raise WebError(422, "result_file_missing")
+    content = await item.read(max_document_bytes() + 1)
+    name = str(form.get("name", "")).strip()[:200] or "Kết quả giải quyết"
+    try:
+        await send_document(
+            web_of(request).backend,
+            f"/dossiers/{code}/result-document",
+            session.token,
+            content,
+            item.content_type or "application/octet-stream",
+            {"name": name},
+            service="processing",
+        )
+    except BackendError as exc:
+        if exc.status >= 500:
+            raise
+        raise WebError(exc.status, exc.code, exc.vi, exc.en) from None
+    return see_other(f"/officer/dossiers/{code}?done=issue_result")
 
 
 def _body(button: Button, form: Any, session: Session) -> dict[str, Any]:

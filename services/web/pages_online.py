@@ -154,6 +154,8 @@ async def upload_and_summarise(request: Request, code: str) -> Response:
                     content,
                     item.content_type or "application/octet-stream",
                     {"name": name},
+                    # sealed under the applicant's data key (intake; docs/security/personal-data.md)
+                    headers={"X-Applicant-Citizen-Id": applicant["citizen_id"]},
                 )
             )
     except WebError as exc:
@@ -240,6 +242,54 @@ async def my_filing(request: Request, code: str) -> Response:
         tracking_url=tracking_url,
         qr=qr_svg(tracking_url, tracking_url) if tracking_url else None,
     )
+
+
+@router.post("/online/filings/{code}/completion", response_class=HTMLResponse)
+async def complete_online(request: Request, code: str) -> Response:
+    """The citizen uploads what the desk asked for and files again (intake puts it back in the
+    desk's queue); the documents are sealed under the applicant's key like the first ones."""
+    session = _citizen(request)
+    if not _CODE.match(code):
+        raise WebError(404, "not_found")
+    form = await request.form(max_files=10)
+    check_csrf(session, form.get("csrf"))
+    web = web_of(request)
+    filing = await web.backend.call("intake", "GET", f"/online/filings/{code}", session.token)
+    files = [item for item in form.getlist("documents") if isinstance(item, UploadFile) and item.filename]
+    try:
+        if not files:
+            raise WebError(422, "document_missing")
+        ids = []
+        for item in files:
+            made = await send_document(
+                web.backend,
+                "/online/documents",
+                session.token,
+                await item.read(max_document_bytes() + 1),
+                item.content_type or "application/octet-stream",
+                {"name": f"{t('complete_online_file')}: {item.filename}"[:200]},
+                headers={"X-Applicant-Citizen-Id": str(filing["applicant"]["citizen_id"])},
+            )
+            ids.append(made["document_id"])
+        await web.backend.call(
+            "intake", "POST", f"/online/filings/{code}/completion", session.token, json={"documents": ids}
+        )
+    except (WebError, BackendError) as exc:
+        if isinstance(exc, BackendError) and exc.status >= 500:
+            raise
+        return web.render(
+            request,
+            "online_filed.html",
+            exc.status,
+            session=session,
+            filing=filing,
+            procedure=await request.app.state.procedures.get(filing["procedure_code"]) or {},
+            secret=None,
+            tracking_url=None,
+            qr=None,
+            error=exc,
+        )
+    return see_other(f"/online/filings/{code}")
 
 
 # -- the desk ---------------------------------------------------------------------------------

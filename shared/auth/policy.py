@@ -97,6 +97,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
             Scope.DOSSIER, FD, note="the desk it was filed to"
         ),
         ("POST", "/online/filings/{code}/refusal"): _rule(Scope.DOSSIER, FD, note="the desk it was filed to"),
+        ("POST", "/online/filings/{code}/completion"): _rule(
+            Scope.OWN, CIT, note="the citizen who filed it adds what the desk asked for; back to the desk"
+        ),
         ("GET", "/track/{code}"): _rule(
             Scope.PUBLIC, note="the tracking secret; an online filing before the desk received it"
         ),
@@ -132,6 +135,12 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/dossiers/{code}/apologies"): ACT_ON_CASE,
         ("POST", "/dossiers/{code}/decision"): ACT_ON_CASE,
         ("POST", "/dossiers/{code}/result-ready"): ACT_ON_CASE,
+        ("POST", "/dossiers/{code}/result-document"): _rule(
+            Scope.DOSSIER, OF, LD, note="the department's officers: the electronic result, stored and signed"
+        ),
+        ("GET", "/track/{code}/result"): _rule(
+            Scope.PUBLIC, note="the tracking secret: the electronic result as issued, rate-limited"
+        ),
         ("POST", "/dossiers/{code}/result-returned"): _rule(
             Scope.DOSSIER, FD, OF, LD, note="results are handed over at the desk that received"
         ),

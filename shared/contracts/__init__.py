@@ -1,7 +1,14 @@
 """Published events: the contracts between services. Consumers import only these."""
 
 from shared.contracts.base import Actor, Channel, EventBase, PersonalData, SealedPersonalData, event_id
-from shared.contracts.intake import CompletionRequested, DocumentHandedIn, DossierReceived, DossierRefused
+from shared.contracts.intake import (
+    CompletionRequested,
+    DocumentHandedIn,
+    DossierReceived,
+    DossierRefused,
+    DossierRegistered,
+    FilingStep,
+)
 from shared.contracts.postal import (
     ShipmentBooked,
     ShipmentDelivered,
@@ -15,6 +22,7 @@ from shared.contracts.processing import (
     CaseTransferred,
     ClosedForNoSupplement,
     DossierDecided,
+    ElectronicResultIssued,
     LeadershipAcknowledged,
     LeadershipReported,
     MarkedOverdue,
@@ -41,7 +49,10 @@ __all__ = [
     "DossierDecided",
     "DossierReceived",
     "DossierRefused",
+    "DossierRegistered",
+    "ElectronicResultIssued",
     "EventBase",
+    "FilingStep",
     "LeadershipAcknowledged",
     "LeadershipReported",
     "MarkedOverdue",

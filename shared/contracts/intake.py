@@ -66,6 +66,28 @@ class DossierFiled(EventBase):
         return self
 
 
+class FilingStep(Contract):
+    """A step of an online filing at intake, before the desk received it."""
+
+    step: Literal["filed_online", "completion_requested", "completed_online"]
+    occurred_at: AwareDatetime
+
+
+class DossierRegistered(DossierFiled):
+    """Filed online (national status 1, mới đăng ký): waiting for the desk to check it.
+
+    Published when a citizen files, and again when they complete online what the desk asked
+    for (``completed_online``). Consumers that act only on received dossiers ignore it. It
+    carries no applicant: nothing needs one before the desk has received the dossier.
+    """
+
+    event_type: Literal["intake.dossier_registered.v1"] = "intake.dossier_registered.v1"
+    document_count: int = Field(ge=0, description="documents uploaded so far")
+    completed_online: bool = Field(
+        default=False, description="filed again online after the desk asked to complete it"
+    )
+
+
 class DossierReceived(DossierFiled):
     """A complete dossier was received and an appointment slip issued (form 01)."""
 
@@ -95,6 +117,10 @@ class DossierReceived(DossierFiled):
         pattern=r"^[0-9a-f]{64}$",
         description="SHA-256 (hex) of the citizen's tracking secret printed on the receipt",
     )
+    filing_steps: list[FilingStep] = Field(
+        default_factory=list,
+        description="filed online: the steps at intake before this receipt, for the citizen's history",
+    )
 
 
 class CompletionRequested(DossierFiled):
@@ -115,4 +141,4 @@ class DossierRefused(DossierFiled):
     reasons: str = Field(min_length=1)
 
 
-IntakeEvent = DossierReceived | CompletionRequested | DossierRefused
+IntakeEvent = DossierRegistered | DossierReceived | CompletionRequested | DossierRefused

@@ -8,10 +8,11 @@ clock's explanation line for the audit trail.
 from __future__ import annotations
 
 from typing import Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.base import EventBase
+from shared.contracts.base import Contract, EventBase
 
 
 class CaseEvent(EventBase):
@@ -113,6 +114,30 @@ class ResultReady(CaseEvent):
     on_time: bool = Field(description="ready at or before the appointment")
 
 
+class ResultSignature(Contract):
+    """A detached signature of the result document's bytes."""
+
+    algorithm: str = Field(examples=["Ed25519"])
+    key_id: str = Field(description="the key or certificate that signed")
+    value: str = Field(description="base64")
+    public_key: str | None = Field(
+        default=None, description="base64 raw public key, when the signer gives it"
+    )
+
+
+class ElectronicResultIssued(CaseEvent):
+    """Kết quả điện tử: the decision's result document was issued electronically: stored by the
+    agency (its id and SHA-256 here, never its bytes), signed if a signing key is configured,
+    downloadable by the citizen through the tracking link."""
+
+    event_type: Literal["processing.electronic_result_issued.v1"] = "processing.electronic_result_issued.v1"
+    document_id: UUID
+    media_type: str
+    size: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the document's bytes")
+    signature: ResultSignature | None = Field(default=None, description="None: issued unsigned")
+
+
 class ResultReturned(CaseEvent):
     """Trả kết quả: the citizen has the result."""
 
@@ -149,6 +174,7 @@ ProcessingEvent = (
     | MarkedOverdue
     | DossierDecided
     | ResultReady
+    | ElectronicResultIssued
     | ResultReturned
     | ResultBackAtDesk
     | ProcessingStopped

@@ -13,10 +13,17 @@ from shared.documents.kinds import (
     max_document_bytes,
     sniff,
 )
-from shared.documents.store import DocumentStore, DocumentsUnavailable, PgDocumentStore, StoredDocument
+from shared.documents.store import (
+    DocumentErased,
+    DocumentStore,
+    DocumentsUnavailable,
+    PgDocumentStore,
+    StoredDocument,
+)
 
 __all__ = [
     "ALLOWED_TYPES",
+    "DocumentErased",
     "DocumentRefused",
     "DocumentStore",
     "DocumentsUnavailable",

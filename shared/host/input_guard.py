@@ -164,10 +164,21 @@ class InputGuard:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
-        # Binary upload paths and their own size limits: not JSON, so not scanned as JSON.
+        # Binary upload paths and their own size limits: not JSON, so not scanned as JSON. A path
+        # may name a segment as a route does ("/dossiers/{code}/result-document").
         self.uploads = dict(uploads or {})
+        self._upload_patterns = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), limit)
+            for path, limit in self.uploads.items()
+            if "{" in path
+        ]
         # Paths (prefixes) whose body is signed: checked like any other, never rewritten.
         self.signed_paths = signed_paths
+
+    def _upload_limit(self, path: str) -> int | None:
+        if path in self.uploads:
+            return self.uploads[path]
+        return next((limit for pattern, limit in self._upload_patterns if pattern.match(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,7 +196,7 @@ class InputGuard:
         if normal_query is not query or not path.isascii():
             scope = {**scope, "path": nfc(path), "query_string": normal_query}
         declared = _content_length(scope)
-        upload_limit = self.uploads.get(scope.get("path", "")) if scope.get("method") == "POST" else None
+        upload_limit = self._upload_limit(scope.get("path", "")) if scope.get("method") == "POST" else None
         limit = self.max_body_bytes if upload_limit is None else upload_limit
         if declared is not None and declared > limit:
             await _reject(_too_large(limit), send)

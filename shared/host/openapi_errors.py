@@ -51,6 +51,7 @@ MEANINGS: dict[int, str] = {
     403: "The caller's role or unit may not do this",
     404: "Not found, or not the caller's to see (the two read the same)",
     409: "Conflicts with the current state (the answer names it and what is allowed)",
+    410: "Gone for good: erased with the data subject's personal data (crypto-shredding)",
     413: "The body is larger than the service accepts",
     415: "The content type is not one the route accepts (checked against the bytes themselves)",
     422: "The request is not valid (the answer lists the problems)",

@@ -31,8 +31,12 @@ def dev_secret(data_dir: Path, name: str, nbytes: int = 32) -> str:
 
 def development_secrets(data_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
     """What `make run`, `make test` and `make bench` add to the services' environment: the
-    development flag and the data folder's master key, unless the environment names its own."""
+    development flag, the data folder's master key and result signing key, unless the environment
+    names its own."""
     added = {"MOTCUA_ENV": env.get("MOTCUA_ENV") or "development"}
     if not env.get("MOTCUA_MASTER_KEY") and not env.get("MOTCUA_MASTER_KEY_FILE"):
         added["MOTCUA_MASTER_KEY"] = dev_secret(data_dir, "master_key")
+    if not env.get("MOTCUA_RESULT_SIGNING_KEY") and not env.get("MOTCUA_RESULT_SIGNING_KEY_FILE"):
+        # electronic results are signed in development too, so the signature path is always run
+        added["MOTCUA_RESULT_SIGNING_KEY"] = dev_secret(data_dir, "result_signing_key")
     return added

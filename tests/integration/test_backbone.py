@@ -247,6 +247,7 @@ async def test_opening_a_case_twice_changes_nothing(system: System) -> None:
         "tracking_hash": case.tracking_hash,
         "same_day": case.same_day,
         "backdate_reason": None,
+        "intake_steps": None,
     }
     assert app.open_case(**fields) is False
     assert len(app.history(code)) == 1

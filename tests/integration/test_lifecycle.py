@@ -142,7 +142,7 @@ async def test_second_reappointment_and_late_withdrawal_are_refused(system: Syst
     late = await _post(system, code, "withdrawal", {"reason": "xin rút"})
     assert late.status_code == 409
     assert late.json()["error"]["state"] == "decided"
-    assert late.json()["error"]["allowed_actions"] == ["make_result_ready"]
+    assert late.json()["error"]["allowed_actions"] == ["make_result_ready", "issue_result"]
 
 
 async def test_withdrawal_issues_a_stop_notice(system: System) -> None:

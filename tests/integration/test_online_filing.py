@@ -5,13 +5,17 @@ a citizen sees only their own filings and documents."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from shared.documents import max_document_bytes
 from shared.host.settings import Settings
+from shared.runtime.servers import RunningServers
 from tests.identity import auth
 from tests.system import APPLICANT, System, eventually, running_system
 
@@ -30,14 +34,23 @@ async def system(database_url: str, nats_url: str) -> Any:
         yield s
 
 
+def database_url_of(system: System) -> str:
+    return system.host("intake").settings.database_url
+
+
 async def upload(
-    client: httpx.AsyncClient, content: bytes, media_type: str, name: str = "Tờ khai", who: Any = CITIZEN
+    client: httpx.AsyncClient,
+    content: bytes,
+    media_type: str,
+    name: str = "Tờ khai",
+    who: Any = CITIZEN,
+    for_citizen: str = APPLICANT["citizen_id"],
 ) -> httpx.Response:
     return await client.post(
         "/online/documents",
         content=content,
         params={"name": name},
-        headers={**who, "Content-Type": media_type},
+        headers={**who, "Content-Type": media_type, "X-Applicant-Citizen-Id": for_citizen},
     )
 
 
@@ -211,3 +224,71 @@ async def test_filings_refused_with_reasons(system: System) -> None:
         assert response.json()["error"]["code"] == code
     officer_upload = await upload(system.intake, PDF, "application/pdf", who=auth("canbo.stp"))
     assert officer_upload.status_code == 403
+
+
+async def test_documents_are_sealed_and_erasure_shreds_them(system: System, servers: RunningServers) -> None:
+    # a marker no other test's data holds: found anywhere at rest, it was stored in clear
+    marker = f"MARKER-{uuid.uuid4().hex}".encode()
+    pdf = b"%PDF-1.4\n% " + marker + b"\n%%EOF\n"
+    document = (await upload(system.intake, pdf, "application/pdf", "CCCD (ảnh chụp)")).json()
+    assert document["sha256"] == hashlib.sha256(pdf).hexdigest(), "the hash is of the clear bytes"
+    # a document uploaded for another applicant cannot go into this applicant's filing
+    other = (await upload(system.intake, PDF, "application/pdf", for_citizen="079085001234")).json()
+    mixed = await system.intake.post(
+        "/online/filings",
+        json={"procedure_code": "LLTP", "applicant": APPLICANT, "documents": [other["document_id"]]},
+        headers=CITIZEN,
+    )
+    assert mixed.status_code == 422 and mixed.json()["error"]["code"] == "document_other_applicant"
+    missing = await system.intake.post(
+        "/online/documents",
+        content=PDF,
+        params={"name": "x"},
+        headers={**CITIZEN, "Content-Type": "application/pdf"},
+    )
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "invalid_request"
+
+    filed = await system.intake.post(
+        "/online/filings",
+        json={"procedure_code": "LLTP", "applicant": APPLICANT, "documents": [document["document_id"]]},
+        headers=CITIZEN,
+    )
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["code"]
+    path = f"/online/filings/{code}/documents/{document['document_id']}"
+    read = await system.intake.get(path, headers=DESK)
+    assert read.status_code == 200 and read.content == pdf
+
+    # nowhere in PostgreSQL in clear: not in any row, not in its files (after a checkpoint)
+    conn = await asyncpg.connect(database_url_of(system))
+    try:
+        row = await conn.fetchrow("SELECT content, key_ref FROM intake.documents WHERE id = $1",
+                                  uuid.UUID(document["document_id"]))  # fmt: skip
+        assert row["key_ref"] is not None and marker not in bytes(row["content"])
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'"
+        )
+        for t in tables:
+            for r in await conn.fetch(f'SELECT * FROM "{t["table_schema"]}"."{t["table_name"]}"'):
+                assert not any(marker in (bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode())
+                               for v in r.values()), t  # fmt: skip
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+    assert servers.data_dir is not None
+    leaked = [p for p in servers.data_dir.rglob("*") if p.is_file() and marker in p.read_bytes()]
+    assert leaked == []
+
+    # erasure shreds the document with the applicant: a clear "erased" answer, never an error
+    erased = await system.intake.post(
+        f"/dossiers/{code}/erasure",
+        json={"reason": "yêu cầu số 7", "legal_obligation": "Quyết định 12/QĐ-TA"},
+        headers=auth("baove.dulieu"),
+    )
+    assert erased.status_code == 200, erased.text
+    for who in (DESK, CITIZEN):
+        gone = await system.intake.get(path, headers=who)
+        assert gone.status_code == 410, gone.text
+        error = gone.json()["error"]
+        assert error["code"] == "document_erased" and error["message"]["vi"] and error["message"]["en"]

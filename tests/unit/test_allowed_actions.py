@@ -28,6 +28,14 @@ def _later_appointment(case: Case, at: datetime) -> datetime:
     return cal.add_working_time(cal.next_working_moment(case.due_at(at) + timedelta(minutes=1)), 60 * 8)
 
 
+RESULT = {
+    "document_id": "00000000-0000-0000-0000-000000000001",
+    "name": "Quyết định",
+    "media_type": "application/pdf",
+    "size": 10,
+    "sha256": "0" * 64,
+}
+
 # Each action with inputs that are valid for any case: only the case's state and time can refuse.
 COMMANDS: dict[str, Callable[[Case, datetime], None]] = {
     "assign": lambda c, at: c.assign("cb.an", **_meta(at)),
@@ -40,6 +48,7 @@ COMMANDS: dict[str, Callable[[Case, datetime], None]] = {
     "issue_apology": lambda c, at: c.issue_apology("cần xác minh", _later_appointment(c, at), **_meta(at)),
     "decide": lambda c, at: c.decide(False, "không đủ điều kiện", **_meta(at)),
     "make_result_ready": lambda c, at: c.make_result_ready(**_meta(at)),
+    "issue_result": lambda c, at: c.issue_result(RESULT, None, **_meta(at)),
     "return_result": lambda c, at: c.return_result("desk", "Nguyễn Văn A", **_meta(at)),
     "back_at_desk": lambda c, at: c.back_at_desk("không phát được", **_meta(at)),
     "withdraw": lambda c, at: c.withdraw("withdrawn", "công dân rút", **_meta(at)),

@@ -49,6 +49,7 @@ def new_case(
         tracking_hash=None,
         same_day=False,
         backdate_reason=None,
+        intake_steps=None,
     )
 
 

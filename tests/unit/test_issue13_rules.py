@@ -184,6 +184,7 @@ def _fields(case: Any) -> dict[str, Any]:
         "receiving_point": "TTPVHCC",
         "tracking_hash": None,
         "same_day": False,
+        "intake_steps": None,
     }
 
 

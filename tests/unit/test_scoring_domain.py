@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import contribution, total
 from services.scoring.domain.fold import fold
-from services.scoring.domain.index766 import indicators, proportional
+from services.scoring.domain.index766 import digital_counted, indicators, proportional
 from services.scoring.domain.periods import bounds
 from shared.contracts import (
     Actor,
@@ -166,6 +168,19 @@ def test_online_payment_digitisation_and_thresholds() -> None:
     assert by_key["digitisation"].numerator == 3 + 1  # the postal one is scanned by default
     assert by_key["digitisation"].points == 22
     assert by_key["progress"].points == 20, "nothing due yet: everything in progress is on time"
+
+
+def test_digitisation_counts_electronic_results_actually_issued() -> None:
+    base = DossierFacts(
+        dossier_id=uuid.uuid4(), dossier_code="E", documents_scanned=True, electronic_result=True
+    )
+    at = datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert digital_counted(base), "not handed over yet: not judged"
+    assert not digital_counted(replace(base, returned_via="desk")), "handed over on paper only"
+    assert not digital_counted(replace(base, returned_via="online")), "online without a document issued"
+    assert digital_counted(replace(base, returned_via="desk", result_issued_at=at))
+    assert digital_counted(replace(base, electronic_result=False, returned_via="desk"))
+    assert not digital_counted(replace(base, documents_scanned=False, result_issued_at=at))
 
 
 @given(st.floats(0, 1), st.sampled_from([None, 0.5, 0.8, 0.9]))

@@ -21,7 +21,9 @@ Timeliness = str  # "early" | "on_time" | "late"
 class DossierFacts:
     dossier_id: UUID
     dossier_code: str
-    outcome: str | None = None  # received | incomplete | refused (at the counter); None: no intake event
+    # received | incomplete | refused (at the counter) | registered (filed online, waiting for the
+    # desk); None: no intake event
+    outcome: str | None = None
     department_code: str | None = None  # the competent agency
     procedure_code: str | None = None
     receiving_point: str | None = None  # the desk that received it (district / commune / centre)
@@ -39,6 +41,7 @@ class DossierFacts:
     finish_kind: str | None = None  # decided | withdrawn | stopped | closed
     approved: bool | None = None
     result_ready_at: datetime | None = None
+    result_issued_at: datetime | None = None  # the result document issued electronically
     returned_at: datetime | None = None
     returned_via: str | None = None
     timeliness: Timeliness | None = None  # finished dossiers only

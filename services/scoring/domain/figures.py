@@ -53,6 +53,8 @@ COUNTERS: tuple[str, ...] = (
 
 def _registered_part(f: DossierFacts) -> Counter[str]:
     c: Counter[str] = Counter(registered=1)
+    if f.outcome == "registered":  # completed online, back in the desk's queue
+        return c
     if f.outcome == "refused":
         c["refused"] = 1
         return c

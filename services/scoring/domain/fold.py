@@ -25,6 +25,8 @@ from shared.contracts import (
     DossierDecided,
     DossierReceived,
     DossierRefused,
+    DossierRegistered,
+    ElectronicResultIssued,
     LeadershipReported,
     MarkedOverdue,
     ProcessingStopped,
@@ -108,15 +110,22 @@ def fold(events: Iterable[AnyEvent], now: datetime | None = None) -> DossierFact
 
 
 def _filed(f: dict[str, Any], event: DossierFiled) -> None:
-    f.setdefault("registered_at", event.occurred_at)
     f.update(
         department_code=event.department_code,
         procedure_code=event.procedure_code,
         receiving_point=event.receiving_point,
         channel_kind=channel_kind(event),
     )
+    if isinstance(event, DossierRegistered):
+        # Filed online, waiting for the desk (status 1): not at the counter yet, so it neither
+        # dates the dossier's registration at the counter nor undoes a verdict.
+        if f.get("outcome") in (None, "incomplete"):
+            f["outcome"] = "registered"
+        return
+    f.setdefault("registered_at", event.occurred_at)
     if isinstance(event, CompletionRequested):
-        f.setdefault("outcome", "incomplete")
+        if f.get("outcome") in (None, "registered"):
+            f["outcome"] = "incomplete"
     elif isinstance(event, DossierRefused):
         f["outcome"] = "refused"
     elif isinstance(event, DossierReceived):
@@ -157,6 +166,8 @@ def _case_event(f: dict[str, Any], event: CaseEvent, paused: bool) -> bool:
         f.update(finished_at=event.occurred_at, finish_kind=kind)
     elif isinstance(event, ResultReady):
         f["result_ready_at"] = event.occurred_at
+    elif isinstance(event, ElectronicResultIssued):
+        f.setdefault("result_issued_at", event.occurred_at)
     elif isinstance(event, ResultReturned):
         f.update(returned_at=event.occurred_at, returned_via=event.via)
     return paused

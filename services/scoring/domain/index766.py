@@ -119,7 +119,11 @@ class Tally:
 
 
 def digital_counted(f: DossierFacts) -> bool:
-    return f.documents_scanned and (f.returned_via in (None, "online") or not f.electronic_result)
+    """Scanned, and where the procedure issues an electronic result, one was actually issued
+    (``processing.electronic_result_issued``) unless the result has not been handed over yet."""
+    return f.documents_scanned and (
+        not f.electronic_result or f.returned_via is None or f.result_issued_at is not None
+    )
 
 
 def tally(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> Tally:

@@ -31,12 +31,6 @@ UNSUPPORTED: tuple[dict[str, str], ...] = (
         "would_come_from": "'processing.financial_obligation_requested.v1'",
     },
     {
-        "indicator": "digitisation: electronic result actually issued",
-        "missing": "whether the result was signed and issued electronically (only the way it was"
-        " returned is known)",
-        "would_come_from": "'processing.electronic_result_issued.v1' with the signed document id",
-    },
-    {
         "indicator": "postal pickups per dossier",
         "missing": "a pickup carries its own reference (BC-…), not the dossier it became",
         "would_come_from": "an optional 'pickup_reference' on 'intake.dossier_received'",

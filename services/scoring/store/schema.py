@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS scoring.dossier_facts (
 -- Added after the first release: data folders made before them get the columns here.
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason text;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason_vi text;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS result_issued_at timestamptz;
 CREATE INDEX IF NOT EXISTS facts_code ON scoring.dossier_facts (dossier_code);
 CREATE INDEX IF NOT EXISTS facts_department ON scoring.dossier_facts (department_code, registered_at);
 CREATE INDEX IF NOT EXISTS facts_point ON scoring.dossier_facts (receiving_point, registered_at);
