@@ -163,7 +163,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         "online_level": body.online_level,
                     },
                     outcome=outcome,
-                    terms=terms_of(procedure, at) if terms_of else None,
+                    terms=_with_pickup(terms_of(procedure, at), body.pickup_reference) if terms_of else None,
                     missing_items=missing_items,
                     refusal_reasons=refusal_reasons,
                     occurred_at=at,
@@ -489,6 +489,11 @@ def _check_channel(procedure: Procedure, body: Filing) -> None:
             "Mức độ trực tuyến chỉ dùng (và bắt buộc) cho hồ sơ nộp trực tuyến",
             "online_level is required for online dossiers and only for them",
         )
+
+
+def _with_pickup(terms: dict[str, Any], reference: str | None) -> dict[str, Any]:
+    """A dossier collected by the post names its pickup, so that scoring links the two."""
+    return {**terms, "pickup_reference": reference} if reference else terms
 
 
 def _terms(

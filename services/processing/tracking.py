@@ -59,6 +59,11 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "paused": clock["paused"],
         "clock_status": clock["status"],
         "explanation": clock["explanation"],
+        "feedback": {
+            "can_rate": case.state == "returned" and case.rating is None,
+            "rating": case.rating,
+            "complaints": case.complaints,
+        },
         "history": [
             {
                 "what": row["what"],

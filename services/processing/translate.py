@@ -22,12 +22,14 @@ from shared.contracts import (
     CaseOpened,
     CaseTransferred,
     ClosedForNoSupplement,
+    ComplaintFiled,
     DossierDecided,
     LeadershipAcknowledged,
     LeadershipReported,
     MarkedOverdue,
     OfficerAssigned,
     ProcessingStopped,
+    RatingGiven,
     ResultBackAtDesk,
     ResultReady,
     ResultReturned,
@@ -128,4 +130,8 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
         return ResultBackAtDesk(**common, reason=e.reason)
     if isinstance(e, Events.Stopped):
         return ProcessingStopped(**common, kind=e.kind, reason=e.reason)
+    if isinstance(e, Events.RatingGiven):
+        return RatingGiven(**common, score=e.score, comment=e.comment, source=e.source)
+    if isinstance(e, Events.ComplaintFiled):
+        return ComplaintFiled(**common, text=e.text, source=e.source)
     return None

@@ -113,6 +113,18 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/track/{code}"): _rule(Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"),
+        ("POST", "/track/{code}/rating"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited; once, after the result"
+        ),
+        ("POST", "/track/{code}/complaints"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"
+        ),
+        ("POST", "/kiosk/dossiers/{code}/rating"): _rule(
+            Scope.DOSSIER, FD, note="the desk's kiosk: the desk that received the dossier"
+        ),
+        ("POST", "/kiosk/dossiers/{code}/complaints"): _rule(
+            Scope.DOSSIER, FD, note="the desk's kiosk: the desk that received the dossier"
+        ),
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,

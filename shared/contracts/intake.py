@@ -75,6 +75,11 @@ class DossierReceived(DossierFiled):
         pattern=r"^[0-9a-f]{64}$",
         description="SHA-256 (hex) of the citizen's tracking secret printed on the receipt",
     )
+    pickup_reference: str | None = Field(
+        default=None,
+        max_length=64,
+        description="postal channel: the pickup (BC-…) that brought the dossier to the desk",
+    )
 
 
 class CompletionRequested(DossierFiled):

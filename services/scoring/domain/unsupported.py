@@ -15,12 +15,6 @@ UNSUPPORTED: tuple[dict[str, str], ...] = (
         "would_come_from": "'catalogue.procedure_changed.v1' with online_level and effective_from",
     },
     {
-        "indicator": "satisfaction, 18 points (not measured: its complaint / 'dislike' rate has no input)",
-        "missing": "citizen ratings and complaints",
-        "would_come_from": "'feedback.rating_given.v1' (dossier id, 1–5 or like/dislike) and"
-        " 'feedback.complaint_filed.v1' from the rating kiosk / portal survey",
-    },
-    {
         "indicator": "online payment of obligations requested during processing",
         "missing": "payments after receipt (only intake's paid_online flag is known)",
         "would_come_from": "'payment.received.v1' from the payment platform (PayGov) webhook",
@@ -35,10 +29,5 @@ UNSUPPORTED: tuple[dict[str, str], ...] = (
         "missing": "whether the result was signed and issued electronically (only the way it was"
         " returned is known)",
         "would_come_from": "'processing.electronic_result_issued.v1' with the signed document id",
-    },
-    {
-        "indicator": "postal pickups per dossier",
-        "missing": "a pickup carries its own reference (BC-…), not the dossier it became",
-        "would_come_from": "an optional 'pickup_reference' on 'intake.dossier_received'",
     },
 )
