@@ -171,6 +171,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
             Scope.ANY_UNIT, LD, OF, AUD, note="lists only the dossiers the caller may read (the dossier rule)"
         ),
         ("GET", "/indicators/unsupported"): REPORTS,
+        ("GET", "/catalogue/indicators"): REPORTS,
         ("GET", "/national-status"): REPORTS,
         ("GET", "/departments"): REPORTS,
         ("GET", "/departments/{code}"): REPORTS,

@@ -4,17 +4,6 @@ from __future__ import annotations
 
 UNSUPPORTED: tuple[dict[str, str], ...] = (
     {
-        "indicator": "publicity (công khai, minh bạch), 18 points",
-        "missing": "whether each procedure is published and up to date on the portals",
-        "would_come_from": "a catalogue event 'catalogue.procedure_published.v1' (or a sync endpoint"
-        " reading the National Public Service Portal's procedure database)",
-    },
-    {
-        "indicator": "online services: share of procedures offering online service (full at >= 80 %)",
-        "missing": "the procedure catalogue's online level per period",
-        "would_come_from": "'catalogue.procedure_changed.v1' with online_level and effective_from",
-    },
-    {
         "indicator": "online payment of obligations requested during processing",
         "missing": "payments after receipt (only intake's paid_online flag is known)",
         "would_come_from": "'payment.received.v1' from the payment platform (PayGov) webhook",
