@@ -105,7 +105,7 @@ def import_catalogue(
     for diff in plan:
         # A procedure's own effective_from (its legal time's) dates its first version.
         since = date.fromisoformat(diff.data["effective_from"]) if "effective_from" in diff.data else None
-        when = since or effective_from
+        when = (since or effective_from).isoformat()
         if diff.action == "publish":
             entries.append(
                 CatalogueEntry(
@@ -117,7 +117,7 @@ def import_catalogue(
         if diff.action == "change":
             entry.change(changes=diff.data, effective_from=when, actor=dict(actor))
         else:
-            entry.withdraw(effective_from=effective_from, merged_into=None, actor=dict(actor))
+            entry.withdraw(effective_from=effective_from.isoformat(), merged_into=None, actor=dict(actor))
         entries.append(entry)
     if entries:
         try:

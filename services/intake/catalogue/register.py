@@ -37,33 +37,37 @@ class CatalogueEntry(Aggregate):
 
     @event("Published")
     def __init__(
-        self, *, kind: str, code: str, data: dict[str, Any], effective_from: date, actor: dict[str, Any]
+        self, *, kind: str, code: str, data: dict[str, Any], effective_from: str, actor: dict[str, Any]
     ) -> None:
+        # Dates are stored as ISO text (the event store's JSON has no date type).
         self.kind = kind
         self.code = code
         self.data = dict(data)
         self.in_force = True
         self.merged_into: str | None = None
         # (effective_from, data or None when withdrawn): what applies from each date on.
-        self.versions: list[tuple[date, dict[str, Any] | None]] = [(effective_from, dict(data))]
+        self.versions: list[tuple[date, dict[str, Any] | None]] = [
+            (date.fromisoformat(effective_from), dict(data))
+        ]
 
     @event("Changed")
-    def change(self, changes: dict[str, Any], effective_from: date, actor: dict[str, Any]) -> None:
+    def change(self, changes: dict[str, Any], effective_from: str, actor: dict[str, Any]) -> None:
         self.data = {**self.data, **changes}
         self.data = {k: v for k, v in self.data.items() if v is not None}
         self.in_force = True
         self._add_version(effective_from, dict(self.data))
 
     @event("Withdrawn")
-    def withdraw(self, effective_from: date, merged_into: str | None, actor: dict[str, Any]) -> None:
+    def withdraw(self, effective_from: str, merged_into: str | None, actor: dict[str, Any]) -> None:
         self.in_force = False
         self.merged_into = merged_into
         self._add_version(effective_from, None)
 
-    def _add_version(self, effective_from: date, data: dict[str, Any] | None) -> None:
+    def _add_version(self, effective_from: str, data: dict[str, Any] | None) -> None:
         # A correction with the same date replaces that version; versions stay in date order.
-        kept = [v for v in self.versions if v[0] != effective_from]
-        self.versions = sorted([*kept, (effective_from, data)], key=lambda v: v[0])
+        since = date.fromisoformat(effective_from)
+        kept = [v for v in self.versions if v[0] != since]
+        self.versions = sorted([*kept, (since, data)], key=lambda v: v[0])
 
     def version_at(self, day: date) -> dict[str, Any] | None:
         """What was in force on ``day`` (None: not yet published, or withdrawn)."""
