@@ -11,7 +11,6 @@ from shared.host.settings import Settings
 from tests.identity import auth
 from tests.system import System, eventually, receive_body, running_system
 
-
 # The kiosk is the centre's desk device (the desk that received the dossiers).
 DESK = auth("tiepnhan")
 
