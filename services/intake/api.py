@@ -167,7 +167,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         **({"documents": documents} if documents is not None else {}),
                     },
                     outcome=outcome,
-                    terms=terms_of(procedure, at) if terms_of else None,
+                    terms=_with_pickup(terms_of(procedure, at), body.pickup_reference) if terms_of else None,
                     missing_items=missing_items,
                     refusal_reasons=refusal_reasons,
                     occurred_at=at,
@@ -542,6 +542,11 @@ def _documents(procedure: Procedure, body: Filing, outcome: str) -> list[dict[st
             missing=[d.id for d in missing],
         )
     return handed
+
+
+def _with_pickup(terms: dict[str, Any], reference: str | None) -> dict[str, Any]:
+    """A dossier collected by the post names its pickup, so that scoring links the two."""
+    return {**terms, "pickup_reference": reference} if reference else terms
 
 
 def _terms(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from datetime import date
 
 from fastapi import FastAPI
 
 from services.intake.api import build_router
 from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
+from services.intake.catalogue.importer import demo_entries, import_catalogue
 from services.intake.codes import DDL
 from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
 from services.intake.online_api import UPLOAD_PATH, build_online_router
@@ -23,6 +26,9 @@ from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
 from shared.pii import KeyRing, master_key_from_env
+
+# The demo catalogue's first version applies from this date (before any demo dossier).
+CATALOGUE_EPOCH = date(2025, 1, 1)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,6 +63,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     documents = PgDocumentStore(lambda: host.pool, "intake", keyring)
     host.setup.append(create_tables)
     host.background.append(online_index.run)
+
+    async def first_import() -> None:
+        # The demo catalogue is the catalogue's first import; later starts find no difference.
+        await asyncio.to_thread(
+            import_catalogue,
+            application,
+            settings.database_url,
+            demo_entries(),
+            effective_from=CATALOGUE_EPOCH,
+        )
+
+    host.setup.append(first_import)
     app = service_app(
         host,
         title="motcua intake",

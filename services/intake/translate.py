@@ -6,6 +6,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from services.intake.catalogue.register import NAME_FIELDS, CatalogueEntry
 from services.intake.domain import Dossier
 from shared.contracts import (
     Actor,
@@ -18,11 +19,22 @@ from shared.contracts import (
     SealedPersonalData,
     event_id,
 )
+from shared.contracts.catalogue import (
+    ProcedureChanged,
+    ProcedurePublished,
+    ProcedureWithdrawn,
+    UnitChanged,
+    UnitMerged,
+    UnitOpened,
+    UnitRenamed,
+    UnitRetired,
+)
 from shared.eventlog.translator import ReplayingTranslator
 from shared.pii import is_sealed
 
 # The library creates Dossier's event classes from its @event methods; mypy cannot see them.
 Events: Any = Dossier
+Entries: Any = CatalogueEntry
 
 
 def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
@@ -76,5 +88,42 @@ def dossier_contract(e: Any, dossier: Dossier) -> AnyEvent | None:
     return None
 
 
+def intake_contract(e: Any, aggregate: Any) -> AnyEvent | None:
+    """Intake's log holds dossiers and the catalogue's entries; each has its own contracts."""
+    if isinstance(aggregate, CatalogueEntry):
+        return catalogue_contract(e, aggregate)
+    return dossier_contract(e, aggregate)
+
+
+def catalogue_contract(e: Any, entry: CatalogueEntry) -> AnyEvent | None:
+    common: dict[str, Any] = {
+        "event_id": event_id("intake", e.originator_id, e.originator_version),
+        "dossier_id": e.originator_id,
+        "dossier_code": f"{entry.kind}:{entry.code}",
+        "occurred_at": e.timestamp,
+        "recorded_at": e.timestamp,
+        "actor": Actor(**e.actor),
+        "kind": entry.kind,
+        "code": entry.code,
+        "effective_from": e.effective_from,
+    }
+    unit = entry.kind != "procedure"
+    if isinstance(e, Entries.Published):
+        return UnitOpened(**common, data=e.data) if unit else ProcedurePublished(**common, data=e.data)
+    if isinstance(e, Entries.Changed):
+        if not unit:
+            return ProcedureChanged(**common, changes=e.changes)
+        if set(e.changes) <= set(NAME_FIELDS):
+            return UnitRenamed(**common, name_vi=entry.data["name_vi"], name_en=entry.data["name_en"])
+        return UnitChanged(**common, changes=e.changes)
+    if isinstance(e, Entries.Withdrawn):
+        if not unit:
+            return ProcedureWithdrawn(**common)
+        if e.merged_into:
+            return UnitMerged(**common, into=e.merged_into)
+        return UnitRetired(**common)
+    return None
+
+
 def translator(app: Application[Any]) -> ReplayingTranslator:
-    return ReplayingTranslator(app, dossier_contract)
+    return ReplayingTranslator(app, intake_contract)

@@ -12,6 +12,7 @@ progress bars (plain lines in a log).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -364,6 +365,59 @@ def erase(
     console.print(
         f"[green]erased[/] the personal data of {', '.join(result['dossiers'])} at {result['erased_at']}"
     )
+
+
+catalogue_app = typer.Typer(help="The procedure catalogue: import, export", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    file: Annotated[Path, typer.Argument(help="a JSON export in the national procedure database's layout")],
+    effective_from: Annotated[
+        str | None, typer.Option(help="ISO date the changes apply from (default: today)")
+    ] = None,
+    withdraw_missing: Annotated[
+        bool, typer.Option(help="withdraw recorded procedures the file does not list (a full export)")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Records the differences between FILE and the recorded catalogue as events (none if equal)."""
+    from datetime import date
+
+    from services.intake.application import IntakeApplication
+    from services.intake.catalogue.importer import import_catalogue, read_national_file
+    from services.intake.catalogue.national import NationalRecordError
+    from shared.eventlog import ensure_schema, eventstore_env
+
+    url = database(database_url)
+    try:
+        wanted = read_national_file(file)
+        since = date.fromisoformat(effective_from) if effective_from else date.today()
+    except (OSError, ValueError, KeyError, NationalRecordError) as exc:
+        console.print(f"[red]cannot read {file}[/]: {exc}")
+        raise typer.Exit(1) from exc
+    ensure_schema(url, "intake")
+    application = IntakeApplication(env=eventstore_env(url, "intake", pool_size=1))
+    plan = import_catalogue(
+        application,
+        url,
+        wanted,
+        effective_from=since,
+        withdraw_missing=("procedure",) if withdraw_missing else (),
+    )
+    for diff in plan:
+        fields = ", ".join(sorted(diff.data)) if diff.action == "change" else ""
+        console.print(f"{diff.action:<9} {diff.kind:<10} {diff.code:<12} {fields}")
+    console.print(f"[green]{len(plan)} difference(s) recorded[/] ({len(wanted)} procedure(s) in the file)")
+
+
+@catalogue_app.command("export")
+def catalogue_export() -> None:
+    """The demo catalogue's procedures in the national layout, on standard output."""
+    from services.intake.catalogue.importer import demo_national_file
+
+    print(json.dumps(demo_national_file(), ensure_ascii=False, indent=2))
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -133,6 +134,107 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         if not secret_matches(case, given):
             raise tracking_not_found()
         return tracking_view(case, events)
+
+    async def by_secret(code: str, request: Request, given: str | None) -> Case:
+        tracking_limit.check(request.client.host if request.client else "unknown")
+        if not given:
+            raise tracking_not_found()
+        try:
+            case = await asyncio.to_thread(app.case, code)
+        except CaseNotFound:
+            raise tracking_not_found() from None
+        if not secret_matches(case, given):
+            raise tracking_not_found()
+        return case
+
+    async def give_feedback(
+        code: str, actor: dict[str, Any], action: Callable[[Case, dict[str, Any]], None]
+    ) -> dict[str, Any]:
+        meta = {"occurred_at": datetime.now(UTC), "backdate_reason": None, "actor": actor}
+        try:
+            case = await asyncio.to_thread(app.act, code, lambda case: action(case, meta))
+        except CaseNotFound:
+            raise tracking_not_found() from None
+        except CaseRuleViolation as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
+        if host.relay is not None:
+            host.relay.wake()
+        return {"dossier_code": case.dossier_code, "rating": case.rating, "complaints": case.complaints}
+
+    def citizen(case: Case) -> dict[str, Any]:
+        # The tracking secret stands for the citizen: no account, no personal data in the event.
+        return {
+            "user_id": "citizen:tracking",
+            "role": "citizen",
+            "agency": case.receiving_point or case.department_code,
+            "channel": 2,
+        }
+
+    @router.post(
+        "/track/{code}/rating",
+        status_code=201,
+        tags=["citizens"],
+        summary="Đánh giá mức độ hài lòng: once per dossier, after the result was returned",
+        responses=errors(409, 429),
+    )
+    async def rate_by_secret(
+        code: str,
+        body: c.Rate,
+        request: Request,
+        x_tracking_secret: str | None = Header(default=None, max_length=64),
+    ) -> dict[str, Any]:
+        case = await by_secret(code, request, x_tracking_secret)
+        return await give_feedback(
+            code, citizen(case), lambda k, m: k.rate(body.score, body.comment, "tracking", **m)
+        )
+
+    @router.post(
+        "/track/{code}/complaints",
+        status_code=201,
+        tags=["citizens"],
+        summary="Phản ánh, kiến nghị về hồ sơ (at most 5 per dossier)",
+        responses=errors(409, 429),
+    )
+    async def complain_by_secret(
+        code: str,
+        body: c.Complain,
+        request: Request,
+        x_tracking_secret: str | None = Header(default=None, max_length=64),
+    ) -> dict[str, Any]:
+        case = await by_secret(code, request, x_tracking_secret)
+        return await give_feedback(code, citizen(case), lambda k, m: k.complain(body.text, "tracking", **m))
+
+    async def at_kiosk(code: str, caller: Caller) -> dict[str, Any]:
+        case = await load(code, caller)
+        # The kiosk is the desk's device: the citizen rates at the counter that returned the result.
+        return {
+            "user_id": f"kiosk:{caller.principal.user_id}",
+            "role": "citizen",
+            "agency": case.receiving_point or caller.principal.agency,
+            "channel": 1,
+        }
+
+    @router.post(
+        "/kiosk/dossiers/{code}/rating",
+        status_code=201,
+        tags=["citizens"],
+        summary="Đánh giá tại ki-ốt của bộ phận một cửa",
+        responses=CONFLICT,
+    )
+    async def rate_at_kiosk(code: str, body: c.Rate, caller: Caller = CALLER) -> dict[str, Any]:
+        actor = await at_kiosk(code, caller)
+        return await give_feedback(code, actor, lambda k, m: k.rate(body.score, body.comment, "kiosk", **m))
+
+    @router.post(
+        "/kiosk/dossiers/{code}/complaints",
+        status_code=201,
+        tags=["citizens"],
+        summary="Phản ánh, kiến nghị tại ki-ốt của bộ phận một cửa",
+        responses=CONFLICT,
+    )
+    async def complain_at_kiosk(code: str, body: c.Complain, caller: Caller = CALLER) -> dict[str, Any]:
+        actor = await at_kiosk(code, caller)
+        return await give_feedback(code, actor, lambda k, m: k.complain(body.text, "kiosk", **m))
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
     async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.base import Text
-from shared.host.business_time import BusinessDateTime, CommandMeta, ListItem
+from shared.host.business_time import BusinessDateTime, CommandMeta, ListItem, no_actor_in_body
 
 
 class Assign(CommandMeta):
@@ -61,3 +61,28 @@ class ReturnResult(CommandMeta):
 class Withdraw(CommandMeta):
     kind: Literal["withdrawn", "stopped"] = "withdrawn"
     reason: Text = Field(min_length=1, max_length=2000)
+
+
+class _Feedback(BaseModel):
+    """A citizen's feedback: given now, never back-dated; who gives it is not in the body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return no_actor_in_body(data)
+
+
+class Rate(_Feedback):
+    score: int = Field(
+        ge=1,
+        le=5,
+        description="5-level satisfaction scale: 1 rất không hài lòng, 2 không hài lòng, 3 bình thường,"
+        " 4 hài lòng, 5 rất hài lòng",
+    )
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class Complain(_Feedback):
+    text: Text = Field(min_length=1, max_length=2000)

@@ -27,6 +27,11 @@ CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
 ACTIVE = ("in_processing", "awaiting_supplement")
 FINISHED = ("returned", "stopped", "closed")
 
+# Citizens' rating: the 5-level satisfaction scale (1 very dissatisfied … 5 very satisfied);
+# 1 and 2 are the "dislike" of Decision 766's satisfaction formula.
+MIN_RATING, MAX_RATING, DISLIKE_AT_MOST = 1, 5, 2
+MAX_COMPLAINTS = 5
+
 # The state machine: what may be done in each state.
 ACTIONS: dict[str, list[str]] = {
     "in_processing": [
@@ -76,6 +81,8 @@ class Case(Aggregate):
     # Defaults for cases (and snapshots) stored before these attributes existed.
     same_day = False
     taken_over = False
+    rating: int | None = None
+    complaints = 0
 
     @staticmethod
     def create_id(dossier_code: str) -> UUID:
@@ -580,6 +587,52 @@ class Case(Aggregate):
         self.stop_kind = kind
         self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
         self._touch(meta)
+
+    # -- citizens' feedback ---------------------------------------------------------------------
+    # Feedback is the citizen's word about the service, not a step of the procedure: it changes
+    # neither the state nor the clock, and is refused rather than ordered by the state machine.
+
+    def rate(self, score: int, comment: str | None, source: str, **meta: Any) -> None:
+        """One rating per dossier, on the 5-level scale, once the result is in the citizen's hands."""
+        if self.state != "returned":
+            raise CaseRuleViolation(
+                "rating_before_result",
+                "Chỉ đánh giá được sau khi đã nhận kết quả",
+                "A dossier can be rated only after its result was returned",
+                state=self.state,
+            )
+        if self.rating is not None:
+            raise CaseRuleViolation(
+                "already_rated",
+                "Hồ sơ này đã được đánh giá",
+                "This dossier has already been rated",
+                rating=self.rating,
+            )
+        if not MIN_RATING <= score <= MAX_RATING:
+            raise InvalidCommand(
+                "rating_out_of_scale",
+                f"Mức đánh giá từ {MIN_RATING} đến {MAX_RATING}",
+                f"A rating is from {MIN_RATING} to {MAX_RATING}",
+            )
+        self._rated(score=score, comment=comment, source=source, meta=meta)
+
+    @event("RatingGiven")
+    def _rated(self, score: int, comment: str | None, source: str, meta: dict[str, Any]) -> None:
+        self.rating = score
+
+    def complain(self, text: str, source: str, **meta: Any) -> None:
+        """Phản ánh, kiến nghị: at any time after receipt, a few per dossier (not a free channel)."""
+        if self.complaints >= MAX_COMPLAINTS:
+            raise CaseRuleViolation(
+                "too_many_complaints",
+                f"Mỗi hồ sơ nhận tối đa {MAX_COMPLAINTS} phản ánh",
+                f"A dossier takes at most {MAX_COMPLAINTS} complaints",
+            )
+        self._complained(text=text, source=source, meta=meta)
+
+    @event("ComplaintFiled")
+    def _complained(self, text: str, source: str, meta: dict[str, Any]) -> None:
+        self.complaints += 1
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -74,6 +74,11 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "same_day": case.same_day,
         "supplement_policy": case.supplement_policy,
         "calendar": case.calendar,
+        "feedback": {
+            "can_rate": case.state == "returned" and case.rating is None,
+            "rating": case.rating,
+            "complaints": case.complaints,
+        },
         "history": [*_intake_steps(case), *_case_steps(events)],
         "electronic_result": result_view(case),
     }

@@ -22,6 +22,7 @@ from shared.contracts import (
     CaseOpened,
     CaseTransferred,
     ClosedForNoSupplement,
+    ComplaintFiled,
     DossierDecided,
     ElectronicResultIssued,
     LeadershipAcknowledged,
@@ -29,6 +30,7 @@ from shared.contracts import (
     MarkedOverdue,
     OfficerAssigned,
     ProcessingStopped,
+    RatingGiven,
     ResultBackAtDesk,
     ResultReady,
     ResultReturned,
@@ -139,4 +141,8 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
         return ResultBackAtDesk(**common, reason=e.reason)
     if isinstance(e, Events.Stopped):
         return ProcessingStopped(**common, kind=e.kind, reason=e.reason)
+    if isinstance(e, Events.RatingGiven):
+        return RatingGiven(**common, score=e.score, comment=e.comment, source=e.source)
+    if isinstance(e, Events.ComplaintFiled):
+        return ComplaintFiled(**common, text=e.text, source=e.source)
     return None

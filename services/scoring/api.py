@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -23,6 +23,7 @@ from services.scoring.api_params import (
     report_query,
 )
 from services.scoring.as_of import facts_as_of
+from services.scoring.domain.catalogue import CATALOGUE_TYPES_SQL, catalogue_indicators
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS
 from services.scoring.domain.index766 import Indicator, total_points
@@ -36,6 +37,8 @@ from services.scoring.reports import MOMENT_COUNTERS, Query
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
+from shared.contracts import parse_event
+from shared.contracts.catalogue import CatalogueEvent
 from shared.host.errors import not_found
 from shared.host.host import ServiceHost
 from shared.host.schema_patterns import moment_schema
@@ -178,6 +181,27 @@ def build_router(host: ServiceHost) -> APIRouter:
     async def progress_months(q: ReportQuery) -> dict[str, Any]:
         rows, fresh = await cached(reports.months, q)
         return {"query": asdict(q), "computed_at": fresh["computed_at"], "year": q.start.year, "months": rows}
+
+    @router.get(
+        "/catalogue/indicators",
+        summary="Công khai và TTHC trực tuyến: from the catalogue's events, per department, on a date",
+    )
+    async def catalogue_index(
+        on: Annotated[date | None, Param(description="the date (default: today, Asia/Ho_Chi_Minh)")] = None,
+    ) -> dict[str, Any]:
+        day = on or DEFAULT_CALENDAR.to_local(datetime.now(UTC)).date()
+        async with host.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT payload FROM scoring.events WHERE event_type IN ({CATALOGUE_TYPES_SQL})"
+            )
+        events = [e for e in (parse_event(r["payload"]) for r in rows) if isinstance(e, CatalogueEvent)]
+        return {
+            "on": day.isoformat(),
+            "units": [
+                {"unit": unit, **unit_names(unit), "indicators": [asdict(i) for i in items]}
+                for unit, items in catalogue_indicators(events, day).items()
+            ],
+        }
 
     @router.get("/indicators/unsupported", summary="Indicators our events cannot support yet")
     async def unsupported() -> list[dict[str, str]]:

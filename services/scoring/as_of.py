@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.scoring.domain.catalogue import CATALOGUE_TYPES_SQL
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.fold import fold
 from shared.contracts import AnyEvent, parse_event
@@ -46,6 +47,7 @@ async def facts_as_of(
         args_unit.append(list(ids))
     rows = await conn.fetch(
         "SELECT dossier_id, payload FROM scoring.events WHERE occurred_at <= $1"
+        f" AND event_type NOT IN ({CATALOGUE_TYPES_SQL})"
         " AND ($2::timestamptz IS NULL OR recorded_at <= $2)" + scope,
         *args,
         *args_unit,

@@ -23,7 +23,7 @@ from uuid import UUID
 import asyncpg
 
 from services.scoring.as_of import facts_as_of
-from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.dossier_facts import DISLIKE_AT_MOST, DossierFacts
 from services.scoring.domain.index766 import Tally, tally
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.rulesets import RULESETS
@@ -53,7 +53,10 @@ WITH f AS (
            coalesce(result_issued_at <= $2, false) AS issued,
            outcome = 'received' AND received_at < $2
              AND (finished_at IS NULL OR finished_at > $2 OR finished_at >= $1) AS member,
-           finished_at IS NULL OR finished_at > $2 AS open
+           finished_at IS NULL OR finished_at > $2 AS open,
+           coalesce(rating <= {dislike} AND rated_at <= $2, false)
+             OR coalesce(complained_at <= $2, false) AS dissatisfied,
+           coalesce(rated_at <= $2, false) OR coalesce(complained_at <= $2, false) AS feedback
     FROM scoring.dossier_facts
     WHERE {unit} IS NOT NULL AND coalesce(registered_at, last_event_at) <= $2
       AND ($3::text IS NULL OR {unit} = $3) AND ($4::text IS NULL OR procedure_code = $4)
@@ -77,13 +80,15 @@ SELECT unit,
        count(*) FILTER (WHERE counted AND fresh AND fee AND paid_online)::int AS paid_online,
        count(*) FILTER (WHERE counted AND fresh AND documents_scanned
                           AND (NOT electronic_result OR via IS NULL OR issued))::int AS digital,
+       count(*) FILTER (WHERE counted AND on_time AND NOT dissatisfied)::int AS satisfied,
+       count(*) FILTER (WHERE counted AND feedback)::int AS feedback,
        array_agg(dossier_id) FILTER (WHERE refold) AS refold
 FROM k GROUP BY unit
 """
 
 
 def tallies_sql(dimension: str) -> str:
-    return _ROWS.format(unit=UNIT_COLUMN[dimension], allowed=_allowed_sql())
+    return _ROWS.format(unit=UNIT_COLUMN[dimension], allowed=_allowed_sql(), dislike=DISLIKE_AT_MOST)
 
 
 async def live_tallies(

@@ -24,6 +24,7 @@ from services.scoring.domain.fold import fold
 from services.scoring.store.schema import DDL, DROP
 from services.scoring.store.writer import copy_all, event_record
 from shared.contracts import AnyEvent
+from shared.contracts.catalogue import CatalogueEvent
 from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
 
 FOLD_REPORT_EVERY = 1000
@@ -58,7 +59,8 @@ class Projection:
             by_id.setdefault(event.event_id, event)
         by_dossier: dict[UUID, list[AnyEvent]] = defaultdict(list)
         for event in by_id.values():
-            by_dossier[event.dossier_id].append(event)
+            if not isinstance(event, CatalogueEvent):  # catalogue entries are not dossiers
+                by_dossier[event.dossier_id].append(event)
         if on_dossiers is not None:
             on_dossiers(len(by_dossier))
         facts: dict[UUID, DossierFacts] = {}

@@ -121,6 +121,18 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/metrics"): METRICS,
         ("GET", "/track/{code}"): _rule(Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"),
+        ("POST", "/track/{code}/rating"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited; once, after the result"
+        ),
+        ("POST", "/track/{code}/complaints"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited"
+        ),
+        ("POST", "/kiosk/dossiers/{code}/rating"): _rule(
+            Scope.DOSSIER, FD, note="the desk's kiosk: the desk that received the dossier"
+        ),
+        ("POST", "/kiosk/dossiers/{code}/complaints"): _rule(
+            Scope.DOSSIER, FD, note="the desk's kiosk: the desk that received the dossier"
+        ),
         ("GET", "/dossiers/{code}"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/history"): READ_DOSSIER,
         ("GET", "/dossiers/{code}/forms/{form}"): READ_DOSSIER,
@@ -175,6 +187,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
             Scope.ANY_UNIT, LD, OF, AUD, note="lists only the dossiers the caller may read (the dossier rule)"
         ),
         ("GET", "/indicators/unsupported"): REPORTS,
+        ("GET", "/catalogue/indicators"): REPORTS,
         ("GET", "/national-status"): REPORTS,
         ("GET", "/departments"): REPORTS,
         ("GET", "/departments/{code}"): REPORTS,

@@ -121,6 +121,11 @@ class DossierReceived(DossierFiled):
         default_factory=list,
         description="filed online: the steps at intake before this receipt, for the citizen's history",
     )
+    pickup_reference: str | None = Field(
+        default=None,
+        max_length=64,
+        description="postal channel: the pickup (BC-…) that brought the dossier to the desk",
+    )
 
 
 class CompletionRequested(DossierFiled):

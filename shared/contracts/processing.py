@@ -161,6 +161,28 @@ class ProcessingStopped(CaseEvent):
     reason: str
 
 
+class RatingGiven(CaseEvent):
+    """The citizen's rating of the service, once per dossier, after the result was returned.
+
+    ``score`` is on the 5-level satisfaction scale: 1 rất không hài lòng (very dissatisfied),
+    2 không hài lòng, 3 bình thường, 4 hài lòng, 5 rất hài lòng (very satisfied). 1 and 2 are
+    the "dislike" of Decision 766's satisfaction indicator.
+    """
+
+    event_type: Literal["processing.rating_given.v1"] = "processing.rating_given.v1"
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+    source: Literal["tracking", "kiosk"] = Field(description="the tracking page or the desk's kiosk")
+
+
+class ComplaintFiled(CaseEvent):
+    """Phản ánh, kiến nghị: a citizen's complaint about how the dossier is handled."""
+
+    event_type: Literal["processing.complaint_filed.v1"] = "processing.complaint_filed.v1"
+    text: str = Field(min_length=1, max_length=2000)
+    source: Literal["tracking", "kiosk"]
+
+
 ProcessingEvent = (
     CaseOpened
     | CaseTransferred
@@ -178,4 +200,6 @@ ProcessingEvent = (
     | ResultReturned
     | ResultBackAtDesk
     | ProcessingStopped
+    | RatingGiven
+    | ComplaintFiled
 )

@@ -10,11 +10,14 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
+from shared.contracts.catalogue import CatalogueEventType
 from shared.contracts.intake import IntakeEvent
 from shared.contracts.postal import PostalEvent
 from shared.contracts.processing import ProcessingEvent
 
-AnyEvent = Annotated[IntakeEvent | ProcessingEvent | PostalEvent, Field(discriminator="event_type")]
+AnyEvent = Annotated[
+    IntakeEvent | ProcessingEvent | PostalEvent | CatalogueEventType, Field(discriminator="event_type")
+]
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 

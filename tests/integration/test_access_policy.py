@@ -64,6 +64,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "/dossiers/{code}/withdrawal": {"reason": "xin rút"},
     "/online/filings/{code}/completion-request": {"missing_items": ["Tờ khai"]},
     "/online/filings/{code}/refusal": {"reasons": "không thuộc thẩm quyền"},
+    "/kiosk/dossiers/{code}/rating": {"score": 4},
+    "/kiosk/dossiers/{code}/complaints": {"text": "chờ lâu"},
+    "/track/{code}/rating": {"score": 4},
+    "/track/{code}/complaints": {"text": "chờ lâu"},
 }
 
 

@@ -63,3 +63,9 @@ async def test_intake_receives_a_picked_up_dossier_from_its_handover(
             lambda r: r.status_code == 200,
         )
         assert datetime.fromisoformat(case.json()["clock"]["received_at"]) == handed_over
+        # The received event names the pickup: scoring links the two and counts the dossier.
+        facts = await eventually(
+            lambda: world.system.scoring.get(f"/dossiers/{dossier['code']}"),
+            lambda r: r.status_code == 200 and r.json().get("pickup_reference") is not None,
+        )
+        assert facts.json()["pickup_reference"] == reference

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+# On the 5-level scale, 1 (very dissatisfied) and 2 (dissatisfied) are Decision 766's "dislike".
+DISLIKE_AT_MOST = 2
 ChannelKind = str  # "desk" | "online_partial" | "online_full" | "post"
 Timeliness = str  # "early" | "on_time" | "late"
 
@@ -60,11 +62,25 @@ class DossierFacts:
     postal_delivery_at: datetime | None = None  # delivery of the result booked
     postal_delivered_at: datetime | None = None
     postal_failures: int = 0
-    rating: int | None = None  # no event carries a citizen rating yet (see index766.UNSUPPORTED)
+    rating: int | None = None  # the citizen's 5-level rating (1 very dissatisfied … 5 very satisfied)
+    rated_at: datetime | None = None
+    complaints: int = 0  # phản ánh, kiến nghị filed about this dossier
+    complained_at: datetime | None = None  # the first one
+    pickup_reference: str | None = None  # the postal pickup (BC-…) the dossier came from
     national_status: int = 1
     event_count: int = 0
     last_event_at: datetime | None = None
     clock_note: str | None = None  # why the clock could not be read (events missing so far)
+
+    def dissatisfied_by(self, moment: datetime) -> bool:
+        """Disliked (rated 1-2) or complained about, as known at ``moment``."""
+        disliked = self.rating is not None and self.rating <= DISLIKE_AT_MOST
+        rated = disliked and self.rated_at is not None and self.rated_at <= moment
+        return rated or (self.complained_at is not None and self.complained_at <= moment)
+
+    def gave_feedback_by(self, moment: datetime) -> bool:
+        rated = self.rated_at is not None and self.rated_at <= moment
+        return rated or (self.complained_at is not None and self.complained_at <= moment)
 
     @property
     def second_return(self) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from services.scoring.domain.dossier_facts import DossierFacts
+from services.scoring.domain.dossier_facts import DISLIKE_AT_MOST, DossierFacts
 from services.scoring.domain.periods import periods_of
 
 # (dimension, unit, procedure, period kind, period start)
@@ -48,7 +48,14 @@ COUNTERS: tuple[str, ...] = (
     "resolved_late",
     "stopped",  # withdrawn, stopped or closed for no supplement
     "working_minutes",  # of the resolved ones, for the average working days used
+    "from_pickup",  # received dossiers collected by the post (pickup_reference)
+    "rated",  # dossiers the citizen rated
+    "rated_dislike",  # rated 1 or 2 on the 5-level scale
+    "complained",  # dossiers with at least one complaint
+    "complaints",
 )
+# Counters added after the first release: older data folders get their columns (store.schema).
+ADDED_COUNTERS: tuple[str, ...] = ("from_pickup", "rated", "rated_dislike", "complained", "complaints")
 
 
 def _registered_part(f: DossierFacts) -> Counter[str]:
@@ -73,6 +80,11 @@ def _registered_part(f: DossierFacts) -> Counter[str]:
         second_returns=int(f.second_return),
         escalations=f.escalations,
         apologies=f.apologies,
+        from_pickup=int(f.pickup_reference is not None),
+        rated=int(f.rating is not None),
+        rated_dislike=int(f.rating is not None and f.rating <= DISLIKE_AT_MOST),
+        complained=int(f.complaints > 0),
+        complaints=f.complaints,
     )
     if f.channel_kind:
         c[f.channel_kind] = 1

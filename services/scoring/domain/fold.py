@@ -21,6 +21,7 @@ from shared.contracts import (
     CaseOpened,
     CaseTransferred,
     ClosedForNoSupplement,
+    ComplaintFiled,
     CompletionRequested,
     DossierDecided,
     DossierReceived,
@@ -30,6 +31,7 @@ from shared.contracts import (
     LeadershipReported,
     MarkedOverdue,
     ProcessingStopped,
+    RatingGiven,
     ResultReady,
     ResultReturned,
     ShipmentDelivered,
@@ -138,6 +140,7 @@ def _filed(f: dict[str, Any], event: DossierFiled) -> None:
             electronic_result=event.electronic_result,
             received_at=event.received_at,
             original_due_at=event.due_at,
+            pickup_reference=event.pickup_reference,
         )
         f.setdefault("due_at", event.due_at)
 
@@ -170,6 +173,13 @@ def _case_event(f: dict[str, Any], event: CaseEvent, paused: bool) -> bool:
         f.setdefault("result_issued_at", event.occurred_at)
     elif isinstance(event, ResultReturned):
         f.update(returned_at=event.occurred_at, returned_via=event.via)
+    elif isinstance(event, RatingGiven):
+        # One rating per dossier (processing refuses a second); the first in business time wins.
+        f.setdefault("rating", event.score)
+        f.setdefault("rated_at", event.occurred_at)
+    elif isinstance(event, ComplaintFiled):
+        f["complaints"] = f.get("complaints", 0) + 1
+        f.setdefault("complained_at", event.occurred_at)
     return paused
 
 

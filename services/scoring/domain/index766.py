@@ -17,9 +17,12 @@ Formulas (docs/domain-rules.md, "Index 766"), each scored against its group maxi
 * digitisation (22): dossiers with documents scanned and, where the procedure issues one, an
   electronic result, over all received; full at >= 80 %, else rate x 22 / 80 %.
 * satisfaction (18): 100 % − (late rate + "dislike" rate); full at >= 90 %, else rate x 18 / 90 %.
-  No event carries a rating or a complaint yet, so half of the formula is unknown: the indicator
-  is "not measured" and left out of the points available. Scoring it from the late rate alone
-  would hand every punctual unit full points for feedback nobody gave.
+  "Dislike" is a rating of 1 or 2 on the 5-level scale, or a complaint, given by the judgement
+  moment (``processing.rating_given.v1``, ``processing.complaint_filed.v1``). A dossier counts
+  once even if it was both late and disliked, so the rate is the share of the period's dossiers
+  on time and not disliked. A unit none of whose dossiers got any feedback in the period is "not
+  measured" and left out of the points available: scoring it from the late rate alone would
+  hand every punctual unit full points for feedback nobody gave.
 
 An indicator with an empty denominator is not applicable (``None``), never zero; one whose inputs
 do not exist is not measured (``None`` too, with the reason). Neither counts in the total.
@@ -88,7 +91,8 @@ def _indicator(
 
 NO_FEEDBACK = (
     "Chưa đo: chưa có đánh giá, phản ánh của người dân / not measured: no citizen rating or"
-    " complaint is recorded yet, so the formula's dislike rate is unknown"
+    " complaint is recorded for this unit's dossiers of the period, so the formula's dislike rate"
+    " is unknown"
 )
 
 
@@ -113,6 +117,8 @@ class Tally:
     fee_bearing: int = 0
     paid_online: int = 0
     digital: int = 0
+    satisfied: int = 0  # members on time and neither disliked nor complained about
+    feedback: int = 0  # members rated or complained about (none: satisfaction not measured)
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -139,6 +145,8 @@ def tally(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> Tall
         fee_bearing=len(fee),
         paid_online=sum(f.paid_online for f in fee),
         digital=sum(digital_counted(f) for f in received),
+        satisfied=sum(on_time_766(f, end) and not f.dissatisfied_by(end) for f in members),
+        feedback=sum(f.gave_feedback_by(end) for f in members),
     )
 
 
@@ -153,7 +161,9 @@ def indicators_of(t: Tally) -> list[Indicator]:
         _indicator("online_submission", "Dịch vụ trực tuyến", 12, t.online, t.received, 0.5),
         _indicator("online_payment", "Thanh toán trực tuyến", 10, t.paid_online, t.fee_bearing, None),
         _indicator("digitisation", "Số hóa hồ sơ", 22, t.digital, t.received, 0.8),
-        not_measured("satisfaction", "Mức độ hài lòng", 18, 0.9, NO_FEEDBACK),
+        _indicator("satisfaction", "Mức độ hài lòng", 18, t.satisfied, t.members, 0.9)
+        if t.feedback
+        else not_measured("satisfaction", "Mức độ hài lòng", 18, 0.9, NO_FEEDBACK),
     ]
 
 

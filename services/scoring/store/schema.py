@@ -8,7 +8,7 @@ another service.
 from __future__ import annotations
 
 from services.scoring.domain.dossier_facts import COLUMNS
-from services.scoring.domain.figures import COUNTERS
+from services.scoring.domain.figures import ADDED_COUNTERS, COUNTERS
 
 _FACT_TYPES = {
     "dossier_id": "uuid PRIMARY KEY",
@@ -24,7 +24,7 @@ _FACT_TYPES = {
     "rating": "smallint",
     "national_status": "smallint NOT NULL",
 }
-_COUNTS = ("fee_vnd", "escalations", "apologies", "transfers", "postal_failures")
+_COUNTS = ("fee_vnd", "escalations", "apologies", "transfers", "postal_failures", "complaints")
 
 
 def _fact_type(name: str) -> str:
@@ -38,6 +38,10 @@ def _fact_type(name: str) -> str:
 
 
 TABLES = ("events", "dossier_facts", "figures")
+_ADDED_FIGURES = "".join(
+    f"ALTER TABLE scoring.figures ADD COLUMN IF NOT EXISTS {c} bigint NOT NULL DEFAULT 0;\n"
+    for c in ADDED_COUNTERS
+)
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS scoring;
@@ -58,6 +62,10 @@ CREATE TABLE IF NOT EXISTS scoring.dossier_facts (
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason text;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason_vi text;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS result_issued_at timestamptz;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS rated_at timestamptz;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS complaints bigint NOT NULL DEFAULT 0;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS complained_at timestamptz;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS pickup_reference text;
 CREATE INDEX IF NOT EXISTS facts_code ON scoring.dossier_facts (dossier_code);
 CREATE INDEX IF NOT EXISTS facts_department ON scoring.dossier_facts (department_code, registered_at);
 CREATE INDEX IF NOT EXISTS facts_point ON scoring.dossier_facts (receiving_point, registered_at);
@@ -70,6 +78,6 @@ CREATE TABLE IF NOT EXISTS scoring.figures (
     {", ".join(f"{c} bigint NOT NULL DEFAULT 0" for c in COUNTERS)},
     PRIMARY KEY (dimension, period_kind, period_start, unit, procedure_code)
 );
-"""
+{_ADDED_FIGURES}"""
 
 DROP = "DROP TABLE IF EXISTS " + ", ".join(f"scoring.{t}" for t in TABLES) + " CASCADE;"

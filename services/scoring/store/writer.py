@@ -19,6 +19,7 @@ from services.scoring.domain.dossier_facts import COLUMNS, DossierFacts
 from services.scoring.domain.figures import COUNTERS, FigureKey, delta
 from services.scoring.domain.fold import fold
 from shared.contracts import AnyEvent, dump_event, parse_event
+from shared.contracts.catalogue import CatalogueEvent
 
 _FACTS_UPSERT = (
     f"INSERT INTO scoring.dossier_facts ({', '.join(COLUMNS)})"
@@ -70,7 +71,10 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[AnyEvent]) -> 
     if not events:
         return
     await insert_events(conn, events)
-    ids = sorted({e.dossier_id for e in events})
+    # Catalogue entries are kept as events (for the catalogue indicators), never folded as dossiers.
+    ids = sorted({e.dossier_id for e in events if not isinstance(e, CatalogueEvent)})
+    if not ids:
+        return
     old_rows = await conn.fetch(
         "SELECT * FROM scoring.dossier_facts WHERE dossier_id = ANY($1::uuid[]) ORDER BY dossier_id"
         " FOR UPDATE",

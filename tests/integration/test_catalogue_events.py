@@ -1,0 +1,109 @@
+"""The catalogue as events (issue 14 point 1) through the real services: the demo catalogue is the
+first import, a national-layout file records only its differences, and scoring computes publicity
+and the share of procedures offering online service; replay and verify agree with the new events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from services.intake.catalogue import load_catalogue
+from services.intake.catalogue.importer import demo_national_file
+from services.ops.cli import app as cli
+from shared.host.settings import Settings
+from tests.system import System, eventually, receive_body, running_system
+
+
+@pytest.fixture
+async def system(database_url: str, nats_url: str) -> Any:
+    async with running_system(Settings(nats_url=nats_url, database_url=database_url)) as s:
+        yield s
+
+
+async def _cli(*args: str) -> Any:
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+def _stp(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    unit = next(u for u in body["units"] if u["unit"] == "STP")
+    return {i["key"]: i for i in unit["indicators"]}
+
+
+async def test_import_records_differences_and_scoring_reads_them(
+    system: System, database_url: str, tmp_path: Path
+) -> None:
+    stp = [p for p in load_catalogue().procedures if p.department == "STP"]
+    first = await eventually(
+        lambda: system.scoring.get("/catalogue/indicators"),
+        lambda r: (
+            r.status_code == 200
+            and any(u["unit"] == "STP" for u in r.json()["units"])
+            and _stp(r.json())["publicity"]["denominator"] == len(stp)
+        ),
+    )
+    before = _stp(first.json())
+    assert before["publicity"]["numerator"] == sum(1 for p in stp if p.national_code)
+    assert before["online_procedures"]["numerator"] == sum(1 for p in stp if p.online_level != "none")
+    online_before = before["online_procedures"]["numerator"]
+    assert online_before >= 1
+    early = (await system.scoring.get("/catalogue/indicators", params={"on": "2024-06-01"})).json()
+    assert early["units"] == [], "nothing was in force before the first import's date"
+
+    # A rated dossier too, so that the replay below includes feedback events.
+    received = await system.intake.post("/dossiers", json=receive_body("LLTP"))
+    code, secret = received.json()["code"], received.json()["tracking_secret"]
+    await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
+    for step, body in (("decision", {"approved": True}), ("result-ready", {}), ("result-returned", {})):
+        assert (await system.processing.post(f"/dossiers/{code}/{step}", json=body)).status_code == 200
+    rated = await system.processing.post(
+        f"/track/{code}/rating", json={"score": 1}, headers={"X-Tracking-Secret": secret}
+    )
+    assert rated.status_code == 201, rated.text
+
+    # The national database now lists LLTP without online service: one difference, once.
+    export = demo_national_file()
+    for record in export["DanhSachTTHC"]:
+        if record["MotCua"]["code"] == "LLTP":
+            record["KenhThucHien"] = [1, 3]
+            record.pop("MucDo")
+    path = tmp_path / "tthc.json"
+    path.write_text(json.dumps(export, ensure_ascii=False))
+    today = date.today().isoformat()
+    imported = await _cli(
+        "catalogue", "import", str(path), "--effective-from", today, "--database-url", database_url
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "1 difference(s) recorded" in imported.output and "LLTP" in imported.output
+    assert "channels" in imported.output and "online_level" in imported.output
+    again = await _cli(
+        "catalogue", "import", str(path), "--effective-from", today, "--database-url", database_url
+    )
+    assert again.exit_code == 0 and "0 difference(s) recorded" in again.output, again.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"DanhSachTTHC": [{"TenTTHC": "x"}]}))
+    refused = await _cli("catalogue", "import", str(bad), "--database-url", database_url)
+    assert refused.exit_code == 1 and "cannot read" in refused.output
+
+    after = await eventually(
+        lambda: system.scoring.get("/catalogue/indicators", params={"on": today}),
+        lambda r: _stp(r.json())["online_procedures"]["numerator"] == online_before - 1,
+    )
+    assert _stp(after.json())["publicity"] == before["publicity"]
+    unsupported = (await system.scoring.get("/indicators/unsupported")).json()
+    assert not any(
+        "publicity" in u["indicator"] or "share of procedures" in u["indicator"] for u in unsupported
+    )
+
+    # Replay from the services' event stores, catalogue and feedback events included: no difference.
+    await eventually(lambda: system.scoring.get(f"/dossiers/{code}"), lambda r: r.json().get("rating") == 1)
+    replayed = await _cli("replay", "scoring", "--database-url", database_url)
+    assert replayed.exit_code == 0, replayed.output
+    clean = await _cli("verify", "--database-url", database_url)
+    assert clean.exit_code == 0, clean.output
+    assert (await system.scoring.get(f"/dossiers/{code}")).json()["rating"] == 1
