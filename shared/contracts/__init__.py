@@ -2,6 +2,7 @@
 
 from shared.contracts.base import Actor, Channel, EventBase, PersonalData, SealedPersonalData, event_id
 from shared.contracts.intake import CompletionRequested, DossierReceived, DossierRefused
+from shared.contracts.payments import ChargeOpened, PaymentReceived
 from shared.contracts.postal import (
     ShipmentBooked,
     ShipmentDelivered,
@@ -34,6 +35,7 @@ __all__ = [
     "ApologyIssued",
     "CaseOpened",
     "CaseTransferred",
+    "ChargeOpened",
     "Channel",
     "ClosedForNoSupplement",
     "CompletionRequested",
@@ -45,6 +47,7 @@ __all__ = [
     "LeadershipReported",
     "MarkedOverdue",
     "OfficerAssigned",
+    "PaymentReceived",
     "PersonalData",
     "ProcessingStopped",
     "ResultBackAtDesk",

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from shared.contracts.base import Channel, EventBase, SealedPersonalData
 
 SupplementPolicy = Literal["restart", "resume"]
+NotifyChannel = Literal["email", "sms", "zalo"]
 
 
 class DossierFiled(EventBase):
@@ -31,6 +32,11 @@ class DossierFiled(EventBase):
     channel: Channel
     online_level: Literal["full", "partial"] | None = None
     applicant: SealedPersonalData | None = Field(description="None only in a v1 event")
+    notify_channel: NotifyChannel | None = Field(
+        default=None,
+        description="how the citizen chose to be told of their dossier (none: not told); the"
+        " address is the applicant's e-mail or phone, sealed with the applicant",
+    )
 
     @model_validator(mode="before")
     @classmethod

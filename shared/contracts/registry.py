@@ -11,10 +11,11 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter
 
 from shared.contracts.intake import IntakeEvent
+from shared.contracts.payments import PaymentsEvent
 from shared.contracts.postal import PostalEvent
 from shared.contracts.processing import ProcessingEvent
 
-AnyEvent = Annotated[IntakeEvent | ProcessingEvent | PostalEvent, Field(discriminator="event_type")]
+AnyEvent = Annotated[IntakeEvent | ProcessingEvent | PostalEvent | PaymentsEvent, Field(discriminator="event_type")]
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 

@@ -21,16 +21,6 @@ UNSUPPORTED: tuple[dict[str, str], ...] = (
         " 'feedback.complaint_filed.v1' from the rating kiosk / portal survey",
     },
     {
-        "indicator": "online payment of obligations requested during processing",
-        "missing": "payments after receipt (only intake's paid_online flag is known)",
-        "would_come_from": "'payment.received.v1' from the payment platform (PayGov) webhook",
-    },
-    {
-        "indicator": "national status 6 (financial obligation requested)",
-        "missing": "the request to pay taxes / fees before the result",
-        "would_come_from": "'processing.financial_obligation_requested.v1'",
-    },
-    {
         "indicator": "digitisation: electronic result actually issued",
         "missing": "whether the result was signed and issued electronically (only the way it was"
         " returned is known)",

@@ -24,7 +24,7 @@ _FACT_TYPES = {
     "rating": "smallint",
     "national_status": "smallint NOT NULL",
 }
-_COUNTS = ("fee_vnd", "escalations", "apologies", "transfers", "postal_failures")
+_COUNTS = ("fee_vnd", "obligations_vnd", "obligations_due", "escalations", "apologies", "transfers", "postal_failures")
 
 
 def _fact_type(name: str) -> str:
@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS scoring.dossier_facts (
 -- Added after the first release: data folders made before them get the columns here.
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason text;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS late_reason_vi text;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS obligations_vnd bigint NOT NULL DEFAULT 0;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS obligations_due bigint NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS facts_code ON scoring.dossier_facts (dossier_code);
 CREATE INDEX IF NOT EXISTS facts_department ON scoring.dossier_facts (department_code, registered_at);
 CREATE INDEX IF NOT EXISTS facts_point ON scoring.dossier_facts (receiving_point, registered_at);
