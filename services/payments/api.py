@@ -120,7 +120,7 @@ def build_router(
             number = await asyncio.to_thread(app.next_obligation, code)
             opened = await asyncio.to_thread(
                 app.open_charge,
-                dossier_id=row["dossier_id"],
+                dossier_id=UUID(str(row["dossier_id"])),  # asyncpg's own UUID type is not storable
                 dossier_code=code,
                 kind="obligation",
                 number=number,
