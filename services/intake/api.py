@@ -161,6 +161,8 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         "receiving_point": desk.code,
                         "channel": int(body.channel),
                         "online_level": body.online_level,
+                        # only when chosen: filings without it stay exactly as they were
+                        **({"notify_channel": nc} if (nc := getattr(body, "notify_channel", None)) else {}),
                     },
                     outcome=outcome,
                     terms=terms_of(procedure, at) if terms_of else None,
