@@ -41,7 +41,9 @@ def on_case_event() -> Handler:
         notice = notice_of(event)
         if notice is None:
             return
-        row = await conn.fetchrow("SELECT channel FROM notify.dossiers WHERE dossier_id = $1", event.dossier_id)
+        row = await conn.fetchrow(
+            "SELECT channel FROM notify.dossiers WHERE dossier_id = $1", event.dossier_id
+        )
         if row is None:
             raise DossierNotYetKnown(f"dossier {event.dossier_code} not received here yet")
         if row["channel"] is None:

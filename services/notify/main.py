@@ -42,7 +42,9 @@ def create_app(settings: Settings | None = None, channels: dict[str, Channel] | 
 
     host.setup.append(create_tables)
     host.background.append(sender.run)
-    host.consume(TrackedConsumer(spec=NOTIFY_FROM_INTAKE, schema="notify", pool=pool, handler=on_intake_event()))
+    host.consume(
+        TrackedConsumer(spec=NOTIFY_FROM_INTAKE, schema="notify", pool=pool, handler=on_intake_event())
+    )
     for spec in (NOTIFY_FROM_PROCESSING, NOTIFY_FROM_POSTAL):
         host.consume(TrackedConsumer(spec=spec, schema="notify", pool=pool, handler=on_case_event()))
     app = service_app(host, title="motcua notify", description="Thông báo cho người dân")

@@ -34,7 +34,12 @@ def address_of(channel: str, person: Mapping[str, Any]) -> str | None:
 
 class OutboxSender:
     def __init__(
-        self, pool: Callable[[], asyncpg.Pool], keyring: KeyRing, channels: Mapping[str, Channel], *, idle_s: float = 0.5
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        keyring: KeyRing,
+        channels: Mapping[str, Channel],
+        *,
+        idle_s: float = 0.5,
     ) -> None:
         self._pool = pool
         self.keyring = keyring
@@ -90,7 +95,8 @@ class OutboxSender:
                 log.warning("notify: %s channel unavailable (%s); retry in %ss", row["channel"], exc, pause)
                 return 0
             await conn.execute(
-                "UPDATE notify.outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1",
+                "UPDATE notify.outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1"
+                " WHERE id = $1",
                 row["id"],
             )
             return 1

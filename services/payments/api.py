@@ -113,7 +113,9 @@ def build_router(
         status_code=201,
         summary="Yêu cầu thực hiện nghĩa vụ tài chính (trạng thái 6)",
     )
-    async def request_obligation(code: str, body: ObligationRequest, caller: Caller = CALLER) -> dict[str, Any]:
+    async def request_obligation(
+        code: str, body: ObligationRequest, caller: Caller = CALLER
+    ) -> dict[str, Any]:
         row = await dossier(code, caller)
         at = business_time(body.occurred_at, body.backdate_reason)
         for _ in range(5):  # two officers at once: the loser takes the next number

@@ -93,7 +93,8 @@ async def _apply(
     conn: asyncpg.Connection
     async with pool().acquire() as conn, conn.transaction():
         fresh = await conn.fetchval(
-            "INSERT INTO payments.callback_receipts (provider, transaction_id, charge_id, status, content_hash)"
+            "INSERT INTO payments.callback_receipts"
+            " (provider, transaction_id, charge_id, status, content_hash)"
             " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
             provider,
             tx,
@@ -103,7 +104,8 @@ async def _apply(
         )
         if not fresh:
             held = await conn.fetchval(
-                "SELECT content_hash FROM payments.callback_receipts WHERE provider = $1 AND transaction_id = $2",
+                "SELECT content_hash FROM payments.callback_receipts"
+                " WHERE provider = $1 AND transaction_id = $2",
                 provider,
                 tx,
             )
@@ -141,7 +143,11 @@ async def _apply(
             raise amount_mismatch(exc) from None
         except AlreadyPaid as exc:
             raise already_paid(exc) from None
-    return {"outcome": "applied" if changed else "no_change", "charge_id": str(charge.id), "transaction_id": tx}
+    return {
+        "outcome": "applied" if changed else "no_change",
+        "charge_id": str(charge.id),
+        "transaction_id": tx,
+    }
 
 
 def _parse(body: bytes) -> PaymentCallback:
@@ -149,8 +155,13 @@ def _parse(body: bytes) -> PaymentCallback:
         return PaymentCallback.model_validate_json(nfc_json(body))
     except ValidationError as exc:
         problems = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "<body>", "problem": e["msg"]} for e in exc.errors()
+            {"field": ".".join(str(p) for p in e["loc"]) or "<body>", "problem": e["msg"]}
+            for e in exc.errors()
         ]
         raise ApiError(
-            422, "invalid_callback", "Thông báo thanh toán không hợp lệ", "The callback is not valid", problems=problems
+            422,
+            "invalid_callback",
+            "Thông báo thanh toán không hợp lệ",
+            "The callback is not valid",
+            problems=problems,
         ) from None

@@ -109,7 +109,12 @@ class Charge(Aggregate):
         if amount_vnd != self.amount_vnd:
             raise AmountMismatch(self.amount_vnd, amount_vnd)
         self._paid(
-            method=method, provider=provider, transaction_id=transaction_id, amount_vnd=amount_vnd, at=at, actor=actor
+            method=method,
+            provider=provider,
+            transaction_id=transaction_id,
+            amount_vnd=amount_vnd,
+            at=at,
+            actor=actor,
         )
         return True
 

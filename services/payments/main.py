@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
         return host.pool
 
     providers = {
-        code: HttpPaymentProvider(url, timeout_s=config.checkout_timeout_s) for code, url in config.providers.items()
+        code: HttpPaymentProvider(url, timeout_s=config.checkout_timeout_s)
+        for code, url in config.providers.items()
     }
 
     async def create_tables() -> None:
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
 
     host.setup.append(create_tables)
     host.consume(
-        TrackedConsumer(spec=PAYMENTS_FROM_INTAKE, schema="payments", pool=pool, handler=on_intake_event(application))
+        TrackedConsumer(
+            spec=PAYMENTS_FROM_INTAKE, schema="payments", pool=pool, handler=on_intake_event(application)
+        )
     )
     app = service_app(
         host,

@@ -42,7 +42,9 @@ class PaySimConfig:
         return cls(
             provider=provider,
             secret=_secret(env.get("PAYMENT_SIM_SECRET"), provider),
-            payments_url=env.get("PAYMENT_SIM_PAYMENTS_URL", f"http://127.0.0.1:{env.get('PAYMENTS_PORT', '8106')}"),
+            payments_url=env.get(
+                "PAYMENT_SIM_PAYMENTS_URL", f"http://127.0.0.1:{env.get('PAYMENTS_PORT', '8106')}"
+            ),
             pay_after_s=float(env.get("PAYMENT_SIM_PAY_AFTER_S", "1.0")),
             duplicate_share=float(env.get("PAYMENT_SIM_DUPLICATE_SHARE", "0.2")),
         )
@@ -62,7 +64,11 @@ def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> di
     """The platform's side of the protocol, written on its own (it never imports motcua's verifier)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", "X-Payment-Timestamp": ts, "X-Payment-Signature": f"sha256={mac}"}
+    return {
+        "Content-Type": "application/json",
+        "X-Payment-Timestamp": ts,
+        "X-Payment-Signature": f"sha256={mac}",
+    }
 
 
 @dataclass
@@ -76,7 +82,9 @@ class Transaction:
     callbacks: list[int] = field(default_factory=list)  # the HTTP statuses motcua answered
 
 
-def create_app(config: PaySimConfig | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    config: PaySimConfig | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     config = config or PaySimConfig.from_env()
     rng = random.Random(config.seed)  # noqa: S311 - a simulation, not security
     transactions: dict[str, Transaction] = {}

@@ -15,7 +15,9 @@ from shared.contracts.payments import PaymentsEvent
 from shared.contracts.postal import PostalEvent
 from shared.contracts.processing import ProcessingEvent
 
-AnyEvent = Annotated[IntakeEvent | ProcessingEvent | PostalEvent | PaymentsEvent, Field(discriminator="event_type")]
+AnyEvent = Annotated[
+    IntakeEvent | ProcessingEvent | PostalEvent | PaymentsEvent, Field(discriminator="event_type")
+]
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 

@@ -18,7 +18,7 @@ from shared.host.settings import Settings
 from tests.identity import ISSUER, auth, leader, officer
 from tests.system import System, eventually, receive_body, running_system
 
-SERVICES = ("intake", "processing", "postal", "scoring")
+SERVICES = ("intake", "processing", "postal", "scoring", "payments", "notify")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.system import APPLICANT, System, as_service, eventually, receive_body
 class Inbox:
     mails: list[Mail] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
@@ -49,7 +49,9 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def notify_world(database_url: str, nats_url: str) -> AsyncIterator[tuple[System, Inbox, CrashAfterSend, httpx.AsyncClient]]:
+async def notify_world(
+    database_url: str, nats_url: str
+) -> AsyncIterator[tuple[System, Inbox, CrashAfterSend, httpx.AsyncClient]]:
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     smtp.start()
@@ -62,9 +64,12 @@ async def notify_world(database_url: str, nats_url: str) -> AsyncIterator[tuple[
                 channels={"email": SmtpChannel("127.0.0.1", smtp.port, "motcua@localhost"), "sms": sms},
             )
             notify.state.sender.idle_s = 0.1
-            async with notify.router.lifespan_context(notify), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=notify), base_url="http://notify"
-            ) as client:
+            async with (
+                notify.router.lifespan_context(notify),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=notify), base_url="http://notify"
+                ) as client,
+            ):
                 yield system, inbox, sms, client
     finally:
         smtp.stop()
@@ -75,7 +80,9 @@ async def _result_ready(system: System, **filing: Any) -> str:
     assert received.status_code == 201, received.text
     code: str = received.json()["code"]
     await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
-    assert (await system.processing.post(f"/dossiers/{code}/decision", json={"approved": True})).status_code == 200
+    assert (
+        await system.processing.post(f"/dossiers/{code}/decision", json={"approved": True})
+    ).status_code == 200
     assert (await system.processing.post(f"/dossiers/{code}/result-ready", json={})).status_code == 200
     return code
 
@@ -96,7 +103,11 @@ async def test_citizens_are_told_once_by_the_channel_they_chose(database_url: st
         assert mail["To"] == "ngoc@example.vn" and by_mail in str(mail["Subject"])
         assert mail["Message-ID"].startswith("<notify-")  # the outbox key: duplicates collapse on it
         text = mail.get_payload(decode=True).decode()
-        assert "đã có kết quả" in text and APPLICANT["full_name"] not in text and APPLICANT["address"] not in text
+        assert (
+            "đã có kết quả" in text
+            and APPLICANT["full_name"] not in text
+            and APPLICANT["address"] not in text
+        )
 
         # SMS: the provider took it, the sender "died" before marking it sent; sent again with
         # the same key, so the citizen gets one message; then nothing more.

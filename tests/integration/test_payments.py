@@ -104,17 +104,27 @@ async def test_payments_from_receipt_to_scoring(
         body = _callback(charge_id, 200_000, "TX-1")
 
         # Refused, and nothing paid: wrong secret, tampered body, stale, unsigned, unknown platform.
-        _refused(await pay.post(URL, content=body, headers=signed_headers("nope", body)), 401, "signature_invalid")
+        _refused(
+            await pay.post(URL, content=body, headers=signed_headers("nope", body)), 401, "signature_invalid"
+        )
         altered = body.replace(b"200000", b"100000")
-        _refused(await pay.post(URL, content=altered, headers=signed_headers(new, body)), 401, "signature_invalid")
+        _refused(
+            await pay.post(URL, content=altered, headers=signed_headers(new, body)), 401, "signature_invalid"
+        )
         stale = signed_headers(new, body, timestamp=int(time.time()) - 301)
         _refused(await pay.post(URL, content=body, headers=stale), 401, "webhook_stale")
         _refused(await pay.post(URL, content=body), 401, "signature_missing")
         other = await pay.post("/webhooks/payments/nobody", content=body, headers=signed_headers(new, body))
         _refused(other, 404, "unknown_provider")
-        _refused(await pay.post(URL, content=b"{nope", headers=signed_headers(new, b"{nope")), 422, "invalid_callback")
+        _refused(
+            await pay.post(URL, content=b"{nope", headers=signed_headers(new, b"{nope")),
+            422,
+            "invalid_callback",
+        )
         short = _callback(charge_id, 150_000, "TX-0")
-        error = _refused(await pay.post(URL, content=short, headers=signed_headers(new, short)), 422, "amount_mismatch")
+        error = _refused(
+            await pay.post(URL, content=short, headers=signed_headers(new, short)), 422, "amount_mismatch"
+        )
         assert (error["expected_vnd"], error["given_vnd"]) == (200_000, 150_000)
         assert not (await pay.get(f"/dossiers/{code}/charges")).json()[0]["paid"]
 
@@ -124,9 +134,17 @@ async def test_payments_from_receipt_to_scoring(
         again = await pay.post(URL, content=body, headers=signed_headers(new, body))
         assert again.json()["outcome"] == "duplicate"
         reused = _callback(charge_id, 200_000, "TX-1", paid_at="2020-01-01T00:00:00+07:00")
-        _refused(await pay.post(URL, content=reused, headers=signed_headers(new, reused)), 409, "transaction_reused")
+        _refused(
+            await pay.post(URL, content=reused, headers=signed_headers(new, reused)),
+            409,
+            "transaction_reused",
+        )
         second = _callback(charge_id, 200_000, "TX-2")
-        _refused(await pay.post(URL, content=second, headers=signed_headers(new, second)), 409, "charge_already_paid")
+        _refused(
+            await pay.post(URL, content=second, headers=signed_headers(new, second)),
+            409,
+            "charge_already_paid",
+        )
         (paid,) = (await pay.get(f"/dossiers/{code}/charges")).json()
         assert (paid["paid"], paid["method"], paid["transaction_id"]) == (True, "online", "TX-1")
 
@@ -134,17 +152,25 @@ async def test_payments_from_receipt_to_scoring(
         officer = auth("canbo.stp")
         await eventually(lambda: system.processing.get(f"/dossiers/{code}"), lambda r: r.status_code == 200)
         asked = await pay.post(
-            f"/dossiers/{code}/obligations", json={"amount_vnd": 500_000, "description": "Lệ phí trước bạ"}, headers=officer
+            f"/dossiers/{code}/obligations",
+            json={"amount_vnd": 500_000, "description": "Lệ phí trước bạ"},
+            headers=officer,
         )
         assert asked.status_code == 201, asked.text
         _refused(
-            await pay.post(f"/dossiers/{code}/obligations", json={"amount_vnd": 1, "description": "x"}), 403, "forbidden_role"
+            await pay.post(f"/dossiers/{code}/obligations", json={"amount_vnd": 1, "description": "x"}),
+            403,
+            "forbidden_role",
         )  # the desk may not ask for obligations
         await eventually(lambda: _status(system, code), lambda s: s == 6)
         obligation = asked.json()["charge_id"]
-        wrong = await pay.post(f"/charges/{obligation}/desk-payment", json={"amount_vnd": 5, "receipt_number": "BL-1"})
+        wrong = await pay.post(
+            f"/charges/{obligation}/desk-payment", json={"amount_vnd": 5, "receipt_number": "BL-1"}
+        )
         _refused(wrong, 422, "amount_mismatch")
-        desk = await pay.post(f"/charges/{obligation}/desk-payment", json={"amount_vnd": 500_000, "receipt_number": "BL-1"})
+        desk = await pay.post(
+            f"/charges/{obligation}/desk-payment", json={"amount_vnd": 500_000, "receipt_number": "BL-1"}
+        )
         assert desk.status_code == 200 and desk.json()["outcome"] == "applied", desk.text
         again_desk = await pay.post(
             f"/charges/{obligation}/desk-payment", json={"amount_vnd": 500_000, "receipt_number": "BL-1"}

@@ -24,7 +24,15 @@ _FACT_TYPES = {
     "rating": "smallint",
     "national_status": "smallint NOT NULL",
 }
-_COUNTS = ("fee_vnd", "obligations_vnd", "obligations_due", "escalations", "apologies", "transfers", "postal_failures")
+_COUNTS = (
+    "fee_vnd",
+    "obligations_vnd",
+    "obligations_due",
+    "escalations",
+    "apologies",
+    "transfers",
+    "postal_failures",
+)
 
 
 def _fact_type(name: str) -> str:
