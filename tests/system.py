@@ -36,6 +36,8 @@ DEFAULT_USERS = {
     "processing": "canbo.stp",  # officer of the Department of Justice (LLTP is theirs)
     "postal": "buudien.tiepnhan",  # the centre's desk, which also watches the post
     "scoring": "kiemtra.vanhanh",  # auditor and operations
+    "payments": "tiepnhan",  # the desk takes fees; officers ask for obligations with headers=auth(...)
+    "notify": "kiemtra.vanhanh",
 }
 APPLICANT = {
     "full_name": "Trần Thị Bích Ngọc",

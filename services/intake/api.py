@@ -165,6 +165,8 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         "online_level": body.online_level,
                         # only when the desk ticked them: older filings keep their shape
                         **({"documents": documents} if documents is not None else {}),
+                        # only when chosen: filings without it stay exactly as they were
+                        **({"notify_channel": nc} if (nc := getattr(body, "notify_channel", None)) else {}),
                     },
                     outcome=outcome,
                     terms=_with_pickup(terms_of(procedure, at), body.pickup_reference) if terms_of else None,

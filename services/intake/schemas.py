@@ -57,6 +57,18 @@ class ReceiveDossierRequest(Filing):
     postal_return: bool = Field(default=False, description="return the result by post")
     paid_online: bool = Field(default=False, description="fees paid through online payment")
     documents_scanned: bool = Field(default=True, description="paper documents scanned at receipt")
+    notify_channel: Literal["email", "sms", "zalo"] | None = Field(
+        default=None,
+        description="tell the citizen of supplements, apologies, the result and failed deliveries:"
+        " by e-mail (needs applicant.email) or SMS / Zalo (need applicant.phone); none: not told",
+    )
+
+    @model_validator(mode="after")
+    def _contact_for_channel(self) -> ReceiveDossierRequest:
+        wanted = {"email": "email", "sms": "phone", "zalo": "phone"}.get(self.notify_channel or "")
+        if wanted and not getattr(self.applicant, wanted):
+            raise ValueError(f"notify_channel {self.notify_channel} needs applicant.{wanted}")
+        return self
 
 
 class IncompleteDossierRequest(Filing):
@@ -107,6 +119,7 @@ class DossierView(BaseModel):
     receiving_point: str
     channel: Channel
     online_level: str | None
+    notify_channel: str | None = None
     registered_at: datetime
     received_at: datetime | None
     due_at: datetime | None

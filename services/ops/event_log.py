@@ -26,13 +26,14 @@ from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
 from shared.eventlog.translator import ReplayingTranslator
 
-SERVICES = ("intake", "processing", "postal")
+SERVICES = ("intake", "processing", "postal", "payments")
 # Services whose aggregate id is the dossier id: their events are partitioned without decoding.
 _DOSSIER_IS_AGGREGATE = {"intake"}
 _APPS = {
     "intake": "services.intake.application:IntakeApplication",
     "processing": "services.processing.application:ProcessingApplication",
     "postal": "services.postal.application:PostalApplication",
+    "payments": "services.payments.application:PaymentsApplication",
 }
 
 

@@ -22,19 +22,22 @@ import httpx
 
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
+from services.notify.config import DEV_SMTP_PORT
 from services.ops.demo import seed_demo
+from services.payments.config import dev_callback_secret
+from services.payments_sim import PORT as PAYMENT_SIM_PORT
 from services.postal.config import dev_webhook_secret
 from services.postal_sim import PORT as POSTAL_SIM_PORT
 from services.web.config import web_port
 from shared.auth.dev_issuer import DevIssuer
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import connect
-from shared.host.settings import DEFAULT_PORTS, service_port
+from shared.host.settings import DEFAULT_PORTS, SIDE_PORTS, service_port
 from shared.runtime import RunningServers, servers_from_env_or_start
 from shared.runtime.dev_secrets import dev_secret, development_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = tuple(DEFAULT_PORTS)
+SERVICES = (*DEFAULT_PORTS, *SIDE_PORTS)
 
 
 def declare_as_ops(nats_url: str) -> None:
@@ -91,6 +94,14 @@ def development_env(servers: RunningServers, data_dir: Path) -> dict[str, str]:
         secret = dev_webhook_secret("VNPOST", data_dir)
         env["POSTAL_WEBHOOK_SECRETS"] = f"VNPOST={secret}"
         env.setdefault("POSTAL_SIM_SECRET", secret)
+    # Payments likewise with the payment platform simulator, and notify mails a local SMTP server.
+    pay_port = os.environ.get("PAYMENT_SIM_PORT", str(PAYMENT_SIM_PORT))
+    env.setdefault("PAYMENT_PROVIDERS", f"PAYGOV=http://127.0.0.1:{pay_port}")
+    if not env.get("PAYMENT_CALLBACK_SECRETS"):
+        pay_secret = dev_callback_secret("PAYGOV", data_dir)
+        env["PAYMENT_CALLBACK_SECRETS"] = f"PAYGOV={pay_secret}"
+        env.setdefault("PAYMENT_SIM_SECRET", pay_secret)
+    env.setdefault("NOTIFY_SMTP", f"127.0.0.1:{DEV_SMTP_PORT}")
     return env
 
 
@@ -201,6 +212,22 @@ def main() -> None:
         sim_command = [sys.executable, "-m", "services.postal_sim.main"]
         sim_env = {**env, "NATS_URL": servers.plain_nats_url}  # the simulator never talks to NATS
         processes["postal_sim"] = subprocess.Popen(sim_command, cwd=ROOT, env=sim_env)  # noqa: S603
+        pay_sim = [sys.executable, "-m", "services.payments_sim.main"]
+        processes["payments_sim"] = subprocess.Popen(pay_sim, cwd=ROOT, env=sim_env)  # noqa: S603
+        # A local mail server that prints what notify sends (development only: nothing leaves).
+        smtp_host, _, smtp_port = env["NOTIFY_SMTP"].rpartition(":")
+        if smtp_host in ("127.0.0.1", "localhost"):
+            smtp = [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+                "-l",
+                f"{smtp_host}:{smtp_port}",
+            ]
+            processes["smtp"] = subprocess.Popen(smtp, cwd=ROOT, env=sim_env, stdout=subprocess.DEVNULL)  # noqa: S603
         for name in SERVICES:
             wait_healthy(name, processes[name])
         wait_healthy("web", processes["web"], url=f"http://127.0.0.1:{web_port()}/health")
@@ -219,6 +246,7 @@ def main() -> None:
         for name in SERVICES:
             print(f"  {name:<11} http://127.0.0.1:{service_port(name)}/docs")
         print(f"  {'postal sim':<11} http://127.0.0.1:{sim_port}/docs  (postal operator simulator)")
+        print(f"  {'payment sim':<11} http://127.0.0.1:{PAYMENT_SIM_PORT}/payments  (payment platform sim)")
         if issuer is not None:
             password = dev_secret(args.data_dir, "demo_password", 9)
             print(f"  {'identity':<11} {issuer.issuer}  (development sign-in; demo password: {password})")

@@ -47,7 +47,7 @@ _ROWS = """
 WITH f AS (
     SELECT {unit} AS unit, dossier_id, received_at, finished_at, timeliness, late, paused, due_at,
            clock_note, supplement_requests > {allowed} AS over_limit, last_event_at > $2 AS after,
-           received_at >= $1 AS fresh, fee_vnd > 0 AS fee, paid_online, documents_scanned,
+           received_at >= $1 AS fresh, fee_vnd + obligations_vnd > 0 AS fee, paid_online, documents_scanned,
            electronic_result, channel_kind LIKE 'online%' AS online,
            CASE WHEN returned_at <= $2 THEN returned_via END AS via,
            coalesce(result_issued_at <= $2, false) AS issued,

@@ -173,6 +173,28 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/pickups"): _rule(Scope.ANY_UNIT, FD, note="booked by the centre's desk"),
         ("GET", "/figures/operators"): _rule(Scope.ANY_UNIT, LD, OPS, AUD),
     },
+    "payments": {
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("POST", "/webhooks/payments/{provider}"): _rule(
+            Scope.PUBLIC, note="the platform's HMAC signature (two secrets during a rotation)"
+        ),
+        ("GET", "/dossiers/{code}/charges"): READ_DOSSIER,
+        ("POST", "/dossiers/{code}/obligations"): _rule(
+            Scope.DOSSIER, OF, LD, note="the department processing it asks for the obligation"
+        ),
+        ("POST", "/charges/{charge_id}/desk-payment"): _rule(
+            Scope.DOSSIER, FD, note="cash or card at the desk that received the dossier"
+        ),
+        ("POST", "/charges/{charge_id}/checkout"): _rule(
+            Scope.DOSSIER, FD, OF, LD, note="a payment link for the citizen"
+        ),
+    },
+    "notify": {
+        ("GET", "/health"): PUBLIC,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/outbox"): _rule(Scope.ANY_UNIT, OPS, AUD, note="counts and states, no personal data"),
+    },
     "scoring": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),

@@ -9,6 +9,7 @@ from shared.contracts.intake import (
     DossierRegistered,
     FilingStep,
 )
+from shared.contracts.payments import ChargeOpened, PaymentReceived
 from shared.contracts.postal import (
     ShipmentBooked,
     ShipmentDelivered,
@@ -45,6 +46,7 @@ __all__ = [
     "CaseOpened",
     "CaseTransferred",
     "Channel",
+    "ChargeOpened",
     "ClosedForNoSupplement",
     "ComplaintFiled",
     "CompletionRequested",
@@ -60,6 +62,7 @@ __all__ = [
     "LeadershipReported",
     "MarkedOverdue",
     "OfficerAssigned",
+    "PaymentReceived",
     "PersonalData",
     "ProcessingStopped",
     "RatingGiven",

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from shared.contracts.base import Channel, Contract, EventBase, SealedPersonalData
 
 SupplementPolicy = Literal["restart", "resume"]
+NotifyChannel = Literal["email", "sms", "zalo"]
 
 
 class DocumentHandedIn(Contract):
@@ -50,6 +51,11 @@ class DossierFiled(EventBase):
         default=None,
         description="the papers handed in, as the desk ticked them; None in events recorded before "
         "the desk kept its checklist (and in v1 events)",
+    )
+    notify_channel: NotifyChannel | None = Field(
+        default=None,
+        description="how the citizen chose to be told of their dossier (none: not told); the"
+        " address is the applicant's e-mail or phone, sealed with the applicant",
     )
 
     @model_validator(mode="before")

@@ -12,11 +12,13 @@ from pydantic import Field, TypeAdapter
 
 from shared.contracts.catalogue import CatalogueEventType
 from shared.contracts.intake import IntakeEvent
+from shared.contracts.payments import PaymentsEvent
 from shared.contracts.postal import PostalEvent
 from shared.contracts.processing import ProcessingEvent
 
 AnyEvent = Annotated[
-    IntakeEvent | ProcessingEvent | PostalEvent | CatalogueEventType, Field(discriminator="event_type")
+    IntakeEvent | ProcessingEvent | PostalEvent | CatalogueEventType | PaymentsEvent,
+    Field(discriminator="event_type"),
 ]
 
 _adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

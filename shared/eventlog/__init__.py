@@ -7,6 +7,10 @@ from shared.eventlog.tables import ensure_eventlog_tables
 from shared.eventlog.topology import (
     CONSUMERS,
     INTAKE_FROM_POSTAL,
+    NOTIFY_FROM_INTAKE,
+    NOTIFY_FROM_POSTAL,
+    NOTIFY_FROM_PROCESSING,
+    PAYMENTS_FROM_INTAKE,
     POSTAL_FROM_INTAKE,
     POSTAL_FROM_PROCESSING,
     PROCESSING_FROM_INTAKE,
@@ -21,6 +25,10 @@ from shared.eventlog.topology import (
 __all__ = [
     "CONSUMERS",
     "INTAKE_FROM_POSTAL",
+    "NOTIFY_FROM_INTAKE",
+    "NOTIFY_FROM_POSTAL",
+    "NOTIFY_FROM_PROCESSING",
+    "PAYMENTS_FROM_INTAKE",
     "POSTAL_FROM_INTAKE",
     "POSTAL_FROM_PROCESSING",
     "PROCESSING_FROM_INTAKE",

@@ -43,7 +43,9 @@ def redrive_prefix(subject_root: str) -> str:
 
 
 REDRIVE_PREFIX = redrive_prefix(SUBJECT_ROOT)
-SERVICES = ("intake", "processing", "postal", "scoring")
+SERVICES = ("intake", "processing", "postal", "scoring", "payments", "notify")
+# Services that publish events of their own (scoring and notify only consume).
+PUBLISHERS = ("intake", "processing", "postal", "payments")
 # Long enough to cover a relay that crashed and restarted; consumers are idempotent anyway.
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
@@ -101,6 +103,21 @@ INTAKE_FROM_POSTAL = ConsumerSpec(
     "intake-postal", f"{SUBJECT_ROOT}.postal.>", "intake learns when picked-up dossiers reach the desk"
 )
 
+PAYMENTS_FROM_INTAKE = ConsumerSpec(
+    "payments-intake", f"{SUBJECT_ROOT}.intake.>", "payments opens the fee of each received dossier"
+)
+NOTIFY_FROM_INTAKE = ConsumerSpec(
+    "notify-intake", f"{SUBJECT_ROOT}.intake.>", "notify learns who wants to be told, and how"
+)
+NOTIFY_FROM_PROCESSING = ConsumerSpec(
+    "notify-processing",
+    f"{SUBJECT_ROOT}.processing.>",
+    "notify tells citizens of supplements, apologies, results",
+)
+NOTIFY_FROM_POSTAL = ConsumerSpec(
+    "notify-postal", f"{SUBJECT_ROOT}.postal.>", "notify tells citizens of failed deliveries"
+)
+
 CONSUMERS: tuple[ConsumerSpec, ...] = (
     INTAKE_FROM_POSTAL,
     PROCESSING_FROM_INTAKE,
@@ -109,6 +126,10 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     POSTAL_FROM_PROCESSING,
     POSTAL_FROM_INTAKE,
     SCORING_ALL,
+    PAYMENTS_FROM_INTAKE,
+    NOTIFY_FROM_INTAKE,
+    NOTIFY_FROM_PROCESSING,
+    NOTIFY_FROM_POSTAL,
 )
 
 
@@ -124,7 +145,7 @@ def consumers_reading(service: str) -> tuple[ConsumerSpec, ...]:
 def sources_of(spec: ConsumerSpec) -> tuple[str, ...]:
     """The services whose events ``spec`` receives (its filter is one service's subjects, or all)."""
     if spec.filter_subject == f"{SUBJECT_ROOT}.>":
-        return tuple(s for s in SERVICES if s != "scoring")  # scoring publishes nothing
+        return PUBLISHERS
     service = spec.filter_subject.removeprefix(f"{SUBJECT_ROOT}.").partition(".")[0]
     return (service,)
 

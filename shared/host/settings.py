@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 
 DEFAULT_PORTS = {"intake": 8101, "processing": 8102, "postal": 8103, "scoring": 8104}
+# Services added with issue 14 (payments, notifications): `make run` starts them like the others;
+# the deployment manifests under deploy/ do not have them yet.
+SIDE_PORTS = {"payments": 8106, "notify": 8107}
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class Settings:
 
 
 def service_port(service: str) -> int:
-    return int(os.environ.get(f"{service.upper()}_PORT", DEFAULT_PORTS[service]))
+    default = DEFAULT_PORTS.get(service) or SIDE_PORTS[service]
+    return int(os.environ.get(f"{service.upper()}_PORT", default))
 
 
 def is_development() -> bool:

@@ -18,12 +18,12 @@ from shared.host.settings import Settings
 from tests.identity import ISSUER, auth, leader, officer
 from tests.system import System, eventually, receive_body, running_system
 
-SERVICES = ("intake", "processing", "postal", "scoring")
+SERVICES = ("intake", "processing", "postal", "scoring", "payments", "notify")
 
 
 @pytest.fixture
 async def system(database_url: str, nats_url: str) -> Any:
-    async with running_system(Settings(nats_url=nats_url, database_url=database_url)) as s:
+    async with running_system(Settings(nats_url=nats_url, database_url=database_url), SERVICES) as s:
         yield s
 
 
@@ -43,6 +43,8 @@ def _url(path: str, code: str) -> str:
         "letter_id": "1",
         "operator": "VNPOST",
         "document_id": str(uuid.uuid4()),
+        "charge_id": str(uuid.uuid4()),
+        "provider": "PAYGOV",
     }
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
@@ -61,6 +63,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/dossiers/{code}/leadership-reports": {"reason": "trả lần 2"},
     "/dossiers/{code}/apologies": {"reason": "quá tải", "new_due_at": "2099-01-05T10:00:00+07:00"},
     "/dossiers/{code}/decision": {"approved": True},
+    "/dossiers/{code}/obligations": {"amount_vnd": 100_000, "description": "Lệ phí trước bạ"},
+    "/charges/{charge_id}/desk-payment": {"amount_vnd": 100_000, "receipt_number": "BL-1"},
     "/dossiers/{code}/withdrawal": {"reason": "xin rút"},
     "/online/filings/{code}/completion-request": {"missing_items": ["Tờ khai"]},
     "/online/filings/{code}/refusal": {"reasons": "không thuộc thẩm quyền"},

@@ -8,7 +8,7 @@ from typing import Any
 
 from faststream.specification.asyncapi.v3_0_0.schema import ApplicationSchema
 
-from shared.contracts import base, catalogue, intake, postal, processing
+from shared.contracts import base, catalogue, intake, payments, postal, processing
 from shared.contracts.base import EventBase
 from shared.eventlog.asyncapi import asyncapi_document
 from shared.eventlog.topology import CONSUMERS, SUBJECT_ROOT
@@ -17,7 +17,7 @@ from shared.eventlog.topology import CONSUMERS, SUBJECT_ROOT
 def published_contracts() -> dict[str, type[EventBase]]:
     """Found by reading the contract modules, not the registry, so a forgotten entry shows."""
     found: dict[str, type[EventBase]] = {}
-    for module in (base, catalogue, intake, processing, postal):
+    for module in (base, catalogue, intake, processing, postal, payments):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             default = cls.model_fields["event_type"].default if issubclass(cls, EventBase) else None
             if isinstance(default, str) and re.fullmatch(r"\w+\.\w+\.v\d+", default):

@@ -40,10 +40,12 @@ def test_each_relay_may_read_the_stream_and_its_audiences_progress_but_declare_n
     from shared.eventlog.topology import STREAM, consumers_reading, sources_of
 
     audience = {c.durable for c in consumers_reading("intake")}
-    assert audience == {"processing-intake", "postal-intake", "scoring"}
+    assert audience == {"processing-intake", "postal-intake", "scoring", "payments-intake", "notify-intake"}
     assert consumers_reading("scoring") == ()
+    assert consumers_reading("notify") == ()  # notify publishes nothing: no relay, no audience
+    assert {c.durable for c in consumers_reading("payments")} == {"scoring"}
     for spec in CONSUMERS:
-        assert spec.owner in {"intake", "processing", "postal", "scoring"}
+        assert spec.owner in {"intake", "processing", "postal", "scoring", "payments", "notify"}
         for source in sources_of(spec):
             allowed = permissions(source)["publish"]["allow"]
             assert f"$JS.API.CONSUMER.INFO.{STREAM}.{spec.durable}" in allowed

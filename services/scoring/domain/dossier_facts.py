@@ -32,7 +32,9 @@ class DossierFacts:
     channel_kind: ChannelKind | None = None
     postal_return: bool = False
     fee_vnd: int = 0
-    paid_online: bool = False
+    paid_online: bool = False  # a charge paid online: intake's flag, or the payment platform
+    obligations_vnd: int = 0  # financial obligations requested during processing (payments)
+    obligations_due: int = 0  # of those, not paid yet (national status 6 while any is due)
     documents_scanned: bool = False
     electronic_result: bool = False  # the procedure issues an electronic result
     registered_at: datetime | None = None  # first event at the counter, whatever its outcome

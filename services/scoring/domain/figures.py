@@ -71,8 +71,8 @@ def _registered_part(f: DossierFacts) -> Counter[str]:
     c.update(
         received=1,
         postal_return=int(f.postal_return),
-        fee_bearing=int(f.fee_vnd > 0),
-        paid_online=int(f.fee_vnd > 0 and f.paid_online),
+        fee_bearing=int(f.fee_vnd + f.obligations_vnd > 0),
+        paid_online=int(f.fee_vnd + f.obligations_vnd > 0 and f.paid_online),
         scanned=int(f.documents_scanned),
         electronic_result=int(f.electronic_result),
         returns=f.supplement_requests,

@@ -20,6 +20,7 @@ from shared.contracts import (
     ApologyIssued,
     CaseOpened,
     CaseTransferred,
+    ChargeOpened,
     ClosedForNoSupplement,
     ComplaintFiled,
     CompletionRequested,
@@ -30,6 +31,7 @@ from shared.contracts import (
     ElectronicResultIssued,
     LeadershipReported,
     MarkedOverdue,
+    PaymentReceived,
     ProcessingStopped,
     RatingGiven,
     ResultReady,
@@ -44,7 +46,7 @@ from shared.contracts.base import is_backdated
 from shared.contracts.intake import DossierFiled
 from shared.contracts.processing import CaseEvent
 
-_SERVICE_RANK = {"intake": 0, "processing": 1, "postal": 2}
+_SERVICE_RANK = {"intake": 0, "processing": 1, "postal": 2, "payments": 3}
 _TIMELINESS = {"finished_early": "early", "finished_on_time": "on_time", "finished_late": "late"}
 
 
@@ -91,6 +93,8 @@ def fold(events: Iterable[AnyEvent], now: datetime | None = None) -> DossierFact
             f.setdefault("department_code", event.department_code)
             f["due_at"] = event.due_at
             paused = _case_event(f, event, paused)
+        elif isinstance(event, ChargeOpened | PaymentReceived):
+            _payment(f, event)
         else:
             _postal(f, event)
     f["event_count"] = len(ordered)
@@ -107,6 +111,7 @@ def fold(events: Iterable[AnyEvent], now: datetime | None = None) -> DossierFact
             paused=facts.paused,
             finish_kind=facts.finish_kind,
             returned=facts.returned_at is not None,
+            obligation_due=facts.obligations_due > 0,
         ),
     )
 
@@ -135,7 +140,7 @@ def _filed(f: dict[str, Any], event: DossierFiled) -> None:
             outcome="received",
             postal_return=event.postal_return,
             fee_vnd=event.fee_vnd,
-            paid_online=event.paid_online,
+            paid_online=event.paid_online or f.get("paid_online", False),
             documents_scanned=event.documents_scanned,
             electronic_result=event.electronic_result,
             received_at=event.received_at,
@@ -181,6 +186,20 @@ def _case_event(f: dict[str, Any], event: CaseEvent, paused: bool) -> bool:
         f["complaints"] = f.get("complaints", 0) + 1
         f.setdefault("complained_at", event.occurred_at)
     return paused
+
+
+def _payment(f: dict[str, Any], event: ChargeOpened | PaymentReceived) -> None:
+    """A fee or obligation paid online counts the dossier as paid online (Decision 766's online
+    payment); an obligation requested and not yet paid is national status 6."""
+    if isinstance(event, ChargeOpened):
+        if event.kind == "obligation":
+            f["obligations_vnd"] = f.get("obligations_vnd", 0) + event.amount_vnd
+            f["obligations_due"] = f.get("obligations_due", 0) + 1
+        return
+    if event.method == "online":
+        f["paid_online"] = True
+    if event.kind == "obligation":
+        f["obligations_due"] = max(0, f.get("obligations_due", 0) - 1)
 
 
 def _postal(f: dict[str, Any], event: AnyEvent) -> None:

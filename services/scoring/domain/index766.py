@@ -12,7 +12,10 @@ Formulas (docs/domain-rules.md, "Index 766"), each scored against its group maxi
 * online services (12): online dossiers (excluding those whose electronic result, where the
   procedure issues one, went back on paper) over all received; full at >= 50 %, else
   rate x 12 / 50 %.
-* online payment (10): dossiers paid online over fee-bearing dossiers. The decision gives no
+* online payment (10): dossiers paid online over fee-bearing dossiers. Fee-bearing: a fee at
+  receipt, or a financial obligation requested during processing; paid online: intake's flag
+  (paid through the portal before receipt) or any of its charges paid through the payment
+  platform (``payments.payment_received.v1``, method ``online``). The decision gives no
   threshold for it: scored proportionally, rate x 10.
 * digitisation (22): dossiers with documents scanned and, where the procedure issues one, an
   electronic result, over all received; full at >= 80 %, else rate x 22 / 80 %.
@@ -136,7 +139,7 @@ def tally(facts: Iterable[DossierFacts], start: datetime, end: datetime) -> Tall
     """The counts over facts read at ``end`` (or earlier, for a period still running)."""
     members = [f for f in facts if in_period(f, start, end)]
     received = [f for f in members if f.received_at is not None and f.received_at >= start]
-    fee = [f for f in received if f.fee_vnd > 0]
+    fee = [f for f in received if f.fee_vnd + f.obligations_vnd > 0]
     return Tally(
         members=len(members),
         on_time=sum(on_time_766(f, end) for f in members),

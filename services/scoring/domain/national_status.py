@@ -2,8 +2,10 @@
 
 Codes (docs/domain-rules.md, "National status codes"): 1 newly registered, 2 received,
 3 not received, 4 in processing, 5 supplement requested, 6 financial obligation requested,
-7 citizen asked to withdraw, 8 processing stopped, 9 processed, 10 result returned. Code 6 needs
-an event we do not have yet (see ``unsupported.UNSUPPORTED``), so it never appears.
+7 citizen asked to withdraw, 8 processing stopped, 9 processed, 10 result returned. Code 6 holds
+while an obligation requested through payments (``payments.charge_opened.v1`` of kind
+``obligation``) is unpaid and the dossier is neither returned, withdrawn nor stopped: the result
+waits for the payment, even when the decision is made.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ def national_status(
     paused: bool,
     finish_kind: str | None,
     returned: bool,
+    obligation_due: bool = False,
 ) -> int:
     if returned:
         return RESULT_RETURNED
+    if obligation_due and finish_kind not in ("withdrawn", "stopped", "closed"):
+        return FINANCIAL_OBLIGATION
     if finish_kind == "decided":
         return PROCESSED
     if finish_kind == "withdrawn":

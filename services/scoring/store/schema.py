@@ -24,7 +24,16 @@ _FACT_TYPES = {
     "rating": "smallint",
     "national_status": "smallint NOT NULL",
 }
-_COUNTS = ("fee_vnd", "escalations", "apologies", "transfers", "postal_failures", "complaints")
+_COUNTS = (
+    "fee_vnd",
+    "obligations_vnd",
+    "obligations_due",
+    "escalations",
+    "apologies",
+    "transfers",
+    "postal_failures",
+    "complaints",
+)
 
 
 def _fact_type(name: str) -> str:
@@ -66,6 +75,8 @@ ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS rated_at timestamptz;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS complaints bigint NOT NULL DEFAULT 0;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS complained_at timestamptz;
 ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS pickup_reference text;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS obligations_vnd bigint NOT NULL DEFAULT 0;
+ALTER TABLE scoring.dossier_facts ADD COLUMN IF NOT EXISTS obligations_due bigint NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS facts_code ON scoring.dossier_facts (dossier_code);
 CREATE INDEX IF NOT EXISTS facts_department ON scoring.dossier_facts (department_code, registered_at);
 CREATE INDEX IF NOT EXISTS facts_point ON scoring.dossier_facts (receiving_point, registered_at);

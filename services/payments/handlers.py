@@ -1,0 +1,61 @@
+"""Payments' message handler: each received dossier's fee becomes a charge.
+
+The amount is the catalogue's fee for the procedure (``load_catalogue()``), the one a platform's
+callback is checked against. A dossier whose fee intake recorded as already paid online (paid
+before the receipt, through the portal) owes nothing more here; a procedure without a fee opens
+no charge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from services.intake.catalogue import UnknownProcedure, load_catalogue
+from services.payments.application import PaymentsApplication
+from shared.contracts import AnyEvent, DossierReceived
+from shared.eventlog.consumer import Handler
+
+SYSTEM_ACTOR = {"user_id": "payments-service", "role": "system", "agency": "TTPVHCC", "channel": 1}
+
+
+def fee_of(procedure_code: str, fallback: int) -> int:
+    try:
+        return load_catalogue().procedure(procedure_code).fee_vnd
+    except UnknownProcedure:  # withdrawn from the catalogue since: the receipt's own figure
+        return fallback
+
+
+def on_intake_event(app: PaymentsApplication) -> Handler:
+    async def handle(conn: asyncpg.Connection, event: AnyEvent) -> None:
+        if not isinstance(event, DossierReceived):
+            return
+        await conn.execute(
+            "INSERT INTO payments.dossiers (dossier_id, dossier_code, procedure_code, department_code,"
+            " receiving_point, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            event.dossier_id,
+            event.dossier_code,
+            event.procedure_code,
+            event.department_code,
+            event.receiving_point,
+            event.received_at,
+        )
+        amount = fee_of(event.procedure_code, event.fee_vnd)
+        if amount <= 0 or event.paid_online:
+            return
+        await asyncio.to_thread(
+            app.open_charge,
+            dossier_id=event.dossier_id,
+            dossier_code=event.dossier_code,
+            kind="fee",
+            number=1,
+            amount_vnd=amount,
+            description=f"Phí, lệ phí thủ tục {event.procedure_code}",
+            department_code=event.department_code,
+            receiving_point=event.receiving_point,
+            occurred_at=event.received_at,
+            actor=SYSTEM_ACTOR,
+        )
+
+    return handle
