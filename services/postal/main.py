@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             await keyring.start(conn)
 
     host.setup.append(create_tables)
-    host.background.extend([index.run, booking.run])
+    # Every replica keeps the index (its batches are serialised by a row lock on its position);
+    # one books at a time, so that no parcel is booked twice with its operator.
+    host.background.append(index.run)
+    host.exclusive("booking", booking.run)
     host.consume(
         TrackedConsumer(
             spec=POSTAL_FROM_PROCESSING,

@@ -44,7 +44,10 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
         await host.pool.execute(DDL)
 
     host.setup.append(create_tables)
-    host.background.append(lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s))
+    # One replica sweeps at a time; the cases refuse a step twice, but two sweepers would race.
+    host.exclusive(
+        "overdue-sweeper", lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s)
+    )
     app = service_app(host, title="motcua processing", description="Giải quyết hồ sơ")
     app.include_router(build_router(host, application))
     app.state.host = host
