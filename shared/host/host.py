@@ -95,9 +95,15 @@ class ServiceHost:
             self.settings.database_url, min_size=1, max_size=self.pool_size
         )
         async with self.pool.acquire() as conn:
-            await ensure_eventlog_tables(conn, self.schema)
-        for hook in self.setup:
-            await hook()
+            # Replicas starting together on a fresh database would race on their tables
+            # (CREATE ... IF NOT EXISTS is not safe concurrently): one sets up at a time.
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"setup:{self.schema}")
+            try:
+                await ensure_eventlog_tables(conn, self.schema)
+                for hook in self.setup:
+                    await hook()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"setup:{self.schema}")
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
         if self.settings.nats_user is None:
