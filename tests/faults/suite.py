@@ -87,10 +87,26 @@ class FaultStack:
         return self.issuer.token_for(demo_user(user))
 
     def start(self, name: str) -> None:
-        env = {**self.env, **self.servers.nats_credentials(name)}
-        process = start_service(name, env, self.ports[name], log=self.logs / f"{name}.log")
-        self.processes[name] = process
-        wait_healthy(name, process, timeout=120, url=f"{self.url(name)}/health")
+        self.start_many([name])
+
+    def start_many(self, names: list[str]) -> None:
+        """Starts instances side by side: ``intake`` is a service's first, ``intake.2`` its second."""
+        started = {}
+        for name in names:
+            service = service_of(name)
+            env = {**self.env, **self.servers.nats_credentials(service), "MOTCUA_REPLICA": name}
+            started[name] = start_service(service, env, self.ports[name], log=self.logs / f"{name}.log")
+            self.processes[name] = started[name]
+        for name, process in started.items():
+            wait_healthy(name, process, timeout=180, url=f"{self.url(name)}/health")
+
+    def instances(self, service: str) -> list[str]:
+        """The service's instances still running."""
+        return sorted(
+            name
+            for name, process in self.processes.items()
+            if service_of(name) == service and process.poll() is None
+        )
 
     def start_keeper(self) -> None:
         ops = self.servers.nats_url.split("@", 1)[0]  # nats://ops:<password>
@@ -115,8 +131,16 @@ class FaultStack:
         self.processes.clear()
 
 
+def service_of(instance: str) -> str:
+    return instance.partition(".")[0]
+
+
+def instance_names(replicas: int) -> list[str]:
+    return [name if i == 1 else f"{name}.{i}" for name in SERVICES for i in range(1, replicas + 1)]
+
+
 @contextlib.contextmanager
-def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
+def fault_stack(data_dir: Path, replicas: int = 1, env: dict[str, str] | None = None) -> Iterator[FaultStack]:
     data_dir.mkdir(parents=True, exist_ok=True)
     servers = start_servers(data_dir, fresh=True)
     assert servers.data_dir is not None
@@ -131,18 +155,22 @@ def fault_stack(data_dir: Path) -> Iterator[FaultStack]:
         "DATABASE_URL": servers.database_url.replace(f":{pg_port}/", f":{pg_proxy.port}/"),
         # Heal within seconds, and do not let uvicorn's access log fill the disk.
         "MOTCUA_TOPOLOGY_KEEP_S": "0.5",
+        **(env or {}),
     }
     env.update(development_secrets(servers.data_dir, env))
     logs = servers.data_dir / "logs"
     logs.mkdir(exist_ok=True)
     stack = FaultStack(servers, nats_proxy, pg_proxy, env, issuer, logs)
-    stack.ports = {name: free_port() for name in SERVICES}
-    stack.env.update({f"{name.upper()}_PORT": str(port) for name, port in stack.ports.items()})
+    stack.ports = {name: free_port() for name in instance_names(replicas)}
+    stack.env.update({f"{name.upper()}_PORT": str(stack.ports[name]) for name in SERVICES})
     try:
         # The keeper declares the topology before the services wait for it.
         stack.start_keeper()
-        for name in SERVICES:
-            stack.start(name)
+        if replicas == 1:
+            for name in SERVICES:
+                stack.start(name)
+        else:
+            stack.start_many(instance_names(replicas))
         yield stack
     finally:
         stack.stop_all()
@@ -163,6 +191,8 @@ class Load:
     server_errors: int = 0
     failed: int = 0
     other: Counter[int] = field(default_factory=Counter)
+    answered: dict[str, str] = field(default_factory=dict)  # idempotency key -> dossier code
+    unanswered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # key, body
 
 
 async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
@@ -170,27 +200,35 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
     idempotency key; a request waits at most 10 s for its answer."""
     load = Load()
     token = stack.token(DESK_USER)
-    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=10) as client:
+    intake = (stack.instances("intake") or ["intake"])[0]
+    async with httpx.AsyncClient(base_url=stack.url(intake), timeout=10) as client:
         procedures = (await client.get("/procedures")).json()
     desk = [p["code"] for p in procedures if 1 in [int(c) for c in p["channels"]]]
     rng = random.Random(tag)
-    free: list[Connection] = []
+    free: dict[str, list[Connection]] = {}
 
     async def one(serial: int) -> None:
         body = {"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1}
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{tag}-{serial}"}
-        connection = free.pop() if free else Connection(stack.url("intake"))
+        key = f"{tag}-{serial}"
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+        # Spread over the intakes running now, as a load balancer would.
+        running = stack.instances("intake") or ["intake"]
+        url = stack.url(running[serial % len(running)])
+        pool = free.setdefault(url, [])
+        connection = pool.pop() if pool else Connection(url)
         try:
             status, content = await asyncio.wait_for(
                 connection.request("POST", "/dossiers", json.dumps(body).encode(), headers), 10
             )
         except (HttpError, TimeoutError, OSError):
             load.failed += 1
+            load.unanswered.append((key, body))
             await connection.close()
             return
-        free.append(connection)
+        pool.append(connection)
         if status in (200, 201):
             load.accepted.append(json.loads(content)["code"])
+            load.answered[key] = load.accepted[-1]
         elif status >= 500:
             load.server_errors += 1
         else:
@@ -205,8 +243,9 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
             tasks.append(asyncio.create_task(one(load.offered)))
         await asyncio.sleep(min(0.02, 1 / rate))
     await asyncio.gather(*tasks)
-    for connection in free:
-        await connection.close()
+    for connections in free.values():
+        for connection in connections:
+            await connection.close()
     return load
 
 
@@ -269,7 +308,8 @@ FAULTS: dict[str, Fault] = {
 
 async def lag(stack: FaultStack) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {stack.token(AUDITOR_USER)}"}
-    async with httpx.AsyncClient(base_url=stack.url("scoring"), timeout=10) as client:
+    scoring = (stack.instances("scoring") or ["scoring"])[0]
+    async with httpx.AsyncClient(base_url=stack.url(scoring), timeout=10) as client:
         answer = await client.get("/ops/lag", headers=headers)
     answer.raise_for_status()
     data: dict[str, Any] = answer.json()
