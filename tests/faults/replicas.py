@@ -18,7 +18,10 @@ sent again, with their keys, to the surviving one. Once converged:
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ import httpx
 
 from bench.identity import DESK_USER
 from bench.workload import applicant
+from services.ops.launcher import ROOT
 from tests.faults.suite import SERVICES, FaultStack, check, converged, fault_stack, offer, verify
 
 # A crashed intake's claims expire quickly, so that their retries are answered within the run.
@@ -235,6 +239,8 @@ def run_replicas(
         outcome.lost, outcome.doubled = check(stack)
         outcome.unexplained = len(asyncio.run(_scored(stack.servers.database_url)) - stack.accepted)
         outcome.differences = verify(stack)
+        if outcome.differences:
+            outcome.notes = _verify_text(stack)
         after = asyncio.run(wait_held(stack))
         for key, (holder, terms) in before.items():
             now, terms_now = after.get(key, ("nobody", terms))
@@ -248,3 +254,17 @@ async def _scored(database_url: str) -> set[str]:
         return {r["dossier_code"] for r in await conn.fetch("SELECT dossier_code FROM scoring.dossier_facts")}
     finally:
         await conn.close()
+
+
+def _verify_text(stack: FaultStack) -> str:
+    """What ``motcua verify`` says, for the report of a run that found differences."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.ops.cli", "verify", "--database-url", stack.servers.database_url],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result.stdout[-3000:]
