@@ -35,8 +35,9 @@ from bench.workload import applicant
 from services.ops.launcher import ROOT
 from tests.faults.suite import SERVICES, FaultStack, check, converged, fault_stack, offer, verify
 
-# A crashed intake's claims expire quickly, so that their retries are answered within the run.
-ENV = {"INTAKE_KEY_LEASE_S": "3"}
+# A crashed intake's claims expire quickly, so that their retries are answered within the run;
+# what a killed replica had fetched goes to the other after 10 s instead of 30.
+ENV = {"INTAKE_KEY_LEASE_S": "3", "MOTCUA_ACK_WAIT_S": "10"}
 
 
 @dataclass
