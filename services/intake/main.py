@@ -21,7 +21,8 @@ from services.intake.pickups import DDL as PICKUPS_DDL
 from services.intake.pickups import record_pickup
 from services.intake.translate import translator
 from shared.documents import PgDocumentStore, max_document_bytes
-from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, ensure_schema, eventstore_env
+from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, eventstore_env
+from shared.eventlog.store import schema_ready
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
@@ -37,8 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Without its master key (outside development) intake refuses to start: it seals personal data.
     keyring = KeyRing(master_key_from_env())
     # The library creates its tables on construction, inside a schema that must exist.
-    ensure_schema(settings.database_url, "intake")
-    application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
+    with schema_ready(settings.database_url, "intake"):  # replicas may start together
+        application = IntakeApplication(env=eventstore_env(settings.database_url, "intake"))
     host.publish_from(application, translator(application))
 
     host.consume(

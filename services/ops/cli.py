@@ -32,6 +32,7 @@ from services.scoring.rebuild import replace_tables
 from services.scoring.verify import compare
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
+from shared.eventlog.singleton import Singleton, singletons_ddl
 from shared.eventlog.topology import KEEP_INTERVAL_S, keep_topology
 from shared.runtime.servers import recorded_urls
 
@@ -112,6 +113,14 @@ def topology_declare(nats_url: NatsUrl = None) -> None:
 def topology_keep(
     nats_url: NatsUrl = None,
     interval: Annotated[float, typer.Option(help="seconds between two looks")] = KEEP_INTERVAL_S,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="DATABASE_URL",
+            help="with it, one keeper of several keeps at a time (a PostgreSQL lock); the others wait",
+        ),
+    ] = None,
 ) -> None:
     """Declare, then keep watching: re-declare the stream or a consumer that went missing (JetStream's
     store lost). Runs until stopped (Ctrl-C / SIGTERM); the relays re-publish from PostgreSQL."""
@@ -129,10 +138,28 @@ def topology_keep(
         nc = await connect(
             url, os.environ.get("NATS_USER") or None, os.environ.get("NATS_PASSWORD") or None, reconnect=True
         )
-        try:
+
+        async def keep(term: asyncio.Event) -> None:
             await declare_topology(nc.jetstream())
             console.print("[green]declared[/] the stream and its consumers; keeping them")
-            await keep_topology(nc.jetstream(), stop, interval_s=interval)
+            await keep_topology(nc.jetstream(), term, interval_s=interval)
+
+        try:
+            if database_url is None:
+                await keep(stop)
+            else:
+                # Two keepers would re-declare side by side (harmless, but noisy): one keeps.
+                conn = await asyncpg.connect(database_url)
+                try:
+                    async with conn.transaction():  # keepers starting at once race on the DDL
+                        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ddl:ops'))")
+                        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS ops; {singletons_ddl('ops')}")
+                finally:
+                    await conn.close()
+                keeper = Singleton(
+                    "topology-keeper", service="ops", schema="ops", database_url=database_url, loop=keep
+                )
+                await keeper.run(stop)
         finally:
             await nc.close()
 

@@ -21,10 +21,10 @@ from shared.eventlog import (
     POSTAL_FROM_INTAKE,
     POSTAL_FROM_PROCESSING,
     TrackedConsumer,
-    ensure_schema,
     eventstore_env,
 )
 from shared.eventlog.consumer import all_in_one_savepoint
+from shared.eventlog.store import schema_ready
 from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
@@ -38,8 +38,8 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
     host = ServiceHost("postal", settings=settings)
     # Postal opens addresses to book deliveries: without its master key it refuses to start.
     keyring = KeyRing(master_key_from_env())
-    ensure_schema(settings.database_url, "postal")
-    application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
+    with schema_ready(settings.database_url, "postal"):  # replicas may start together
+        application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
     host.publish_from(application, ReplayingTranslator(application, to_contract))
 
     def pool() -> asyncpg.Pool:
@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             await keyring.start(conn)
 
     host.setup.append(create_tables)
-    host.background.extend([index.run, booking.run])
+    # Every replica keeps the index (its batches are serialised by a row lock on its position);
+    # one books at a time, so that no parcel is booked twice with its operator.
+    host.background.append(index.run)
+    host.exclusive("booking", booking.run)
     host.consume(
         TrackedConsumer(
             spec=POSTAL_FROM_PROCESSING,

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS postal.index_position (
     name text PRIMARY KEY,
     position bigint NOT NULL
 );
+-- The row exists before any catch-up: replicas serialise their catch-ups by locking it, and
+-- a missing row would lock nothing (two replicas would apply the same events at once).
+INSERT INTO postal.index_position (name, position) VALUES ('shipments', 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS postal.webhook_receipts (
     operator text NOT NULL,
     event_id text NOT NULL,

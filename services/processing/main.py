@@ -17,10 +17,10 @@ from shared.eventlog import (
     PROCESSING_FROM_POSTAL,
     PROCESSING_QUEUES,
     TrackedConsumer,
-    ensure_schema,
     eventstore_env,
 )
 from shared.eventlog.consumer import all_in_one_savepoint
+from shared.eventlog.store import schema_ready
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
@@ -29,8 +29,8 @@ from shared.host.settings import Settings
 def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0) -> FastAPI:
     settings = settings or Settings.from_env()
     host = ServiceHost("processing", settings=settings)
-    ensure_schema(settings.database_url, "processing")
-    application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
+    with schema_ready(settings.database_url, "processing"):  # replicas may start together
+        application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
     host.publish_from(application, translator(application))
     for spec, handler, prepare in (
         (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
@@ -51,7 +51,10 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
         await documents.create_tables()
 
     host.setup.append(create_tables)
-    host.background.append(lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s))
+    # One replica sweeps at a time; the cases refuse a step twice, but two sweepers would race.
+    host.exclusive(
+        "overdue-sweeper", lambda stop: run_overdue_sweeper(host.pool, application, stop, sweep_every_s)
+    )
     app = service_app(
         host,
         title="motcua processing",

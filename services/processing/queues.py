@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,6 +30,7 @@ from shared.contracts import (
     SupplementRequested,
 )
 from shared.contracts.processing import CaseEvent
+from shared.eventlog import PoisonMessage
 from shared.signals.metrics import clock_sweep
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,30 @@ async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
     if isinstance(event, SupplementReceived):
         sets.append("paused_since = NULL")
     # Steps of one case apply in order; an older one arriving late is already reflected.
-    await conn.execute(
-        f"UPDATE processing.case_queue SET {', '.join(sets)} WHERE dossier_code = $1 AND version < $2",
+    updated = await conn.fetchval(
+        f"WITH moved AS (UPDATE processing.case_queue SET {', '.join(sets)}"
+        " WHERE dossier_code = $1 AND version < $2 RETURNING 1)"
+        " SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM processing.case_queue"
+        " WHERE dossier_code = $1)",
         *args,
     )
+    if updated:
+        return
+    if datetime.now(UTC) - event.recorded_at > OPENING_LATE_AFTER:
+        # Not a race any more: its opening was dead-lettered, say. Dead-lettered in turn (and
+        # re-driven once the opening is in), rather than holding up every batch it is part of.
+        raise PoisonMessage(f"case {event.dossier_code} has no queue row; its opening was never projected")
+    raise CaseNotYetQueued(event.dossier_code)
+
+
+# A step newer than this whose case has no row yet waits for its opening (CaseNotYetQueued).
+OPENING_LATE_AFTER = timedelta(minutes=10)
+
+
+class CaseNotYetQueued(Exception):
+    """A step of a case whose opening is not projected yet: another replica is projecting it
+    in a batch of its own, not committed yet. Transient: the batch is redelivered, by then the
+    row is there (a step is never published before its case's opening)."""
 
 
 async def work_queue(

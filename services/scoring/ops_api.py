@@ -86,7 +86,7 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
     )
     async def start_replay(caller: Caller = CALLER) -> JSONResponse:
         try:
-            replay = replays.start(caller.principal.user_id)
+            replay = await replays.start(caller.principal.user_id)
         except ReplayRunning as exc:
             raise ApiError(
                 409,

@@ -30,6 +30,7 @@ import asyncpg
 from services.ops.log_progress import apply_tick
 from services.ops.replay_parts import FOLD, READ, project_part, stored_events
 from services.scoring.rebuild import Projection, replace_tables
+from shared.eventlog.singleton import NAMESPACE, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ WRITE = "writing scoring's tables"
 # the phases as the API names them (stable keys a page can translate), in order
 PHASE_KEYS = {READ: "read", FOLD: "fold", WRITE: "write"}
 KEEP = 10
+
+
+REPLAY_LOCK = lock_key("scoring", "replay")
 
 
 class ReplayRunning(Exception):
@@ -135,11 +139,23 @@ class Replays:
     def recent(self) -> list[Replay]:
         return sorted(self.replays.values(), key=lambda r: r.started_at, reverse=True)
 
-    def start(self, started_by: str) -> Replay:
-        """Starts a replay in the background and returns it at once; ``ReplayRunning`` if one runs."""
+    async def start(self, started_by: str) -> Replay:
+        """Starts a replay in the background and returns it at once; ``ReplayRunning`` if one
+        runs, here or in another replica of scoring (two would replace the tables in turn, each
+        with what it read before the other wrote)."""
         busy = self.running()
         if busy is not None:
             raise ReplayRunning(busy.id)
+        # A session lock on a connection the replay keeps until it ends: it dies with the process.
+        conn = await self.pool().acquire()
+        try:
+            got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, REPLAY_LOCK)
+        except BaseException:
+            await self.pool().release(conn)
+            raise
+        if not got:
+            await self.pool().release(conn)
+            raise ReplayRunning("another replica")
         replay = Replay(secrets.token_hex(8), started_by, datetime.now(UTC))
         # the read phases exist from the start, so the first poll already shows the stages
         replay.phase(READ, 0, "events")
@@ -147,7 +163,7 @@ class Replays:
         self.replays[replay.id] = replay
         for old in self.recent()[KEEP:]:
             del self.replays[old.id]
-        task = asyncio.create_task(self._run(replay))
+        task = asyncio.create_task(self._locked(replay, conn))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return replay
@@ -159,6 +175,16 @@ class Replays:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _locked(self, replay: Replay, conn: asyncpg.Connection) -> None:
+        try:
+            await self._run(replay)
+        finally:
+            try:
+                await conn.fetchval("SELECT pg_advisory_unlock($1, $2)", NAMESPACE, REPLAY_LOCK)
+            finally:
+                # Released anyway: the pool's reset unlocks every advisory lock of the session.
+                await self.pool().release(conn)
 
     async def _run(self, replay: Replay) -> None:
         try:

@@ -124,7 +124,8 @@ class OutboxRelay:
         )
 
     async def _load(self) -> None:
-        """The relay's saved state (this process is its only writer)."""
+        """The relay's saved state (while it holds the relay's lock this process is its only
+        writer; read again at the start of every term, since another replica may have moved it)."""
         row = await self.pool.fetchrow(
             f"SELECT position, published, last_seq, checkpoint, checkpoint_published, stream_created,"
             f" heals, last_heal FROM {self.schema}.relay_position WHERE relay = $1",
@@ -391,7 +392,14 @@ class OutboxRelay:
                     await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_s)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Tail the log until ``stop`` is set; errors are logged and retried with back-off."""
+        """Tail the log until ``stop`` is set; errors are logged and retried with back-off.
+
+        Runs while this replica holds the service's relay lock (``singleton.py``); each run is a
+        term that starts from the saved state, whatever this object remembers of an earlier term.
+        """
+        self._position = None
+        self._marks.clear()
+        self._next_check = 0.0
         listener = asyncio.create_task(self._listen(stop))
         try:
             await self._tail(stop)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from urllib.parse import unquote, urlparse
 
 import psycopg
@@ -35,5 +37,22 @@ def eventstore_env(database_url: str, schema: str, *, pool_size: int = 5) -> dic
 
 def ensure_schema(database_url: str, schema: str) -> None:
     """The library creates its tables but not the schema they live in."""
+    with schema_ready(database_url, schema):
+        pass
+
+
+@contextlib.contextmanager
+def schema_ready(database_url: str, schema: str) -> Iterator[None]:
+    """The schema exists, and no other process creates tables in it until the block ends.
+
+    Replicas starting together on a fresh database would otherwise race on ``CREATE ... IF NOT
+    EXISTS`` (PostgreSQL then fails one of them on its catalogue's unique index); the library
+    creates its tables when its application is constructed, so that goes inside the block.
+    """
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"ddl:{schema}",))
+        try:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"ddl:{schema}",))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from shared.eventlog.singleton import singletons_ddl
+
 
 def _ddl(schema: str) -> str:
     return f"""
@@ -50,3 +52,4 @@ async def ensure_eventlog_tables(conn: asyncpg.Connection, schema: str) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ddl:{schema}")
         await conn.execute(_ddl(schema))
+        await conn.execute(singletons_ddl(schema))

@@ -50,6 +50,9 @@ PUBLISHERS = ("intake", "processing", "postal", "payments")
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
 REDELIVERY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# How long a message fetched by a replica that died unacknowledged waits before another replica
+# gets it: longer than any batch takes (a slower one is only done twice, tracked once).
+ACK_WAIT_S = float(os.environ.get("MOTCUA_ACK_WAIT_S", "30"))
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class ConsumerSpec:
             filter_subject=self.filter_subject,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30.0,
+            ack_wait=ACK_WAIT_S,
             max_deliver=self.max_deliver,
             max_ack_pending=20_000,
         )

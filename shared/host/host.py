@@ -33,6 +33,7 @@ from shared.eventlog import (
 from shared.eventlog.nats_users import inbox_prefix, log_nats_error, strip_credentials
 from shared.eventlog.redrive import serve_redrives
 from shared.eventlog.relay import Translator
+from shared.eventlog.singleton import Loop, Singleton
 from shared.host.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,11 @@ class ServiceHost:
         self._pulls: list[asyncio.Task[None]] = []
         # Run once the pool exists and before any message is consumed (tables, seeds).
         self.setup: list[Callable[[], Awaitable[None]]] = []
-        # Long-running loops (sweepers) started with the service; each gets the stop event.
+        # Long-running loops started with the service in every replica; each gets the stop event.
         self.background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = []
+        # Loops that one replica of the service runs at a time (the relay, sweepers): by name.
+        self.singletons: dict[str, Singleton] = {}
+        self._exclusive: dict[str, Loop] = {}
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -84,15 +88,26 @@ class ServiceHost:
     def consume(self, consumer: TrackedConsumer) -> None:
         self.consumers.append(consumer)
 
+    def exclusive(self, name: str, loop: Loop) -> None:
+        """A loop that must not run in two replicas at once: it runs in whichever replica holds
+        its lock, and moves to another when that one stops or dies (``singleton.py``)."""
+        self._exclusive[name] = loop
+
     async def start(self) -> None:
         await asyncio.to_thread(ensure_schema, self.settings.database_url, self.schema)
         self._pool = await asyncpg.create_pool(
             self.settings.database_url, min_size=1, max_size=self.pool_size
         )
         async with self.pool.acquire() as conn:
-            await ensure_eventlog_tables(conn, self.schema)
-        for hook in self.setup:
-            await hook()
+            # Replicas starting together on a fresh database would race on their tables
+            # (CREATE ... IF NOT EXISTS is not safe concurrently): one sets up at a time.
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"setup:{self.schema}")
+            try:
+                await ensure_eventlog_tables(conn, self.schema)
+                for hook in self.setup:
+                    await hook()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"setup:{self.schema}")
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
         if self.settings.nats_user is None:
@@ -108,11 +123,22 @@ class ServiceHost:
             self.relay = OutboxRelay(
                 name=self.name, schema=self.schema, app=app, translate=translate, js=js, pool=self.pool
             )
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+            # One relay per service publishes at a time: a second would only publish again.
+            self._exclusive = {"relay": self.relay.run, **self._exclusive}
         for consumer in self.consumers:
             self._pulls.append(asyncio.create_task(consumer.run(js, self._stop)))
         for loop in self.background:
             self._tasks.append(asyncio.create_task(loop(self._stop)))
+        for name, exclusive in self._exclusive.items():
+            singleton = Singleton(
+                name,
+                service=self.name,
+                schema=self.schema,
+                database_url=self.settings.database_url,
+                loop=exclusive,
+            )
+            self.singletons[name] = singleton
+            self._tasks.append(asyncio.create_task(singleton.run(self._stop)))
         log.info("%s started", self.name)
 
     @property
@@ -187,6 +213,8 @@ class ServiceHost:
         if self.relay is not None and postgres["status"] != "down":
             with contextlib.suppress(Exception):  # down between the two reads: left out
                 checks["relay_position"] = await asyncio.wait_for(self.relay.position(), timeout=2)
+        if self.singletons:
+            checks["singletons"] = {name: s.status() for name, s in self.singletons.items()}
         checks["consumers"] = {
             c.spec.durable: {
                 "processed": c.stats.processed,

@@ -10,10 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.faults.replicas import HEADER, run_replicas
 from tests.faults.suite import FAULTS, RESULTS, Outcome, run_suite, table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
+REPLICAS_BEGIN, REPLICAS_END = "<!-- replicas:begin -->", "<!-- replicas:end -->"
 
 
 def main() -> int:
@@ -24,6 +26,12 @@ def main() -> int:
     parser.add_argument("--only", action="append", choices=list(FAULTS), help="run only these faults")
     parser.add_argument("--logs", type=Path, help="copy the services' logs to this folder at the end")
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing")
+    parser.add_argument(
+        "--replicas",
+        choices=("also", "only", "no"),
+        default="also",
+        help="two replicas of every service, the relay holders killed (-9), on a system of its own",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -38,6 +46,11 @@ def main() -> int:
         )
 
     began = time.monotonic()
+    ok = True
+    if args.replicas != "no":
+        ok = replicas(args.rate, args.seconds, write=not args.no_write)
+    if args.replicas == "only":
+        return 0 if ok else 1
     with tempfile.TemporaryDirectory(prefix="motcua-faults-") as folder:
         outcomes = run_suite(
             Path(folder),
@@ -70,7 +83,38 @@ def main() -> int:
         if BEGIN in readme:
             readme = re.sub(f"{BEGIN}.*?{END}", f"{BEGIN}\n{body}{END}", readme, flags=re.S)
             README.write_text(readme)
-    return 0 if all(o.ok for o in outcomes) else 1
+    return 0 if ok and all(o.ok for o in outcomes) else 1
+
+
+def replicas(rate: float, seconds: float, *, write: bool) -> bool:
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="motcua-replicas-") as folder:
+        outcome = run_replicas(Path(folder), rate=rate, seconds=seconds)
+    print(f"{'ok' if outcome.ok else 'FAILED':6} {outcome}", flush=True)
+    text = HEADER + outcome.row(rate, seconds) + "\n"
+    print(text)
+    print(f"replicas: {time.monotonic() - began:.0f} s")
+    if write:
+        body = (
+            f"Replicas run of {time.strftime('%Y-%m-%d')} (`make faults`: two processes of each service on"
+            f" one NATS and one PostgreSQL, rate {rate:g} dossiers/s for {seconds:g} s over the intakes"
+            " running, the replica of each service holding its relay's lock killed with -9 a third of the"
+            " way in (scoring: its first); the requests left unanswered sent again with their keys; before"
+            f" the load, {outcome.pairs} requests each sent with one key to both intakes at once;"
+            " doubled counts the pairs that made two dossiers too).\n\n" + text
+        )
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "replicas.md").write_text(f"# Replicas\n\n{body}")
+        readme = README.read_text()
+        if REPLICAS_BEGIN in readme:
+            readme = re.sub(
+                f"{REPLICAS_BEGIN}.*?{REPLICAS_END}",
+                f"{REPLICAS_BEGIN}\n{body}{REPLICAS_END}",
+                readme,
+                flags=re.S,
+            )
+            README.write_text(readme)
+    return outcome.ok
 
 
 if __name__ == "__main__":

@@ -100,10 +100,26 @@ class FaultStack:
         return self.issuer.token_for(demo_user(user))
 
     def start(self, name: str) -> None:
-        env = {**self.env, **self.servers.nats_credentials(name)}
-        process = start_service(name, env, self.ports[name], log=self.logs / f"{name}.log")
-        self.processes[name] = process
-        wait_healthy(name, process, timeout=120, url=f"{self.url(name)}/health")
+        self.start_many([name])
+
+    def start_many(self, names: list[str]) -> None:
+        """Starts instances side by side: ``intake`` is a service's first, ``intake.2`` its second."""
+        started = {}
+        for name in names:
+            service = service_of(name)
+            env = {**self.env, **self.servers.nats_credentials(service), "MOTCUA_REPLICA": name}
+            started[name] = start_service(service, env, self.ports[name], log=self.logs / f"{name}.log")
+            self.processes[name] = started[name]
+        for name, process in started.items():
+            wait_healthy(name, process, timeout=180, url=f"{self.url(name)}/health")
+
+    def instances(self, service: str) -> list[str]:
+        """The service's instances still running."""
+        return sorted(
+            name
+            for name, process in self.processes.items()
+            if service_of(name) == service and process.poll() is None
+        )
 
     def start_keeper(self) -> None:
         ops = self.servers.nats_url.split("@", 1)[0]  # nats://ops:<password>
@@ -128,10 +144,21 @@ class FaultStack:
         self.processes.clear()
 
 
+def service_of(instance: str) -> str:
+    return instance.partition(".")[0]
+
+
+def instance_names(replicas: int) -> list[str]:
+    return [name if i == 1 else f"{name}.{i}" for name in SERVICES for i in range(1, replicas + 1)]
+
+
 @contextlib.contextmanager
-def fault_stack(data_dir: Path, keep_logs: Path | None = None) -> Iterator[FaultStack]:
-    """The system under test; ``keep_logs``: where the services' logs are copied at the end
-    (the fresh data folder, logs included, is deleted with the servers)."""
+def fault_stack(
+    data_dir: Path, keep_logs: Path | None = None, replicas: int = 1, env: dict[str, str] | None = None
+) -> Iterator[FaultStack]:
+    """The system under test, ``replicas`` processes of each service; ``keep_logs``: where the
+    services' logs are copied at the end (the fresh data folder, logs included, is deleted with
+    the servers)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     servers = start_servers(data_dir, fresh=True)
     assert servers.data_dir is not None
@@ -146,18 +173,22 @@ def fault_stack(data_dir: Path, keep_logs: Path | None = None) -> Iterator[Fault
         "DATABASE_URL": servers.database_url.replace(f":{pg_port}/", f":{pg_proxy.port}/"),
         # Heal within seconds, and do not let uvicorn's access log fill the disk.
         "MOTCUA_TOPOLOGY_KEEP_S": "0.5",
+        **(env or {}),
     }
     env.update(development_secrets(servers.data_dir, env))
     logs = servers.data_dir / "logs"
     logs.mkdir(exist_ok=True)
     stack = FaultStack(servers, nats_proxy, pg_proxy, env, issuer, logs)
-    stack.ports = {name: free_port() for name in SERVICES}
-    stack.env.update({f"{name.upper()}_PORT": str(port) for name, port in stack.ports.items()})
+    stack.ports = {name: free_port() for name in instance_names(replicas)}
+    stack.env.update({f"{name.upper()}_PORT": str(stack.ports[name]) for name in SERVICES})
     try:
         # The keeper declares the topology before the services wait for it.
         stack.start_keeper()
-        for name in SERVICES:
-            stack.start(name)
+        if replicas == 1:
+            for name in SERVICES:
+                stack.start(name)
+        else:
+            stack.start_many(instance_names(replicas))
         yield stack
     finally:
         stack.stop_all()
@@ -187,8 +218,11 @@ class Load:
     server_errors: int = 0  # 5xx other than 503: a bug (an outage must be a 503)
     unavailable: int = 0  # requests answered 503 with Retry-After at least once
     failed: int = 0  # requests that got no answer at least once (connection refused, cut, 10 s)
+    recovered: int = 0  # of those, accepted when sent again with the same key
     retried: int = 0  # accepted after one or more retries with the same key
     other: Counter[int | str] = field(default_factory=Counter)  # other final statuses; 5xx by code
+    answered: dict[str, str] = field(default_factory=dict)  # idempotency key -> dossier code
+    unanswered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # key, body: never answered
 
 
 async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
@@ -198,29 +232,35 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
     ``RETRY_FOR_S``), as a citizen's client would: so nothing handed in is left behind."""
     load = Load()
     token = stack.token(DESK_USER)
-    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=10) as client:
+    intake = (stack.instances("intake") or ["intake"])[0]
+    async with httpx.AsyncClient(base_url=stack.url(intake), timeout=10) as client:
         procedures = (await client.get("/procedures")).json()
     desk = [p["code"] for p in procedures if 1 in [int(c) for c in p["channels"]]]
     rng = random.Random(tag)
-    free: list[Connection] = []
+    free: dict[str, list[Connection]] = {}
 
-    async def attempt(body: bytes, headers: dict[str, str]) -> tuple[int, bytes] | None:
-        connection = free.pop() if free else Connection(stack.url("intake"))
+    async def attempt(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes] | None:
+        pool = free.setdefault(url, [])
+        connection = pool.pop() if pool else Connection(url)
         try:
             answer = await asyncio.wait_for(connection.request("POST", "/dossiers", body, headers), 10)
         except (HttpError, TimeoutError, OSError):
             await connection.close()
             return None
-        free.append(connection)
+        pool.append(connection)
         return answer
 
     async def one(serial: int) -> None:
-        body = json.dumps({"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1})
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"{tag}-{serial}"}
+        filing = {"procedure_code": rng.choice(desk), "applicant": applicant(rng), "channel": 1}
+        body = json.dumps(filing)
+        key = f"{tag}-{serial}"
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
         began = time.monotonic()
         unanswered = unavailable = False
         for tries in itertools.count():
-            answer = await attempt(body.encode(), headers)
+            # Spread over the intakes running now, as a load balancer would.
+            running = stack.instances("intake") or ["intake"]
+            answer = await attempt(stack.url(running[serial % len(running)]), body.encode(), headers)
             status, content = answer if answer is not None else (0, b"")
             code = _error_code(content) if status >= 400 else None
             again = answer is None or status == 503 or (status == 409 and code == "request_in_progress")
@@ -233,11 +273,15 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
         load.unavailable += unavailable
         if status in (200, 201):
             load.accepted.append(json.loads(content)["code"])
+            load.answered[key] = load.accepted[-1]
             load.retried += tries > 0
+            load.recovered += unanswered
         elif status >= 500 and status != 503:
             load.server_errors += 1
             load.other[f"{status} {code}"] += 1
         else:
+            if answer is None:
+                load.unanswered.append((key, filing))
             load.other[f"{status} {code}" if status else "no answer"] += 1
 
     started = time.monotonic()
@@ -249,8 +293,9 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
             tasks.append(asyncio.create_task(one(load.offered)))
         await asyncio.sleep(min(0.02, 1 / rate))
     await asyncio.gather(*tasks)
-    for connection in free:
-        await connection.close()
+    for connections in free.values():
+        for connection in connections:
+            await connection.close()
     return load
 
 
@@ -321,7 +366,8 @@ FAULTS: dict[str, Fault] = {
 
 async def lag(stack: FaultStack) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {stack.token(AUDITOR_USER)}"}
-    async with httpx.AsyncClient(base_url=stack.url("scoring"), timeout=10) as client:
+    scoring = (stack.instances("scoring") or ["scoring"])[0]
+    async with httpx.AsyncClient(base_url=stack.url(scoring), timeout=10) as client:
         answer = await client.get("/ops/lag", headers=headers)
     answer.raise_for_status()
     data: dict[str, Any] = answer.json()

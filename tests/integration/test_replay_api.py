@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.intake.catalogue import load_catalogue
+from services.scoring.replays import REPLAY_LOCK
+from shared.eventlog.singleton import NAMESPACE
 from shared.host.settings import Settings
 from tests.identity import auth
 from tests.system import System, eventually, receive_body, running_system
@@ -67,3 +70,23 @@ async def test_a_replay_rebuilds_scoring_and_reports_its_progress(system: System
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden_role"
     missing = await system.scoring.get("/ops/replays/0000")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_a_replay_running_in_another_replica_is_refused(system: System, database_url: str) -> None:
+    """Two replicas of scoring would each replace the tables with what they read: one at a time."""
+    other = await asyncpg.connect(database_url)  # another replica's replay, holding the lock
+    try:
+        assert await other.fetchval("SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, REPLAY_LOCK)
+        refused = await system.scoring.post("/ops/replays", headers=OPS)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "replay_running" and error["running"] == "another replica", error
+        assert error["message"]["vi"] and error["message"]["en"]
+    finally:
+        await other.close()  # its session ends: the lock is free again
+    started = await system.scoring.post("/ops/replays", headers=OPS)
+    assert started.status_code == 202, started.text
+    await eventually(
+        lambda: system.scoring.get(f"/ops/replays/{started.json()['id']}"),
+        lambda r: r.json()["state"] == "done",
+    )

@@ -70,9 +70,10 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[AnyEvent]) -> 
     """Projects a batch of new events, inside the caller's transaction."""
     if not events:
         return
-    await insert_events(conn, events)
     # Catalogue entries are kept as events (for the catalogue indicators), never folded as dossiers.
     ids = sorted({e.dossier_id for e in events if not isinstance(e, CatalogueEvent)})
+    await lock_dossiers(conn, ids)
+    await insert_events(conn, events)
     if not ids:
         return
     old_rows = await conn.fetch(
@@ -91,6 +92,23 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[AnyEvent]) -> 
     if new_facts:
         await conn.executemany(_FACTS_UPSERT, [tuple(f.row().values()) for f in new_facts])
     await add_figures(conn, changes)
+
+
+async def lock_dossiers(conn: asyncpg.Connection, ids: Sequence[UUID]) -> None:
+    """Until the caller's transaction ends, no other batch projects these dossiers.
+
+    Replicas of scoring project batches side by side, and two batches may hold events of the
+    same dossier. A dossier seen for the first time has no facts row to lock, so without this
+    each would fold only its own events (the other's are not committed yet) and the last to
+    commit would win. Once one commits, the other folds everything: each statement of a READ
+    COMMITTED transaction sees what committed before it. Locked in one order (the ids sorted),
+    so that two batches never wait on each other in a cycle.
+    """
+    await conn.execute(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(id::text, 0)))"
+        " FROM (SELECT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) AS ordered",
+        list(ids),
+    )
 
 
 async def add_figures(conn: asyncpg.Connection, changes: dict[FigureKey, Counter[str]]) -> None:
