@@ -157,7 +157,12 @@ class NatsCluster:
         for node in self.nodes:
             self._launch(node)
         self._wait(self.nodes)
-        log.info("NATS cluster of %d ready in %.2f s: %s", len(self.nodes), time.monotonic() - began, self.plain_url)
+        log.info(
+            "NATS cluster of %d ready in %.2f s: %s",
+            len(self.nodes),
+            time.monotonic() - began,
+            self.plain_url,
+        )
         return self
 
     def kill(self, index: int) -> None:
@@ -272,9 +277,7 @@ class PostgresPair:
         """How far the standby's replay is behind the primary's WAL (None: not streaming)."""
         postgres = self.primary.faults().postgres
         assert postgres is not None
-        query = (
-            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication"
-        )
+        query = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication"
         args = ["-X", "-q", "-h", HOST, "-p", str(postgres.port), "-U", PG_SUPERUSER, "-d", "postgres"]
         out = _run_pg(postgres.bindir, "psql", [*args, "-tA", "-c", query], None).strip()
         return int(out) if out else None
@@ -306,8 +309,10 @@ def start_postgres_pair(data_dir: Path) -> PostgresPair:
         _run_pg(
             postgres.bindir,
             "pg_basebackup",
-            ["-h", HOST, "-p", str(postgres.port), "-U", PG_SUPERUSER, "-D", str(standby)]
-            + ["-R", "-X", "stream", "-c", "fast", "--no-sync"],
+            [
+                *("-h", HOST, "-p", str(postgres.port), "-U", PG_SUPERUSER, "-D", str(standby)),
+                *("-R", "-X", "stream", "-c", "fast", "--no-sync"),
+            ],
             postgres.user,
             log_path,
             timeout=120,
@@ -330,4 +335,3 @@ def start_postgres_pair(data_dir: Path) -> PostgresPair:
     except BaseException:
         primary.stop()
         raise
-

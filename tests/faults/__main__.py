@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.faults.suite import FAULTS, RESULTS, Outcome, run_suite, table
+from tests.faults.suite import FAULTS, HA_FAULTS, RESULTS, Outcome, run_suite, table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
@@ -21,7 +21,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="dossiers offered a second")
     parser.add_argument("--seconds", type=float, default=30.0, help="load per fault")
     parser.add_argument("--cut-seconds", type=float, default=30.0, help="how long the link to NATS is cut")
-    parser.add_argument("--only", action="append", choices=list(FAULTS), help="run only these faults")
+    parser.add_argument(
+        "--only", action="append", choices=[*FAULTS, *HA_FAULTS], help="run only these faults"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -30,21 +32,29 @@ def main() -> int:
         state = "ok" if o.ok else "FAILED"
         print(
             f"{state:6} {o.fault}: {o.accepted}/{o.offered} accepted, lost {o.lost}, doubled {o.doubled},"
-            f" 5xx {o.server_errors}, no answer {o.failed}, verify {o.differences},"
+            f" 503 {o.unavailable}, other 5xx {o.server_errors}, no answer {o.failed},"
+            f" verify {o.differences},"
             f" converged in {o.converged_s} s, relay heals {o.heals}",
             flush=True,
         )
 
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="motcua-faults-") as folder:
-        outcomes = run_suite(
-            Path(folder),
-            args.only or list(FAULTS),
-            rate=args.rate,
-            seconds=args.seconds,
-            cut_s=args.cut_seconds,
-            report=report,
-        )
+        chosen = args.only or [*FAULTS, *HA_FAULTS]
+        outcomes: list[Outcome] = []
+        # The ordinary faults on one stack, the high-availability ones on a clustered stack.
+        for ha, group in ((False, FAULTS), (True, HA_FAULTS)):
+            faults = [name for name in chosen if name in group]
+            if faults:
+                outcomes += run_suite(
+                    Path(folder) / ("ha" if ha else "single"),
+                    faults,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    cut_s=args.cut_seconds,
+                    report=report,
+                    ha=ha,
+                )
     text = table(outcomes, args.rate, args.seconds)
     print(text)
     print(f"fault suite: {time.monotonic() - began:.0f} s")

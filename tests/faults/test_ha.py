@@ -1,0 +1,30 @@
+"""The high-availability faults, briefly, in ``make test`` (``make faults`` runs them longer).
+
+One stack: three nats-servers in a JetStream cluster (the stream at 3 replicas) and a PostgreSQL
+primary with a streaming standby; the four services as processes, each given every NATS node's
+URL and both PostgreSQL hosts (``target_session_attrs=read-write``). Under a bounded load the
+NATS node leading the stream is killed with -9 and brought back; then the PostgreSQL primary is
+stopped and the standby promoted. The services are never restarted; nothing accepted may be lost
+or doubled, ``motcua verify`` must find nothing, and no request may get a 500 (a 503 while the
+database has no primary is the honest answer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.faults.suite import HA_FAULTS, run_suite
+
+
+def test_a_nats_node_and_the_postgresql_primary_lost_under_load(tmp_path: Path) -> None:
+    leader, failover = run_suite(tmp_path, list(HA_FAULTS), rate=8, seconds=9, cut_s=0, ha=True)
+    for outcome in (leader, failover):
+        assert outcome.accepted > 20, outcome
+        assert outcome.converged_s is not None, outcome
+        assert (outcome.lost, outcome.doubled, outcome.differences) == (0, 0, 0), outcome
+        assert outcome.server_errors == 0, outcome  # 503s only, never a 500
+    # Losing one node of three costs the desk nothing: the relay publishes to the new leader.
+    assert leader.accepted == leader.offered, leader
+    # The services were not restarted, yet took dossiers again once the standby was promoted.
+    assert failover.accepted_after > 0, failover
+    assert failover.unavailable > 0, failover  # the gap was seen, and answered 503
