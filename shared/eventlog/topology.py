@@ -48,6 +48,11 @@ SERVICES = ("intake", "processing", "postal", "scoring")
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
 REDELIVERY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# How long a delivered message waits for its ack before JetStream delivers it again: what a
+# consumer loses when its fetch dies with a NATS node (or its process) is back after this long.
+# Shorter means a faster recovery and more redeliveries of slow batches (skipped: consumers are
+# idempotent); the tests' short fault runs lower it, the operator decides elsewhere.
+ACK_WAIT_S = float(os.environ.get("MOTCUA_ACK_WAIT_S", "30"))
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class ConsumerSpec:
             filter_subject=self.filter_subject,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30.0,
+            ack_wait=ACK_WAIT_S,
             max_deliver=self.max_deliver,
             max_ack_pending=20_000,
         )

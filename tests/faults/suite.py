@@ -138,10 +138,11 @@ class FaultStack:
 
 
 @contextlib.contextmanager
-def fault_stack(data_dir: Path, *, ha: bool = False) -> Iterator[FaultStack]:
+def fault_stack(data_dir: Path, *, ha: bool = False, ack_wait_s: float | None = None) -> Iterator[FaultStack]:
+    """``ack_wait_s``: the consumers' ack wait in the HA stack (default: the topology's own)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if ha:
-        with _ha_stack(data_dir) as stack:
+        with _ha_stack(data_dir, ack_wait_s) as stack:
             yield stack
         return
     servers = start_servers(data_dir, fresh=True)
@@ -182,7 +183,7 @@ def _start_system(stack: FaultStack) -> None:
 
 
 @contextlib.contextmanager
-def _ha_stack(data_dir: Path) -> Iterator[FaultStack]:
+def _ha_stack(data_dir: Path, ack_wait_s: float | None) -> Iterator[FaultStack]:
     pair = start_postgres_pair(data_dir)
     cluster: NatsCluster | None = None
     stack: FaultStack | None = None
@@ -198,6 +199,7 @@ def _ha_stack(data_dir: Path) -> Iterator[FaultStack]:
             "NATS_REPLICAS": "3",
             "DATABASE_URL": pair.database_url,
             "MOTCUA_TOPOLOGY_KEEP_S": "0.5",
+            **({"MOTCUA_ACK_WAIT_S": str(ack_wait_s)} if ack_wait_s else {}),
         }
         env.update(development_secrets(servers.data_dir, env))
         logs = servers.data_dir / "logs"
@@ -347,12 +349,12 @@ def kill_stream_leader(stack: FaultStack, _: float) -> None:
 
 
 def fail_over_postgres(stack: FaultStack, _: float) -> None:
-    """The primary stopped; 3 s later the standby promoted (an operator's or a manager's
+    """The primary stopped; 2 s later the standby promoted (an operator's or a manager's
     decision); the services, never restarted, find it through their two-host URL."""
     pair = stack.pair
     assert pair is not None
     pair.stop_primary()
-    time.sleep(3)
+    time.sleep(2)
     pair.promote()
 
 
@@ -508,9 +510,10 @@ def run_suite(
     cut_s: float,
     report: Callable[[Outcome], None] = lambda _: None,
     ha: bool = False,
+    ack_wait_s: float | None = None,
 ) -> list[Outcome]:
     outcomes = []
-    with fault_stack(data_dir, ha=ha) as stack:
+    with fault_stack(data_dir, ha=ha, ack_wait_s=ack_wait_s) as stack:
         for name in faults:
             outcome = run_fault(stack, name, rate=rate, seconds=seconds, cut_s=cut_s)
             report(outcome)
