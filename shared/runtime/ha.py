@@ -273,15 +273,6 @@ class PostgresPair:
         )
         self.promoted = True
 
-    def replay_lag_bytes(self) -> int | None:
-        """How far the standby's replay is behind the primary's WAL (None: not streaming)."""
-        postgres = self.primary.faults().postgres
-        assert postgres is not None
-        query = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication"
-        args = ["-X", "-q", "-h", HOST, "-p", str(postgres.port), "-U", PG_SUPERUSER, "-d", "postgres"]
-        out = _run_pg(postgres.bindir, "psql", [*args, "-tA", "-c", query], None).strip()
-        return int(out) if out else None
-
     def stop(self) -> None:
         if self._stopped:
             return
