@@ -36,13 +36,15 @@ from shared.runtime.servers import (
     STARTUP_TIMEOUT,
     RunningServers,
     ServersError,
+    _alive,
+    _cmdline,
     _http_ok,
     _launch_nats,
     _mkdir,
     _NatsProcess,
     _pick_ports,
     _postmaster_pid,
-    _processes_with_argument,
+    _process_start,
     _run_pg,
     _stop_nats_process,
     _stop_postgres,
@@ -57,6 +59,51 @@ __all__ = ["NatsCluster", "PostgresPair", "start_nats_cluster", "start_postgres_
 log = logging.getLogger("motcua.runtime")
 
 CLUSTER_NAME = "motcua"
+# Beside what a process of ours started: its pid and start time. A later start stops what an
+# owner killed with -9 (a test run cut short) left running, wherever its folder was.
+OWNER_FILE = "ha-owner"
+STANDBY_SUFFIX = "-standby"
+
+
+def _claim(folder: Path) -> None:
+    (folder / OWNER_FILE).write_text(f"{os.getpid()} {_process_start(os.getpid())}\n")
+
+
+def _owner_gone(folder: Path) -> bool:
+    try:
+        pid, start = (folder / OWNER_FILE).read_text().split()
+    except (OSError, ValueError):
+        return False  # not ours, or being written
+    return not _alive(int(pid), None if start == "None" else start)
+
+
+def _reap_orphans() -> None:
+    """SIGKILL to cluster nodes, SIGQUIT (immediate shutdown) to the primary and standby of a
+    pair, whose owner died without stopping them: found through ``/proc`` (their configuration
+    or data folder sits beside the owner file)."""
+    proc = Path("/proc")
+    if not proc.exists():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        cmdline = _cmdline(pid) or []
+        if not cmdline:
+            continue
+        program = Path(cmdline[0]).name
+        if program == "nats-server" and "-c" in cmdline[:-1]:
+            config = Path(cmdline[cmdline.index("-c") + 1])  # <cluster>/<node>/nats/nats.conf
+            if config.name == "nats.conf" and _owner_gone(config.parents[2]):
+                log.warning("stopping nats-server pid %s of a dead owner (%s)", pid, config)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        elif program == "postgres" and "-D" in cmdline[:-1]:
+            pgdata = Path(cmdline[cmdline.index("-D") + 1])
+            if (pgdata.name == "pg" or pgdata.name.endswith(STANDBY_SUFFIX)) and _owner_gone(pgdata.parent):
+                log.warning("stopping PostgreSQL pid %s of a dead owner (%s)", pid, pgdata)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the folder is thrown away
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,11 +246,9 @@ class NatsCluster:
 def start_nats_cluster(folder: Path, *, nodes: int = 3, sync_always: bool = True) -> NatsCluster:
     """``nodes`` nats-servers under ``folder`` (one sub-folder each), ports chosen free."""
     folder = folder.expanduser().resolve()
+    _reap_orphans()
     _mkdir(folder)
-    for leftover in folder.glob("n*/nats/nats.conf"):  # a previous owner killed with -9
-        for pid in _processes_with_argument("nats-server", str(leftover)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    _claim(folder)
     ports = _pick_ports([None] * (3 * nodes))
     members = [
         _Node(f"n{i + 1}", folder / f"n{i + 1}", ports[3 * i], ports[3 * i + 1], ports[3 * i + 2])
@@ -287,12 +332,14 @@ class PostgresPair:
 
 def start_postgres_pair(data_dir: Path) -> PostgresPair:
     """A fresh primary under ``data_dir`` and a standby beside its PGDATA (same OS user)."""
+    _reap_orphans()
     primary = start_postgres(data_dir, fresh=True)
     try:
         postgres = primary.faults().postgres
         assert postgres is not None
-        standby = postgres.pgdata.with_name(postgres.pgdata.name + "-standby")
+        standby = postgres.pgdata.with_name(postgres.pgdata.name + STANDBY_SUFFIX)
         shutil.rmtree(standby, ignore_errors=True)
+        _claim(standby.parent)
         _mkdir(standby, mode=0o700, owner=postgres.user)
         log_path = postgres.log.with_name("pg-standby.log")
         began = time.monotonic()
