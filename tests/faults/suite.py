@@ -74,7 +74,9 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.converged_s is not None and not (self.lost or self.doubled or self.differences)
+        # A 503 during an outage is the promised answer; any other 5xx is a bug.
+        failures = self.lost or self.doubled or self.differences or self.server_errors
+        return self.converged_s is not None and not failures
 
 
 @dataclass
