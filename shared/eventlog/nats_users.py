@@ -130,12 +130,24 @@ def authorization_block(
     )
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of a ``NATS_URL``: one URL, or several separated by commas (the nodes of a
+    cluster: the client connects to any and moves to another when its node goes away)."""
+    urls = [part.strip() for part in url.split(",") if part.strip()]
+    if not urls:
+        raise ValueError("NATS_URL names no server")
+    return urls
+
+
 def strip_credentials(url: str) -> str:
-    """The URL without ``user:password@`` (explicit credentials win; URLs get logged)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    """The URL(s) without ``user:password@`` (explicit credentials win; URLs get logged)."""
+    stripped = []
+    for one in server_urls(url):
+        parts = urlsplit(one)
+        if "@" in parts.netloc:
+            one = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        stripped.append(one)
+    return ",".join(stripped)
 
 
 async def log_nats_error(err: Exception) -> None:
@@ -157,8 +169,8 @@ async def connect(
 ) -> Client:
     """A plain nats-py connection (the CLI, tests), as ``user`` or as the URL says; with
     ``reconnect`` it reconnects for ever (a long-running watcher outlives server restarts)."""
-    server = strip_credentials(url) if user else url
+    servers = server_urls(strip_credentials(url) if user else url)
     options = connect_options(user, password)
     if reconnect:
         options.update(max_reconnect_attempts=-1, reconnect_time_wait=0.5)
-    return await nats.connect(server, **options)
+    return await nats.connect(servers, **options)

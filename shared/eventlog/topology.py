@@ -50,8 +50,11 @@ PUBLISHERS = ("intake", "processing", "postal", "payments")
 DUPLICATE_WINDOW_S = 15 * 60
 # Redelivery back-off for transient failures (PostgreSQL restarting, a dependency down).
 REDELIVERY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-# How long a message fetched by a replica that died unacknowledged waits before another replica
-# gets it: longer than any batch takes (a slower one is only done twice, tracked once).
+# How long a delivered message waits for its ack before JetStream delivers it again: what a
+# consumer loses when its fetch dies with a NATS node (or its process) is back after this long.
+# Shorter means a faster recovery and more redeliveries of slow batches (skipped: consumers are
+# idempotent); the tests' short fault runs lower it, the operator decides elsewhere.
+# A message fetched by a replica that died unacknowledged waits as long before another gets it.
 ACK_WAIT_S = float(os.environ.get("MOTCUA_ACK_WAIT_S", "30"))
 
 

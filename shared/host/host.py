@@ -30,7 +30,7 @@ from shared.eventlog import (
     ensure_eventlog_tables,
     ensure_schema,
 )
-from shared.eventlog.nats_users import inbox_prefix, log_nats_error, strip_credentials
+from shared.eventlog.nats_users import inbox_prefix, log_nats_error, server_urls, strip_credentials
 from shared.eventlog.redrive import serve_redrives
 from shared.eventlog.relay import Translator
 from shared.eventlog.singleton import Loop, Singleton
@@ -266,9 +266,9 @@ def _broker(settings: Settings) -> NatsBroker:
         "error_cb": log_nats_error,
     }
     if settings.nats_user is None:
-        return NatsBroker(settings.nats_url, **common)
+        return NatsBroker(server_urls(settings.nats_url), **common)
     return NatsBroker(
-        strip_credentials(settings.nats_url),
+        server_urls(strip_credentials(settings.nats_url)),
         security=NatsUserPassword(settings.nats_user, settings.nats_password or ""),
         inbox_prefix=inbox_prefix(settings.nats_user),
         **common,

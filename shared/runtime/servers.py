@@ -581,12 +581,32 @@ def _with_ops_credentials(url: str, passwords: dict[str, str]) -> str:
     return url.replace("://", f"://{ADMIN_USER}:{passwords[ADMIN_USER]}@", 1)
 
 
-def _launch_nats(run_dir: Path, port: int, monitor_port: int, *, sync_always: bool) -> _NatsProcess:
+def _launch_nats(
+    run_dir: Path,
+    port: int,
+    monitor_port: int,
+    *,
+    sync_always: bool,
+    server_name: str = "motcua-local",
+    cluster: str = "",
+    passwords: dict[str, str] | None = None,
+) -> _NatsProcess:
+    """``cluster``: a ``cluster { ... }`` block (a node of ``shared/runtime/ha.py``'s cluster,
+    whose nodes share ``passwords``)."""
     nats_dir = run_dir / "nats"
     _mkdir(nats_dir)
     config = nats_dir / "nats.conf"
     log_path = nats_dir / "nats.log"
-    _write_nats_config(config, nats_dir, port, monitor_port, nats_passwords(run_dir), sync_always=sync_always)
+    _write_nats_config(
+        config,
+        nats_dir,
+        port,
+        monitor_port,
+        passwords if passwords is not None else nats_passwords(run_dir),
+        sync_always=sync_always,
+        server_name=server_name,
+        cluster=cluster,
+    )
     _rotate(log_path)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
@@ -608,6 +628,8 @@ def _write_nats_config(
     passwords: dict[str, str],
     *,
     sync_always: bool,
+    server_name: str = "motcua-local",
+    cluster: str = "",
 ) -> None:
     sync = "\n  sync_interval: always" if sync_always else ""
     # It holds every user's password: private before anything is written.
@@ -615,12 +637,12 @@ def _write_nats_config(
     config.chmod(0o600)
     config.write_text(
         "# Written by shared/runtime/servers.py at every start; edits are overwritten.\n"
-        'server_name: "motcua-local"\n'
+        f"server_name: {json.dumps(server_name)}\n"
         f'listen: "{HOST}:{port}"\n'
         f'http: "{HOST}:{monitor_port}"\n'
         "jetstream {\n"
         f"  store_dir: {json.dumps(str(store))}{sync}\n"
-        "}\n" + authorization_block(passwords)
+        "}\n" + cluster + authorization_block(passwords)
     )
 
 

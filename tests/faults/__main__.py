@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.faults.replicas import HEADER, run_replicas
-from tests.faults.suite import FAULTS, RESULTS, Outcome, run_suite, table
+from tests.faults.suite import FAULTS, HA_FAULTS, RESULTS, Outcome, run_suite, table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
@@ -23,7 +23,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="dossiers offered a second")
     parser.add_argument("--seconds", type=float, default=30.0, help="load per fault")
     parser.add_argument("--cut-seconds", type=float, default=30.0, help="how long the link to NATS is cut")
-    parser.add_argument("--only", action="append", choices=list(FAULTS), help="run only these faults")
+    parser.add_argument(
+        "--only", action="append", choices=[*FAULTS, *HA_FAULTS], help="run only these faults"
+    )
     parser.add_argument("--logs", type=Path, help="copy the services' logs to this folder at the end")
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing")
     parser.add_argument(
@@ -52,15 +54,22 @@ def main() -> int:
     if args.replicas == "only":
         return 0 if ok else 1
     with tempfile.TemporaryDirectory(prefix="motcua-faults-") as folder:
-        outcomes = run_suite(
-            Path(folder),
-            args.only or list(FAULTS),
-            rate=args.rate,
-            seconds=args.seconds,
-            cut_s=args.cut_seconds,
-            report=report,
-            keep_logs=args.logs,
-        )
+        chosen = args.only or [*FAULTS, *HA_FAULTS]
+        outcomes: list[Outcome] = []
+        # The ordinary faults on one stack, the high-availability ones on a clustered stack.
+        for ha, group in ((False, FAULTS), (True, HA_FAULTS)):
+            faults = [name for name in chosen if name in group]
+            if faults:
+                outcomes += run_suite(
+                    Path(folder) / ("ha" if ha else "single"),
+                    faults,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    cut_s=args.cut_seconds,
+                    report=report,
+                    ha=ha,
+                    keep_logs=args.logs,
+                )
     text = table(outcomes, args.rate, args.seconds)
     print(text)
     print(f"fault suite: {time.monotonic() - began:.0f} s")

@@ -15,6 +15,12 @@ suite waits until the system has converged and checks, over everything accepted 
 ``python -m tests.faults`` (``make faults``) runs them all and writes the table to
 ``tests/faults/results/`` and the README; ``tests/faults/test_heal.py`` runs one, briefly, in
 ``make test``.
+
+The high-availability faults (``HA_FAULTS``) run on another stack (``fault_stack(..., ha=True)``):
+a three-node JetStream cluster (stream at 3 replicas, ``sync_interval: always``) that the services
+reach through every node's URL, and a PostgreSQL primary with a streaming standby that they reach
+through a two-host URL with ``target_session_attrs=read-write`` (``shared/runtime/ha.py``); no
+proxies there, the nodes themselves fail. ``tests/faults/test_ha.py`` runs both briefly.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from services.ops.launcher import ROOT, development_env, start_keeper, start_ser
 from shared.auth.dev_issuer import DevIssuer, demo_user
 from shared.runtime import RunningServers, start_servers
 from shared.runtime.dev_secrets import development_secrets
+from shared.runtime.ha import NatsCluster, PostgresPair, start_nats_cluster, start_postgres_pair
 from tests.faults.proxy import Proxy
 
 SERVICES = ("intake", "processing", "postal", "scoring")
@@ -68,6 +75,8 @@ class Outcome:
     converged_s: float | None
     heals: int
     notes: str = ""
+    unavailable: int = 0  # 503 (a dependency's outage, "retry shortly"): allowed, unlike a 500
+    accepted_after: int = 0  # accepted once the fault was over (the system took work again)
 
     @property
     def ok(self) -> bool:
@@ -84,14 +93,22 @@ class Outcome:
 @dataclass
 class FaultStack:
     servers: RunningServers
-    nats_proxy: Proxy
-    pg_proxy: Proxy
+    nats_proxy: Proxy | None
+    pg_proxy: Proxy | None
     env: dict[str, str]
     issuer: DevIssuer
     logs: Path
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
+    # The HA stack: the NATS cluster and the PostgreSQL pair (then no proxies).
+    cluster: NatsCluster | None = None
+    pair: PostgresPair | None = None
+
+    @property
+    def database_url(self) -> str:
+        """What the checks read: both hosts in the HA stack (the primary may have moved)."""
+        return self.pair.database_url if self.pair else self.servers.database_url
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -107,7 +124,10 @@ class FaultStack:
         started = {}
         for name in names:
             service = service_of(name)
-            env = {**self.env, **self.servers.nats_credentials(service), "MOTCUA_REPLICA": name}
+            credentials = (
+                self.cluster.credentials(service) if self.cluster else self.servers.nats_credentials(service)
+            )
+            env = {**self.env, **credentials, "MOTCUA_REPLICA": name}
             started[name] = start_service(service, env, self.ports[name], log=self.logs / f"{name}.log")
             self.processes[name] = started[name]
         for name, process in started.items():
@@ -122,8 +142,12 @@ class FaultStack:
         )
 
     def start_keeper(self) -> None:
-        ops = self.servers.nats_url.split("@", 1)[0]  # nats://ops:<password>
-        url = f"{ops}@127.0.0.1:{self.nats_proxy.port}"
+        if self.cluster is not None:
+            url = self.cluster.ops_url
+        else:
+            assert self.nats_proxy is not None
+            ops = self.servers.nats_url.split("@", 1)[0]  # nats://ops:<password>
+            url = f"{ops}@127.0.0.1:{self.nats_proxy.port}"
         self.processes["topology"] = start_keeper(url, self.env, log=self.logs / "topology.log")
 
     def kill(self, name: str) -> None:
@@ -154,12 +178,23 @@ def instance_names(replicas: int) -> list[str]:
 
 @contextlib.contextmanager
 def fault_stack(
-    data_dir: Path, keep_logs: Path | None = None, replicas: int = 1, env: dict[str, str] | None = None
+    data_dir: Path,
+    keep_logs: Path | None = None,
+    replicas: int = 1,
+    env: dict[str, str] | None = None,
+    *,
+    ha: bool = False,
+    ack_wait_s: float | None = None,
 ) -> Iterator[FaultStack]:
     """The system under test, ``replicas`` processes of each service; ``keep_logs``: where the
     services' logs are copied at the end (the fresh data folder, logs included, is deleted with
-    the servers)."""
+    the servers); ``ha``: on a three-node NATS cluster and a PostgreSQL primary with a standby,
+    ``ack_wait_s`` the consumers' ack wait there (default: the topology's own)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    if ha:
+        with _ha_stack(data_dir, ack_wait_s) as stack:
+            yield stack
+        return
     servers = start_servers(data_dir, fresh=True)
     assert servers.data_dir is not None
     nats_port = int(servers.plain_nats_url.rsplit(":", 1)[1])
@@ -179,16 +214,8 @@ def fault_stack(
     logs = servers.data_dir / "logs"
     logs.mkdir(exist_ok=True)
     stack = FaultStack(servers, nats_proxy, pg_proxy, env, issuer, logs)
-    stack.ports = {name: free_port() for name in instance_names(replicas)}
-    stack.env.update({f"{name.upper()}_PORT": str(stack.ports[name]) for name in SERVICES})
     try:
-        # The keeper declares the topology before the services wait for it.
-        stack.start_keeper()
-        if replicas == 1:
-            for name in SERVICES:
-                stack.start(name)
-        else:
-            stack.start_many(instance_names(replicas))
+        _start_system(stack, replicas)
         yield stack
     finally:
         stack.stop_all()
@@ -197,6 +224,47 @@ def fault_stack(
         if keep_logs is not None:
             shutil.copytree(logs, keep_logs, dirs_exist_ok=True)
         servers.stop()
+
+
+def _start_system(stack: FaultStack, replicas: int = 1) -> None:
+    stack.ports = {name: free_port() for name in instance_names(replicas)}
+    stack.env.update({f"{name.upper()}_PORT": str(stack.ports[name]) for name in SERVICES})
+    # The keeper declares the topology before the services wait for it.
+    stack.start_keeper()
+    stack.start_many(instance_names(replicas))
+
+
+@contextlib.contextmanager
+def _ha_stack(data_dir: Path, ack_wait_s: float | None) -> Iterator[FaultStack]:
+    pair = start_postgres_pair(data_dir)
+    cluster: NatsCluster | None = None
+    stack: FaultStack | None = None
+    try:
+        cluster = start_nats_cluster(data_dir / "nats-cluster", nodes=3, sync_always=True)
+        servers = pair.primary
+        assert servers.data_dir is not None
+        issuer, jwks = issuer_in(servers.data_dir / "identity")
+        env = {
+            **development_env(servers, servers.data_dir),
+            **identity_env(issuer, jwks),
+            "NATS_URL": cluster.plain_url,  # every node: a client moves on when its node dies
+            "NATS_REPLICAS": "3",
+            "DATABASE_URL": pair.database_url,
+            "MOTCUA_TOPOLOGY_KEEP_S": "0.5",
+            **({"MOTCUA_ACK_WAIT_S": str(ack_wait_s)} if ack_wait_s else {}),
+        }
+        env.update(development_secrets(servers.data_dir, env))
+        logs = servers.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        stack = FaultStack(servers, None, None, env, issuer, logs, cluster=cluster, pair=pair)
+        _start_system(stack)
+        yield stack
+    finally:
+        if stack is not None:
+            stack.stop_all()
+        if cluster is not None:
+            cluster.stop()
+        pair.stop()
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,6 +291,7 @@ class Load:
     other: Counter[int | str] = field(default_factory=Counter)  # other final statuses; 5xx by code
     answered: dict[str, str] = field(default_factory=dict)  # idempotency key -> dossier code
     unanswered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # key, body: never answered
+    accepted_at: list[float] = field(default_factory=list)  # monotonic time of each acceptance
 
 
 async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Load:
@@ -276,6 +345,7 @@ async def offer(stack: FaultStack, rate: float, seconds: float, tag: str) -> Loa
             load.answered[key] = load.accepted[-1]
             load.retried += tries > 0
             load.recovered += unanswered
+            load.accepted_at.append(time.monotonic())
         elif status >= 500 and status != 503:
             load.server_errors += 1
             load.other[f"{status} {code}"] += 1
@@ -345,9 +415,45 @@ def restart_postgres(stack: FaultStack, _: float) -> None:
 
 
 def cut_nats(stack: FaultStack, cut_s: float) -> None:
+    assert stack.nats_proxy is not None
     stack.nats_proxy.set("cut")
     time.sleep(cut_s)
     stack.nats_proxy.set("pass")
+
+
+def kill_stream_leader(stack: FaultStack, _: float) -> None:
+    """SIGKILL to the node leading the event stream (the hardest one to lose: a new leader must
+    be elected before anything is stored), down 5 s, then back on its ports and store."""
+    from shared.eventlog.nats_users import connect
+    from shared.eventlog.topology import STREAM
+
+    cluster = stack.cluster
+    assert cluster is not None
+
+    async def leader() -> str:
+        nc = await connect(cluster.ops_url)
+        try:
+            info = await nc.jetstream().stream_info(STREAM)
+        finally:
+            await nc.close()
+        assert info.cluster is not None and info.cluster.leader is not None
+        assert info.config.num_replicas == 3, info.config
+        return info.cluster.leader
+
+    index = cluster.index_of(asyncio.run(leader()))
+    cluster.kill(index)
+    time.sleep(5)
+    cluster.start_node(index)
+
+
+def fail_over_postgres(stack: FaultStack, _: float) -> None:
+    """The primary stopped; 2 s later the standby promoted (an operator's or a manager's
+    decision); the services, never restarted, find it through their two-host URL."""
+    pair = stack.pair
+    assert pair is not None
+    pair.stop_primary()
+    time.sleep(2)
+    pair.promote()
 
 
 FAULTS: dict[str, Fault] = {
@@ -356,6 +462,11 @@ FAULTS: dict[str, Fault] = {
     "JetStream data deleted (backlog)": wipe_jetstream,
     "PostgreSQL restarted (5 s)": restart_postgres,
     "network to NATS cut": cut_nats,
+}
+# On the HA stack (``fault_stack(..., ha=True)``), in this order: the fail-over is for good.
+HA_FAULTS: dict[str, Fault] = {
+    "kill -9 the NATS stream leader (cluster of 3)": kill_stream_leader,
+    "PostgreSQL fail-over to the standby": fail_over_postgres,
 }
 
 
@@ -396,7 +507,7 @@ def check(stack: FaultStack) -> tuple[int, int]:
 
     received: Counter[str] = Counter()
     cases: Counter[str] = Counter()
-    for log in open_logs(stack.servers.database_url, ("intake", "processing"), create=False):
+    for log in open_logs(stack.database_url, ("intake", "processing"), create=False):
         try:
             for contracts in log.partition(0, 1):
                 for c in contracts:
@@ -408,7 +519,7 @@ def check(stack: FaultStack) -> tuple[int, int]:
             log.close()
 
     async def scored() -> Counter[str]:
-        conn = await asyncpg.connect(stack.servers.database_url)
+        conn = await asyncpg.connect(stack.database_url)
         try:
             rows = await conn.fetch("SELECT dossier_code FROM scoring.dossier_facts")
         finally:
@@ -425,7 +536,7 @@ def check(stack: FaultStack) -> tuple[int, int]:
 def verify(stack: FaultStack) -> int:
     """``motcua verify``: the number of differences (0 when scoring matches the stores)."""
     result = subprocess.run(
-        [sys.executable, "-m", "services.ops.cli", "verify", "--database-url", stack.servers.database_url],
+        [sys.executable, "-m", "services.ops.cli", "verify", "--database-url", stack.database_url],
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},
         capture_output=True,
@@ -444,7 +555,7 @@ def verify(stack: FaultStack) -> int:
 def run_fault(
     stack: FaultStack, name: str, *, rate: float, seconds: float, cut_s: float, timeout_s: float = 180
 ) -> Outcome:
-    fault = FAULTS[name]
+    fault = {**FAULTS, **HA_FAULTS}[name]
     heals_before = _heals(stack)
     fault_over = 0.0
 
@@ -461,7 +572,7 @@ def run_fault(
     since = max(fault_over, time.monotonic())  # the load has ended too
     converged_s: float | None = None
     while time.monotonic() - since < timeout_s:
-        if asyncio.run(converged(stack, stack.servers.database_url)):
+        if asyncio.run(converged(stack, stack.database_url)):
             converged_s = round(time.monotonic() - since, 1)
             break
         time.sleep(0.5)
@@ -474,6 +585,7 @@ def run_fault(
         doubled=doubled,
         server_errors=load.server_errors,
         unavailable=load.unavailable,
+        accepted_after=sum(1 for at in load.accepted_at if at > fault_over),
         failed=load.failed,
         retried=load.retried,
         differences=verify(stack),
@@ -498,9 +610,11 @@ def run_suite(
     cut_s: float,
     report: Callable[[Outcome], None] = lambda _: None,
     keep_logs: Path | None = None,
+    ha: bool = False,
+    ack_wait_s: float | None = None,
 ) -> list[Outcome]:
     outcomes = []
-    with fault_stack(data_dir, keep_logs) as stack:
+    with fault_stack(data_dir, keep_logs, ha=ha, ack_wait_s=ack_wait_s) as stack:
         for name in faults:
             outcome = run_fault(stack, name, rate=rate, seconds=seconds, cut_s=cut_s)
             report(outcome)
