@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from services.processing.domain import Case, step_meta
+from shared.clock.facts import ClockReading
 from shared.clock.legal_clock import GrowingClock
 from shared.contracts import (
     Actor,
@@ -35,6 +36,7 @@ from shared.contracts import (
     SupplementRequested,
     event_id,
 )
+from shared.contracts.processing import ClockStamp
 from shared.eventlog.translator import ReplayingTranslator
 
 # The library creates Case's event classes from its @event methods; mypy cannot see them.
@@ -71,8 +73,28 @@ def case_contract(e: Any, case: Case, clocks: CaseClocks | None = None) -> AnyEv
         "backdate_reason": meta.get("backdate_reason"),
         "department_code": case.department_code,
         "due_at": reading.due_at,
+        "clock": clock_stamp(reading, case.calendar),
     }
     return _contract(e, case, common, reading)
+
+
+def clock_stamp(reading: ClockReading, calendar: str) -> ClockStamp:
+    """The reading as published: a consumer counts from it instead of re-running the clock.
+
+    Built without validation: every value comes from the clock itself, not from outside.
+    """
+    return ClockStamp.model_construct(
+        working_minutes=reading.processing_minutes,
+        minutes_left=reading.minutes_left,
+        supplement_minutes=reading.supplement_minutes,
+        paused=reading.paused,
+        status=reading.status,
+        late=reading.late,
+        late_reasons_en=[r.en for r in reading.late_reasons],
+        late_reasons_vi=[r.vi for r in reading.late_reasons],
+        original_due_at=reading.original_due_at,
+        calendar=calendar or "standard",
+    )
 
 
 def translator(app: Application[Any]) -> ReplayingTranslator:
@@ -113,7 +135,7 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             # The clock's one verdict: a second return makes it late even if it finished early.
             on_time=not reading.late,
             late_reasons=[r.en for r in reading.late_reasons],
-            minutes_used=reading.processing_minutes,
+            working_minutes=reading.processing_minutes,
             supplement_minutes=reading.supplement_minutes,
         )
     if isinstance(e, Events.ResultReady):

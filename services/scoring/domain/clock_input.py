@@ -23,7 +23,6 @@ from shared.contracts import (
     CaseTransferred,
     ClosedForNoSupplement,
     DossierDecided,
-    DossierReceived,
     ProcessingStopped,
     SupplementReceived,
 )
@@ -44,36 +43,42 @@ def clock_fact(event: AnyEvent) -> ClockFact | None:
     return None
 
 
-def legal_time(received: DossierReceived) -> LegalTime:
-    if received.same_day:
+def legal_time_of(legal_days: int | None, legal_hours: int | None, same_day: bool) -> LegalTime:
+    """The receipt's legal time (a received dossier carries days, hours or same-day)."""
+    if same_day:
         return LegalTime.same_day()
-    if received.legal_hours is not None:
-        return LegalTime.hours(received.legal_hours)
-    if received.legal_days is None:
+    if legal_hours is not None:
+        return LegalTime.hours(legal_hours)
+    if legal_days is None:
         raise ValueError("the received dossier carries no legal time")
-    return LegalTime.days(received.legal_days)
+    return LegalTime.days(legal_days)
 
 
-def read(received: DossierReceived, later: Sequence[AnyEvent], now: datetime) -> ClockReading:
-    """The clock over the dossier's events (business-time order), read at ``now`` or its last fact.
+def read_facts(
+    received: Received,
+    later: Sequence[ClockFact],
+    now: datetime,
+    *,
+    legal_time: LegalTime,
+    policy: str,
+    cutoff: str | None,
+) -> ClockReading:
+    """The clock over the receipt and the case events' clock facts (business-time order), read at
+    ``now`` or its last fact.
 
     Raises ValueError when the sequence is not (yet) possible, e.g. a completion whose request
     has not arrived: the caller falls back to what the events themselves carry.
     """
-    facts: list[ClockFact] = [Received(at=received.received_at, agency=received.department_code)]
-    for event in later:
-        fact = clock_fact(event)
-        if fact is None:
-            continue
+    facts: list[ClockFact] = [received]
+    for fact in later:
         if isinstance(facts[-1], Finished):
             break  # nothing after the finish moves the clock
         facts.append(fact)
     last = max(f.at for f in facts)
-    cutoff = time.fromisoformat(received.same_day_cutoff) if received.same_day_cutoff else None
     return read_clock(
         facts,
-        legal_time=legal_time(received),
+        legal_time=legal_time,
         now=max(now, last),
-        policy=received.supplement_policy,
-        cutoff=cutoff,
+        policy="resume" if policy == "resume" else "restart",
+        cutoff=time.fromisoformat(cutoff) if cutoff else None,
     )
