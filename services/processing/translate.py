@@ -135,7 +135,7 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             # The clock's one verdict: a second return makes it late even if it finished early.
             on_time=not reading.late,
             late_reasons=[r.en for r in reading.late_reasons],
-            working_minutes=reading.processing_minutes,
+            minutes_used=reading.processing_minutes,
             supplement_minutes=reading.supplement_minutes,
         )
     if isinstance(e, Events.ResultReady):

@@ -36,7 +36,9 @@ class ClockStamp(Contract):
 class CaseEvent(EventBase):
     department_code: str = Field(description="the agency holding the dossier now")
     due_at: AwareDatetime = Field(description="the appointment in force after this event")
-    clock: ClockStamp | None = Field(default=None, description="the clock after this event (absent on older events)")
+    clock: ClockStamp | None = Field(
+        default=None, description="the clock after this event (absent on older events)"
+    )
 
 
 class CaseOpened(CaseEvent):

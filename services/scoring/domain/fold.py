@@ -291,7 +291,7 @@ def _postal(f: dict[str, Any], event: AnyEvent) -> None:
 
 def _with_clock(facts: DossierFacts, state: FoldState, now: datetime) -> DossierFacts:
     receipt = state.receipt
-    assert receipt is not None  # noqa: S101 - the caller checked
+    assert receipt is not None  # the caller checked
     try:
         reading = clock_input.read_facts(
             Received(at=receipt.received_at, agency=receipt.agency),

@@ -37,7 +37,7 @@ def _fact_type(name: str) -> str:
     return "text"
 
 
-TABLES = ("events", "dossier_facts", "figures")
+TABLES = ("events", "dossier_facts", "figures", "fold_state")
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS scoring;
@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS scoring.figures (
     period_start date NOT NULL,
     {", ".join(f"{c} bigint NOT NULL DEFAULT 0" for c in COUNTERS)},
     PRIMARY KEY (dimension, period_kind, period_start, unit, procedure_code)
+);
+-- Each dossier's fold so far (services.scoring.store.fold_states); a replay leaves it empty and
+-- the consumer folds a dossier's history once when its next event comes.
+CREATE TABLE IF NOT EXISTS scoring.fold_state (
+    dossier_id uuid PRIMARY KEY,
+    state jsonb NOT NULL
 );
 """
 
