@@ -1,0 +1,171 @@
+"""Scoring's fold state: applying a dossier's events one by one to its stored state gives the
+facts of folding its whole history, and the clock processing publishes with its events gives
+the facts the audit (the legal clock run again over every event) gives.
+
+The histories are made by processing's own case aggregate and translator, so the events carry
+the clock stamps processing really publishes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.processing.domain import Case
+from services.processing.rules import CaseRuleViolation
+from services.processing.translate import CaseClocks, case_contract
+from services.scoring.domain.fold import FoldState, apply, event_order, finish, fold
+from services.scoring.store import fold_states
+from shared.contracts import Actor, AnyEvent, DossierReceived, SealedPersonalData, ShipmentOpened
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+MON = datetime(2026, 3, 2, 8, 30, tzinfo=VN)  # a Monday without holidays around it
+OFFICER = {"user_id": "cb", "role": "officer", "agency": "STP", "channel": 1}
+LEADER = {"user_id": "ld", "role": "leader", "agency": "STP", "channel": 1}
+PERSON = SealedPersonalData(key_ref=uuid.UUID(int=1), ciphertext="c2VhbGVk")
+
+# Each action with the inputs it needs; the case itself refuses what is not allowed at the time.
+ACTIONS: dict[str, Any] = {
+    "assign": lambda case, meta: case.assign("cb", **meta),
+    "transfer": lambda case, meta: case.transfer("STNMT" if case.department_code == "STP" else "STP", **meta),
+    "request_supplement": lambda case, meta: case.request_supplement(["giấy tờ"], "thiếu", **meta),
+    "receive_supplement": lambda case, meta: case.receive_supplement(**meta),
+    "close_for_no_supplement": lambda case, meta: case.close_for_no_supplement(**meta),
+    "report_to_leadership": lambda case, meta: case.report_to_leadership("lần hai", **meta),
+    "acknowledge_leadership": lambda case, meta: case.acknowledge_leadership(
+        None, **(meta | {"actor": LEADER})
+    ),
+    "issue_apology": lambda case, meta: case.issue_apology(
+        "quá tải", case.due_at(meta["occurred_at"]) + timedelta(days=7), **meta
+    ),
+    "mark_overdue": lambda case, meta: case.mark_overdue(**meta),
+    "decide": lambda case, meta: case.decide(True, None, **meta),
+    "make_result_ready": lambda case, meta: case.make_result_ready(**meta),
+    "return_result": lambda case, meta: case.return_result("desk", None, **meta),
+    "withdraw": lambda case, meta: case.withdraw("withdrawn", "công dân rút", **meta),
+}
+
+
+def received(dossier_id: uuid.UUID, code: str, at: datetime, policy: str) -> DossierReceived:
+    return DossierReceived(
+        event_id=f"intake:{dossier_id}:1",
+        dossier_id=dossier_id,
+        dossier_code=code,
+        occurred_at=at,
+        recorded_at=at,
+        actor=Actor(user_id="tn", role="officer", agency="TTHCC", channel=1),
+        procedure_code="LLTP",
+        department_code="STP",
+        receiving_point="TTHCC",
+        channel=1,
+        applicant=PERSON,
+        postal_return=False,
+        legal_days=3,
+        supplement_policy=policy,
+        received_at=at,
+        due_at=at + timedelta(days=3),
+    )
+
+
+def history(data: st.DataObject) -> list[AnyEvent]:
+    """A dossier's published events: the receipt, the case's steps as processing translates them,
+    and sometimes a postal event in between (an event of another service moves the reading moment)."""
+    dossier_id, code = uuid.uuid4(), "H-" + uuid.uuid4().hex[:8]
+    policy = data.draw(st.sampled_from(["restart", "resume"]))
+    at = MON
+    receipt = received(dossier_id, code, at, policy)
+    case = Case(
+        dossier_id=dossier_id,
+        dossier_code=code,
+        department_code="STP",
+        procedure_code="LLTP",
+        legal_days=3,
+        legal_hours=None,
+        same_day_cutoff=None,
+        supplement_policy=policy,
+        agency_shares={"STNMT": 1},
+        received_at=at,
+        due_at=receipt.due_at,
+        postal_return=False,
+        occurred_at=at,
+        actor=OFFICER,
+        calendar="standard",
+        receiving_point="TTHCC",
+        tracking_hash=None,
+        same_day=False,
+        backdate_reason=None,
+    )
+    for _ in range(data.draw(st.integers(0, 9))):
+        at += timedelta(minutes=data.draw(st.integers(0, 3 * 24 * 60)))
+        action = data.draw(st.sampled_from(sorted(ACTIONS)))
+        try:
+            ACTIONS[action](case, {"occurred_at": at, "actor": OFFICER})
+        except (CaseRuleViolation, ValueError):
+            continue  # refused at this moment: the case is unchanged
+    events: list[AnyEvent] = [receipt]
+    clocks, aggregate = CaseClocks(), None
+    for e in case.collect_events():
+        aggregate = e.mutate(aggregate)
+        contract = case_contract(e, aggregate, clocks)
+        assert contract is not None
+        events.append(contract)
+    if data.draw(st.booleans()):
+        at += timedelta(minutes=data.draw(st.integers(0, 3 * 24 * 60)))
+        events.append(
+            ShipmentOpened(
+                event_id=f"postal:{uuid.uuid4()}:1",
+                dossier_id=dossier_id,
+                dossier_code=code,
+                occurred_at=at,
+                recorded_at=at,
+                actor=Actor(user_id="bd", role="postal", agency="VNPOST", channel=3),
+                shipment_id=uuid.uuid4(),
+                kind="delivery",
+                operator="VNPOST",
+            )
+        )
+    return sorted(events, key=event_order)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_applying_each_event_to_the_stored_state_is_folding_the_history(data: st.DataObject) -> None:
+    events = history(data)
+    state: FoldState | None = None
+    for n, event in enumerate(events, start=1):
+        # the state goes through its row between events, as in the consumer
+        state = FoldState.new(event.dossier_id, event.dossier_code) if state is None else state
+        stored = fold_states.load(fold_states.dump(state))
+        assert stored is not None
+        assert stored.follows(event)
+        apply(stored, event)
+        state = stored
+        assert finish(state) == fold(events[:n])
+        assert not state.follows(event)  # the same event again would be out of order
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_the_published_clock_gives_what_the_audit_computes(data: st.DataObject) -> None:
+    events = history(data)
+    for n in range(1, len(events) + 1):
+        assert fold(events[:n]) == fold(events[:n], audit=True)
+    # and the published readings were really used where they cover the history
+    if len(events) > 1 and events[-1].event_id.startswith("processing:"):
+        state = FoldState.new(events[0].dossier_id, events[0].dossier_code)
+        for event in events:
+            apply(state, event)
+        assert state.stamp is not None
+
+
+def test_a_state_of_another_schema_version_is_folded_again() -> None:
+    event = received(uuid.uuid4(), "H-1", MON, "restart")
+    state = FoldState.new(event.dossier_id, event.dossier_code)
+    apply(state, event)
+    text = fold_states.dump(state).replace(f'"v":{fold_states.V}', '"v":0')
+    assert fold_states.load(text) is None
