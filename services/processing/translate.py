@@ -13,8 +13,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from services.processing import clock_facts
 from services.processing.domain import Case, step_meta
-from shared.clock.facts import ClockReading
 from shared.clock.legal_clock import GrowingClock
 from shared.contracts import (
     Actor,
@@ -62,7 +62,11 @@ class CaseClocks:
 def case_contract(e: Any, case: Case, clocks: CaseClocks | None = None) -> AnyEvent | None:
     meta = step_meta(e)
     at = meta["occurred_at"]
-    reading = case.read_clock(at, None if clocks is None else clocks.of(case))
+    # Steps stored with their clock reading are translated without the clock; older steps (and
+    # the opening, which has no meta) read it, growing the case's clock step by step.
+    stamp: dict[str, Any] | None = meta.get("clock")
+    if stamp is None:
+        stamp = clock_facts.stamp(case.read_clock(at, None if clocks is None else clocks.of(case)))
     common: dict[str, Any] = {
         "event_id": event_id("processing", e.originator_id, e.originator_version),
         "dossier_id": case.dossier_id,
@@ -72,27 +76,27 @@ def case_contract(e: Any, case: Case, clocks: CaseClocks | None = None) -> AnyEv
         "actor": Actor(**meta["actor"]),
         "backdate_reason": meta.get("backdate_reason"),
         "department_code": case.department_code,
-        "due_at": reading.due_at,
-        "clock": clock_stamp(reading, case.calendar),
+        "due_at": stamp["due_at"],
+        "clock": clock_stamp(stamp, case.calendar),
     }
-    return _contract(e, case, common, reading)
+    return _contract(e, case, common, stamp)
 
 
-def clock_stamp(reading: ClockReading, calendar: str) -> ClockStamp:
+def clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
     """The reading as published: a consumer counts from it instead of re-running the clock.
 
     Built without validation: every value comes from the clock itself, not from outside.
     """
     return ClockStamp.model_construct(
-        working_minutes=reading.processing_minutes,
-        minutes_left=reading.minutes_left,
-        supplement_minutes=reading.supplement_minutes,
-        paused=reading.paused,
-        status=reading.status,
-        late=reading.late,
-        late_reasons_en=[r.en for r in reading.late_reasons],
-        late_reasons_vi=[r.vi for r in reading.late_reasons],
-        original_due_at=reading.original_due_at,
+        working_minutes=stamp["working_minutes"],
+        minutes_left=stamp["minutes_left"],
+        supplement_minutes=stamp["supplement_minutes"],
+        paused=stamp["paused"],
+        status=stamp["status"],
+        late=stamp["late"],
+        late_reasons_en=list(stamp["late_reasons_en"]),
+        late_reasons_vi=list(stamp["late_reasons_vi"]),
+        original_due_at=stamp["original_due_at"],
         calendar=calendar or "standard",
     )
 
@@ -101,7 +105,7 @@ def translator(app: Application[Any]) -> ReplayingTranslator:
     return ReplayingTranslator(app, partial(case_contract, clocks=CaseClocks()))
 
 
-def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEvent | None:
+def _contract(e: Any, case: Case, common: dict[str, Any], stamp: dict[str, Any]) -> AnyEvent | None:
     if isinstance(e, Events.Opened):
         return CaseOpened(**common, procedure_code=case.procedure_code)
     if isinstance(e, Events.Transferred):
@@ -133,16 +137,16 @@ def _contract(e: Any, case: Case, common: dict[str, Any], reading: Any) -> AnyEv
             approved=e.approved,
             reasons=e.reasons,
             # The clock's one verdict: a second return makes it late even if it finished early.
-            on_time=not reading.late,
-            late_reasons=[r.en for r in reading.late_reasons],
-            minutes_used=reading.processing_minutes,
-            supplement_minutes=reading.supplement_minutes,
+            on_time=not stamp["late"],
+            late_reasons=list(stamp["late_reasons_en"]),
+            minutes_used=stamp["working_minutes"],
+            supplement_minutes=stamp["supplement_minutes"],
         )
     if isinstance(e, Events.ResultReady):
         return ResultReady(
             **common,
             postal_return=case.postal_return,
-            on_time=common["occurred_at"] <= reading.due_at,
+            on_time=common["occurred_at"] <= stamp["due_at"],
         )
     if isinstance(e, Events.ResultReturned):
         return ResultReturned(**common, via=e.via, received_by=e.received_by)
