@@ -128,7 +128,9 @@ def _contract(e: Any, case: Case, common: dict[str, Any], stamp: dict[str, Any])
     if isinstance(e, Events.LeadershipAcknowledged):
         return LeadershipAcknowledged(**common, leader=e.leader, note=e.note)
     if isinstance(e, Events.ApologyIssued):
-        return ApologyIssued(**common, previous_due_at=e.previous_due_at, reason=e.reason)
+        return ApologyIssued(
+            **common, previous_due_at=e.previous_due_at, reason=e.reason, new_due_at=e.new_due_at
+        )
     if isinstance(e, Events.MarkedOverdue):
         return MarkedOverdue(**common)
     if isinstance(e, Events.Decided):

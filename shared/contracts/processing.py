@@ -107,6 +107,11 @@ class ApologyIssued(CaseEvent):
     event_type: Literal["processing.apology_issued.v1"] = "processing.apology_issued.v1"
     previous_due_at: AwareDatetime
     reason: str
+    new_due_at: AwareDatetime | None = Field(
+        default=None,
+        description="the new appointment as set; ``due_at`` differs while the clock is paused"
+        " (absent on older events)",
+    )
 
 
 class MarkedOverdue(CaseEvent):

@@ -44,6 +44,10 @@ ACTIONS: dict[str, Any] = {
         "quá tải", case.due_at(meta["occurred_at"]) + timedelta(days=7), **meta
     ),
     "mark_overdue": lambda case, meta: case.mark_overdue(**meta),
+    # the sweeper marks at the wall clock's time; officers may still enter earlier steps after it
+    "mark_overdue_later": lambda case, meta: case.mark_overdue(
+        **(meta | {"occurred_at": meta["occurred_at"] + timedelta(days=10)})
+    ),
     "decide": lambda case, meta: case.decide(True, None, **meta),
     "make_result_ready": lambda case, meta: case.make_result_ready(**meta),
     "return_result": lambda case, meta: case.return_result("desk", None, **meta),
@@ -100,8 +104,9 @@ def history(data: st.DataObject) -> list[AnyEvent]:
         same_day=False,
         backdate_reason=None,
     )
-    for _ in range(data.draw(st.integers(0, 9))):
-        at += timedelta(minutes=data.draw(st.integers(0, 3 * 24 * 60)))
+    for _ in range(data.draw(st.integers(0, 12))):
+        # mostly short steps, so that supplements (requested within hours) happen often enough
+        at += timedelta(minutes=data.draw(st.sampled_from([0, 1, 5, 60, 240, 1440, 4320])))
         action = data.draw(st.sampled_from(sorted(ACTIONS)))
         try:
             ACTIONS[action](case, {"occurred_at": at, "actor": OFFICER})

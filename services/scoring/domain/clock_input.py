@@ -37,7 +37,11 @@ def clock_fact(event: AnyEvent) -> ClockFact | None:
     if isinstance(event, SupplementReceived):
         return SupplementCompleted(at=event.occurred_at)
     if isinstance(event, ApologyIssued):
-        return Reappointed(at=event.occurred_at, new_due=event.due_at, reason=event.reason)
+        # Older events carry only the appointment in force after the apology, which is the new
+        # one unless the clock was paused at the time (then it is the provisional date).
+        return Reappointed(
+            at=event.occurred_at, new_due=event.new_due_at or event.due_at, reason=event.reason
+        )
     if isinstance(event, DossierDecided | ProcessingStopped | ClosedForNoSupplement):
         return Finished(at=event.occurred_at)
     return None

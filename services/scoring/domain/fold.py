@@ -88,7 +88,8 @@ class FoldState:
 
     ``facts`` holds the row's fields the events give directly (the clock's are added by
     ``finish``). The case events' clock facts are kept for the audit reading; ``stamp`` is the
-    clock as processing read it after the last case event, which the fast reading counts from.
+    clock as processing read it after its latest step (the highest version: a back-dated step
+    can come before an earlier version in business time), which the fast reading counts from.
     """
 
     facts: dict[str, Any]
@@ -98,6 +99,7 @@ class FoldState:
     paused: bool = False
     stamp: ClockStamp | None = None
     stamp_at: datetime | None = None
+    stamp_due_at: datetime | None = None
     case_events: int = 0
     case_top_version: int = 0
     last: OrderKey | None = None
@@ -157,8 +159,10 @@ def apply(state: FoldState, event: AnyEvent) -> None:
         if fact is not None:
             state.clock.append(fact)
         state.case_events += 1
-        state.case_top_version = max(state.case_top_version, _version(event.event_id))
-        state.stamp, state.stamp_at = event.clock, event.occurred_at
+        version = _version(event.event_id)
+        if version > state.case_top_version:
+            state.case_top_version = version
+            state.stamp, state.stamp_at, state.stamp_due_at = event.clock, event.occurred_at, event.due_at
     else:
         _postal(f, event)
     f["event_count"] = f.get("event_count", 0) + 1
@@ -172,7 +176,7 @@ def finish(state: FoldState, now: datetime | None = None, *, audit: bool = False
     if state.receipt is not None:
         stamp = None if audit or now is not None else _usable_stamp(state)
         if stamp is not None:
-            facts = _apply_stamp(facts, stamp)
+            facts = _apply_stamp(facts, stamp, state.stamp_due_at)
         else:
             facts = _with_clock(facts, state, now or facts.last_event_at or state.receipt.received_at)
     return replace(
@@ -196,9 +200,10 @@ def _usable_stamp(state: FoldState) -> ClockStamp | None:
     """Processing's reading, when it is the reading the audit would make.
 
     It is, when it was read after every case event there is (versions 1..n all here: nothing
-    missing or still on its way), with the calendar the audit reads with, and either no later
-    event moved the reading moment or the clock had already stopped (a finished clock reads the
-    same at any later moment).
+    missing or still on its way), with the calendar the audit reads with, and either the clock
+    had stopped (a finished clock reads the same at any later moment) or it was read at the
+    audit's moment, the dossier's last event. Processing refuses clock-moving steps out of
+    business-time order, so its clock facts are in the order the audit sorts them in.
     """
     stamp = state.stamp
     if stamp is None or state.case_events != state.case_top_version or stamp.calendar != STANDARD:
@@ -209,11 +214,11 @@ def _usable_stamp(state: FoldState) -> ClockStamp | None:
     return stamp
 
 
-def _apply_stamp(facts: DossierFacts, stamp: ClockStamp) -> DossierFacts:
+def _apply_stamp(facts: DossierFacts, stamp: ClockStamp, due_at: datetime | None) -> DossierFacts:
     finished = facts.finished_at is not None
     return replace(
         facts,
-        # due_at is already the last case event's, which is the stamp's reading of it
+        due_at=due_at,
         original_due_at=stamp.original_due_at,
         working_minutes=stamp.working_minutes,
         supplement_minutes=stamp.supplement_minutes,

@@ -54,6 +54,7 @@ class _Stored(BaseModel):
     paused: bool
     stamp: ClockStamp | None
     stamp_at: datetime | None
+    stamp_due_at: datetime | None
     case_events: int
     case_top_version: int
     last: tuple[datetime, int, int, str] | None
@@ -96,6 +97,7 @@ def dump(state: FoldState) -> str:
         paused=state.paused,
         stamp=state.stamp,
         stamp_at=state.stamp_at,
+        stamp_due_at=state.stamp_due_at,
         case_events=state.case_events,
         case_top_version=state.case_top_version,
         last=state.last,
@@ -120,6 +122,7 @@ def load(text: str | bytes) -> FoldState | None:
         paused=stored.paused,
         stamp=stored.stamp,
         stamp_at=stored.stamp_at,
+        stamp_due_at=stored.stamp_due_at,
         case_events=stored.case_events,
         case_top_version=stored.case_top_version,
         last=stored.last,
