@@ -17,6 +17,7 @@ from shared.clock import (
     Transferred,
     read_clock,
 )
+from shared.clock.calendars import calendar_named
 from shared.contracts import (
     AnyEvent,
     ApologyIssued,
@@ -66,6 +67,7 @@ def read_facts(
     legal_time: LegalTime,
     policy: str,
     cutoff: str | None,
+    calendar: str | None = None,
 ) -> ClockReading:
     """The clock over the receipt and the case events' clock facts (business-time order), read at
     ``now`` or its last fact.
@@ -83,6 +85,8 @@ def read_facts(
         facts,
         legal_time=legal_time,
         now=max(now, last),
+        # the office hours of the dossier's agency, as processing reads its clock with
+        calendar=calendar_named(calendar),
         policy="resume" if policy == "resume" else "restart",
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
     )

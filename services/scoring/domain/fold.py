@@ -16,7 +16,6 @@ from services.scoring.domain import clock_input
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.national_status import national_status
 from shared.clock import ClockFact, ClockReading, Received
-from shared.clock.calendars import STANDARD
 from shared.contracts import (
     AnyEvent,
     ApologyIssued,
@@ -200,13 +199,19 @@ def _usable_stamp(state: FoldState) -> ClockStamp | None:
     """Processing's reading, when it is the reading the audit would make.
 
     It is, when it was read after every case event there is (versions 1..n all here: nothing
-    missing or still on its way), with the calendar the audit reads with, and either the clock
+    missing or still on its way), with the receipt's calendar, and either the clock
     had stopped (a finished clock reads the same at any later moment) or it was read at the
     audit's moment, the dossier's last event. Processing refuses clock-moving steps out of
     business-time order, so its clock facts are in the order the audit sorts them in.
     """
     stamp = state.stamp
-    if stamp is None or state.case_events != state.case_top_version or stamp.calendar != STANDARD:
+    receipt = state.receipt
+    if (
+        stamp is None
+        or receipt is None
+        or state.case_events != state.case_top_version
+        or stamp.calendar != receipt.calendar
+    ):
         return None
     last = state.facts.get("last_event_at")
     if state.stamp_at is not None and last is not None and state.stamp_at < last:
@@ -305,6 +310,7 @@ def _with_clock(facts: DossierFacts, state: FoldState, now: datetime) -> Dossier
             legal_time=clock_input.legal_time_of(receipt.legal_days, receipt.legal_hours, receipt.same_day),
             policy=receipt.policy,
             cutoff=receipt.cutoff,
+            calendar=receipt.calendar,
         )
     except ValueError as exc:
         # Part of the history has not arrived yet: keep what the events carry, say why.
