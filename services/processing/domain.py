@@ -69,7 +69,11 @@ def step_meta(e: Any) -> dict[str, Any]:
         return meta
     # The receipt's reason (an outage at the desk, say) travels with the case it opened.
     reason = getattr(e, "backdate_reason", None)
-    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+    meta = {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+    opening_clock = getattr(e, "opening_clock", None)
+    if opening_clock is not None:
+        meta["clock"] = opening_clock
+    return meta
 
 
 class Case(Aggregate):
@@ -82,6 +86,22 @@ class Case(Aggregate):
     @staticmethod
     def create_id(dossier_code: str) -> UUID:
         return case_id_for(dossier_code)
+
+    @classmethod
+    def open(cls, **fields: Any) -> Case:
+        """A new case, its opening recorded with the clock as it reads then (see ``_stamped``)."""
+        clock = clock_facts.growing_clock(
+            legal_days=fields["legal_days"],
+            legal_hours=fields["legal_hours"],
+            same_day=fields.get("same_day", False),
+            policy=fields["supplement_policy"],
+            cutoff=fields["same_day_cutoff"],
+            calendar=fields["calendar"],
+        )
+        received = clock_facts.fact("received", fields["received_at"], agency=fields["department_code"])
+        now = max(fields["occurred_at"], fields["received_at"])
+        reading = clock_facts.read([received], clock=clock, now=now)
+        return cls(**fields, opening_clock=clock_facts.stamp(reading))
 
     @event("Opened")
     def __init__(
@@ -106,9 +126,11 @@ class Case(Aggregate):
         tracking_hash: str | None,
         same_day: bool = False,
         backdate_reason: str | None = None,
+        opening_clock: dict[str, Any] | None = None,
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
+        # ``opening_clock`` (the clock at the opening, for the translator) is kept on the event only.
         self.dossier_id = dossier_id
         # the desk that received it keeps access (result at the desk); None on cases opened
         # before desks were recorded

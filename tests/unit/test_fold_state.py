@@ -83,7 +83,7 @@ def history(data: st.DataObject) -> list[AnyEvent]:
     policy = data.draw(st.sampled_from(["restart", "resume"]))
     at = MON
     receipt = received(dossier_id, code, at, policy)
-    case = Case(
+    case = Case.open(
         dossier_id=dossier_id,
         dossier_code=code,
         department_code="STP",
