@@ -7,8 +7,9 @@ over the whole case can tell: each is translated with the case as it stood after
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -22,6 +23,7 @@ from shared.contracts import (
     ApologyIssued,
     CaseOpened,
     CaseTransferred,
+    Channel,
     ClosedForNoSupplement,
     DossierDecided,
     LeadershipAcknowledged,
@@ -36,7 +38,7 @@ from shared.contracts import (
     SupplementRequested,
     event_id,
 )
-from shared.contracts.processing import ClockStamp
+from shared.contracts.processing import CaseEvent, ClockStamp
 from shared.eventlog.translator import ReplayingTranslator
 
 # The library creates Case's event classes from its @event methods; mypy cannot see them.
@@ -59,27 +61,43 @@ class CaseClocks:
         return clock
 
 
-def case_contract(e: Any, case: Case, clocks: CaseClocks | None = None) -> AnyEvent | None:
+def case_contract(
+    e: Any, case: Case, clocks: CaseClocks | None = None, *, trusted: bool = False
+) -> AnyEvent | None:
+    """The published event for one stored step, ``case`` as it stood after it.
+
+    ``trusted``: build the contract without validating it again (a replay reading our own store,
+    whose every step was validated when it was recorded); the relay validates what it publishes.
+    """
+    build = _BUILDERS.get(type(e))
+    if build is None:
+        return None
     meta = step_meta(e)
     at = meta["occurred_at"]
-    # Steps stored with their clock reading are translated without the clock; older steps (and
-    # the opening, which has no meta) read it, growing the case's clock step by step.
+    # Steps stored with their clock reading are translated without the clock; older steps
+    # read it, growing the case's clock step by step.
     stamp: dict[str, Any] | None = meta.get("clock")
     if stamp is None:
         stamp = clock_facts.stamp(case.read_clock(at, None if clocks is None else clocks.of(case)))
+    actor = meta["actor"]
     common: dict[str, Any] = {
         "event_id": event_id("processing", e.originator_id, e.originator_version),
         "dossier_id": case.dossier_id,
         "dossier_code": case.dossier_code,
         "occurred_at": at,
         "recorded_at": e.timestamp,
-        "actor": Actor(**meta["actor"]),
+        "actor": Actor.model_construct(**{**actor, "channel": Channel(actor["channel"])})
+        if trusted
+        else Actor(**actor),
         "backdate_reason": meta.get("backdate_reason"),
         "department_code": case.department_code,
         "due_at": stamp["due_at"],
         "clock": clock_stamp(stamp, case.calendar),
     }
-    return _contract(e, case, common, stamp)
+    contract, fields = build(e, case, stamp)
+    common.update(fields)
+    made = contract.model_construct(**common) if trusted else contract(**common)
+    return cast(AnyEvent, made)
 
 
 def clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
@@ -101,59 +119,104 @@ def clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
     )
 
 
-def translator(app: Application[Any]) -> ReplayingTranslator:
-    return ReplayingTranslator(app, partial(case_contract, clocks=CaseClocks()))
+def translator(app: Application[Any], *, trusted: bool = False) -> ReplayingTranslator:
+    return ReplayingTranslator(app, partial(case_contract, clocks=CaseClocks(), trusted=trusted))
 
 
-def _contract(e: Any, case: Case, common: dict[str, Any], stamp: dict[str, Any]) -> AnyEvent | None:
-    if isinstance(e, Events.Opened):
-        return CaseOpened(**common, procedure_code=case.procedure_code)
-    if isinstance(e, Events.Transferred):
-        return CaseTransferred(
-            **common,
-            from_department=e.from_department,
-            to_department=e.to_department,
-            share_days=e.share_days,
-        )
-    if isinstance(e, Events.OfficerAssigned):
-        return OfficerAssigned(**common, officer=e.officer, taken_over=getattr(e, "taken_over", False))
-    if isinstance(e, Events.SupplementRequested):
-        return SupplementRequested(**common, number=e.number, missing_items=e.missing_items, reason=e.reason)
-    if isinstance(e, Events.SupplementReceived):
-        return SupplementReceived(**common, number=e.number, policy=e.policy, paused_minutes=e.paused_minutes)
-    if isinstance(e, Events.ClosedForNoSupplement):
-        return ClosedForNoSupplement(**common)
-    if isinstance(e, Events.LeadershipReported):
-        return LeadershipReported(**common, return_number=e.return_number, reason=e.reason)
-    if isinstance(e, Events.LeadershipAcknowledged):
-        return LeadershipAcknowledged(**common, leader=e.leader, note=e.note)
-    if isinstance(e, Events.ApologyIssued):
-        return ApologyIssued(
-            **common, previous_due_at=e.previous_due_at, reason=e.reason, new_due_at=e.new_due_at
-        )
-    if isinstance(e, Events.MarkedOverdue):
-        return MarkedOverdue(**common)
-    if isinstance(e, Events.Decided):
-        return DossierDecided(
-            **common,
-            approved=e.approved,
-            reasons=e.reasons,
-            # The clock's one verdict: a second return makes it late even if it finished early.
-            on_time=not stamp["late"],
-            late_reasons=list(stamp["late_reasons_en"]),
-            minutes_used=stamp["working_minutes"],
-            supplement_minutes=stamp["supplement_minutes"],
-        )
-    if isinstance(e, Events.ResultReady):
-        return ResultReady(
-            **common,
-            postal_return=case.postal_return,
-            on_time=common["occurred_at"] <= stamp["due_at"],
-        )
-    if isinstance(e, Events.ResultReturned):
-        return ResultReturned(**common, via=e.via, received_by=e.received_by)
-    if isinstance(e, Events.ResultBackAtDesk):
-        return ResultBackAtDesk(**common, reason=e.reason)
-    if isinstance(e, Events.Stopped):
-        return ProcessingStopped(**common, kind=e.kind, reason=e.reason)
-    return None
+# What each kind of stored step adds to the fields every case event has.
+Fields = tuple[type[CaseEvent], dict[str, Any]]
+
+
+def _opened(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return CaseOpened, {"procedure_code": case.procedure_code}
+
+
+def _transferred(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    fields = {
+        "from_department": e.from_department,
+        "to_department": e.to_department,
+        "share_days": e.share_days,
+    }
+    return CaseTransferred, fields
+
+
+def _assigned(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return OfficerAssigned, {"officer": e.officer, "taken_over": getattr(e, "taken_over", False)}
+
+
+def _supplement_requested(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return SupplementRequested, {"number": e.number, "missing_items": e.missing_items, "reason": e.reason}
+
+
+def _supplement_received(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    fields = {"number": e.number, "policy": e.policy, "paused_minutes": e.paused_minutes}
+    return SupplementReceived, fields
+
+
+def _closed(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return ClosedForNoSupplement, {}
+
+
+def _reported(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return LeadershipReported, {"return_number": e.return_number, "reason": e.reason}
+
+
+def _acknowledged(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return LeadershipAcknowledged, {"leader": e.leader, "note": e.note}
+
+
+def _apologised(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    fields = {"previous_due_at": e.previous_due_at, "reason": e.reason, "new_due_at": e.new_due_at}
+    return ApologyIssued, fields
+
+
+def _overdue(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return MarkedOverdue, {}
+
+
+def _decided(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return DossierDecided, {
+        "approved": e.approved,
+        "reasons": e.reasons,
+        # The clock's one verdict: a second return makes it late even if it finished early.
+        "on_time": not stamp["late"],
+        "late_reasons": list(stamp["late_reasons_en"]),
+        "minutes_used": stamp["working_minutes"],
+        "supplement_minutes": stamp["supplement_minutes"],
+    }
+
+
+def _result_ready(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    on_time = step_meta(e)["occurred_at"] <= stamp["due_at"]
+    return ResultReady, {"postal_return": case.postal_return, "on_time": on_time}
+
+
+def _returned(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return ResultReturned, {"via": e.via, "received_by": e.received_by}
+
+
+def _back_at_desk(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return ResultBackAtDesk, {"reason": e.reason}
+
+
+def _stopped(e: Any, case: Case, stamp: dict[str, Any]) -> Fields:
+    return ProcessingStopped, {"kind": e.kind, "reason": e.reason}
+
+
+_BUILDERS: dict[type, Callable[[Any, Case, dict[str, Any]], Fields]] = {
+    Events.Opened: _opened,
+    Events.Transferred: _transferred,
+    Events.OfficerAssigned: _assigned,
+    Events.SupplementRequested: _supplement_requested,
+    Events.SupplementReceived: _supplement_received,
+    Events.ClosedForNoSupplement: _closed,
+    Events.LeadershipReported: _reported,
+    Events.LeadershipAcknowledged: _acknowledged,
+    Events.ApologyIssued: _apologised,
+    Events.MarkedOverdue: _overdue,
+    Events.Decided: _decided,
+    Events.ResultReady: _result_ready,
+    Events.ResultReturned: _returned,
+    Events.ResultBackAtDesk: _back_at_desk,
+    Events.Stopped: _stopped,
+}
