@@ -28,7 +28,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from bench.identity import DESK_USER
 from bench.workload import INCOMPLETE_SHARE, MISSING, REFUSED_SHARE, Filings
-from services.intake.api import _terms, new_tracking_secret
+from services.intake.api import _terms, new_tracking_secret, tracking_hash
 from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
 from services.intake.codes import next_codes
@@ -125,7 +125,13 @@ class BulkLoader:
         if outcome == "received":
             channel = body["channel"]
             terms = _terms(
-                self.catalogue, procedure, at, channel == 3, channel == 2, True, new_tracking_secret()
+                self.catalogue,
+                procedure,
+                at,
+                channel == 3,
+                channel == 2,
+                True,
+                tracking_hash(new_tracking_secret()),
             )
         return {
             "code": code,

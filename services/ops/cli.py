@@ -200,9 +200,13 @@ def replay_scoring(database_url: DatabaseUrl = None) -> None:
 
 @app.command()
 def verify(database_url: DatabaseUrl = None, show: int = 50) -> None:
-    """Recompute every figure from the log and compare with the live projection (exit 1 on any difference)."""
+    """Recompute every figure from the log and compare with the live projection (exit 1 on any difference).
+
+    The audit: the legal clock is run again over every dossier's events, instead of counting the
+    readings processing published, so a difference here also catches a wrong published reading.
+    """
     url = database(database_url)
-    projection = read_projection(url, console)
+    projection = read_projection(url, console, audit=True)
 
     async def run() -> list[Any]:
         conn = await asyncpg.connect(url)

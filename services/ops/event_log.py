@@ -105,7 +105,12 @@ def _translator(service: str, app: Application[Any]) -> Callable[[Any], AnyEvent
     """The service's own translator: a factory, or a function of (event) or (event, aggregate)."""
     module = importlib.import_module(f"services.{service}.translate")
     if hasattr(module, "translator"):
-        made: Callable[[Any], AnyEvent | None] = module.translator(app)
+        # Our own stores were validated when written: a translator that can skip validating
+        # again (``trusted``) is asked to.
+        trusts = "trusted" in inspect.signature(module.translator).parameters
+        made: Callable[[Any], AnyEvent | None] = (
+            module.translator(app, trusted=True) if trusts else module.translator(app)
+        )
         return made
     if len(inspect.signature(module.to_contract).parameters) == 2:
         return ReplayingTranslator(app, module.to_contract)

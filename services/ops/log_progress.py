@@ -14,13 +14,13 @@ from services.ops.replay_parts import FOLD, READ, Tick, default_parts, project, 
 from services.scoring.rebuild import Projection
 
 
-def read_projection(database_url: str, console: Console) -> Projection:
+def read_projection(database_url: str, console: Console, *, audit: bool = False) -> Projection:
     parts = default_parts()
     total = stored_events(database_url) * parts
     with reporter_for(console) as progress:
         progress.phase(READ, total, "events")
         progress.phase(FOLD, 0, "dossiers")
-        projection = project(database_url, parts, report=lambda tick: apply_tick(progress, tick))
+        projection = project(database_url, parts, report=lambda tick: apply_tick(progress, tick), audit=audit)
         progress.done(READ)
         progress.done(FOLD)
     return projection

@@ -51,7 +51,13 @@ def stored_events(database_url: str) -> int:
 
 
 def project_part(
-    database_url: str, part: int, parts: int, *, create: bool = True, report: Report | None = None
+    database_url: str,
+    part: int,
+    parts: int,
+    *,
+    create: bool = True,
+    report: Report | None = None,
+    audit: bool = False,
 ) -> Projection:
     tell = report or (lambda _tick: None)
     logs = open_logs(database_url, create=create)
@@ -64,15 +70,21 @@ def project_part(
         for log in logs:
             log.close()
     return Projection.of(
-        contracts, on_dossiers=lambda n: tell(("dossiers", n)), on_folded=lambda n: tell(("fold", n))
+        contracts,
+        on_dossiers=lambda n: tell(("dossiers", n)),
+        on_folded=lambda n: tell(("fold", n)),
+        audit=audit,
     )
 
 
-def project(database_url: str, parts: int | None = None, report: Report | None = None) -> Projection:
-    """Scoring's projection of every store, computed in ``parts`` processes."""
+def project(
+    database_url: str, parts: int | None = None, report: Report | None = None, *, audit: bool = False
+) -> Projection:
+    """Scoring's projection of every store, computed in ``parts`` processes (``audit``: the legal
+    clock run over every dossier instead of the readings the events carry)."""
     parts = parts or default_parts()
     if parts == 1:
-        return project_part(database_url, 0, 1, report=report)
+        return project_part(database_url, 0, 1, report=report, audit=audit)
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
@@ -82,7 +94,7 @@ def project(database_url: str, parts: int | None = None, report: Report | None =
     with ProcessPoolExecutor(
         max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
     ) as pool:
-        futures = [pool.submit(_worker, (database_url, part, parts)) for part in range(parts)]
+        futures = [pool.submit(_worker, (database_url, part, parts, audit)) for part in range(parts)]
         pending = set(futures)
         while pending:
             _drain(ticks, report)
@@ -110,7 +122,9 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int]) -> Projection:
-    database_url, part, parts = job
+def _worker(job: tuple[str, int, int, bool]) -> Projection:
+    database_url, part, parts, audit = job
     sink = _worker_queue
-    return project_part(database_url, part, parts, create=False, report=sink.put if sink else None)
+    return project_part(
+        database_url, part, parts, create=False, report=sink.put if sink else None, audit=audit
+    )

@@ -30,7 +30,7 @@ class ProcessingApplication(Application[Any]):
         store's unique key: no read is needed first.
         """
         try:
-            self.save(Case(**fields))
+            self.save(Case.open(**fields))
         except IntegrityError:
             return False
         return True
@@ -133,7 +133,7 @@ def _build(openings: Iterable[dict[str, Any]]) -> dict[UUID, tuple[dict[str, Any
     cases: dict[UUID, tuple[dict[str, Any], Case]] = {}
     for fields in openings:
         try:
-            case = Case(**fields)
+            case = Case.open(**fields)
         except Exception:  # open_case raises it again, for this dossier alone
             log.debug("case %s left to open alone", fields.get("dossier_code"), exc_info=True)
             continue

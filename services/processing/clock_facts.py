@@ -71,3 +71,19 @@ def growing_clock(
 
 def read(facts: list[dict[str, Any]], *, clock: GrowingClock, now: datetime) -> ClockReading:
     return clock.read([to_clock_fact(f) for f in facts], now)
+
+
+def stamp(reading: ClockReading) -> dict[str, Any]:
+    """A reading as plain data, kept with the step it follows (``Case._stamped``)."""
+    return {
+        "due_at": reading.due_at,
+        "original_due_at": reading.original_due_at,
+        "working_minutes": reading.processing_minutes,
+        "minutes_left": reading.minutes_left,
+        "supplement_minutes": reading.supplement_minutes,
+        "paused": reading.paused,
+        "status": reading.status,
+        "late": reading.late,
+        "late_reasons_en": [r.en for r in reading.late_reasons],
+        "late_reasons_vi": [r.vi for r in reading.late_reasons],
+    }

@@ -2,8 +2,10 @@
 
 Every method that changes the case checks its rules first (``check_*``), then records one
 event whose body is the state change. Each event keeps its business time (``occurred_at``),
-the reason if it was entered late, and the actor. The clock is never stored: it is read from
-the case's clock facts by the shared legal clock whenever it is needed.
+the reason if it was entered late, and the actor. Each step also records the clock as it read
+right after the step (``meta["clock"]``, absent on steps stored before), so the translator
+and scoring count from it instead of running the clock again; anything else reads the clock
+from the case's clock facts with the shared legal clock.
 """
 
 from __future__ import annotations
@@ -72,7 +74,11 @@ def step_meta(e: Any) -> dict[str, Any]:
         return meta
     # The receipt's reason (an outage at the desk, say) travels with the case it opened.
     reason = getattr(e, "backdate_reason", None)
-    return {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+    meta = {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+    opening_clock = getattr(e, "opening_clock", None)
+    if opening_clock is not None:
+        meta["clock"] = opening_clock
+    return meta
 
 
 class Case(Aggregate):
@@ -88,9 +94,28 @@ class Case(Aggregate):
     def create_id(dossier_code: str) -> UUID:
         return case_id_for(dossier_code)
 
+    @classmethod
+    def open(cls, **fields: Any) -> Case:
+        """A new case, its opening recorded with the clock as it reads then (see ``_stamped``)."""
+        clock = clock_facts.growing_clock(
+            legal_days=fields["legal_days"],
+            legal_hours=fields["legal_hours"],
+            same_day=fields.get("same_day", False),
+            policy=fields["supplement_policy"],
+            cutoff=fields["same_day_cutoff"],
+            calendar=fields["calendar"],
+        )
+        received = clock_facts.fact("received", fields["received_at"], agency=fields["department_code"])
+        now = max(fields["occurred_at"], fields["received_at"])
+        reading = clock_facts.read([received], clock=clock, now=now)
+        return cls(**fields, opening_clock=clock_facts.stamp(reading))
+
     @event("Opened")
     def __init__(
         self,
+        # Before the ``*``: the library insists on every keyword-only argument, default or not,
+        # while one of these may be left out (by callers that build a case without ``open``).
+        opening_clock: dict[str, Any] | None = None,
         *,
         dossier_id: UUID,
         dossier_code: str,
@@ -115,6 +140,7 @@ class Case(Aggregate):
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
+        # ``opening_clock`` (the clock at the opening, for the translator) is kept on the event only.
         self.dossier_id = dossier_id
         # filed online: what happened at intake before the receipt, for the citizen's history
         self.intake_steps = intake_steps or []
@@ -360,7 +386,7 @@ class Case(Aggregate):
 
     def assign(self, officer: str, **meta: Any) -> None:
         self._begin("assign", meta)
-        self._assigned(officer=officer, meta=meta)
+        self._assigned(officer=officer, meta=self._stamped(meta))
 
     @event("OfficerAssigned")
     def _assigned(self, officer: str, meta: dict[str, Any], taken_over: bool = False) -> None:
@@ -377,7 +403,13 @@ class Case(Aggregate):
             )
         share = (self.agency_shares or {}).get(to_department)
         self._transferred(
-            from_department=self.department_code, to_department=to_department, share_days=share, meta=meta
+            from_department=self.department_code,
+            to_department=to_department,
+            share_days=share,
+            meta=self._stamped(
+                meta,
+                clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share),
+            ),
         )
 
     @event("Transferred")
@@ -399,7 +431,14 @@ class Case(Aggregate):
                 "List everything missing, all at once",
             )
         number = self.supplements + 1
-        self._supplement_requested(number=number, missing_items=missing_items, reason=reason, meta=meta)
+        self._supplement_requested(
+            number=number,
+            missing_items=missing_items,
+            reason=reason,
+            meta=self._stamped(
+                meta, clock_facts.fact("supplement_requested", meta["occurred_at"], number=number)
+            ),
+        )
 
     @event("SupplementRequested")
     def _supplement_requested(
@@ -417,7 +456,10 @@ class Case(Aggregate):
             self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
         )
         self._supplement_received(
-            number=self.supplements, policy=self.supplement_policy, paused_minutes=paused, meta=meta
+            number=self.supplements,
+            policy=self.supplement_policy,
+            paused_minutes=paused,
+            meta=self._stamped(meta, clock_facts.fact("supplement_completed", meta["occurred_at"])),
         )
 
     @event("SupplementReceived")
@@ -431,7 +473,7 @@ class Case(Aggregate):
 
     def close_for_no_supplement(self, **meta: Any) -> None:
         self._begin("close_for_no_supplement", meta)
-        self._closed(meta=meta)
+        self._closed(meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])))
 
     @event("ClosedForNoSupplement")
     def _closed(self, meta: dict[str, Any]) -> None:
@@ -441,7 +483,7 @@ class Case(Aggregate):
 
     def report_to_leadership(self, reason: str, **meta: Any) -> None:
         self._begin("report_to_leadership", meta)
-        self._reported(return_number=self.supplements + 1, reason=reason, meta=meta)
+        self._reported(return_number=self.supplements + 1, reason=reason, meta=self._stamped(meta))
 
     @event("LeadershipReported")
     def _reported(self, return_number: int, reason: str, meta: dict[str, Any]) -> None:
@@ -459,7 +501,7 @@ class Case(Aggregate):
                 "Chỉ lãnh đạo mới được xác nhận báo cáo",
                 "Only a leader (role 'leader') may acknowledge the report",
             )
-        self._acknowledged(leader=meta["actor"]["user_id"], note=note, meta=meta)
+        self._acknowledged(leader=meta["actor"]["user_id"], note=note, meta=self._stamped(meta))
 
     @event("LeadershipAcknowledged")
     def _acknowledged(self, leader: str, note: str | None, meta: dict[str, Any]) -> None:
@@ -477,7 +519,13 @@ class Case(Aggregate):
             notice >= self.ruleset.apology_notice_days_before_due * self.working_calendar.minutes_per_day
         )
         self._apologised(
-            reason=reason, previous_due_at=current, new_due_at=new_due_at, notice_in_time=in_time, meta=meta
+            reason=reason,
+            previous_due_at=current,
+            new_due_at=new_due_at,
+            notice_in_time=in_time,
+            meta=self._stamped(
+                meta, clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
+            ),
         )
 
     @event("ApologyIssued")
@@ -503,7 +551,7 @@ class Case(Aggregate):
             raise CaseRuleViolation(
                 "not_overdue", "Hồ sơ chưa quá hạn", "The dossier is not past its appointment"
             )
-        self._overdue(due_at_passed=reading.due_at, meta=meta)
+        self._overdue(due_at_passed=reading.due_at, meta=self._stamped(meta))
 
     @event("MarkedOverdue")
     def _overdue(self, due_at_passed: datetime, meta: dict[str, Any]) -> None:
@@ -520,8 +568,9 @@ class Case(Aggregate):
                 "A rejection must state its reasons",
             )
         if self.officer is None:
-            self._assigned(officer=meta["actor"]["user_id"], meta=meta, taken_over=True)
-        self._decided(approved=approved, reasons=reasons, meta=meta)
+            self._assigned(officer=meta["actor"]["user_id"], meta=self._stamped(meta), taken_over=True)
+        finished = clock_facts.fact("finished", meta["occurred_at"])
+        self._decided(approved=approved, reasons=reasons, meta=self._stamped(meta, finished))
 
     @event("Decided")
     def _decided(self, approved: bool, reasons: str | None, meta: dict[str, Any]) -> None:
@@ -533,7 +582,7 @@ class Case(Aggregate):
 
     def make_result_ready(self, **meta: Any) -> None:
         self._begin("make_result_ready", meta)
-        self._result_ready(meta=meta)
+        self._result_ready(meta=self._stamped(meta))
 
     @event("ResultReady")
     def _result_ready(self, meta: dict[str, Any]) -> None:
@@ -561,7 +610,7 @@ class Case(Aggregate):
                 "Công dân không đăng ký nhận kết quả qua bưu chính",
                 "The citizen did not ask for the result by post",
             )
-        self._returned(via=via, received_by=received_by, meta=meta)
+        self._returned(via=via, received_by=received_by, meta=self._stamped(meta))
 
     @event("ResultReturned")
     def _returned(self, via: str, received_by: str | None, meta: dict[str, Any]) -> None:
@@ -570,7 +619,7 @@ class Case(Aggregate):
 
     def back_at_desk(self, reason: str, **meta: Any) -> None:
         self._begin("back_at_desk", meta)
-        self._back_at_desk(reason=reason, meta=meta)
+        self._back_at_desk(reason=reason, meta=self._stamped(meta))
 
     @event("ResultBackAtDesk")
     def _back_at_desk(self, reason: str, meta: dict[str, Any]) -> None:
@@ -579,7 +628,11 @@ class Case(Aggregate):
 
     def withdraw(self, kind: str, reason: str, **meta: Any) -> None:
         self._begin("withdraw", meta)
-        self._stopped(kind=kind, reason=reason, meta=meta)
+        self._stopped(
+            kind=kind,
+            reason=reason,
+            meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])),
+        )
 
     @event("Stopped")
     def _stopped(self, kind: str, reason: str, meta: dict[str, Any]) -> None:
@@ -638,6 +691,14 @@ class Case(Aggregate):
 
     def _begin(self, action: str, meta: dict[str, Any]) -> None:
         self.check(action, meta["occurred_at"])
+
+    def _stamped(self, meta: dict[str, Any], fact: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The step's ``meta`` with the clock as it reads after the step (its clock ``fact``
+        added), so that translating the stored step needs no clock (``clock_facts.stamp``)."""
+        facts = self.clock if fact is None else [*self.clock, fact]
+        now = max(meta["occurred_at"], self.last_business_time)
+        reading = clock_facts.read(facts, clock=self.new_clock(), now=now)
+        return {**meta, "clock": clock_facts.stamp(reading)}
 
     def _touch(self, meta: dict[str, Any]) -> None:
         self.last_business_time = max(self.last_business_time, meta["occurred_at"])

@@ -150,7 +150,15 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
             k: (local_iso(cal, v) if isinstance(v, datetime) else v)
             for k, v in e.__dict__.items()
             if k
-            not in {"originator_id", "originator_version", "timestamp", "meta", "actor", "originator_topic"}
+            not in {
+                "originator_id",
+                "originator_version",
+                "timestamp",
+                "meta",
+                "actor",
+                "originator_topic",
+                "opening_clock",  # the clock column shows the reading; this is the translator's copy
+            }
         }
         rows.append(
             {

@@ -48,6 +48,8 @@ class Projection:
         events: Iterable[AnyEvent],
         on_dossiers: Callable[[int], None] | None = None,
         on_folded: Callable[[int], None] | None = None,
+        *,
+        audit: bool = False,
     ) -> Projection:
         """The projection of these events (a whole log, or every event of some dossiers).
 
@@ -65,7 +67,7 @@ class Projection:
             on_dossiers(len(by_dossier))
         facts: dict[UUID, DossierFacts] = {}
         for dossier_id, history in by_dossier.items():
-            facts[dossier_id] = fold(history)
+            facts[dossier_id] = fold(history, audit=audit)
             if on_folded is not None and len(facts) % FOLD_REPORT_EVERY == 0:
                 on_folded(FOLD_REPORT_EVERY)
         if on_folded is not None and len(facts) % FOLD_REPORT_EVERY:

@@ -15,9 +15,31 @@ from pydantic import AwareDatetime, Field
 from shared.contracts.base import Contract, EventBase
 
 
+class ClockStamp(Contract):
+    """The legal clock read at the event's business time, over the case's clock facts so far.
+
+    Processing reads its clock at every step anyway; publishing the reading lets a consumer
+    count instead of re-running the clock over the whole history. Absent on older events.
+    """
+
+    working_minutes: int = Field(description="running working time since receipt, pauses excluded")
+    minutes_left: int = Field(description="working time left before the appointment")
+    supplement_minutes: int = Field(description="working time the clock stood still")
+    paused: bool = Field(description="awaiting a supplement")
+    status: Literal["on_time", "due_today", "overdue", "finished_early", "finished_on_time", "finished_late"]
+    late: bool = Field(description="the one lateness verdict (Decision 766)")
+    late_reasons_en: list[str] = Field(default_factory=list)
+    late_reasons_vi: list[str] = Field(default_factory=list)
+    original_due_at: AwareDatetime
+    calendar: str = Field(default="standard", description="the working calendar the clock was read with")
+
+
 class CaseEvent(EventBase):
     department_code: str = Field(description="the agency holding the dossier now")
     due_at: AwareDatetime = Field(description="the appointment in force after this event")
+    clock: ClockStamp | None = Field(
+        default=None, description="the clock after this event (absent on older events)"
+    )
 
 
 class CaseOpened(CaseEvent):
@@ -86,6 +108,11 @@ class ApologyIssued(CaseEvent):
     event_type: Literal["processing.apology_issued.v1"] = "processing.apology_issued.v1"
     previous_due_at: AwareDatetime
     reason: str
+    new_due_at: AwareDatetime | None = Field(
+        default=None,
+        description="the new appointment as set; ``due_at`` differs while the clock is paused"
+        " (absent on older events)",
+    )
 
 
 class MarkedOverdue(CaseEvent):

@@ -29,7 +29,7 @@ def new_case(
     days: int = 5, policy: str = "restart", shares: dict[str, int] | None = None, postal: bool = False
 ) -> Case:
     due = appointment_for(MONDAY, LegalTime.days(days))
-    return Case(
+    return Case.open(
         dossier_id=uuid4(),
         dossier_code="000.00.01.H99-260302-0001",
         department_code="STP",

@@ -7,14 +7,15 @@ moment), so a redelivered or overtaken event gives the same row as an orderly st
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from services.scoring.domain import clock_input
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.national_status import national_status
-from shared.clock import ClockReading
+from shared.clock import ClockFact, ClockReading, Received
 from shared.contracts import (
     AnyEvent,
     ApologyIssued,
@@ -44,7 +45,7 @@ from shared.contracts import (
 )
 from shared.contracts.base import is_backdated
 from shared.contracts.intake import DossierFiled
-from shared.contracts.processing import CaseEvent
+from shared.contracts.processing import CaseEvent, ClockStamp
 
 _SERVICE_RANK = {"intake": 0, "processing": 1, "postal": 2, "payments": 3}
 _TIMELINESS = {"finished_early": "early", "finished_on_time": "on_time", "finished_late": "late"}
@@ -69,50 +70,177 @@ def channel_kind(filed: DossierFiled) -> str:
     return "desk"
 
 
-def fold(events: Iterable[AnyEvent], now: datetime | None = None) -> DossierFacts:
-    """The dossier's facts from its events; the clock is read at ``now`` (default: the last event)."""
+OrderKey = tuple[datetime, int, int, str]
+
+
+@dataclass
+class Receipt:
+    """What the legal clock needs from the receipt."""
+
+    received_at: datetime
+    agency: str
+    legal_days: int | None
+    legal_hours: int | None
+    same_day: bool
+    cutoff: str | None
+    policy: str
+    calendar: str
+
+
+@dataclass
+class FoldState:
+    """A dossier's fold so far: everything ``finish`` needs, so a new event is applied to it alone.
+
+    ``facts`` holds the row's fields the events give directly (the clock's are added by
+    ``finish``). The case events' clock facts are kept for the audit reading; ``stamp`` is the
+    clock as processing read it after its latest step (the highest version: a back-dated step
+    can come before an earlier version in business time), which the fast reading counts from.
+    """
+
+    facts: dict[str, Any]
+    receipt: Receipt | None = None
+    clock: list[ClockFact] = field(default_factory=list)
+    case_opened: bool = False
+    paused: bool = False
+    stamp: ClockStamp | None = None
+    stamp_at: datetime | None = None
+    stamp_due_at: datetime | None = None
+    case_events: int = 0
+    case_top_version: int = 0
+    last: OrderKey | None = None
+
+    @classmethod
+    def new(cls, dossier_id: UUID, dossier_code: str) -> FoldState:
+        return cls(facts={"dossier_id": dossier_id, "dossier_code": dossier_code, "event_count": 0})
+
+    def follows(self, event: AnyEvent) -> bool:
+        """Whether ``event`` comes after everything applied so far (else: fold the history again)."""
+        return self.last is None or event_order(event) > self.last
+
+
+def fold(events: Iterable[AnyEvent], now: datetime | None = None, *, audit: bool = False) -> DossierFacts:
+    """The dossier's facts from its events; the clock is read at ``now`` (default: the last event).
+
+    Without ``now`` the clock processing published with its events is counted when it covers the
+    whole history (see ``finish``); ``audit`` re-runs the legal clock over every event instead,
+    as ``motcua verify`` does, to prove the two agree.
+    """
     ordered = sorted(events, key=event_order)
     if not ordered:
         raise ValueError("a dossier has at least one event")
-    first = ordered[0]
-    f: dict[str, Any] = {"dossier_id": first.dossier_id, "dossier_code": first.dossier_code}
-    received: DossierReceived | None = None
-    case_opened = paused = False
+    state = FoldState.new(ordered[0].dossier_id, ordered[0].dossier_code)
     for event in ordered:
-        # A derived event (the case opened from a receipt, a delivery opened from a result)
-        # carries its source's reason: the entry was made once and is counted once, at its source.
-        derived = isinstance(event, CaseOpened | ShipmentOpened)
-        if is_backdated(event.occurred_at, event.recorded_at) and event.backdate_reason and not derived:
-            f["backdated_entries"] = f.get("backdated_entries", 0) + 1
-        if isinstance(event, DossierFiled):
-            _filed(f, event)
-            if isinstance(event, DossierReceived):
-                received = event
-        elif isinstance(event, CaseEvent):
-            case_opened = True
-            f.setdefault("department_code", event.department_code)
-            f["due_at"] = event.due_at
-            paused = _case_event(f, event, paused)
-        elif isinstance(event, ChargeOpened | PaymentReceived):
-            _payment(f, event)
+        apply(state, event)
+    return finish(state, now, audit=audit)
+
+
+def apply(state: FoldState, event: AnyEvent) -> None:
+    """Adds one event, which comes after every event applied so far (``FoldState.follows``)."""
+    f = state.facts
+    # A derived event (the case opened from a receipt, a delivery opened from a result)
+    # carries its source's reason: the entry was made once and is counted once, at its source.
+    derived = isinstance(event, CaseOpened | ShipmentOpened)
+    if is_backdated(event.occurred_at, event.recorded_at) and event.backdate_reason and not derived:
+        f["backdated_entries"] = f.get("backdated_entries", 0) + 1
+    if isinstance(event, DossierFiled):
+        _filed(f, event)
+        if isinstance(event, DossierReceived):
+            state.receipt = Receipt(
+                received_at=event.received_at,
+                agency=event.department_code,
+                legal_days=event.legal_days,
+                legal_hours=event.legal_hours,
+                same_day=event.same_day,
+                cutoff=event.same_day_cutoff,
+                policy=event.supplement_policy,
+                calendar=event.calendar,
+            )
+    elif isinstance(event, CaseEvent):
+        state.case_opened = True
+        f.setdefault("department_code", event.department_code)
+        f["due_at"] = event.due_at
+        state.paused = _case_event(f, event, state.paused)
+        fact = clock_input.clock_fact(event)
+        if fact is not None:
+            state.clock.append(fact)
+        state.case_events += 1
+        version = _version(event.event_id)
+        if version > state.case_top_version:
+            state.case_top_version = version
+            state.stamp, state.stamp_at, state.stamp_due_at = event.clock, event.occurred_at, event.due_at
+    elif isinstance(event, ChargeOpened | PaymentReceived):
+        _payment(f, event)
+    else:
+        _postal(f, event)
+    f["event_count"] = f.get("event_count", 0) + 1
+    f["last_event_at"] = event.occurred_at
+    state.last = event_order(event)
+
+
+def finish(state: FoldState, now: datetime | None = None, *, audit: bool = False) -> DossierFacts:
+    """The facts row of the state; the clock read at ``now`` (default: the last event)."""
+    facts = DossierFacts(**state.facts, paused=state.paused)
+    if state.receipt is not None:
+        stamp = None if audit or now is not None else _usable_stamp(state)
+        if stamp is not None:
+            facts = _apply_stamp(facts, stamp, state.stamp_due_at)
         else:
-            _postal(f, event)
-    f["event_count"] = len(ordered)
-    f["last_event_at"] = ordered[-1].occurred_at
-    f["paused"] = paused
-    facts = DossierFacts(**f)
-    if received is not None:
-        facts = _with_clock(facts, received, ordered, now or ordered[-1].occurred_at)
+            facts = _with_clock(facts, state, now or facts.last_event_at or state.receipt.received_at)
     return replace(
         facts,
         national_status=national_status(
             outcome=facts.outcome,
-            case_opened=case_opened,
+            case_opened=state.case_opened,
             paused=facts.paused,
             finish_kind=facts.finish_kind,
             returned=facts.returned_at is not None,
             obligation_due=facts.obligations_due > 0,
         ),
+    )
+
+
+def _version(event_id: str) -> int:
+    version = event_id.rpartition(":")[2]
+    return int(version) if version.isdigit() else 0
+
+
+def _usable_stamp(state: FoldState) -> ClockStamp | None:
+    """Processing's reading, when it is the reading the audit would make.
+
+    It is, when it was read after every case event there is (versions 1..n all here: nothing
+    missing or still on its way), with the receipt's calendar, and either the clock
+    had stopped (a finished clock reads the same at any later moment) or it was read at the
+    audit's moment, the dossier's last event. Processing refuses clock-moving steps out of
+    business-time order, so its clock facts are in the order the audit sorts them in.
+    """
+    stamp = state.stamp
+    receipt = state.receipt
+    if (
+        stamp is None
+        or receipt is None
+        or state.case_events != state.case_top_version
+        or stamp.calendar != receipt.calendar
+    ):
+        return None
+    last = state.facts.get("last_event_at")
+    if state.stamp_at is not None and last is not None and state.stamp_at < last:
+        return stamp if stamp.status.startswith("finished") else None
+    return stamp
+
+
+def _apply_stamp(facts: DossierFacts, stamp: ClockStamp, due_at: datetime | None) -> DossierFacts:
+    finished = facts.finished_at is not None
+    return replace(
+        facts,
+        due_at=due_at,
+        original_due_at=stamp.original_due_at,
+        working_minutes=stamp.working_minutes,
+        supplement_minutes=stamp.supplement_minutes,
+        timeliness=_TIMELINESS.get(stamp.status) if finished else None,
+        late=stamp.late,
+        late_reason="; ".join(stamp.late_reasons_en) or None,
+        late_reason_vi="; ".join(stamp.late_reasons_vi) or None,
+        paused=stamp.paused,
     )
 
 
@@ -211,12 +339,19 @@ def _postal(f: dict[str, Any], event: AnyEvent) -> None:
         f["postal_failures"] = f.get("postal_failures", 0) + 1
 
 
-def _with_clock(
-    facts: DossierFacts, received: DossierReceived, ordered: list[AnyEvent], now: datetime
-) -> DossierFacts:
-    later = [e for e in ordered if isinstance(e, CaseEvent)]
+def _with_clock(facts: DossierFacts, state: FoldState, now: datetime) -> DossierFacts:
+    receipt = state.receipt
+    assert receipt is not None  # the caller checked
     try:
-        reading = clock_input.read(received, later, now)
+        reading = clock_input.read_facts(
+            Received(at=receipt.received_at, agency=receipt.agency),
+            state.clock,
+            now,
+            legal_time=clock_input.legal_time_of(receipt.legal_days, receipt.legal_hours, receipt.same_day),
+            policy=receipt.policy,
+            cutoff=receipt.cutoff,
+            calendar=receipt.calendar,
+        )
     except ValueError as exc:
         # Part of the history has not arrived yet: keep what the events carry, say why.
         return replace(facts, clock_note=str(exc)[:200])

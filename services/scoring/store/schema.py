@@ -46,7 +46,7 @@ def _fact_type(name: str) -> str:
     return "text"
 
 
-TABLES = ("events", "dossier_facts", "figures")
+TABLES = ("events", "dossier_facts", "figures", "fold_state")
 _ADDED_FIGURES = "".join(
     f"ALTER TABLE scoring.figures ADD COLUMN IF NOT EXISTS {c} bigint NOT NULL DEFAULT 0;\n"
     for c in ADDED_COUNTERS
@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS scoring.figures (
     {", ".join(f"{c} bigint NOT NULL DEFAULT 0" for c in COUNTERS)},
     PRIMARY KEY (dimension, period_kind, period_start, unit, procedure_code)
 );
-{_ADDED_FIGURES}"""
+{_ADDED_FIGURES}
+-- Each dossier's fold so far (services.scoring.store.fold_states); a replay leaves it empty and
+-- the consumer folds a dossier's history once when its next event comes.
+CREATE TABLE IF NOT EXISTS scoring.fold_state (
+    dossier_id uuid PRIMARY KEY,
+    state jsonb NOT NULL
+);
+"""
 
 DROP = "DROP TABLE IF EXISTS " + ", ".join(f"scoring.{t}" for t in TABLES) + " CASCADE;"

@@ -1,8 +1,9 @@
 """Writing scoring's tables: one batch of events at a time, or everything at once (replay).
 
-A batch costs a fixed handful of statements whatever its size: insert the new events, read
-back every event of the dossiers they touch, fold each dossier once, upsert its facts and
-add the figure differences. No per-event round trips.
+A batch costs a fixed handful of statements whatever its size: insert the new events, read the
+fold states of the dossiers they touch, apply only the new events to them, upsert the facts and
+states and add the figure differences. No per-event round trips, and no dossier's history read
+back unless its events came out of order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import asyncpg
 
 from services.scoring.domain.dossier_facts import COLUMNS, DossierFacts
 from services.scoring.domain.figures import COUNTERS, FigureKey, delta
-from services.scoring.domain.fold import fold
+from services.scoring.domain.fold import FoldState, apply, event_order, finish
+from services.scoring.store.fold_states import save_states, states_of
 from shared.contracts import AnyEvent, dump_event, parse_event
 from shared.contracts.catalogue import CatalogueEvent
 
@@ -82,15 +84,18 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[AnyEvent]) -> 
         ids,
     )
     old = {r["dossier_id"]: DossierFacts.from_row(r) for r in old_rows}
+    dossier_events = [e for e in events if not isinstance(e, CatalogueEvent)]
+    states = await advance(conn, dossier_events, await states_of(conn, ids), set(old))
     changes: dict[FigureKey, Counter[str]] = {}
     new_facts = []
-    for dossier_id, history in (await events_of(conn, ids)).items():
-        facts = fold(history)
+    for dossier_id, state in states.items():
+        facts = finish(state)
         if facts != old.get(dossier_id):
             delta(old.get(dossier_id), facts, changes)
             new_facts.append(facts)
     if new_facts:
         await conn.executemany(_FACTS_UPSERT, [tuple(f.row().values()) for f in new_facts])
+    await save_states(conn, states)
     await add_figures(conn, changes)
 
 
@@ -109,6 +114,45 @@ async def lock_dossiers(conn: asyncpg.Connection, ids: Sequence[UUID]) -> None:
         " FROM (SELECT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) AS ordered",
         list(ids),
     )
+
+
+async def advance(
+    conn: asyncpg.Connection,
+    events: Sequence[AnyEvent],
+    states: dict[UUID, FoldState],
+    projected: set[UUID],
+) -> dict[UUID, FoldState]:
+    """The touched dossiers' states with the new events applied.
+
+    A new event is applied to the stored state when it comes after everything in it (the usual
+    case); a dossier whose event arrives out of business-time order, or that was projected
+    without a state (before states were kept, or since a replay), is folded from its whole
+    history once, in one query for all of them.
+    """
+    grouped: dict[UUID, list[AnyEvent]] = defaultdict(list)
+    for event in events:
+        grouped[event.dossier_id].append(event)
+    advanced: dict[UUID, FoldState] = {}
+    refold: list[UUID] = []
+    for dossier_id, new in grouped.items():
+        new.sort(key=event_order)
+        state = states.get(dossier_id)
+        if state is None and dossier_id not in projected:
+            state = FoldState.new(dossier_id, new[0].dossier_code)
+        if state is None or not state.follows(new[0]):
+            refold.append(dossier_id)
+            continue
+        for event in new:
+            apply(state, event)
+        advanced[dossier_id] = state
+    if refold:
+        for dossier_id, history in (await events_of(conn, refold)).items():
+            history.sort(key=event_order)
+            state = FoldState.new(dossier_id, history[0].dossier_code)
+            for event in history:
+                apply(state, event)
+            advanced[dossier_id] = state
+    return advanced
 
 
 async def add_figures(conn: asyncpg.Connection, changes: dict[FigureKey, Counter[str]]) -> None:
