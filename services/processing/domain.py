@@ -116,6 +116,7 @@ class Case(Aggregate):
         # Before the ``*``: the library insists on every keyword-only argument, default or not,
         # while one of these may be left out (by callers that build a case without ``open``).
         opening_clock: dict[str, Any] | None = None,
+        intake_steps: list[dict[str, Any]] | None = None,
         *,
         dossier_id: UUID,
         dossier_code: str,
@@ -136,7 +137,6 @@ class Case(Aggregate):
         tracking_hash: str | None,
         same_day: bool = False,
         backdate_reason: str | None = None,
-        intake_steps: list[dict[str, Any]] | None = None,
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
