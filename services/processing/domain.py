@@ -11,7 +11,7 @@ from the case's clock facts with the shared legal clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -371,11 +371,11 @@ class Case(Aggregate):
                 f"The new appointment must be after the current one ({current.isoformat()})",
                 current_due_at=current.isoformat(),
             )
-        if not self.working_calendar.is_working_moment(
-            new_due_at
-        ) and self.working_calendar.end_of_working_day(
-            self.working_calendar.to_local(new_due_at).date()
-        ) != self.working_calendar.to_local(new_due_at):
+        # Within a working session, or at its very end (11:30 closes a morning as 17:00 a day).
+        cal = self.working_calendar
+        if not cal.is_working_moment(new_due_at) and not cal.is_working_moment(
+            new_due_at - timedelta(minutes=1)
+        ):
             raise InvalidCommand(
                 "new_appointment_not_working_time",
                 "Ngày hẹn mới phải rơi vào giờ làm việc",
