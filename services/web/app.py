@@ -30,6 +30,7 @@ from services.web import (
 from services.web.backend import Backend, BackendError
 from services.web.catalogue import Procedures
 from services.web.config import WebConfig
+from services.web.i18n import LanguageMiddleware
 from services.web.context import NotSignedIn, Web, WebError, new_templates, see_other, web_of
 from services.web.sessions import COOKIE, SessionStore
 from shared.auth.verifier import TokenVerifier
@@ -73,6 +74,8 @@ def create_web_app(
         # Like the services' (no token, no personal data): pages by route template and status.
         return metrics_response()
 
+    # Before any handler: the request's language (query, cookie, or Vietnamese).
+    app.add_middleware(LanguageMiddleware, secure_cookies=config.secure_cookies)
     # Outermost: every page, static file and refusal is counted by its route template.
     app.add_middleware(HttpSignals, service="web")
 

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from services.web import formats
+from services.web import formats, i18n
 from services.web.backend import Backend
 from services.web.config import WebConfig
 from services.web.sessions import COOKIE, Session, SessionStore
@@ -58,7 +58,12 @@ class Web:
         return self.templates.TemplateResponse(
             request,
             template,
-            {"session": session, "user": session.principal if session else None, **ctx},
+            {
+                "session": session,
+                "user": session.principal if session else None,
+                "lang": i18n.current(),
+                **ctx,
+            },
             status_code=status,
         )
 
@@ -67,6 +72,9 @@ def new_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
     env.globals["t"] = t
+    env.globals["languages"] = i18n.LANGUAGES
+    env.globals["lang_url"] = lambda request, lang: i18n.lang_url(request.url.path, request.url.query, lang)
+    env.globals["format_number"] = formats.number
     env.filters["form_time"] = formats.form_time
     env.filters["short_time"] = formats.short_time
     env.filters["clock_time"] = formats.clock_time
