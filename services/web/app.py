@@ -30,8 +30,8 @@ from services.web import (
 from services.web.backend import Backend, BackendError
 from services.web.catalogue import Procedures
 from services.web.config import WebConfig
-from services.web.i18n import LanguageMiddleware
 from services.web.context import NotSignedIn, Web, WebError, new_templates, see_other, web_of
+from services.web.i18n import LanguageMiddleware
 from services.web.sessions import COOKIE, SessionStore
 from shared.auth.verifier import TokenVerifier
 from shared.signals.http import HttpSignals

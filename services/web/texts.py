@@ -455,6 +455,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 TEXTS.update(OPS_TEXTS)
 
+
 def t(key: str, lang: str | None = None) -> str:
     """The word in the request's language (or ``lang``): the catalogue's, else this table's."""
     code = lang or i18n.current()
