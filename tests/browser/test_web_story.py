@@ -199,6 +199,13 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(
     await shots(citizen, "citizen-tracking")
     # nothing on the page is wider than the phone
     assert await citizen.evaluate("document.documentElement.scrollWidth") <= 390
+    # the header's switch: the same page in English, once
+    await citizen.click("#lang-en")
+    await citizen.wait_for_url("**lang=en")
+    assert await citizen.get_attribute("html", "lang") == "en"
+    assert (await citizen.inner_text("h1")).startswith("Follow your dossier")
+    assert (await citizen.inner_text("#status")).strip() != "Đã có kết quả, mời nhận kết quả"
+    await shots(citizen, "citizen-tracking-en")
 
     # -- the department's leader: the dashboard, the dossier behind a number, the Excel file ----
     leader = await _sign_in(browser, web, "lanhdao.stp")
