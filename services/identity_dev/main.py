@@ -41,7 +41,9 @@ def main() -> None:
     if not is_development():
         raise SystemExit("the development identity provider runs only with MOTCUA_ENV=development")
     issuer = DevIssuer.in_folder(args.data_dir, issuer=issuer_url(args.port))
-    app = create_identity_app(issuer, dev_secret(args.data_dir, "demo_password", 9), [web_client(args.data_dir)])
+    app = create_identity_app(
+        issuer, dev_secret(args.data_dir, "demo_password", 9), [web_client(args.data_dir)]
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
