@@ -146,3 +146,24 @@ async def test_log_out_ends_the_providers_session_and_its_refresh_tokens(web: ht
             auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET),
         )
     assert renewed.status_code == 400 and renewed.json()["error"] == "invalid_grant"
+
+
+async def test_every_bad_callback_is_a_400_page_with_its_code(web: httpx.AsyncClient) -> None:
+    for query in ("", "?code=x", "?state=&code=x", "?state=%00%ff&code=x"):
+        answer = await web.get(f"/auth/callback{query}", headers={"Accept": "application/json"})
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "login_state_mismatch"
+    for extra, code in (
+        ("error=access_denied", "login_provider_error"),
+        ("code=x&iss=https%3A%2F%2Fkhac.example%2Frealms%2Fx", "login_issuer_mismatch"),
+        ("code=khong-co-that", "login_code_refused"),
+        ("", "login_code_refused"),
+    ):
+        state = parse_qs(urlsplit((await web.get("/login")).headers["location"]).query)["state"][0]
+        answer = await web.get(
+            f"/auth/callback?state={state}&{extra}", headers={"Accept": "application/json"}
+        )
+        body = answer.json()["error"]
+        assert answer.status_code == 400 and body["code"] == code, answer.text
+        assert (
+            body["message"]["vi"] and body["message"]["en"] and body["message"]["vi"] != body["message"]["en"]
+        )
