@@ -11,18 +11,20 @@ sees real counts: stored events read (every worker reads every store) and dossie
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing.queues import Queue
-from typing import Literal
+from typing import Literal, cast
 
+import asyncpg
 import psycopg
 
 from services.ops.event_log import open_logs
-from services.scoring.rebuild import Projection
+from services.scoring.rebuild import Projection, Share, prepare_staging, swap_in, write_share
 
 READ = "reading the event stores"
 FOLD = "folding dossiers"
@@ -77,6 +79,47 @@ def project_part(
     )
 
 
+def write_part(
+    database_url: str, part: int, parts: int, *, create: bool = True, report: Report | None = None
+) -> Share:
+    """``project_part``, loaded into the staging tables from this process: only the counts and
+    the figure sums go back to the parent, never the rows."""
+    projection = project_part(database_url, part, parts, create=create, report=report)
+
+    async def write() -> Share:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await write_share(conn, projection)
+        finally:
+            await conn.close()
+
+    return asyncio.run(write())
+
+
+def replay(database_url: str, parts: int | None = None, report: Report | None = None) -> Share:
+    """Rebuilds scoring's tables from every store: each of ``parts`` processes loads its own
+    dossiers into staging tables, which then replace scoring's in one transaction."""
+
+    async def run(step: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await step(conn)
+        finally:
+            await conn.close()
+
+    parts = parts or default_parts()
+    asyncio.run(run(prepare_staging))
+    if parts == 1:
+        share = write_part(database_url, 0, 1, report=report)
+    else:
+        shares = cast(list[Share], _in_workers(database_url, parts, report, write=True))
+        share = shares[0]
+        for other in shares[1:]:
+            share.merge(other)
+    asyncio.run(run(lambda conn: swap_in(conn, share)))
+    return share
+
+
 def project(
     database_url: str, parts: int | None = None, report: Report | None = None, *, audit: bool = False
 ) -> Projection:
@@ -85,6 +128,16 @@ def project(
     parts = parts or default_parts()
     if parts == 1:
         return project_part(database_url, 0, 1, report=report, audit=audit)
+    shares = cast(list[Projection], _in_workers(database_url, parts, report, audit=audit))
+    projection = shares[0]
+    for share in shares[1:]:
+        projection.merge(share)
+    return projection
+
+
+def _in_workers(
+    database_url: str, parts: int, report: Report | None, *, audit: bool = False, write: bool = False
+) -> list[Projection | Share]:
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
@@ -94,17 +147,14 @@ def project(
     with ProcessPoolExecutor(
         max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
     ) as pool:
-        futures = [pool.submit(_worker, (database_url, part, parts, audit)) for part in range(parts)]
+        futures = [pool.submit(_worker, (database_url, part, parts, audit, write)) for part in range(parts)]
         pending = set(futures)
         while pending:
             _drain(ticks, report)
             _, pending = wait(pending, timeout=0.1)
         shares = [f.result() for f in futures]
     _drain(ticks, report)  # the workers have exited: whatever they sent last has arrived
-    projection = shares[0]
-    for share in shares[1:]:
-        projection.merge(share)
-    return projection
+    return shares
 
 
 def _drain(ticks: Queue[Tick], report: Report | None) -> None:
@@ -122,9 +172,11 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int, bool]) -> Projection:
-    database_url, part, parts, audit = job
+def _worker(job: tuple[str, int, int, bool, bool]) -> Projection | Share:
+    database_url, part, parts, audit, write = job
     sink = _worker_queue
+    if write:
+        return write_part(database_url, part, parts, create=False, report=sink.put if sink else None)
     return project_part(
         database_url, part, parts, create=False, report=sink.put if sink else None, audit=audit
     )

@@ -10,6 +10,7 @@ whatever the log gains after the replay and never applies a replayed event twice
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,13 +22,19 @@ import asyncpg
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import FigureKey, total
 from services.scoring.domain.fold import fold
-from services.scoring.store.schema import DDL, DROP
+from services.scoring.store.schema import DDL, DROP, TABLES
 from services.scoring.store.writer import copy_all, event_record
 from shared.contracts import AnyEvent
 from shared.contracts.catalogue import CatalogueEvent
 from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
 
 FOLD_REPORT_EVERY = 1000
+# Replay workers load their shares here, each on its own connection; the tables move into
+# ``scoring`` in the one transaction that drops the old ones (``swap_in``).
+STAGING = "scoring_replay"
+STAGING_DDL = re.sub(r"(?<![\w.])scoring\.", f"{STAGING}.", DDL).replace(
+    "SCHEMA IF NOT EXISTS scoring;", f"SCHEMA IF NOT EXISTS {STAGING};"
+)
 
 
 @dataclass
@@ -104,4 +111,53 @@ async def replace_tables(conn: asyncpg.Connection, projection: Projection) -> No
             schema_name="scoring",
             columns=["consumer", "event_id"],
             records=[(SCORING_ALL.durable, event_id) for event_id in projection.events],
+        )
+
+
+@dataclass
+class Share:
+    """What a replay worker sends back once it has loaded its dossiers into the staging tables:
+    counts, and its figure sums (figures add up across workers, so they are written once)."""
+
+    events: int
+    dossiers: int
+    figures: dict[FigureKey, Counter[str]]
+
+    def merge(self, other: Share) -> None:
+        self.events += other.events
+        self.dossiers += other.dossiers
+        for key, counts in other.figures.items():
+            self.figures.setdefault(key, Counter()).update(counts)
+
+
+async def prepare_staging(conn: asyncpg.Connection) -> None:
+    """Empty staging tables, made before the workers start (their DDL must not race)."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {STAGING} CASCADE")
+    await conn.execute(STAGING_DDL)
+
+
+async def write_share(conn: asyncpg.Connection, projection: Projection) -> Share:
+    """One worker's events and facts into the staging tables (its own transaction: nobody
+    reads staging, and ``swap_in`` publishes all shares at once or none)."""
+    async with conn.transaction():
+        await copy_all(conn, projection.events.values(), projection.facts.values(), {}, schema=STAGING)
+    return Share(len(projection.events), len(projection.facts), projection.figures)
+
+
+async def swap_in(conn: asyncpg.Connection, share: Share) -> None:
+    """The staged tables become scoring's, with the figures of every share, in one transaction."""
+    await ensure_eventlog_tables(conn, "scoring")
+    async with conn.transaction():
+        # Same lock order as ``replace_tables``: a live batch in flight waits for the replay.
+        await conn.execute("LOCK TABLE scoring.processed_events IN SHARE ROW EXCLUSIVE MODE")
+        await conn.execute(DROP)
+        for table in TABLES:
+            await conn.execute(f"ALTER TABLE {STAGING}.{table} SET SCHEMA scoring")
+        await conn.execute(f"DROP SCHEMA {STAGING}")
+        await copy_all(conn, (), (), share.figures)
+        await conn.execute("DELETE FROM scoring.processed_events WHERE consumer = $1", SCORING_ALL.durable)
+        await conn.execute(
+            "INSERT INTO scoring.processed_events (consumer, event_id)"
+            " SELECT $1, event_id FROM scoring.events",
+            SCORING_ALL.durable,
         )
