@@ -12,10 +12,12 @@ sees real counts: stored events read (every worker reads every store) and dossie
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import os
 import queue
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing.queues import Queue
 from typing import Literal, cast
@@ -62,6 +64,31 @@ def project_part(
     audit: bool = False,
 ) -> Projection:
     tell = report or (lambda _tick: None)
+    with _no_cycle_collection():
+        return _project_part(database_url, part, parts, create=create, tell=tell, audit=audit)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off while a part is read and folded.
+
+    A part keeps every contract it reads until it has folded them: hundreds of thousands of
+    live objects that each collection of the oldest generation walks again, for nothing (the
+    contracts hold no cycles; reference counting frees what the replay drops). Measured on
+    63k events, one worker: 140 µs of CPU per stored row with the collector, 89 without.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _project_part(
+    database_url: str, part: int, parts: int, *, create: bool, tell: Report, audit: bool
+) -> Projection:
     logs = open_logs(database_url, create=create)
     try:
         contracts = []
@@ -84,16 +111,16 @@ def write_part(
 ) -> Share:
     """``project_part``, loaded into the staging tables from this process: only the counts and
     the figure sums go back to the parent, never the rows."""
-    projection = project_part(database_url, part, parts, create=create, report=report)
 
-    async def write() -> Share:
+    async def write(projection: Projection) -> Share:
         conn = await asyncpg.connect(database_url)
         try:
             return await write_share(conn, projection)
         finally:
             await conn.close()
 
-    return asyncio.run(write())
+    with _no_cycle_collection():  # the rows for COPY are as many short-lived objects again
+        return asyncio.run(write(project_part(database_url, part, parts, create=create, report=report)))
 
 
 def replay(database_url: str, parts: int | None = None, report: Report | None = None) -> Share:
