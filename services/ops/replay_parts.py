@@ -2,8 +2,10 @@
 
 Translating the stores' events (the processing translator reads the legal clock at every
 step) and folding dossiers is CPU work in Python, so it is split across processes rather than
-threads: each worker reads every store, keeps the dossiers of its part (``partition_of``),
-and sends back only its projection (table rows, facts, figure sums), never the contracts.
+threads: each worker reads every store and keeps the dossiers of its part (``partition_of``).
+``motcua replay scoring`` (``replay``): each worker loads its own events and facts into a staging
+schema with COPY and sends back only counts and its figure sums; the staged tables then replace
+scoring's in one transaction. ``motcua verify`` (``project``): each sends back its projection.
 
 Workers report how far they are through a queue the parent drains (``Tick``), so the operator
 sees real counts: stored events read (every worker reads every store) and dossiers folded.
@@ -26,7 +28,15 @@ import asyncpg
 import psycopg
 
 from services.ops.event_log import open_logs
-from services.scoring.rebuild import Projection, Share, prepare_staging, swap_in, write_share
+from services.scoring.rebuild import (
+    Projection,
+    Share,
+    drop_staging,
+    prepare_staging,
+    staging_name,
+    swap_in,
+    write_share,
+)
 
 READ = "reading the event stores"
 FOLD = "folding dossiers"
@@ -107,7 +117,13 @@ def _project_part(
 
 
 def write_part(
-    database_url: str, part: int, parts: int, *, create: bool = True, report: Report | None = None
+    database_url: str,
+    part: int,
+    parts: int,
+    staging: str,
+    *,
+    create: bool = True,
+    report: Report | None = None,
 ) -> Share:
     """``project_part``, loaded into the staging tables from this process: only the counts and
     the figure sums go back to the parent, never the rows."""
@@ -115,7 +131,7 @@ def write_part(
     async def write(projection: Projection) -> Share:
         conn = await asyncpg.connect(database_url)
         try:
-            return await write_share(conn, projection)
+            return await write_share(conn, projection, staging)
         finally:
             await conn.close()
 
@@ -135,15 +151,19 @@ def replay(database_url: str, parts: int | None = None, report: Report | None = 
             await conn.close()
 
     parts = parts or default_parts()
-    asyncio.run(run(prepare_staging))
-    if parts == 1:
-        share = write_part(database_url, 0, 1, report=report)
-    else:
-        shares = cast(list[Share], _in_workers(database_url, parts, report, write=True))
-        share = shares[0]
-        for other in shares[1:]:
-            share.merge(other)
-    asyncio.run(run(lambda conn: swap_in(conn, share)))
+    staging = staging_name()
+    asyncio.run(run(lambda conn: prepare_staging(conn, staging)))
+    try:
+        if parts == 1:
+            share = write_part(database_url, 0, 1, staging, report=report)
+        else:
+            shares = cast(list[Share], _in_workers(database_url, parts, report, staging=staging))
+            share = shares[0]
+            for other in shares[1:]:
+                share.merge(other)
+        asyncio.run(run(lambda conn: swap_in(conn, share, staging)))
+    finally:
+        asyncio.run(run(lambda conn: drop_staging(conn, staging)))
     return share
 
 
@@ -163,8 +183,9 @@ def project(
 
 
 def _in_workers(
-    database_url: str, parts: int, report: Report | None, *, audit: bool = False, write: bool = False
+    database_url: str, parts: int, report: Report | None, *, audit: bool = False, staging: str | None = None
 ) -> list[Projection | Share]:
+    """Each part in a worker process: its projection, or (``staging``) loaded into those tables."""
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
@@ -174,7 +195,7 @@ def _in_workers(
     with ProcessPoolExecutor(
         max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
     ) as pool:
-        futures = [pool.submit(_worker, (database_url, part, parts, audit, write)) for part in range(parts)]
+        futures = [pool.submit(_worker, (database_url, part, parts, audit, staging)) for part in range(parts)]
         pending = set(futures)
         while pending:
             _drain(ticks, report)
@@ -199,11 +220,11 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int, bool, bool]) -> Projection | Share:
-    database_url, part, parts, audit, write = job
+def _worker(job: tuple[str, int, int, bool, str | None]) -> Projection | Share:
+    database_url, part, parts, audit, staging = job
     sink = _worker_queue
-    if write:
-        return write_part(database_url, part, parts, create=False, report=sink.put if sink else None)
+    if staging is not None:
+        return write_part(database_url, part, parts, staging, create=False, report=sink.put if sink else None)
     return project_part(
         database_url, part, parts, create=False, report=sink.put if sink else None, audit=audit
     )
