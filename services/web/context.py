@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from services.web.backend import Backend
 from services.web.config import WebConfig
 from services.web.sessions import COOKIE, Session, SessionStore
 from services.web.texts import TEXTS, t
+from shared.auth.oidc import PendingLogins
 from shared.auth.principal import Role
 from shared.auth.verifier import TokenVerifier
 
@@ -45,6 +47,15 @@ class Web:
     sessions: SessionStore
     verifier: TokenVerifier
     templates: Jinja2Templates
+    logins: PendingLogins = field(default_factory=PendingLogins)
+    _refresh_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def refreshing(self, session_id: str) -> asyncio.Lock:
+        """One refresh at a time per session: the provider rotates refresh tokens, so a second
+        concurrent refresh with the same token would be refused and sign the user out."""
+        if len(self._refresh_locks) > 2 * max(len(self.sessions), 64):
+            self._refresh_locks = {k: v for k, v in self._refresh_locks.items() if v.locked()}
+        return self._refresh_locks.setdefault(session_id, asyncio.Lock())
 
     def session(self, request: Request) -> Session:
         session = self.sessions.get(request.cookies.get(COOKIE))

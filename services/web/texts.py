@@ -31,6 +31,35 @@ TEXTS: dict[str, tuple[str, str]] = {
     "password": ("Mật khẩu", "Password"),
     "login_button": ("Đăng nhập", "Sign in"),
     "login_failed": ("Sai tên đăng nhập hoặc mật khẩu", "Unknown user or wrong password"),
+    "login_intro": (
+        "Bạn sẽ đăng nhập tại cổng xác thực của tỉnh, rồi được đưa trở lại đây",
+        "You sign in at the province's identity provider, then come back here",
+    ),
+    "signed_out_title": ("Bạn đã đăng xuất", "You have signed out"),
+    "login_state_mismatch": (
+        "Lượt đăng nhập không do trình duyệt này bắt đầu; vui lòng đăng nhập lại",
+        "This sign-in was not started by this browser; please sign in again",
+    ),
+    "login_state_unknown": (
+        "Lượt đăng nhập đã dùng hoặc đã hết hạn; vui lòng đăng nhập lại",
+        "This sign-in was already used or has expired; please sign in again",
+    ),
+    "login_code_refused": (
+        "Máy chủ xác thực không chấp nhận mã đăng nhập (đã dùng hoặc hết hạn); vui lòng đăng nhập lại",
+        "The identity provider refused the sign-in code (used or expired); please sign in again",
+    ),
+    "login_token_refused": (
+        "Thông tin đăng nhập nhận được không hợp lệ; vui lòng đăng nhập lại",
+        "The sign-in answer was not valid; please sign in again",
+    ),
+    "login_issuer_mismatch": (
+        "Câu trả lời đến từ một máy chủ xác thực khác; vui lòng đăng nhập lại",
+        "The answer came from another identity provider; please sign in again",
+    ),
+    "login_provider_error": (
+        "Máy chủ xác thực đã từ chối đăng nhập",
+        "The identity provider refused the sign-in",
+    ),
     "identity_unavailable": (
         "Không kết nối được máy chủ xác thực, vui lòng thử lại sau",
         "The identity provider cannot be reached; try again later",

@@ -176,6 +176,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "payments": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("POST", "/webhooks/payments/{provider}"): _rule(
             Scope.PUBLIC, note="the platform's HMAC signature (two secrets during a rotation)"
         ),
@@ -193,6 +194,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     "notify": {
         ("GET", "/health"): PUBLIC,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
+        ("GET", "/metrics"): METRICS,
         ("GET", "/outbox"): _rule(Scope.ANY_UNIT, OPS, AUD, note="counts and states, no personal data"),
     },
     "scoring": {

@@ -75,7 +75,6 @@ class Outcome:
     converged_s: float | None
     heals: int
     notes: str = ""
-    unavailable: int = 0  # 503 (a dependency's outage, "retry shortly"): allowed, unlike a 500
     accepted_after: int = 0  # accepted once the fault was over (the system took work again)
 
     @property
