@@ -19,7 +19,7 @@ __all__ = ["web"]  # the pages' fixture, shared with test_web_pages
 
 def test_every_key_a_template_uses_has_both_languages_in_the_catalogues() -> None:
     used = messages.template_keys()
-    assert "login_title" in used and "desk_title" in used  # the extraction does find the keys
+    assert "login_intro" in used and "desk_title" in used  # the extraction does find the keys
     for lang in i18n.LANGUAGES:
         texts = i18n.catalogue(lang)
         missing = sorted(key for key in used if not texts.get(key))
@@ -72,20 +72,21 @@ def test_english_pages_tell_the_steps_and_the_clock_in_english() -> None:
 async def test_the_switch_sets_html_lang_and_survives_navigation_and_signing_in(
     web: httpx.AsyncClient,
 ) -> None:
-    first = await web.get("/login")
-    assert '<html lang="vi">' in first.text and "<h1>Đăng nhập</h1>" in first.text
-    assert 'href="/login?lang=en"' in first.text  # the header's switch
-    english = await web.get("/login?lang=en")
-    assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text
+    # the signed-out page: public, rendered by the web itself (/login goes to the provider)
+    first = await web.get("/signed-out")
+    assert '<html lang="vi">' in first.text and "<h1>Bạn đã đăng xuất</h1>" in first.text
+    assert 'href="/signed-out?lang=en"' in first.text  # the header's switch
+    english = await web.get("/signed-out?lang=en")
+    assert '<html lang="en">' in english.text and "<h1>You have signed out</h1>" in english.text
     assert re.search(r"lang=en; Path=/;.*SameSite=Lax", english.headers["set-cookie"])
-    again = await web.get("/login")  # no query: the cookie remembers
+    again = await web.get("/signed-out")  # no query: the cookie remembers
     assert '<html lang="en">' in again.text
     await _sign_in(web, "tiepnhan")
     desk = await web.get("/desk")
     assert '<html lang="en">' in desk.text and "<h1>Receive a dossier</h1>" in desk.text
     back = await web.get("/desk?lang=vi")
     assert "<h1>Tiếp nhận hồ sơ</h1>" in back.text and "lang=vi" in back.headers["set-cookie"]
-    bogus = await web.get("/login?lang=xx")  # an unknown language chooses nothing and changes nothing
+    bogus = await web.get("/signed-out?lang=xx")  # an unknown language chooses nothing and changes nothing
     assert '<html lang="vi">' in bogus.text and "set-cookie" not in bogus.headers
 
 
