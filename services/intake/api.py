@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Path, Response
@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse
 from services.intake import online_index
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.appointment import appointment
-from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
+from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure
+from services.intake.catalogue.in_force import CatalogueBook, NothingInForce
 from services.intake.codes import KeyTaken, lookup_keys
 from services.intake.domain import Dossier, NotIncomplete
 from services.intake.forms import FORMS, form_applies, render_form
@@ -50,22 +51,27 @@ FILED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupCommitter) -> APIRouter:
-    """``committer``: concurrent registrations share one code statement and one transaction."""
+def build_router(
+    host: ServiceHost, app: IntakeApplication, committer: GroupCommitter, book: CatalogueBook
+) -> APIRouter:
+    """``committer``: concurrent registrations share one code statement and one transaction;
+    ``book``: the catalogue in force on a date, from the recorded catalogue events."""
     router = APIRouter()
-    catalogue = load_catalogue()
     keyring = committer.keyring
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return [p.model_dump(mode="json") for p in catalogue.procedures]
 
     @router.get("/procedures/{code}", tags=["catalogue"], summary="Một thủ tục hành chính")
     async def procedure(code: str) -> dict[str, Any]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return _procedure(catalogue, code).model_dump(mode="json")
 
     @router.get("/departments", tags=["catalogue"], summary="Sở, ban, ngành and desks")
     async def departments() -> dict[str, Any]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return {
             "departments": [d.model_dump(mode="json") for d in catalogue.departments],
             "receiving_points": [r.model_dump(mode="json") for r in catalogue.receiving_points],
@@ -135,14 +141,17 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         request_hash: str | None,
         code: str | None,
         *,
-        terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
+        terms_of: Callable[[Catalogue, Procedure, datetime], dict[str, Any]] | None = None,
         missing_items: list[str] | None = None,
         refusal_reasons: str | None = None,
     ) -> Dossier | KeyTaken:
-        procedure = _procedure(catalogue, body.procedure_code)
+        # Checked against today's catalogue before a pickup is claimed, then again against the
+        # version in force when the dossier was received (a back-dated receipt's own day).
+        today = await in_force(book, datetime.now(UTC))
+        procedure = _procedure(today, body.procedure_code)
         _check_channel(procedure, body)
         documents = _documents(procedure, body, outcome)
-        desk = _receiving_point(catalogue, body.receiving_point or caller.principal.agency)
+        desk = _receiving_point(today, body.receiving_point or caller.principal.agency)
         _check_own_desk(caller, desk.code)
         backdate_reason: str | None
         claimant: str | None = None
@@ -152,6 +161,12 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         else:
             at, backdate_reason = business_time(body.occurred_at, body.backdate_reason), body.backdate_reason
         try:
+            catalogue = await in_force(book, at)
+            if catalogue is not today:
+                procedure = _procedure(catalogue, body.procedure_code)
+                _check_channel(procedure, body)
+                documents = _documents(procedure, body, outcome)
+                desk = _receiving_point(catalogue, desk.code)
             _check_open(desk, at)
             dossier = await committer.register(
                 desk.agency_id,
@@ -169,7 +184,11 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         **({"notify_channel": nc} if (nc := getattr(body, "notify_channel", None)) else {}),
                     },
                     outcome=outcome,
-                    terms=_with_pickup(terms_of(procedure, at), body.pickup_reference) if terms_of else None,
+                    terms=(
+                        _with_pickup(terms_of(catalogue, procedure, at), body.pickup_reference)
+                        if terms_of
+                        else None
+                    ),
                     missing_items=missing_items,
                     refusal_reasons=refusal_reasons,
                     occurred_at=at,
@@ -203,7 +222,7 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
     ) -> Response:
         secret = new_tracking_secret()
 
-        def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
+        def terms(catalogue: Catalogue, procedure: Procedure, at: datetime) -> dict[str, Any]:
             return _terms(
                 catalogue,
                 procedure,
@@ -275,8 +294,10 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
     )
     async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
         dossier = await _load(app, code, caller)
-        procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
+        # received now: judged by the version in force at completion, as a new receipt is
+        catalogue = await in_force(book, at)
+        procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         # A dossier filed online keeps the secret its citizen was given when filing.
         online = getattr(dossier, "online", None)
         secret = None if online else new_tracking_secret()
@@ -372,10 +393,14 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         person = await applicant_for(
             host.pool, keyring, dossier, reader=Actor(**caller.actor()), purpose=f"form {form}: {purpose}"
         )
+        try:  # the names as published when it was filed
+            catalogue = await book.at(dossier.registered_at)
+        except NothingInForce:
+            catalogue = await in_force(book, datetime.now(UTC))
         return HTMLResponse(render_form(form, dossier, catalogue, person))
 
     router.include_router(build_personal_router(lambda: host.pool, app, keyring))
-    router.include_router(build_register_router(lambda: host.pool, app, keyring, catalogue))
+    router.include_router(build_register_router(lambda: host.pool, app, keyring, book))
     return router
 
 
@@ -465,6 +490,20 @@ def _check_open(desk: Any, at: datetime) -> None:
             f"Desk {desk.code} stopped receiving after {desk.until.isoformat()}",
             until=desk.until.isoformat(),
         )
+
+
+async def in_force(book: CatalogueBook, when: datetime) -> Catalogue:
+    """The catalogue in force when ``when`` happened, or a 422 when none was."""
+    try:
+        return await book.at(when)
+    except NothingInForce as exc:
+        raise ApiError(
+            422,
+            "catalogue_not_in_force",
+            f"Không có danh mục thủ tục nào có hiệu lực vào ngày {exc.day:%d/%m/%Y}",
+            f"No procedure catalogue was in force on {exc.day.isoformat()}",
+            day=exc.day.isoformat(),
+        ) from None
 
 
 def _procedure(catalogue: Catalogue, code: str) -> Procedure:

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS intake.catalogue_entries (
     code text NOT NULL,
     PRIMARY KEY (kind, code)
 );
+-- the entry's recorded version: intake's read model reloads an entry when it moves
+ALTER TABLE intake.catalogue_entries ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
 """
 IMPORT_ACTOR = {"user_id": "catalogue-import", "role": "ops", "agency": "TTPVHCC", "channel": 1}
 _MODELS: dict[str, Any] = {"procedure": Procedure, "department": Department, "desk": ReceivingPoint}
@@ -126,9 +128,11 @@ def import_catalogue(
             # Another process (a second intake starting) recorded the same import meanwhile.
             return []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for diff in plan:
+        for saved in entries:
             conn.execute(
-                "INSERT INTO intake.catalogue_entries (kind, code) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                diff.key,
+                "INSERT INTO intake.catalogue_entries (kind, code, version) VALUES (%s, %s, %s)"
+                " ON CONFLICT (kind, code) DO UPDATE"
+                " SET version = GREATEST(catalogue_entries.version, EXCLUDED.version)",
+                (saved.kind, saved.code, saved.version),
             )
     return plan

@@ -17,7 +17,8 @@ PhiLePhi               ``fee_vnd``: the sum of ``SoTien`` (VND) of every fee and
 KenhThucHien           ``channels``: national codes 1 in person, 2 online, 3 postal
 MucDo                  ``online_level``: "Toàn trình" / "Một phần" / absent
 CoKetQuaDienTu         ``electronic_result``
-ThanhPhanHoSo          ``documents``: ``TenGiayTo`` and ``SoLuong`` of each required document
+ThanhPhanHoSo          ``documents``: ``TenGiayTo`` and ``SoLuong`` of each required document (our
+                       ids and forms travel in ``MotCua.documents``; without them each is a copy)
 CanCuPhapLy            ``legal_basis``
 NgayHieuLuc            ``effective_from`` of this version (ISO date)
 =====================  ==========================================================================
@@ -36,7 +37,16 @@ LEVELS = {"province": "Cấp Tỉnh", "district": "Cấp Huyện", "commune": "C
 ONLINE = {"full": "Toàn trình", "partial": "Một phần"}
 DAYS, HOURS, SAME_DAY = "Ngày làm việc", "Giờ làm việc", "Trong ngày"
 # Our fields that have no national counterpart, kept in the record's MotCua block.
-EXTENSIONS = ("code", "name_en", "supplement_policy", "agency_shares", "fee_note", "source")
+EXTENSIONS = (
+    "code",
+    "name_en",
+    "supplement_policy",
+    "agency_shares",
+    "fee_note",
+    "source",
+    "documents",
+    "documents_basis",
+)
 
 
 class NationalRecordError(ValueError):
@@ -66,7 +76,10 @@ def to_national(procedure: Mapping[str, Any], agency_ids: Mapping[str, str]) -> 
         "MucDo": ONLINE.get(p["online_level"]),
         "CoKetQuaDienTu": bool(p["electronic_result"]),
         "ThanhPhanHoSo": [
-            {"TenGiayTo": d.get("name_vi", d) if isinstance(d, dict) else d, "SoLuong": 1}
+            {
+                "TenGiayTo": d.get("name_vi", d) if isinstance(d, dict) else d,
+                "SoLuong": d.get("count", 1) if isinstance(d, dict) else 1,
+            }
             for d in p.get("documents", ())
         ],
         "CanCuPhapLy": p["legal_basis"],
@@ -120,12 +133,23 @@ def _read(r: Mapping[str, Any], departments: Mapping[str, str]) -> dict[str, Any
         p["legal_days"] = int(time["SoLuong"])
     else:
         raise ValueError(f"ThoiHanGiaiQuyet.DonVi {unit!r} is not one of {DAYS!r}, {HOURS!r}, {SAME_DAY!r}")
-    for key in ("supplement_policy", "agency_shares", "fee_note"):
+    for key in ("supplement_policy", "agency_shares", "fee_note", "documents_basis"):
         if ext.get(key) is not None:
             p[key] = ext[key]
     if r.get("NgayHieuLuc"):
         p["effective_from"] = r["NgayHieuLuc"]
-    documents = [str(d["TenGiayTo"]) for d in r.get("ThanhPhanHoSo", ())]
+    # Our checklist (ids, English names, the form each is handed in as) travels in MotCua; a
+    # record from elsewhere lists only names and counts: each becomes a required copy.
+    documents = ext.get("documents") or [
+        {
+            "id": f"giay-to-{i}",
+            "name_vi": str(d["TenGiayTo"]),
+            "name_en": str(d["TenGiayTo"]),
+            "form": "copy",
+            "count": int(d.get("SoLuong", 1)),
+        }
+        for i, d in enumerate(r.get("ThanhPhanHoSo", ()), start=1)
+    ]
     if documents:
         p["documents"] = documents
     return p
