@@ -111,7 +111,8 @@ async def test_rating_once_after_the_result_and_complaints_count_in_satisfaction
     satisfaction = _satisfaction(index.json())
     assert satisfaction["points"] == pytest.approx(1 / 3 * 18 / 0.9, abs=1e-3)
     stp = next(u for u in index.json()["units"] if u["unit"] == "STP")
-    assert stp["available"] == 82
+    # the six groups of Decision 766, the catalogue's publicity and online procedures included
+    assert stp["available"] == 100
     figures = (await system.scoring.get("/figures", params={"period": "year"})).json()["units"]
     row = next(u for u in figures if u["unit"] == "STP")
     assert (row["rated"], row["rated_dislike"], row["complained"]) == (2, 1, 1)
