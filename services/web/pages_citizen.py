@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.backend import BackendError, fetch_document
 from services.web.context import web_of
@@ -54,9 +55,36 @@ async def track(request: Request, code: str, s: Annotated[str, Query(max_length=
             view=view,
             code=code,
             secret=s,
+            rated=request.query_params.get("rated") == "1",
             explanation=citizen_explanation(view) if view.get("received_at") else [],
         )
     )
+
+
+@router.post("/track/{code}/rating", response_class=HTMLResponse)
+async def rate(request: Request, code: str) -> Response:
+    """The citizen's rating (5-level scale, once per dossier, after the result): processing checks
+    the secret and the rules; the page shows their answer. The secret is the form's key, so no
+    session (and no CSRF token, which a page without a session could not check) is involved."""
+    web = web_of(request)
+    form = await request.form()
+    secret, score, comment = (str(form.get(k) or "") for k in ("s", "score", "comment"))
+    if not _CODE.match(code) or not secret or len(secret) > 64:
+        return _no_referrer(web.render(request, "track.html", 404, view=None, error_key="track_not_found"))
+    if score not in {"1", "2", "3", "4", "5"}:
+        return _no_referrer(
+            web.render(request, "track.html", 422, view=None, error_key="rating_pick", code=code)
+        )
+    client = request.client.host if request.client else ""
+    headers = {"X-Tracking-Secret": secret, **({"X-Forwarded-For": client} if client else {})}
+    body = {"score": int(score), **({"comment": comment.strip()[:1000]} if comment.strip() else {})}
+    try:
+        await web.backend.call("processing", "POST", f"/track/{code}/rating", json=body, headers=headers)
+    except BackendError as exc:
+        if exc.status >= 500:
+            raise
+        return _no_referrer(web.render(request, "track.html", exc.status, view=None, error=exc, code=code))
+    return _no_referrer(RedirectResponse(f"/track/{code}?s={quote(secret)}&rated=1", status_code=303))
 
 
 @router.get("/track/{code}/result")
