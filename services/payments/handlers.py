@@ -33,13 +33,15 @@ def on_intake_event(app: PaymentsApplication) -> Handler:
             return
         await conn.execute(
             "INSERT INTO payments.dossiers (dossier_id, dossier_code, procedure_code, department_code,"
-            " receiving_point, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            " receiving_point, received_at, tracking_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT DO NOTHING",
             event.dossier_id,
             event.dossier_code,
             event.procedure_code,
             event.department_code,
             event.receiving_point,
             event.received_at,
+            event.tracking_hash,
         )
         amount = fee_of(event.procedure_code, event.fee_vnd)
         if amount <= 0 or event.paid_online:

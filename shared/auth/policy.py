@@ -189,6 +189,12 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/charges/{charge_id}/checkout"): _rule(
             Scope.DOSSIER, FD, OF, LD, note="a payment link for the citizen"
         ),
+        ("GET", "/track/{code}/charges"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited; amounts, no transaction ids"
+        ),
+        ("POST", "/track/{code}/charges/{charge_id}/checkout"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited: a payment link"
+        ),
     },
     "notify": {
         ("GET", "/health"): PUBLIC,

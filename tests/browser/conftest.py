@@ -145,7 +145,11 @@ def web_app(public_url: str, service_apps: Mapping[str, FastAPI]) -> FastAPI:
     }
     transports["identity"] = httpx.ASGITransport(app=create_identity_app(ISSUER, DEMO_PASSWORD))
     config = WebConfig(
-        services={name: f"http://{name}" for name in ("intake", "processing", "postal", "scoring")},
+        services={
+            name: f"http://{name}"
+            for name in ("intake", "processing", "postal", "scoring", "payments")
+            if name in service_apps or name != "payments"
+        },
         token_url=TOKEN_URL,
         public_url=public_url,
     )
