@@ -175,6 +175,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "payments": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/metrics"): METRICS,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("POST", "/webhooks/payments/{provider}"): _rule(
             Scope.PUBLIC, note="the platform's HMAC signature (two secrets during a rotation)"
@@ -198,6 +199,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "notify": {
         ("GET", "/health"): PUBLIC,
+        ("GET", "/metrics"): METRICS,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/outbox"): _rule(Scope.ANY_UNIT, OPS, AUD, note="counts and states, no personal data"),
     },
