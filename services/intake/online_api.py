@@ -178,6 +178,8 @@ def build_online_router(
                         "receiving_point": desk.code,
                         "channel": 2,
                         "online_level": level,
+                        # only when chosen: filings without it stay exactly as they were
+                        **({"notify_channel": body.notify_channel} if body.notify_channel else {}),
                     },
                     outcome="registered",
                     terms=None,

@@ -225,6 +225,33 @@ async def test_filings_refused_with_reasons(system: System) -> None:
     officer_upload = await upload(system.intake, PDF, "application/pdf", who=auth("canbo.stp"))
     assert officer_upload.status_code == 403
 
+    # the citizen chooses how to be told (issue 14): the channel's contact must come with it
+    by_mail = await system.intake.post(
+        "/online/filings",
+        json={
+            "procedure_code": "LLTP",
+            "applicant": APPLICANT,
+            "documents": [png["document_id"]],
+            "notify_channel": "email",
+        },
+        headers=CITIZEN,
+    )
+    assert by_mail.status_code == 422 and "applicant.email" in by_mail.text
+    by_sms = await system.intake.post(
+        "/online/filings",
+        json={
+            "procedure_code": "LLTP",
+            "applicant": APPLICANT,
+            "documents": [png["document_id"]],
+            "notify_channel": "sms",
+        },
+        headers=CITIZEN,
+    )
+    assert by_sms.status_code == 201 and by_sms.json()["notify_channel"] == "sms", by_sms.text
+    code = by_sms.json()["code"]
+    received = await system.intake.post(f"/online/filings/{code}/receive", json={}, headers=DESK)
+    assert received.status_code == 200 and received.json()["notify_channel"] == "sms", received.text
+
 
 async def test_documents_are_sealed_and_erasure_shreds_them(system: System, servers: RunningServers) -> None:
     # a marker no other test's data holds: found anywhere at rest, it was stored in clear
