@@ -209,7 +209,7 @@ async def test_the_citizen_pays_from_the_tracking_page_through_the_simulator(
     checkout (the simulator pays and calls back, signed), and the page then says paid."""
     from tests.browser.conftest import web_app
 
-    async with payments_world(monkeypatch, database_url, nats_url) as (system, sim, _, _):
+    async with payments_world(monkeypatch, database_url, nats_url) as (system, _sim, _, _):
         received = await system.intake.post("/dossiers", json=receive_body("CT-BANSAO"))
         code, secret = received.json()["code"], received.json()["tracking_secret"]
         await eventually(
