@@ -8,8 +8,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.intake import online_index
@@ -38,11 +39,14 @@ from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
+from shared.contracts.base import CITIZEN_ID_PATTERN
+from shared.documents import DocumentRefused, DocumentsUnavailable, PgDocumentStore, checked_upload
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
 
+SCAN_PATH = "/dossiers/scans"  # a paper scanned at the counter (size-limited like an upload)
 # A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
 # Idempotency-Key) stored; 409 while that first request is still in flight or for a pickup.
 FILED: dict[int | str, dict[str, Any]] = {
@@ -52,7 +56,11 @@ FILED: dict[int | str, dict[str, Any]] = {
 
 
 def build_router(
-    host: ServiceHost, app: IntakeApplication, committer: GroupCommitter, book: CatalogueBook
+    host: ServiceHost,
+    app: IntakeApplication,
+    committer: GroupCommitter,
+    book: CatalogueBook,
+    documents: PgDocumentStore,
 ) -> APIRouter:
     """``committer``: concurrent registrations share one code statement and one transaction;
     ``book``: the catalogue in force on a date, from the recorded catalogue events."""
@@ -208,6 +216,73 @@ def build_router(
         return dossier
 
     @router.post(
+        SCAN_PATH,
+        status_code=201,
+        tags=["dossiers"],
+        summary="Lưu bản quét giấy tờ tại quầy (PDF, PNG, JPEG), niêm phong theo người nộp",
+        responses=errors(415),
+    )
+    async def scan(
+        request: Request,
+        name: str = Query(min_length=1, max_length=200, description="which paper it is"),
+        content_type: str | None = Header(default=None, max_length=200),
+        x_applicant_citizen_id: str = Header(
+            pattern=CITIZEN_ID_PATTERN,
+            description="the CCCD of the applicant: the scan is sealed under that data subject's key"
+            " (a header, not a query parameter: access logs record the URL)",
+        ),
+        caller: Caller = CALLER,
+    ) -> dict[str, Any]:
+        """A paper scanned at the counter, stored before the receipt that names it."""
+        content = await request.body()
+        try:
+            media_type = checked_upload(content, content_type)
+        except DocumentRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        subject = keyring.subject_of("cccd", x_applicant_citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            key = (await keyring.keys_for(conn, [subject]))[subject]
+        stored = await documents.put(
+            content,
+            media_type=media_type,
+            name=name.strip() or "bản quét",
+            owner=caller.principal.user_id,
+            key=key,
+        )
+        return stored.record()
+
+    async def claim_scans(body: ReceiveDossierRequest, caller: Caller, holder: str) -> list[dict[str, Any]]:
+        """The receipt's scans, tied to it while it is saved (all or none), each sealed under
+        this applicant's key (erasing the applicant's data must shred them too)."""
+        if not body.scanned_documents:
+            return []
+        ids = list(dict.fromkeys(body.scanned_documents))
+        try:
+            held = await documents.claim(ids, owner=caller.principal.user_id, holder=holder)
+        except DocumentsUnavailable as exc:
+            raise ApiError(
+                422,
+                "scan_unavailable",
+                "Bản quét không tồn tại, không do bạn lưu hoặc đã thuộc hồ sơ khác",
+                "A scan does not exist, was not stored by you, or already belongs to another dossier",
+                documents=exc.ids,
+            ) from None
+        subject = keyring.subject_of("cccd", body.applicant.citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            key = (await keyring.keys_for(conn, [subject]))[subject]
+        other = [str(d.id) for d in held if d.key_ref != key.key_ref]
+        if other:
+            await documents.release(holder)
+            raise ApiError(
+                422,
+                "scan_other_applicant",
+                "Bản quét được lưu cho một người nộp hồ sơ khác",
+                "A scan was stored for another applicant",
+                documents=other,
+            )
+        return [d.record() for d in held]
+
+    @router.post(
         "/dossiers",
         status_code=201,
         response_model=DossierView,
@@ -221,25 +296,37 @@ def build_router(
         caller: Caller = CALLER,
     ) -> Response:
         secret = new_tracking_secret()
+        holder = f"receipt:{uuid4()}"
+        scans: list[dict[str, Any]] = []
 
         def terms(catalogue: Catalogue, procedure: Procedure, at: datetime) -> dict[str, Any]:
-            return _terms(
+            made = _terms(
                 catalogue,
                 procedure,
                 at,
                 body.postal_return,
                 body.paid_online,
-                body.documents_scanned,
+                body.documents_scanned or bool(scans),
                 tracking_hash(secret),
             )
+            # only when scans were stored: receipts without them keep their shape
+            return {**made, "scanned_documents": scans} if scans else made
 
-        return await register(
-            body,
-            idempotency_key,
-            lambda key, h, code: save_new(body, caller, "received", key, h, code, terms_of=terms),
-            secret,
-            caller.principal.agency,
-        )
+        async def outcome(key: str | None, h: str | None, code: str | None) -> Dossier | KeyTaken:
+            # claimed inside the outcome: a retry whose scans are taken already finds its dossier
+            scans[:] = await claim_scans(body, caller, holder)
+            try:
+                saved = await save_new(body, caller, "received", key, h, code, terms_of=terms)
+            except BaseException:
+                await documents.release(holder)
+                raise
+            if isinstance(saved, Dossier):
+                await documents.move(holder, saved.code)
+            else:
+                await documents.release(holder)
+            return saved
+
+        return await register(body, idempotency_key, outcome, secret, caller.principal.agency)
 
     @router.post(
         "/dossiers/incomplete",

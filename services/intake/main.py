@@ -8,7 +8,7 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from services.intake.api import build_router
+from services.intake.api import SCAN_PATH, build_router
 from services.intake.application import IntakeApplication
 from services.intake.catalogue.importer import demo_entries, import_catalogue
 from services.intake.catalogue.in_force import CatalogueBook
@@ -84,12 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="motcua intake",
         description="Tiếp nhận hồ sơ — the one-stop front desk",
         # the request itself bounds the upload a little above the document's own limit
-        uploads={UPLOAD_PATH: max_document_bytes() + 1},
+        uploads={UPLOAD_PATH: max_document_bytes() + 1, SCAN_PATH: max_document_bytes() + 1},
     )
     # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
     lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
     committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
-    app.include_router(build_router(host, application, committer, book))
+    app.include_router(build_router(host, application, committer, book, documents))
     app.include_router(build_online_router(host, application, keyring, committer, book, documents))
     app.state.host = host
     app.state.application = application

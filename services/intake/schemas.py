@@ -57,6 +57,11 @@ class ReceiveDossierRequest(Filing):
     postal_return: bool = Field(default=False, description="return the result by post")
     paid_online: bool = Field(default=False, description="fees paid through online payment")
     documents_scanned: bool = Field(default=True, description="paper documents scanned at receipt")
+    scanned_documents: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="ids from POST /dossiers/scans: the scans stored, sealed, with the dossier",
+    )
     notify_channel: Literal["email", "sms", "zalo"] | None = Field(
         default=None,
         description="tell the citizen of supplements, apologies, the result and failed deliveries:"

@@ -75,6 +75,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/procedures/{code}"): PUBLIC,
         ("GET", "/departments"): PUBLIC,
         ("POST", "/dossiers"): _rule(Scope.DESK, FD),
+        ("POST", "/dossiers/scans"): _rule(
+            Scope.DESK, FD, note="PDF/PNG/JPEG by content, size-limited; sealed under the applicant's key"
+        ),
         ("POST", "/dossiers/incomplete"): _rule(Scope.DESK, FD),
         ("POST", "/dossiers/refusals"): _rule(Scope.DESK, FD),
         ("POST", "/dossiers/{code}/completion"): _rule(Scope.DOSSIER, FD, note="the desk that registered it"),
