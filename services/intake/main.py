@@ -78,7 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # what intake judges dossiers by: the recorded catalogue, not the packaged file
     book = CatalogueBook(application, lambda: host.pool)
     host.setup.append(first_import)
-    host.setup.append(book.refresh)
+    async def load_catalogue_book() -> None:
+        await book.refresh(force=True)
+
+    host.setup.append(load_catalogue_book)
     app = service_app(
         host,
         title="motcua intake",

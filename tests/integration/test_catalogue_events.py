@@ -118,7 +118,9 @@ def _export_with(legal_days: dict[str, int]) -> dict[str, Any]:
     return export
 
 
-async def _import(tmp_path: Path, database_url: str, export: dict[str, Any], since: date) -> str:
+async def _import(
+    system: System, tmp_path: Path, database_url: str, export: dict[str, Any], since: date
+) -> str:
     path = tmp_path / f"tthc-{since.isoformat()}.json"
     path.write_text(json.dumps(export, ensure_ascii=False))
     result = await _cli(
@@ -131,6 +133,8 @@ async def _import(tmp_path: Path, database_url: str, export: dict[str, Any], sin
         database_url,
     )
     assert result.exit_code == 0, result.output
+    # intake looks for an import's changes at most once per max_age_s (a second by default)
+    await asyncio.sleep(system.apps["intake"].state.catalogue.max_age_s)
     return str(result.output)
 
 
@@ -145,7 +149,9 @@ async def test_a_dossier_is_judged_by_the_version_in_force_when_received(
     """Issue 14 point 1: intake reads the recorded catalogue, by the day of the receipt."""
     today = datetime.now(LOCAL_TZ).date()
     # DN-DNTN's legal time becomes 30 working days from tomorrow: today's receipts keep 3.
-    out = await _import(tmp_path, database_url, _export_with({"DN-DNTN": 30}), today + timedelta(days=1))
+    out = await _import(
+        system, tmp_path, database_url, _export_with({"DN-DNTN": 30}), today + timedelta(days=1)
+    )
     assert "1 difference(s) recorded" in out and "DN-DNTN" in out
     now = await system.intake.post("/dossiers", json=receive_body("DN-DNTN"))
     assert now.status_code == 201, now.text
@@ -155,7 +161,7 @@ async def test_a_dossier_is_judged_by_the_version_in_force_when_received(
 
     # HKD's becomes 30 from yesterday: a receipt now has the new time, one dated before it the old.
     out = await _import(
-        tmp_path, database_url, _export_with({"DN-DNTN": 30, "HKD": 30}), today - timedelta(days=1)
+        system, tmp_path, database_url, _export_with({"DN-DNTN": 30, "HKD": 30}), today - timedelta(days=1)
     )
     assert "1 difference(s) recorded" in out and "HKD" in out
     fresh = await system.intake.post("/dossiers", json=receive_body("HKD"))
@@ -205,7 +211,7 @@ async def test_the_import_opens_renames_merges_and_retires_units(
         if record["CoQuanThucHien"]["MaDinhDanh"] == "000.00.03.H99":
             record["CoQuanThucHien"]["MaDinhDanh"] = "000.00.02.H99"
             moved.append(record["MotCua"]["code"])
-    out = await _import(tmp_path, database_url, export, today)
+    out = await _import(system, tmp_path, database_url, export, today)
     assert "withdraw  department SXD" in out and "withdraw  desk       XA-TH" in out, out
     assert "publish   department SKHCN" in out and "change    department STP" in out, out
     units = (await system.intake.get("/departments")).json()

@@ -3,16 +3,21 @@
 A dossier is judged by the catalogue version in force when it was received (issue 14 point 1):
 an imported change effective from a date reaches the dossiers received from that date on and
 never the ones received before. ``CatalogueBook`` is a read model of the recorded
-``CatalogueEntry`` aggregates; it asks PostgreSQL for a cheap token on each use (the count and
-the summed versions of ``intake.catalogue_entries``, which an import bumps after recording its
-events) and reloads only the entries whose version moved, so that a ``motcua catalogue import``
-run by another process reaches the next receipt without a restart.
+``CatalogueEntry`` aggregates; it asks PostgreSQL for a cheap token (the count and the summed
+versions of ``intake.catalogue_entries``, which an import bumps after recording its events) at
+most once per ``max_age_s`` (``INTAKE_CATALOGUE_MAX_AGE_S``, default 1 s) and reloads only the
+entries whose version moved, so that a ``motcua catalogue import`` run by another process reaches
+the receipts within that time, without a restart. Asking on every receipt cost a third of the
+desk's throughput (measured: 621 → 363 receipts/s with 40 at once); an import is rare and its
+changes apply from a date, so a second's delay changes no dossier's terms in practice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
@@ -69,16 +74,27 @@ def catalogue_on(entries: Iterable[CatalogueEntry], day: date) -> Catalogue:
 class CatalogueBook:
     """The recorded catalogue entries, reloaded when an import changes them; catalogues by day."""
 
-    def __init__(self, app: Application[Any], pool: Callable[[], Any]) -> None:
+    def __init__(
+        self, app: Application[Any], pool: Callable[[], Any], max_age_s: float | None = None
+    ) -> None:
         self._app = app
         self._pool = pool
+        self.max_age_s = (
+            float(os.environ.get("INTAKE_CATALOGUE_MAX_AGE_S", "1.0")) if max_age_s is None else max_age_s
+        )
+        self._checked_at = float("-inf")
         self._entries: dict[tuple[str, str], CatalogueEntry] = {}
         self._token: tuple[int, int] | None = None
         self._days: dict[date, Catalogue] = {}
         self._lock = asyncio.Lock()
         self._build = threading.Lock()
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, force: bool = False) -> None:
+        """Reloads what an import changed, if the last look is older than ``max_age_s``."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.max_age_s:
+            return
+        self._checked_at = now
         async with self._pool().acquire() as conn:
             row = await conn.fetchrow(CHANGE_SQL)
             token = (int(row[0]), int(row[1]))
