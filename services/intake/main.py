@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # what intake judges dossiers by: the recorded catalogue, not the packaged file
     book = CatalogueBook(application, lambda: host.pool)
     host.setup.append(first_import)
+
     async def load_catalogue_book() -> None:
         await book.refresh(force=True)
 
