@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from services.scoring.domain.index766 import Indicator, Tally, _indicator, indicators_of
+from services.scoring.domain.index766 import Indicator, _indicator
 from shared.contracts.catalogue import (
     CatalogueEvent,
     ProcedureChanged,
@@ -91,12 +91,12 @@ def with_catalogue(
 ) -> dict[str, list[Indicator]]:
     """Each department's index with its catalogue indicators counted in its points.
 
-    A department with procedures in force but no dossier in the period still shows (its dossier
-    indicators not applicable); one with dossiers but nothing in force gets publicity and online
-    procedures "not applicable", never zero."""
+    The units are those with dossiers in the period, as before (a department with procedures but
+    no dossier has no index for the period: ``/catalogue/indicators`` shows its catalogue share);
+    one with dossiers but nothing in force gets publicity and online procedures "not applicable",
+    never zero."""
     out: dict[str, list[Indicator]] = {}
-    for unit in sorted({*dossiers, *catalogue}):
-        items = dossiers.get(unit) or indicators_of(Tally())
+    for unit, items in dossiers.items():
         extra = {i.key: i for i in catalogue.get(unit, ())}
         half = ONLINE_GROUP / 2
         merged: list[Indicator] = []
