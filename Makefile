@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: install run test lint faults bench bench-large clean-data
+.PHONY: install run test lint messages faults bench bench-large clean-data
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services
+
+# The web's message catalogues: extract the keys again and add new words to vi/en .po (docs/web.md).
+messages: install
+	$(PY) -m services.web.messages
 
 # Kills, cuts and deletes under load, one fault at a time; writes tests/faults/results/ and README.
 # FAULTS_ARGS="--cut-seconds 10 --seconds 15" for a shorter run.

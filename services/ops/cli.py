@@ -25,10 +25,8 @@ from rich.table import Table
 
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
-from services.ops.log_progress import read_projection
-from services.ops.progress import reporter_for
+from services.ops.log_progress import read_projection, replay_with_progress
 from services.scoring import operations
-from services.scoring.rebuild import replace_tables
 from services.scoring.verify import compare
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
@@ -176,25 +174,10 @@ def topology_nats_users() -> None:
 @replay_app.command("scoring")
 def replay_scoring(database_url: DatabaseUrl = None) -> None:
     """Drop scoring's tables and rebuild them from the services' event stores."""
-    url = database(database_url)
-    projection = read_projection(url, console)
-
-    async def write() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await replace_tables(conn, projection)
-        finally:
-            await conn.close()
-
-    rows = len(projection.events) + len(projection.facts) + len(projection.figures)
-    with reporter_for(console) as progress:
-        # One transaction of COPYs: the bar moves once, when the new tables are committed.
-        progress.phase(WRITE, rows, "rows")
-        asyncio.run(write())
-        progress.done(WRITE)
+    share = replay_with_progress(database(database_url), console)
     console.print(
-        f"[green]rebuilt[/] {len(projection.events)} events, {len(projection.facts)} dossiers,"
-        f" {len(projection.figures)} figure rows"
+        f"[green]rebuilt[/] {share.events} events, {share.dossiers} dossiers,"
+        f" {len(share.figures)} figure rows"
     )
 
 

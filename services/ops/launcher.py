@@ -167,6 +167,10 @@ def main() -> None:
             IDENTITY_PORT=str(identity_port),
         )
     env.update(development_secrets(args.data_dir, env))
+    # The web's registration at the provider: only the web and the provider see its secret.
+    web_client = {"MOTCUA_WEB_CLIENT_SECRET": os.environ.get("MOTCUA_WEB_CLIENT_SECRET", "")}
+    if own_identity and not web_client["MOTCUA_WEB_CLIENT_SECRET"]:
+        web_client["MOTCUA_WEB_CLIENT_SECRET"] = dev_secret(args.data_dir, "web_client_secret")
     sim_port = os.environ.get("POSTAL_SIM_PORT", str(POSTAL_SIM_PORT))
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
@@ -198,7 +202,7 @@ def main() -> None:
         processes["topology"] = start_keeper(servers.nats_url, env)
         if issuer is not None:
             identity = [sys.executable, "-m", "services.identity_dev", "--data-dir", str(args.data_dir)]
-            processes["identity"] = subprocess.Popen(identity, cwd=ROOT, env=env)  # noqa: S603
+            processes["identity"] = subprocess.Popen(identity, cwd=ROOT, env={**env, **web_client})  # noqa: S603
             wait_healthy(
                 "identity",
                 processes["identity"],
@@ -208,6 +212,7 @@ def main() -> None:
             processes[name] = start_service(name, service_env(name, env, servers))
         # The web holds no NATS or database connection: it calls the services' HTTP APIs.
         web_env = {k: v for k, v in env.items() if k not in ("NATS_URL", "DATABASE_URL", "MOTCUA_MASTER_KEY")}
+        web_env.update(web_client)
         processes["web"] = start_service("web", web_env, web_port())
         sim_command = [sys.executable, "-m", "services.postal_sim.main"]
         sim_env = {**env, "NATS_URL": servers.plain_nats_url}  # the simulator never talks to NATS

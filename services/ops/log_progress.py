@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from services.ops.progress import Reporter, reporter_for
-from services.ops.replay_parts import FOLD, READ, Tick, default_parts, project, stored_events
-from services.scoring.rebuild import Projection
+from services.ops.replay_parts import FOLD, READ, Tick, default_parts, project, replay, stored_events
+from services.scoring.rebuild import Projection, Share
 
 
 def read_projection(database_url: str, console: Console, *, audit: bool = False) -> Projection:
@@ -24,6 +24,20 @@ def read_projection(database_url: str, console: Console, *, audit: bool = False)
         progress.done(READ)
         progress.done(FOLD)
     return projection
+
+
+def replay_with_progress(database_url: str, console: Console) -> Share:
+    """``motcua replay scoring``: the same phases, each worker loading its own share, then the
+    staged tables swapped in (one transaction)."""
+    parts = default_parts()
+    total = stored_events(database_url) * parts
+    with reporter_for(console) as progress:
+        progress.phase(READ, total, "events")
+        progress.phase(FOLD, 0, "dossiers")
+        share = replay(database_url, parts, report=lambda tick: apply_tick(progress, tick))
+        progress.done(READ)
+        progress.done(FOLD)
+    return share
 
 
 def apply_tick(progress: Reporter, tick: Tick) -> None:

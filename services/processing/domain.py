@@ -11,7 +11,7 @@ from the case's clock facts with the shared legal clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -116,6 +116,7 @@ class Case(Aggregate):
         # Before the ``*``: the library insists on every keyword-only argument, default or not,
         # while one of these may be left out (by callers that build a case without ``open``).
         opening_clock: dict[str, Any] | None = None,
+        intake_steps: list[dict[str, Any]] | None = None,
         *,
         dossier_id: UUID,
         dossier_code: str,
@@ -136,7 +137,6 @@ class Case(Aggregate):
         tracking_hash: str | None,
         same_day: bool = False,
         backdate_reason: str | None = None,
-        intake_steps: list[dict[str, Any]] | None = None,
     ) -> None:
         # ``same_day`` and ``backdate_reason`` came later: cases opened before have neither
         # (their legal time is in days or hours; their receipt was not back-dated).
@@ -371,11 +371,11 @@ class Case(Aggregate):
                 f"The new appointment must be after the current one ({current.isoformat()})",
                 current_due_at=current.isoformat(),
             )
-        if not self.working_calendar.is_working_moment(
-            new_due_at
-        ) and self.working_calendar.end_of_working_day(
-            self.working_calendar.to_local(new_due_at).date()
-        ) != self.working_calendar.to_local(new_due_at):
+        # Within a working session, or at its very end (11:30 closes a morning as 17:00 a day).
+        cal = self.working_calendar
+        if not cal.is_working_moment(new_due_at) and not cal.is_working_moment(
+            new_due_at - timedelta(minutes=1)
+        ):
             raise InvalidCommand(
                 "new_appointment_not_working_time",
                 "Ngày hẹn mới phải rơi vào giờ làm việc",

@@ -10,24 +10,39 @@ whatever the log gains after the replay and never applies a replayed event twice
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import FigureKey, total
 from services.scoring.domain.fold import fold
-from services.scoring.store.schema import DDL, DROP
+from services.scoring.store.schema import DDL, DROP, TABLES
 from services.scoring.store.writer import copy_all, event_record
 from shared.contracts import AnyEvent
 from shared.contracts.catalogue import CatalogueEvent
 from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
 
 FOLD_REPORT_EVERY = 1000
+# Replay workers load their shares into a staging schema of the replay's own (two replays at
+# once each keep theirs), each on its own connection; the tables move into ``scoring`` in the
+# one transaction that drops the old ones (``swap_in``).
+STAGING_PREFIX = "scoring_replay_"
+
+
+def staging_name() -> str:
+    return f"{STAGING_PREFIX}{uuid4().hex[:12]}"
+
+
+def _staging_ddl(staging: str) -> str:
+    return re.sub(r"(?<![\w.])scoring\.", f"{staging}.", DDL).replace(
+        "SCHEMA IF NOT EXISTS scoring;", f"SCHEMA IF NOT EXISTS {staging};"
+    )
 
 
 @dataclass
@@ -104,4 +119,57 @@ async def replace_tables(conn: asyncpg.Connection, projection: Projection) -> No
             schema_name="scoring",
             columns=["consumer", "event_id"],
             records=[(SCORING_ALL.durable, event_id) for event_id in projection.events],
+        )
+
+
+@dataclass
+class Share:
+    """What a replay worker sends back once it has loaded its dossiers into the staging tables:
+    counts, and its figure sums (figures add up across workers, so they are written once)."""
+
+    events: int
+    dossiers: int
+    figures: dict[FigureKey, Counter[str]]
+
+    def merge(self, other: Share) -> None:
+        self.events += other.events
+        self.dossiers += other.dossiers
+        for key, counts in other.figures.items():
+            self.figures.setdefault(key, Counter()).update(counts)
+
+
+async def prepare_staging(conn: asyncpg.Connection, staging: str) -> None:
+    """Empty staging tables, made before the workers start (their DDL must not race)."""
+    await conn.execute(_staging_ddl(staging))
+
+
+async def drop_staging(conn: asyncpg.Connection, staging: str) -> None:
+    """A replay that failed leaves nothing behind (after ``swap_in`` there is nothing left)."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {staging} CASCADE")
+
+
+async def write_share(conn: asyncpg.Connection, projection: Projection, staging: str) -> Share:
+    """One worker's events and facts into the staging tables (its own transaction: nobody
+    reads staging, and ``swap_in`` publishes all shares at once or none)."""
+    async with conn.transaction():
+        await copy_all(conn, projection.events.values(), projection.facts.values(), {}, schema=staging)
+    return Share(len(projection.events), len(projection.facts), projection.figures)
+
+
+async def swap_in(conn: asyncpg.Connection, share: Share, staging: str) -> None:
+    """The staged tables become scoring's, with the figures of every share, in one transaction."""
+    await ensure_eventlog_tables(conn, "scoring")
+    async with conn.transaction():
+        # Same lock order as ``replace_tables``: a live batch in flight waits for the replay.
+        await conn.execute("LOCK TABLE scoring.processed_events IN SHARE ROW EXCLUSIVE MODE")
+        await conn.execute(DROP)
+        for table in TABLES:
+            await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA scoring")
+        await conn.execute(f"DROP SCHEMA {staging}")
+        await copy_all(conn, (), (), share.figures)
+        await conn.execute("DELETE FROM scoring.processed_events WHERE consumer = $1", SCORING_ALL.durable)
+        await conn.execute(
+            "INSERT INTO scoring.processed_events (consumer, event_id)"
+            " SELECT $1, event_id FROM scoring.events",
+            SCORING_ALL.durable,
         )

@@ -6,7 +6,7 @@ with their code and a Vietnamese and an English message, with the same status.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from services.web.backend import Backend, BackendError
 from services.web.catalogue import Procedures
 from services.web.config import WebConfig
 from services.web.context import NotSignedIn, Web, WebError, new_templates, see_other, web_of
+from services.web.i18n import LanguageMiddleware
 from services.web.sessions import COOKIE, SessionStore
 from shared.auth.verifier import TokenVerifier
 from shared.signals.http import HttpSignals
@@ -73,6 +74,14 @@ def create_web_app(
         # Like the services' (no token, no personal data): pages by route template and status.
         return metrics_response()
 
+    @app.middleware("http")
+    async def fresh_tokens(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # before any page calls a service with the session's token
+        await pages_auth.keep_fresh(web_of(request), request.cookies.get(COOKIE))
+        return await call_next(request)
+
+    # Before any handler: the request's language (query, cookie, or Vietnamese).
+    app.add_middleware(LanguageMiddleware, secure_cookies=config.secure_cookies)
     # Outermost: every page, static file and refusal is counted by its route template.
     app.add_middleware(HttpSignals, service="web")
 

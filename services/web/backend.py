@@ -7,7 +7,9 @@ two messages, so the page can say exactly what the API said.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -29,7 +31,18 @@ class BackendError(Exception):
 
 
 class LoginRefused(Exception):
-    """The identity provider refused the user name or password."""
+    """The identity provider refused the code or refresh token (used, expired, or not ours)."""
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What the token endpoint answered, with lifetimes turned into instants."""
+
+    access_token: str
+    expires_at: float
+    refresh_token: str | None = None
+    refresh_expires_at: float | None = None
+    id_token: str | None = None
 
 
 def _unavailable(service: str) -> BackendError:
@@ -48,23 +61,52 @@ class Backend:
             for name, url in config.services.items()
         }
         self.identity = httpx.AsyncClient(transport=transports.get("identity"), timeout=config.timeout_s)
+        self._discovery: dict[str, Any] | None = None
 
     async def aclose(self) -> None:
         for client in (*self.clients.values(), self.identity):
             await client.aclose()
 
-    async def password_grant(self, username: str, password: str) -> str:
-        """The access token for a user name and password (OpenID Connect password grant)."""
+    async def discovery(self) -> dict[str, Any]:
+        """The provider's discovery document, fetched once (its endpoints do not move while we run)."""
+        if self._discovery is None:
+            try:
+                response = await self.identity.get(self.config.discovery_url)
+                document = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                raise _unavailable("identity") from None
+            needed = ("issuer", "authorization_endpoint", "token_endpoint")
+            if not isinstance(document, dict) or not all(isinstance(document.get(k), str) for k in needed):
+                raise _unavailable("identity")
+            if document["issuer"].rstrip("/") != self.config.issuer.rstrip("/"):
+                # OpenID Connect Discovery §4.3: a document for another issuer is not ours to use
+                raise _unavailable("identity")
+            self._discovery = document
+        return self._discovery
+
+    async def exchange_code(self, code: str, verifier: str) -> TokenSet:
+        """The tokens for an authorization code, with the PKCE verifier that began the log-in."""
+        return await self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.config.callback_url,
+                "code_verifier": verifier,
+            }
+        )
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        return await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    async def _token_request(self, form: dict[str, str]) -> TokenSet:
+        endpoint = str((await self.discovery())["token_endpoint"])
         try:
             response = await self.identity.post(
-                self.config.token_url,
-                data={
-                    "grant_type": "password",
-                    "client_id": self.config.client_id,
-                    "username": username,
-                    "password": password,
-                    "scope": "openid",
-                },
+                endpoint,
+                data=form,
+                # client_secret_basic: the secret never travels in a body that might be logged
+                auth=(self.config.client_id, self.config.client_secret),
+                headers={"Accept": "application/json"},
             )
         except httpx.HTTPError:
             raise _unavailable("identity") from None
@@ -72,10 +114,25 @@ class Backend:
             raise LoginRefused
         if response.status_code != 200:
             raise _unavailable("identity")
-        token = response.json().get("access_token")
-        if not isinstance(token, str) or not token:
+        try:
+            body = response.json()
+        except ValueError:
+            raise _unavailable("identity") from None
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
             raise _unavailable("identity")
-        return token
+        now = time.time()
+        expires_in = body.get("expires_in")
+        refresh_in = body.get("refresh_expires_in")
+        return TokenSet(
+            access_token=access,
+            expires_at=now + float(expires_in) if isinstance(expires_in, int | float) else now + 300,
+            refresh_token=body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None,
+            refresh_expires_at=now + float(refresh_in)
+            if isinstance(refresh_in, int | float) and refresh_in
+            else None,
+            id_token=body.get("id_token") if isinstance(body.get("id_token"), str) else None,
+        )
 
     async def call(
         self,

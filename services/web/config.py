@@ -6,35 +6,48 @@ import os
 from dataclasses import dataclass
 
 from services.web import PORT
-from shared.host.settings import DEFAULT_PORTS, service_port
+from shared.host.settings import DEFAULT_PORTS, require_secret, service_port
 
 SERVICES = tuple(DEFAULT_PORTS)
+CALLBACK_PATH = "/auth/callback"
+SIGNED_OUT_PATH = "/signed-out"
 
 
 @dataclass(frozen=True)
 class WebConfig:
     # base URL of each service the web calls, by name (intake, processing, postal, scoring)
     services: dict[str, str]
-    # the identity provider's token endpoint (Keycloak: {issuer}/protocol/openid-connect/token)
-    token_url: str
+    # the identity provider's issuer; its discovery document lives at {issuer}/.well-known/…
+    issuer: str
+    # the web is a confidential client of the provider (authorization code flow with PKCE)
+    client_secret: str
     client_id: str = "motcua-web"
     # where citizens reach the web: the QR code on a receipt carries {public_url}/track/{code}?s=…
     public_url: str = f"http://127.0.0.1:{PORT}"
+    # registered at the provider; by default {public_url}/auth/callback
+    redirect_uri: str = ""
     # only over HTTPS may the browser send the session cookie marked Secure
     secure_cookies: bool = False
     timeout_s: float = 10.0
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+
+    @property
+    def callback_url(self) -> str:
+        return self.redirect_uri or f"{self.public_url}{CALLBACK_PATH}"
+
+    @property
+    def signed_out_url(self) -> str:
+        return f"{self.public_url}{SIGNED_OUT_PATH}"
 
     @classmethod
     def from_env(cls) -> WebConfig:
         env = os.environ
         issuer = env.get("MOTCUA_OIDC_ISSUER", "")
-        token_url = env.get("MOTCUA_WEB_TOKEN_URL") or (
-            f"{issuer.rstrip('/')}/protocol/openid-connect/token" if issuer else ""
-        )
-        if not token_url:
-            raise RuntimeError(
-                "MOTCUA_WEB_TOKEN_URL (or MOTCUA_OIDC_ISSUER) is not set: the web signs users in there"
-            )
+        if not issuer:
+            raise RuntimeError("MOTCUA_OIDC_ISSUER is not set: the web signs users in there")
         services = {
             name: env.get(f"MOTCUA_WEB_{name.upper()}_URL") or f"http://127.0.0.1:{service_port(name)}"
             for name in (*SERVICES, "payments")  # payments: the citizen pays from the tracking page
@@ -42,9 +55,11 @@ class WebConfig:
         public_url = env.get("MOTCUA_WEB_PUBLIC_URL") or f"http://127.0.0.1:{web_port()}"
         return cls(
             services=services,
-            token_url=token_url,
+            issuer=issuer,
+            client_secret=require_secret("MOTCUA_WEB_CLIENT_SECRET", env.get("MOTCUA_WEB_CLIENT_SECRET")),
             client_id=env.get("MOTCUA_WEB_CLIENT_ID", "motcua-web"),
             public_url=public_url.rstrip("/"),
+            redirect_uri=env.get("MOTCUA_WEB_REDIRECT_URI", ""),
             secure_cookies=public_url.startswith("https://"),
         )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from services.web import formats
+from services.web import formats, i18n
 from services.web.backend import Backend
 from services.web.config import WebConfig
 from services.web.sessions import COOKIE, Session, SessionStore
 from services.web.texts import TEXTS, t
+from shared.auth.oidc import PendingLogins
 from shared.auth.principal import Role
 from shared.auth.verifier import TokenVerifier
 
@@ -45,6 +47,15 @@ class Web:
     sessions: SessionStore
     verifier: TokenVerifier
     templates: Jinja2Templates
+    logins: PendingLogins = field(default_factory=PendingLogins)
+    _refresh_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def refreshing(self, session_id: str) -> asyncio.Lock:
+        """One refresh at a time per session: the provider rotates refresh tokens, so a second
+        concurrent refresh with the same token would be refused and sign the user out."""
+        if len(self._refresh_locks) > 2 * max(len(self.sessions), 64):
+            self._refresh_locks = {k: v for k, v in self._refresh_locks.items() if v.locked()}
+        return self._refresh_locks.setdefault(session_id, asyncio.Lock())
 
     def session(self, request: Request) -> Session:
         session = self.sessions.get(request.cookies.get(COOKIE))
@@ -58,7 +69,12 @@ class Web:
         return self.templates.TemplateResponse(
             request,
             template,
-            {"session": session, "user": session.principal if session else None, **ctx},
+            {
+                "session": session,
+                "user": session.principal if session else None,
+                "lang": i18n.current(),
+                **ctx,
+            },
             status_code=status,
         )
 
@@ -67,6 +83,9 @@ def new_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     env = templates.env
     env.globals["t"] = t
+    env.globals["languages"] = i18n.LANGUAGES
+    env.globals["lang_url"] = lambda request, lang: i18n.lang_url(request.url.path, request.url.query, lang)
+    env.globals["format_number"] = formats.number
     env.filters["form_time"] = formats.form_time
     env.filters["short_time"] = formats.short_time
     env.filters["clock_time"] = formats.clock_time

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from services.web import i18n
 from shared.units import name_of
 
 KINDS = ("month", "quarter", "year")
@@ -319,13 +320,14 @@ def ranking_rows(report: Mapping[str, Any]) -> list[RankRow]:
 
 
 def percent(rate: float | None) -> str:
-    """``87,5 %`` (Vietnamese decimal comma), or an en dash when there is nothing to divide."""
+    """``87,5 %`` (``87.5 %`` in English), or an en dash when there is nothing to divide."""
     if rate is None:
         return "–"
-    return f"{100 * rate:.1f}".replace(".", ",") + " %"
+    return i18n.number_text(100 * rate, 1) + " %"
 
 
 def number(value: float | None, digits: int = 2) -> str:
+    """Per the page's locale (Babel): ``12,50`` in Vietnamese, ``12.50`` in English."""
     if value is None:
         return "–"
-    return f"{value:.{digits}f}".replace(".", ",")
+    return i18n.number_text(value, digits)

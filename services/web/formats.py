@@ -1,4 +1,5 @@
-"""How the pages write times, dates, durations and QR codes (Vietnamese conventions)."""
+"""How the pages write times, dates, numbers and QR codes: Vietnamese conventions on Vietnamese
+pages (and always on the printed forms), English ones on English pages, through Babel."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import segno
+from babel.dates import format_date
+
+from services.web import i18n
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -26,16 +30,15 @@ def form_time(value: str | datetime | None) -> str:
     moment = parse_instant(value)
     if moment is None:
         return ""
-    local = moment.astimezone(LOCAL)
-    return f"{local:%H} giờ {local:%M} phút, ngày {local:%d/%m/%Y}"
+    return i18n.moment_text(moment, "long")
 
 
 def short_time(value: str | datetime | None) -> str:
-    """``08:05 17/03/2026`` in local time, for tables."""
+    """``08:05 17/03/2026`` (``17 Mar 2026, 08:05``) in local time, for tables."""
     moment = parse_instant(value)
     if moment is None:
         return ""
-    return f"{moment.astimezone(LOCAL):%H:%M %d/%m/%Y}"
+    return i18n.moment_text(moment, "short")
 
 
 def local_date(value: str | datetime | None) -> date:
@@ -49,11 +52,19 @@ def clock_time(value: str | datetime | None) -> str:
     moment = parse_instant(value)
     if moment is None:
         return ""
-    return f"{moment.astimezone(LOCAL):%H:%M:%S}"
+    return i18n.moment_text(moment, "clock")
 
 
 def day(value: date | None) -> str:
-    return "" if value is None else f"{value:%d/%m/%Y}"
+    """``17/03/2026`` (``17 Mar 2026``)."""
+    if value is None:
+        return ""
+    return format_date(value, i18n.DAY_PATTERNS[i18n.current()], locale=i18n.current())
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """``1.234,5`` on Vietnamese pages, ``1,234.5`` on English ones; an en dash for nothing."""
+    return "–" if value is None else i18n.number_text(value, digits)
 
 
 def qr_svg(text: str, title: str) -> str:

@@ -1,7 +1,9 @@
 """``uvicorn services.web.main:create_app --factory``: the web, configured from the environment.
 
-``MOTCUA_WEB_TOKEN_URL`` (default ``{MOTCUA_OIDC_ISSUER}/protocol/openid-connect/token``) is where
-users sign in; ``MOTCUA_WEB_{INTAKE,PROCESSING,POSTAL,SCORING}_URL`` (default the local ports)
+Users sign in at the provider of ``MOTCUA_OIDC_ISSUER`` (its discovery document names the
+endpoints), the web being its confidential client ``MOTCUA_WEB_CLIENT_ID`` with
+``MOTCUA_WEB_CLIENT_SECRET`` and ``MOTCUA_WEB_REDIRECT_URI`` (default ``{public URL}/auth/callback``);
+``MOTCUA_WEB_{INTAKE,PROCESSING,POSTAL,SCORING}_URL`` (default the local ports)
 are the services; ``MOTCUA_WEB_PUBLIC_URL`` is the address printed in receipts' QR codes. Tokens
 are verified like the services verify them (``MOTCUA_OIDC_*``).
 """

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.backend import BackendError, fetch_document
 from services.web.context import web_of
-from services.web.explain_vi import citizen_explanation, step_of
+from services.web.explain import citizen_explanation, step_of
 
 router = APIRouter()
 _CODE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")

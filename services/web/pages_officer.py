@@ -16,13 +16,13 @@ from starlette.datastructures import UploadFile
 
 from services.web.backend import BackendError, send_document
 from services.web.context import WebError, check_csrf, require_role, see_other, web_of
-from services.web.explain_vi import explanation, step_of, time_left
+from services.web.explain import explanation, step_of, time_left, unit_name
 from services.web.formats import LOCAL
 from services.web.sessions import Session
 from shared.auth.policy import POLICY
 from shared.auth.principal import Role
 from shared.documents import max_document_bytes
-from shared.units import name_of, unit_names
+from shared.units import unit_names
 
 router = APIRouter(prefix="/officer")
 
@@ -112,7 +112,6 @@ async def queue(request: Request, queue: str) -> Response:
         row["procedure_name"] = procedure.get("name_vi") or row.get("procedure_code") or ""
         row["applicant"] = masked.get(row["dossier_code"], "")
         row["left"], row["late"] = time_left(row["due_at"], now, paused=row["state"] == "awaiting_supplement")
-    unit_name = name_of(unit)
     return web.render(
         request,
         "queues.html",
@@ -121,7 +120,7 @@ async def queue(request: Request, queue: str) -> Response:
         current=queue,
         rows=rows,
         unit=unit,
-        unit_name=unit_name.name_vi if unit_name else unit,
+        unit_name=unit_name(unit) or unit,
     )
 
 
@@ -136,10 +135,8 @@ async def dossier(request: Request, code: str, done: str = "") -> Response:
     )
     for row in history:
         row["step"] = step_of(row)
-        unit = name_of(row["actor"].get("agency"))
-        row["unit_name"] = unit.name_vi if unit else row["actor"].get("agency", "")
+        row["unit_name"] = unit_name(row["actor"].get("agency")) or row["actor"].get("agency", "")
     procedure = await request.app.state.procedures.get(case["procedure_code"]) or {}
-    department = name_of(case["department_code"])
     return web.render(
         request,
         "dossier.html",
@@ -147,7 +144,7 @@ async def dossier(request: Request, code: str, done: str = "") -> Response:
         case=case,
         history=history,
         procedure=procedure,
-        department_name=department.name_vi if department else case["department_code"],
+        department_name=unit_name(case["department_code"]),
         explanation=explanation(case, history),
         buttons=buttons_for(case["allowed_actions"], session),
         departments=[

@@ -27,6 +27,11 @@ class Session:
     token: str
     principal: Principal
     expires_at: float
+    # the access token's own expiry: the web refreshes it shortly before (refresh_token)
+    token_expires_at: float = 0.0
+    refresh_token: str | None = None
+    # kept for log-out: the provider's end_session_endpoint takes it as id_token_hint
+    id_token: str | None = None
     # sent back with every form: a POST without it was not made from our page
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # dossier code -> tracking secret, for the receipts this desk printed in this session only
@@ -45,13 +50,30 @@ class SessionStore:
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
 
-    def create(self, token: str, principal: Principal, token_expires_at: float) -> Session:
+    def create(
+        self,
+        token: str,
+        principal: Principal,
+        token_expires_at: float,
+        *,
+        refresh_token: str | None = None,
+        refresh_expires_at: float | None = None,
+        id_token: str | None = None,
+    ) -> Session:
+        """A session lives as long as its tokens can be renewed: the refresh token's lifetime
+        when there is one, else the access token's — never beyond a working day."""
         self._sweep()
+        renewable_until = (
+            (refresh_expires_at or time.time() + MAX_AGE_S) if refresh_token else token_expires_at
+        )
         session = Session(
             id=secrets.token_urlsafe(32),
             token=token,
             principal=principal,
-            expires_at=min(time.time() + MAX_AGE_S, token_expires_at),
+            expires_at=min(time.time() + MAX_AGE_S, renewable_until),
+            token_expires_at=token_expires_at,
+            refresh_token=refresh_token,
+            id_token=id_token,
         )
         self._sessions[session.id] = session
         return session

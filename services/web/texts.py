@@ -1,11 +1,15 @@
 """Every word the pages show, Vietnamese first, English beside it: one place to translate.
 
-Templates call ``t("key")``; the language is Vietnamese until the English switch lands (it will
-pick the ``en`` column). Messages of the services' errors come with both languages already.
+Templates call ``t("key")``. The pages read their words from the Babel message catalogues
+(``locale/*/LC_MESSAGES/messages.po``, see ``i18n.py``); this table is where a new word is first
+written, and ``python -m services.web.messages`` carries it into the catalogues. A key missing
+from a catalogue still shows this table's text, so a page never shows a bare key. Messages of the
+services' errors come with both languages already.
 """
 
 from __future__ import annotations
 
+from services.web import i18n
 from services.web.texts_ops import OPS_TEXTS
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -17,12 +21,45 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_out": ("Đăng xuất", "Sign out"),
     "signed_in_as": ("Đăng nhập:", "Signed in as"),
     "skip_to_content": ("Đến nội dung chính", "Skip to main content"),
+    "language": ("Ngôn ngữ", "Language"),
+    # each language named in itself, so a reader finds theirs whatever the page speaks
+    "language_vi": ("Tiếng Việt", "Tiếng Việt"),
+    "language_en": ("English", "English"),
     # log-in
     "login_title": ("Đăng nhập", "Sign in"),
     "username": ("Tên đăng nhập", "User name"),
     "password": ("Mật khẩu", "Password"),
     "login_button": ("Đăng nhập", "Sign in"),
     "login_failed": ("Sai tên đăng nhập hoặc mật khẩu", "Unknown user or wrong password"),
+    "login_intro": (
+        "Bạn sẽ đăng nhập tại cổng xác thực của tỉnh, rồi được đưa trở lại đây",
+        "You sign in at the province's identity provider, then come back here",
+    ),
+    "signed_out_title": ("Bạn đã đăng xuất", "You have signed out"),
+    "login_state_mismatch": (
+        "Lượt đăng nhập không do trình duyệt này bắt đầu; vui lòng đăng nhập lại",
+        "This sign-in was not started by this browser; please sign in again",
+    ),
+    "login_state_unknown": (
+        "Lượt đăng nhập đã dùng hoặc đã hết hạn; vui lòng đăng nhập lại",
+        "This sign-in was already used or has expired; please sign in again",
+    ),
+    "login_code_refused": (
+        "Máy chủ xác thực không chấp nhận mã đăng nhập (đã dùng hoặc hết hạn); vui lòng đăng nhập lại",
+        "The identity provider refused the sign-in code (used or expired); please sign in again",
+    ),
+    "login_token_refused": (
+        "Thông tin đăng nhập nhận được không hợp lệ; vui lòng đăng nhập lại",
+        "The sign-in answer was not valid; please sign in again",
+    ),
+    "login_issuer_mismatch": (
+        "Câu trả lời đến từ một máy chủ xác thực khác; vui lòng đăng nhập lại",
+        "The answer came from another identity provider; please sign in again",
+    ),
+    "login_provider_error": (
+        "Máy chủ xác thực đã từ chối đăng nhập",
+        "The identity provider refused the sign-in",
+    ),
     "identity_unavailable": (
         "Không kết nối được máy chủ xác thực, vui lòng thử lại sau",
         "The identity provider cannot be reached; try again later",
@@ -475,9 +512,12 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 TEXTS.update(OPS_TEXTS)
 
-LANGUAGES = ("vi", "en")
 
-
-def t(key: str, lang: str = "vi") -> str:
+def t(key: str, lang: str | None = None) -> str:
+    """The word in the request's language (or ``lang``): the catalogue's, else this table's."""
+    code = lang or i18n.current()
+    said = i18n.gettext(key, code)
+    if said is not None:
+        return said
     vi, en = TEXTS.get(key, (key, key))
-    return en if lang == "en" else vi
+    return en if code == "en" else vi

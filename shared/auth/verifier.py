@@ -10,8 +10,10 @@ not one per request.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from collections import OrderedDict
+from typing import Any
 
 import jwt
 
@@ -102,3 +104,41 @@ class TokenVerifier:
         except ClaimsRefused as exc:
             raise InvalidToken(str(exc)) from exc
         return principal, float(claims["exp"])
+
+
+async def verify_id_token(
+    verifier: TokenVerifier, token: str, *, client_id: str, nonce: str
+) -> dict[str, Any]:
+    """An ID token's claims (OpenID Connect Core §3.1.3.7): signed by the issuer's keys, from the
+    issuer, for this client, not expired — and carrying the nonce this log-in sent, so a token
+    captured from another log-in cannot be injected here."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise InvalidToken("not a JWT") from exc
+    algorithm = header.get("alg")
+    if algorithm not in verifier.algorithms:
+        raise InvalidToken(f"algorithm {algorithm!r} is not accepted")
+    kid = header.get("kid")
+    key = await verifier.jwks.key(kid if isinstance(kid, str) else None)
+    if key is None:
+        raise InvalidToken("signed with a key the issuer does not publish")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[algorithm],
+            audience=client_id,
+            issuer=verifier.issuer,
+            leeway=verifier.leeway_s,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken(f"the ID token is not valid: {exc}") from exc
+    sent = claims.get("nonce")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+        raise InvalidToken("the ID token's nonce is not this log-in's")
+    azp = claims.get("azp")
+    if isinstance(claims["aud"], list) and len(claims["aud"]) > 1 and azp != client_id:
+        raise InvalidToken("the ID token was issued to another party")
+    return claims

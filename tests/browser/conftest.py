@@ -22,11 +22,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from services.identity_dev import REALM_PATH
 from services.identity_dev.app import create_identity_app
 from services.web.app import create_web_app
-from services.web.config import WebConfig
 from shared.auth.settings import verifier_from_env
 from tests.identity import ISSUER
+from tests.web_login import web_client, web_config, web_with_identity
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # axe-core as the axe-playwright-python package ships it (pinned in requirements.txt): read from
@@ -36,7 +37,6 @@ AXE_SOURCE = (files("axe_playwright_python") / "axe.min.js").read_text(encoding=
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 DEMO_PASSWORD = "mat-khau-thu"  # the in-process identity provider's demo password
-TOKEN_URL = f"{ISSUER.issuer}/protocol/openid-connect/token"
 
 
 def chromium_path() -> str:
@@ -115,12 +115,13 @@ async def browser():
 
 
 @contextlib.asynccontextmanager
-async def serving(make_app: Callable[[str], FastAPI]) -> AsyncIterator[str]:
+async def serving(
+    make_app: Callable[[str], FastAPI], sock: socket.socket | None = None
+) -> AsyncIterator[str]:
     """The app ``make_app(base_url)`` over real HTTP on a free port, in this event loop (so it
     may call in-process services that live in this loop); yields its base URL. The socket is
-    bound first, so the port is ours (no race with another process picking it)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    bound first (or given, already bound), so the port is ours (no race with another process)."""
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     app = make_app(f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -137,20 +138,47 @@ async def serving(make_app: Callable[[str], FastAPI]) -> AsyncIterator[str]:
         sock.close()
 
 
-def web_app(public_url: str, service_apps: Mapping[str, FastAPI]) -> FastAPI:
-    """The web, calling the in-process services over ASGI and signing in at an in-process
-    development identity provider that issues the test issuer's tokens."""
+def free_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serving_web(service_apps: Mapping[str, FastAPI]) -> AsyncIterator[str]:
+    """The web and the development identity provider, each over real HTTP: the browser goes to
+    the provider's own log-in page and back. The web reaches the same provider in-process (its
+    issuer URL is the test issuer's, which no DNS knows), as a server reaches Keycloak by an
+    internal name while browsers use its public one."""
+    web_sock = free_socket()
+    web_url = f"http://127.0.0.1:{web_sock.getsockname()[1]}"
+    apps: dict[str, FastAPI] = {}
+
+    def identity(url: str) -> FastAPI:
+        apps["identity"] = create_identity_app(
+            ISSUER, DEMO_PASSWORD, [web_client(web_url)], browser_url=f"{url}{REALM_PATH}"
+        )
+        return apps["identity"]
+
+    async with (
+        serving(identity),
+        serving(lambda url: web_app(url, service_apps, apps["identity"]), web_sock) as url,
+    ):
+        yield url
+
+
+def web_app(public_url: str, service_apps: Mapping[str, FastAPI], identity: FastAPI | None = None) -> FastAPI:
+    """The web, calling the in-process services over ASGI and signing in at a development
+    identity provider that issues the test issuer's tokens (in-process unless given)."""
     transports: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=app) for name, app in service_apps.items()
     }
-    transports["identity"] = httpx.ASGITransport(app=create_identity_app(ISSUER, DEMO_PASSWORD))
-    config = WebConfig(
-        services={
-            name: f"http://{name}"
-            for name in ("intake", "processing", "postal", "scoring", "payments")
-            if name in service_apps or name != "payments"
-        },
-        token_url=TOKEN_URL,
-        public_url=public_url,
-    )
-    return create_web_app(config, verifier_from_env(), transports)
+    services = {
+        name: f"http://{name}"
+        for name in ("intake", "processing", "postal", "scoring", "payments")
+        if name in service_apps or name != "payments"
+    }
+    if identity is None:
+        return web_with_identity(transports, DEMO_PASSWORD, public_url=public_url, services=services)
+    transports["identity"] = httpx.ASGITransport(app=identity)
+    return create_web_app(web_config(public_url, services), verifier_from_env(), transports)

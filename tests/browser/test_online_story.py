@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.host.settings import Settings
-from tests.browser.conftest import ARTIFACTS, serving, web_app
+from tests.browser.conftest import ARTIFACTS, serving_web
 from tests.browser.test_web_story import _sign_in
 from tests.identity import auth
 from tests.system import eventually, receive_body, running_system
@@ -36,7 +36,7 @@ async def web_and_system(database_url: str, nats_url: str) -> Any:
     settings = Settings(nats_url=nats_url, database_url=database_url)
     async with (
         running_system(settings, ("intake", "processing")) as system,
-        serving(lambda url: web_app(url, system.apps)) as url,
+        serving_web(system.apps) as url,
     ):
         yield url, system
 

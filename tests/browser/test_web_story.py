@@ -28,7 +28,7 @@ from shared.contracts import AnyEvent
 from shared.eventlog import PoisonMessage
 from shared.eventlog.topology import PROCESSING_FROM_INTAKE
 from shared.host.settings import Settings
-from tests.browser.conftest import ARTIFACTS, DEMO_PASSWORD, serving, web_app
+from tests.browser.conftest import ARTIFACTS, DEMO_PASSWORD, serving_web
 from tests.system import System, eventually, receive_body, running_system
 
 CCCD_LINE = "001190012345||Trần Thị Bích Ngọc|15031990|Nữ|Số 12 Phố Huế, phường Hai Bà Trưng, Hà Nội|01072021"
@@ -42,22 +42,26 @@ async def system(database_url: str, nats_url: str) -> Any:
 
 @pytest.fixture
 async def web(system: System) -> Any:
-    async with serving(lambda url: web_app(url, system.apps)) as url:
+    async with serving_web(system.apps) as url:
         yield url
 
 
 async def _sign_in(browser, base_url: str, username: str, shots: Any = None, **context_options: Any):
+    """Signs in as a person does: the web sends the browser to the provider's log-in page, the
+    user types there (keyboard only) and comes back to the web, on their home page."""
     context = await browser.new_context(locale="vi-VN", **context_options)
     page = await context.new_page()
     await page.goto(f"{base_url}/login")
+    assert "/protocol/openid-connect/auth" in page.url and not page.url.startswith(base_url)
     if shots is not None:
         await shots(page, "login")
     await _focused(page, "username")  # autofocus: the user types at once
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(DEMO_PASSWORD)
-    async with page.expect_navigation():
+    async with page.expect_navigation(url=f"{base_url}/**"):
         await page.keyboard.press("Enter")
+    assert page.url.startswith(base_url) and "/auth/callback" not in page.url
     return page
 
 
@@ -199,6 +203,13 @@ async def test_desk_receives_by_keyboard_officer_decides_citizen_follows(
     await shots(citizen, "citizen-tracking")
     # nothing on the page is wider than the phone
     assert await citizen.evaluate("document.documentElement.scrollWidth") <= 390
+    # the header's switch: the same page in English, once
+    await citizen.click("#lang-en")
+    await citizen.wait_for_url("**lang=en")
+    assert await citizen.get_attribute("html", "lang") == "en"
+    assert (await citizen.inner_text("h1")).startswith("Follow your dossier")
+    assert (await citizen.inner_text("#status")).strip() != "Đã có kết quả, mời nhận kết quả"
+    await shots(citizen, "citizen-tracking-en")
 
     # -- the department's leader: the dashboard, the dossier behind a number, the Excel file ----
     leader = await _sign_in(browser, web, "lanhdao.stp")

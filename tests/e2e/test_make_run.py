@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -96,11 +99,32 @@ AUDITOR: dict[str, str] = {}
 
 
 def _web_sign_in(web_port: int, data_dir: Path) -> None:
-    """The desk officer signs in on the web with the printed demo password and lands on the desk."""
+    """The desk officer signs in through the provider's log-in page with the printed demo
+    password (authorization code flow) and lands on the desk."""
     password = json.loads((data_dir / "dev-secrets.json").read_text())["demo_password"]
-    with httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=10) as web:
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=10) as web,
+        httpx.Client(timeout=10) as browser,
+    ):
         assert web.get("/").headers["location"] == "/login"
-        signed = web.post("/login", data={"username": "tiepnhan", "password": password})
+        to_provider = web.get("/login")
+        assert to_provider.status_code == 303, to_provider.text
+        page = browser.get(to_provider.headers["location"])
+        assert page.status_code == 200 and 'for="username"' in page.text, page.text
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        assert action, page.text
+        origin = urlsplit(to_provider.headers["location"])
+        back = browser.post(
+            f"{origin.scheme}://{origin.netloc}{html.unescape(action.group(1))}",
+            data={
+                **{k: html.unescape(v) for k, v in hidden.items()},
+                "username": "tiepnhan",
+                "password": password,
+            },
+        )
+        assert back.status_code == 303, back.text
+        signed = web.get(back.headers["location"])
         assert signed.status_code == 303 and signed.headers["location"] == "/desk", signed.text
         desk = web.get("/desk")
         assert desk.status_code == 200 and "Tiếp nhận hồ sơ" in desk.text

@@ -34,6 +34,7 @@ from shared.host.settings import Settings
 from tests.browser.conftest import ARTIFACTS, DEMO_PASSWORD, web_app
 from tests.identity import AUDITOR, auth, leader, officer
 from tests.system import System, eventually, receive_body, running_system
+from tests.web_login import sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -57,7 +58,7 @@ class World:
     async def signed_in(self, user: str) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=self.web)
         async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
-            signed = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+            signed = await sign_in(client, user, DEMO_PASSWORD)
             assert signed.status_code == 303, signed.text
             yield client
 

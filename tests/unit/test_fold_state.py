@@ -9,6 +9,7 @@ the clock stamps processing really publishes.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from services.processing.application import ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import CaseClocks, case_contract, translator
+from services.scoring.domain.figures import FigureKey, contribution, total
 from services.scoring.domain.fold import FoldState, apply, event_order, finish, fold
 from services.scoring.store import fold_states
 from shared.contracts import (
@@ -121,6 +123,7 @@ def worked_case(data: st.DataObject) -> tuple[DossierReceived, Case]:
         tracking_hash=None,
         same_day=False,
         backdate_reason=None,
+        intake_steps=None,
     )
     for _ in range(data.draw(st.integers(0, 12))):
         # mostly short steps, so that supplements (requested within hours) happen often enough
@@ -223,3 +226,18 @@ def test_a_state_of_another_schema_version_is_folded_again() -> None:
     apply(state, event)
     text = fold_states.dump(state).replace(f'"v":{fold_states.V}', '"v":0')
     assert fold_states.load(text) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_the_replays_figure_totals_are_the_sums_of_each_dossiers_contribution(data: st.DataObject) -> None:
+    """``total`` adds into its sums directly; it must equal adding up ``contribution``, which
+    the live consumer uses (through ``delta``) for the same figures."""
+    facts = [fold(history(data)) for _ in range(data.draw(st.integers(1, 4)))]
+    expected: dict[FigureKey, Counter[str]] = {}
+    for f in facts:
+        for key, part in contribution(f).items():
+            expected.setdefault(key, Counter()).update(part)
+    totals = total(facts)
+    assert totals == {k: v for k, v in expected.items() if any(v.values())}
+    assert totals, "the histories reach the counter: some figure is counted"

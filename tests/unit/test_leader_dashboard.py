@@ -17,15 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.identity_dev.app import create_identity_app
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.progress import CELLS, TOTALS, cells_of, in_cell, monthly, tabulate
 from services.web import excel
-from services.web.app import create_web_app
-from services.web.config import WebConfig
 from services.web.dashboard import COLUMN_KEYS, Period, month_rows, progress_table, ranking_rows
-from shared.auth.settings import verifier_from_env
-from tests.identity import ISSUER
+from tests.web_login import sign_in, web_with_identity
 
 BEGIN = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 4, 1, tzinfo=UTC)
@@ -326,20 +322,15 @@ def _scoring(request: httpx.Request) -> httpx.Response:
 async def web() -> Any:
     transports: dict[str, httpx.AsyncBaseTransport] = {
         "scoring": httpx.MockTransport(_scoring),
-        "identity": httpx.ASGITransport(app=create_identity_app(ISSUER, PASSWORD)),
     }
-    config = WebConfig(
-        services={name: f"http://{name}" for name in ("intake", "processing", "postal", "scoring")},
-        token_url=f"{ISSUER.issuer}/protocol/openid-connect/token",
-    )
-    app = create_web_app(config, verifier_from_env(), transports)
+    app = web_with_identity(transports, PASSWORD)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client:
         SEEN.clear()
         yield client
 
 
 async def _sign_in(web: httpx.AsyncClient, user: str) -> None:
-    signed = await web.post("/login", data={"username": user, "password": PASSWORD})
+    signed = await sign_in(web, user, PASSWORD)
     assert signed.status_code == 303, signed.text
 
 

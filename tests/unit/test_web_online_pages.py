@@ -10,11 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.identity_dev.app import create_identity_app
-from services.web.app import create_web_app
-from services.web.config import WebConfig
-from shared.auth.settings import verifier_from_env
-from tests.identity import ISSUER
+from tests.web_login import sign_in, web_with_identity
 
 PASSWORD = "mat-khau-thu"
 PROCEDURES = [
@@ -52,19 +48,14 @@ def _intake(request: httpx.Request) -> httpx.Response:
 async def web() -> Any:
     transports: dict[str, httpx.AsyncBaseTransport] = {
         "intake": httpx.MockTransport(_intake),
-        "identity": httpx.ASGITransport(app=create_identity_app(ISSUER, PASSWORD)),
     }
-    config = WebConfig(
-        services={name: f"http://{name}" for name in ("intake", "processing", "postal", "scoring")},
-        token_url=f"{ISSUER.issuer}/protocol/openid-connect/token",
-    )
-    app = create_web_app(config, verifier_from_env(), transports)
+    app = web_with_identity(transports, PASSWORD)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client:
         yield client
 
 
 async def _citizen(web: httpx.AsyncClient) -> str:
-    signed = await web.post("/login", data={"username": "congdan.ngoc", "password": PASSWORD})
+    signed = await sign_in(web, "congdan.ngoc", PASSWORD)
     assert signed.status_code == 303 and signed.headers["location"] == "/online"
     page = await web.get("/online/new/LLTP")
     assert page.status_code == 200
@@ -142,7 +133,7 @@ async def test_citizens_and_desks_keep_to_their_pages(web: httpx.AsyncClient) ->
     await _citizen(web)
     assert (await web.get("/desk/online")).status_code == 403
     await web.post("/logout")
-    await web.post("/login", data={"username": "tiepnhan", "password": PASSWORD})
+    await sign_in(web, "tiepnhan", PASSWORD)
     assert (await web.get("/online")).status_code == 403
     assert (await web.get("/desk/online")).status_code == 200
     assert (await web.get("/desk/online/<x>")).status_code == 404

@@ -10,11 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.identity_dev.app import create_identity_app
-from services.web.app import create_web_app
-from services.web.config import WebConfig
-from shared.auth.settings import verifier_from_env
-from tests.identity import ISSUER
+from tests.web_login import sign_in, web_with_identity
 
 PASSWORD = "mat-khau-thu"
 HX = {"HX-Request": "true"}
@@ -86,19 +82,14 @@ def scoring() -> Scoring:
 async def web(scoring: Scoring) -> Any:
     transports: dict[str, httpx.AsyncBaseTransport] = {
         "scoring": httpx.MockTransport(scoring),
-        "identity": httpx.ASGITransport(app=create_identity_app(ISSUER, PASSWORD)),
     }
-    config = WebConfig(
-        services={name: f"http://{name}" for name in ("intake", "processing", "postal", "scoring")},
-        token_url=f"{ISSUER.issuer}/protocol/openid-connect/token",
-    )
-    app = create_web_app(config, verifier_from_env(), transports)
+    app = web_with_identity(transports, PASSWORD)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as client:
         yield client
 
 
 async def _sign_in(web: httpx.AsyncClient, user: str) -> str:
-    signed = await web.post("/login", data={"username": user, "password": PASSWORD})
+    signed = await sign_in(web, user, PASSWORD)
     assert signed.status_code == 303, signed.text
     page = await web.get("/ops/dead-letters")
     found = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -106,7 +97,7 @@ async def _sign_in(web: httpx.AsyncClient, user: str) -> str:
 
 
 async def test_ops_lands_on_the_lag_page_and_the_fragment_refreshes_itself(web: httpx.AsyncClient) -> None:
-    signed = await web.post("/login", data={"username": "vanhanh", "password": PASSWORD})
+    signed = await sign_in(web, "vanhanh", PASSWORD)
     assert signed.headers["location"] == "/ops"
     page = await web.get("/ops", follow_redirects=True)
     assert page.status_code == 200 and str(page.url).endswith("/ops/lag")

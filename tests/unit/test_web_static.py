@@ -9,9 +9,9 @@ import re
 import httpx
 
 from services.web.app import STATIC, create_web_app
-from services.web.config import WebConfig
 from services.web.context import TEMPLATES
 from shared.auth.settings import verifier_from_env
+from tests.web_login import web_config
 
 VENDOR = STATIC / "vendor"
 
@@ -38,10 +38,7 @@ def test_pages_load_only_the_webs_own_files() -> None:
 
 
 async def test_the_web_serves_htmx_itself() -> None:
-    config = WebConfig(
-        services={n: f"http://{n}" for n in ("intake", "processing", "postal", "scoring")}, token_url="x"
-    )
-    app = create_web_app(config, verifier_from_env())
+    app = create_web_app(web_config(), verifier_from_env())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web") as web:
         served = await web.get("/static/vendor/htmx-2.0.11.min.js")
     assert served.status_code == 200 and "javascript" in served.headers["content-type"]

@@ -17,8 +17,7 @@ PhiLePhi               ``fee_vnd``: the sum of ``SoTien`` (VND) of every fee and
 KenhThucHien           ``channels``: national codes 1 in person, 2 online, 3 postal
 MucDo                  ``online_level``: "Toàn trình" / "Một phần" / absent
 CoKetQuaDienTu         ``electronic_result``
-ThanhPhanHoSo          ``documents``: ``TenGiayTo`` and ``SoLuong`` of each required document (our
-                       ids and forms travel in ``MotCua.documents``; without them each is a copy)
+ThanhPhanHoSo          ``documents``: ``MaGiayTo``, ``TenGiayTo``, ``LoaiBan``, ``SoLuong``, ``BatBuoc``
 CanCuPhapLy            ``legal_basis``
 NgayHieuLuc            ``effective_from`` of this version (ISO date)
 =====================  ==========================================================================
@@ -44,9 +43,10 @@ EXTENSIONS = (
     "agency_shares",
     "fee_note",
     "source",
-    "documents",
     "documents_basis",
 )
+# How a document is to be handed in, in the national layout's words (LoaiBan).
+DOCUMENT_FORMS = {"original": "Bản chính", "certified_copy": "Bản sao có chứng thực", "copy": "Bản chụp"}
 
 
 class NationalRecordError(ValueError):
@@ -75,13 +75,7 @@ def to_national(procedure: Mapping[str, Any], agency_ids: Mapping[str, str]) -> 
         "KenhThucHien": sorted(int(c) for c in p["channels"]),
         "MucDo": ONLINE.get(p["online_level"]),
         "CoKetQuaDienTu": bool(p["electronic_result"]),
-        "ThanhPhanHoSo": [
-            {
-                "TenGiayTo": d.get("name_vi", d) if isinstance(d, dict) else d,
-                "SoLuong": d.get("count", 1) if isinstance(d, dict) else 1,
-            }
-            for d in p.get("documents", ())
-        ],
+        "ThanhPhanHoSo": [_document_to_national(d) for d in p.get("documents", ())],
         "CanCuPhapLy": p["legal_basis"],
         "NgayHieuLuc": str(p["effective_from"]) if p.get("effective_from") else None,
         "MotCua": {k: p[k] for k in EXTENSIONS if p.get(k) is not None},
@@ -138,21 +132,39 @@ def _read(r: Mapping[str, Any], departments: Mapping[str, str]) -> dict[str, Any
             p[key] = ext[key]
     if r.get("NgayHieuLuc"):
         p["effective_from"] = r["NgayHieuLuc"]
-    # Our checklist (ids, English names, the form each is handed in as) travels in MotCua; a
-    # record from elsewhere lists only names and counts: each becomes a required copy.
-    documents = ext.get("documents") or [
-        {
-            "id": f"giay-to-{i}",
-            "name_vi": str(d["TenGiayTo"]),
-            "name_en": str(d["TenGiayTo"]),
-            "form": "copy",
-            "count": int(d.get("SoLuong", 1)),
-        }
-        for i, d in enumerate(r.get("ThanhPhanHoSo", ()), start=1)
-    ]
+    if ext.get("documents_basis"):
+        p["documents_basis"] = ext["documents_basis"]
+    documents = [_document_from_national(d, i) for i, d in enumerate(r.get("ThanhPhanHoSo", ()), 1)]
     if documents:
         p["documents"] = documents
     return p
+
+
+def _document_to_national(d: Mapping[str, Any] | str) -> dict[str, Any]:
+    if isinstance(d, str):
+        return {"TenGiayTo": d, "SoLuong": 1}
+    return {
+        "MaGiayTo": d["id"],
+        "TenGiayTo": d["name_vi"],
+        "TenGiayToTiengAnh": d.get("name_en"),
+        "LoaiBan": DOCUMENT_FORMS[d["form"]],
+        "SoLuong": d.get("count", 1),
+        "BatBuoc": d.get("required", True),
+    }
+
+
+def _document_from_national(d: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """A document line; a record without our fields is read as one original, required."""
+    forms = {v: k for k, v in DOCUMENT_FORMS.items()}
+    name = str(d["TenGiayTo"])
+    return {
+        "id": str(d.get("MaGiayTo") or f"giay-to-{number}"),
+        "name_vi": name,
+        "name_en": str(d.get("TenGiayToTiengAnh") or name),
+        "form": forms.get(str(d.get("LoaiBan", "")), "original"),
+        "count": int(d.get("SoLuong", 1)),
+        "required": bool(d.get("BatBuoc", True)),
+    }
 
 
 def national_file(procedures: Iterable[Mapping[str, Any]], agency_ids: Mapping[str, str]) -> dict[str, Any]:

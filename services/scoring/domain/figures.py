@@ -122,8 +122,26 @@ def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
 def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
     sums: dict[FigureKey, Counter[str]] = {}
     for f in facts:
-        for key, part in contribution(f).items():
-            sums.setdefault(key, Counter()).update(part)
+        # ``contribution`` added straight into the sums: a replay totals every dossier, and the
+        # per-dossier dictionary of counters it would build first was a tenth of a replay worker.
+        if f.outcome is None or f.registered_at is None or f.department_code is None:
+            continue
+        units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
+        procedure = f.procedure_code or "?"
+        parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
+        if f.finished_at is not None:
+            parts.append((f.finished_at, _finished_part(f)))
+        for moment, part in parts:
+            counts = list(part.items())
+            for kind, start in periods_of(moment):
+                for dimension, unit in units:
+                    key = (dimension, unit, procedure, kind, start)
+                    into = sums.get(key)
+                    if into is None:
+                        sums[key] = Counter(part)
+                    else:
+                        for name, n in counts:
+                            into[name] += n
     return {k: v for k, v in sums.items() if any(v.values())}
 
 

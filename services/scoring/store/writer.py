@@ -20,7 +20,7 @@ from services.scoring.domain.dossier_facts import COLUMNS, DossierFacts
 from services.scoring.domain.figures import COUNTERS, FigureKey, delta
 from services.scoring.domain.fold import FoldState, apply, event_order, finish
 from services.scoring.store.fold_states import save_states, states_of
-from shared.contracts import AnyEvent, dump_event, parse_event
+from shared.contracts import AnyEvent, parse_event
 from shared.contracts.catalogue import CatalogueEvent
 
 _FACTS_UPSERT = (
@@ -44,7 +44,8 @@ def event_record(event: AnyEvent) -> tuple[Any, ...]:
         event.event_type,
         event.occurred_at,
         event.recorded_at,
-        dump_event(event).decode(),
+        # pydantic writes the JSON text itself: no bytes round trip.
+        event.model_dump_json(),
     )
 
 
@@ -174,17 +175,19 @@ async def copy_all(
     events: Iterable[tuple[Any, ...]],
     facts: Iterable[DossierFacts],
     figures: dict[FigureKey, Counter[str]],
+    schema: str = "scoring",
 ) -> None:
-    """Bulk load for a replay into freshly created tables (COPY, no per-row statements)."""
+    """Bulk load for a replay into freshly created tables (COPY, no per-row statements);
+    ``schema``: a replay worker's staging copy of scoring's tables."""
     await conn.copy_records_to_table(
         "events",
-        schema_name="scoring",
+        schema_name=schema,
         columns=["event_id", "dossier_id", "event_type", "occurred_at", "recorded_at", "payload"],
         records=events,
     )
     await conn.copy_records_to_table(
         "dossier_facts",
-        schema_name="scoring",
+        schema_name=schema,
         columns=list(COLUMNS),
         # Field by field: ``row()`` (dataclasses.asdict) deep-copies every value, which cost a
         # replay more than the COPY itself; the values are immutable, so a plain tuple is the same.
@@ -192,7 +195,7 @@ async def copy_all(
     )
     await conn.copy_records_to_table(
         "figures",
-        schema_name="scoring",
+        schema_name=schema,
         columns=list(_FIGURE_KEY + COUNTERS),
         records=[(*k, *(v.get(c, 0) for c in COUNTERS)) for k, v in figures.items()],
     )
