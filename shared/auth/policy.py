@@ -180,7 +180,6 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/health"): PUBLIC,
         ("GET", "/metrics"): METRICS,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
-        ("GET", "/metrics"): METRICS,
         ("POST", "/webhooks/payments/{provider}"): _rule(
             Scope.PUBLIC, note="the platform's HMAC signature (two secrets during a rotation)"
         ),
@@ -205,7 +204,6 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/health"): PUBLIC,
         ("GET", "/metrics"): METRICS,
         ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
-        ("GET", "/metrics"): METRICS,
         ("GET", "/outbox"): _rule(Scope.ANY_UNIT, OPS, AUD, note="counts and states, no personal data"),
     },
     "scoring": {
