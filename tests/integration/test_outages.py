@@ -239,5 +239,6 @@ async def test_nats_cut_saves_still_201_bus_routes_503_and_everything_converges(
         ),
         15,
     )
-    store = [c for c in lag.json()["store"]["consumers"] if c["consumer"] in running]
-    assert all(c["status"] == "ok" for c in store), lag.text
+    # scoring also reads payments, which is not running here: its store comparison is "unknown"
+    store = [c for c in lag.json()["store"]["consumers"] if set(c["sources"]) <= set(system.apps)]
+    assert store and all(c["status"] == "ok" for c in store), lag.text
