@@ -49,6 +49,7 @@ def web_with_identity(
     public_url: str = "http://web",
     identity_browser_url: str | None = None,
     access_ttl_s: int | None = None,
+    services: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The web with an in-process development provider that knows it as a client; the provider's
     app is kept on ``app.state.identity_app`` for ``sign_in``."""
@@ -57,7 +58,7 @@ def web_with_identity(
         ISSUER, password, [web_client(public_url)], browser_url=identity_browser_url, **extra
     )
     app = create_web_app(
-        web_config(public_url),
+        web_config(public_url, services),
         verifier_from_env(),
         {**transports, "identity": httpx.ASGITransport(app=identity)},
     )

@@ -6,16 +6,18 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.intake import online_index
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.appointment import appointment
-from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure, load_catalogue
+from services.intake.catalogue import Catalogue, Procedure, UnknownProcedure
+from services.intake.catalogue.in_force import CatalogueBook, NothingInForce
 from services.intake.codes import KeyTaken, lookup_keys
 from services.intake.domain import Dossier, NotIncomplete
 from services.intake.forms import FORMS, form_applies, render_form
@@ -37,11 +39,14 @@ from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
+from shared.contracts.base import CITIZEN_ID_PATTERN
+from shared.documents import DocumentRefused, DocumentsUnavailable, PgDocumentStore, checked_upload
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
 
+SCAN_PATH = "/dossiers/scans"  # a paper scanned at the counter (size-limited like an upload)
 # A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
 # Idempotency-Key) stored; 409 while that first request is still in flight or for a pickup.
 FILED: dict[int | str, dict[str, Any]] = {
@@ -50,22 +55,31 @@ FILED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupCommitter) -> APIRouter:
-    """``committer``: concurrent registrations share one code statement and one transaction."""
+def build_router(
+    host: ServiceHost,
+    app: IntakeApplication,
+    committer: GroupCommitter,
+    book: CatalogueBook,
+    documents: PgDocumentStore,
+) -> APIRouter:
+    """``committer``: concurrent registrations share one code statement and one transaction;
+    ``book``: the catalogue in force on a date, from the recorded catalogue events."""
     router = APIRouter()
-    catalogue = load_catalogue()
     keyring = committer.keyring
 
     @router.get("/procedures", tags=["catalogue"], summary="Danh mục thủ tục hành chính")
     async def procedures() -> list[dict[str, Any]]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return [p.model_dump(mode="json") for p in catalogue.procedures]
 
     @router.get("/procedures/{code}", tags=["catalogue"], summary="Một thủ tục hành chính")
     async def procedure(code: str) -> dict[str, Any]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return _procedure(catalogue, code).model_dump(mode="json")
 
     @router.get("/departments", tags=["catalogue"], summary="Sở, ban, ngành and desks")
     async def departments() -> dict[str, Any]:
+        catalogue = await in_force(book, datetime.now(UTC))
         return {
             "departments": [d.model_dump(mode="json") for d in catalogue.departments],
             "receiving_points": [r.model_dump(mode="json") for r in catalogue.receiving_points],
@@ -135,14 +149,17 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         request_hash: str | None,
         code: str | None,
         *,
-        terms_of: Callable[[Procedure, datetime], dict[str, Any]] | None = None,
+        terms_of: Callable[[Catalogue, Procedure, datetime], dict[str, Any]] | None = None,
         missing_items: list[str] | None = None,
         refusal_reasons: str | None = None,
     ) -> Dossier | KeyTaken:
-        procedure = _procedure(catalogue, body.procedure_code)
+        # Checked against today's catalogue before a pickup is claimed, then again against the
+        # version in force when the dossier was received (a back-dated receipt's own day).
+        today = await in_force(book, datetime.now(UTC))
+        procedure = _procedure(today, body.procedure_code)
         _check_channel(procedure, body)
         documents = _documents(procedure, body, outcome)
-        desk = _receiving_point(catalogue, body.receiving_point or caller.principal.agency)
+        desk = _receiving_point(today, body.receiving_point or caller.principal.agency)
         _check_own_desk(caller, desk.code)
         backdate_reason: str | None
         claimant: str | None = None
@@ -152,6 +169,12 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         else:
             at, backdate_reason = business_time(body.occurred_at, body.backdate_reason), body.backdate_reason
         try:
+            catalogue = await in_force(book, at)
+            if catalogue is not today:
+                procedure = _procedure(catalogue, body.procedure_code)
+                _check_channel(procedure, body)
+                documents = _documents(procedure, body, outcome)
+                desk = _receiving_point(catalogue, desk.code)
             _check_open(desk, at)
             dossier = await committer.register(
                 desk.agency_id,
@@ -169,7 +192,11 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
                         **({"notify_channel": nc} if (nc := getattr(body, "notify_channel", None)) else {}),
                     },
                     outcome=outcome,
-                    terms=_with_pickup(terms_of(procedure, at), body.pickup_reference) if terms_of else None,
+                    terms=(
+                        _with_pickup(terms_of(catalogue, procedure, at), body.pickup_reference)
+                        if terms_of
+                        else None
+                    ),
                     missing_items=missing_items,
                     refusal_reasons=refusal_reasons,
                     occurred_at=at,
@@ -189,6 +216,73 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         return dossier
 
     @router.post(
+        SCAN_PATH,
+        status_code=201,
+        tags=["dossiers"],
+        summary="Lưu bản quét giấy tờ tại quầy (PDF, PNG, JPEG), niêm phong theo người nộp",
+        responses=errors(415),
+    )
+    async def scan(
+        request: Request,
+        name: str = Query(min_length=1, max_length=200, description="which paper it is"),
+        content_type: str | None = Header(default=None, max_length=200),
+        x_applicant_citizen_id: str = Header(
+            pattern=CITIZEN_ID_PATTERN,
+            description="the CCCD of the applicant: the scan is sealed under that data subject's key"
+            " (a header, not a query parameter: access logs record the URL)",
+        ),
+        caller: Caller = CALLER,
+    ) -> dict[str, Any]:
+        """A paper scanned at the counter, stored before the receipt that names it."""
+        content = await request.body()
+        try:
+            media_type = checked_upload(content, content_type)
+        except DocumentRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        subject = keyring.subject_of("cccd", x_applicant_citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            key = (await keyring.keys_for(conn, [subject]))[subject]
+        stored = await documents.put(
+            content,
+            media_type=media_type,
+            name=name.strip() or "bản quét",
+            owner=caller.principal.user_id,
+            key=key,
+        )
+        return stored.record()
+
+    async def claim_scans(body: ReceiveDossierRequest, caller: Caller, holder: str) -> list[dict[str, Any]]:
+        """The receipt's scans, tied to it while it is saved (all or none), each sealed under
+        this applicant's key (erasing the applicant's data must shred them too)."""
+        if not body.scanned_documents:
+            return []
+        ids = list(dict.fromkeys(body.scanned_documents))
+        try:
+            held = await documents.claim(ids, owner=caller.principal.user_id, holder=holder)
+        except DocumentsUnavailable as exc:
+            raise ApiError(
+                422,
+                "scan_unavailable",
+                "Bản quét không tồn tại, không do bạn lưu hoặc đã thuộc hồ sơ khác",
+                "A scan does not exist, was not stored by you, or already belongs to another dossier",
+                documents=exc.ids,
+            ) from None
+        subject = keyring.subject_of("cccd", body.applicant.citizen_id)
+        async with host.pool.acquire() as conn, conn.transaction():
+            key = (await keyring.keys_for(conn, [subject]))[subject]
+        other = [str(d.id) for d in held if d.key_ref != key.key_ref]
+        if other:
+            await documents.release(holder)
+            raise ApiError(
+                422,
+                "scan_other_applicant",
+                "Bản quét được lưu cho một người nộp hồ sơ khác",
+                "A scan was stored for another applicant",
+                documents=other,
+            )
+        return [d.record() for d in held]
+
+    @router.post(
         "/dossiers",
         status_code=201,
         response_model=DossierView,
@@ -202,25 +296,37 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         caller: Caller = CALLER,
     ) -> Response:
         secret = new_tracking_secret()
+        holder = f"receipt:{uuid4()}"
+        scans: list[dict[str, Any]] = []
 
-        def terms(procedure: Procedure, at: datetime) -> dict[str, Any]:
-            return _terms(
+        def terms(catalogue: Catalogue, procedure: Procedure, at: datetime) -> dict[str, Any]:
+            made = _terms(
                 catalogue,
                 procedure,
                 at,
                 body.postal_return,
                 body.paid_online,
-                body.documents_scanned,
+                body.documents_scanned or bool(scans),
                 tracking_hash(secret),
             )
+            # only when scans were stored: receipts without them keep their shape
+            return {**made, "scanned_documents": scans} if scans else made
 
-        return await register(
-            body,
-            idempotency_key,
-            lambda key, h, code: save_new(body, caller, "received", key, h, code, terms_of=terms),
-            secret,
-            caller.principal.agency,
-        )
+        async def outcome(key: str | None, h: str | None, code: str | None) -> Dossier | KeyTaken:
+            # claimed inside the outcome: a retry whose scans are taken already finds its dossier
+            scans[:] = await claim_scans(body, caller, holder)
+            try:
+                saved = await save_new(body, caller, "received", key, h, code, terms_of=terms)
+            except BaseException:
+                await documents.release(holder)
+                raise
+            if isinstance(saved, Dossier):
+                await documents.move(holder, saved.code)
+            else:
+                await documents.release(holder)
+            return saved
+
+        return await register(body, idempotency_key, outcome, secret, caller.principal.agency)
 
     @router.post(
         "/dossiers/incomplete",
@@ -275,8 +381,10 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
     )
     async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
         dossier = await _load(app, code, caller)
-        procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         at = business_time(body.occurred_at, body.backdate_reason)
+        # received now: judged by the version in force at completion, as a new receipt is
+        catalogue = await in_force(book, at)
+        procedure = _procedure(catalogue, dossier.filing["procedure_code"])
         # A dossier filed online keeps the secret its citizen was given when filing.
         online = getattr(dossier, "online", None)
         secret = None if online else new_tracking_secret()
@@ -372,10 +480,14 @@ def build_router(host: ServiceHost, app: IntakeApplication, committer: GroupComm
         person = await applicant_for(
             host.pool, keyring, dossier, reader=Actor(**caller.actor()), purpose=f"form {form}: {purpose}"
         )
+        try:  # the names as published when it was filed
+            catalogue = await book.at(dossier.registered_at)
+        except NothingInForce:
+            catalogue = await in_force(book, datetime.now(UTC))
         return HTMLResponse(render_form(form, dossier, catalogue, person))
 
     router.include_router(build_personal_router(lambda: host.pool, app, keyring))
-    router.include_router(build_register_router(lambda: host.pool, app, keyring, catalogue))
+    router.include_router(build_register_router(lambda: host.pool, app, keyring, book))
     return router
 
 
@@ -465,6 +577,20 @@ def _check_open(desk: Any, at: datetime) -> None:
             f"Desk {desk.code} stopped receiving after {desk.until.isoformat()}",
             until=desk.until.isoformat(),
         )
+
+
+async def in_force(book: CatalogueBook, when: datetime) -> Catalogue:
+    """The catalogue in force when ``when`` happened, or a 422 when none was."""
+    try:
+        return await book.at(when)
+    except NothingInForce as exc:
+        raise ApiError(
+            422,
+            "catalogue_not_in_force",
+            f"Không có danh mục thủ tục nào có hiệu lực vào ngày {exc.day:%d/%m/%Y}",
+            f"No procedure catalogue was in force on {exc.day.isoformat()}",
+            day=exc.day.isoformat(),
+        ) from None
 
 
 def _procedure(catalogue: Catalogue, code: str) -> Procedure:

@@ -8,10 +8,10 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from services.intake.api import build_router
+from services.intake.api import SCAN_PATH, build_router
 from services.intake.application import IntakeApplication
-from services.intake.catalogue import load_catalogue
 from services.intake.catalogue.importer import demo_entries, import_catalogue
+from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.codes import DDL
 from services.intake.group_commit import DEFAULT_LEASE_S, GroupCommitter
 from services.intake.online_api import UPLOAD_PATH, build_online_router
@@ -75,24 +75,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             effective_from=CATALOGUE_EPOCH,
         )
 
+    # what intake judges dossiers by: the recorded catalogue, not the packaged file
+    book = CatalogueBook(application, lambda: host.pool)
     host.setup.append(first_import)
+
+    async def load_catalogue_book() -> None:
+        await book.refresh(force=True)
+
+    host.setup.append(load_catalogue_book)
     app = service_app(
         host,
         title="motcua intake",
         description="Tiếp nhận hồ sơ — the one-stop front desk",
         # the request itself bounds the upload a little above the document's own limit
-        uploads={UPLOAD_PATH: max_document_bytes() + 1},
+        uploads={UPLOAD_PATH: max_document_bytes() + 1, SCAN_PATH: max_document_bytes() + 1},
     )
     # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
     lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
     committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
-    app.include_router(build_router(host, application, committer))
-    app.include_router(
-        build_online_router(host, application, keyring, committer, load_catalogue(), documents)
-    )
+    app.include_router(build_router(host, application, committer, book, documents))
+    app.include_router(build_online_router(host, application, keyring, committer, book, documents))
     app.state.host = host
     app.state.application = application
     app.state.keyring = keyring
     app.state.committer = committer
     app.state.online_index = online_index
+    app.state.catalogue = book
     return app

@@ -26,11 +26,12 @@ from services.intake.api import (
     _terms,
     _view,
     _wake,
+    in_force,
     new_tracking_secret,
     tracking_hash,
 )
 from services.intake.application import DossierNotFound, IntakeApplication
-from services.intake.catalogue import Catalogue
+from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.domain import Dossier, NotAskedToComplete, NotRegistered
 from services.intake.group_commit import GroupCommitter
 from services.intake.online import OnlineRefused, check_documents, online_level_of, online_receipt_time, owns
@@ -93,7 +94,7 @@ def build_online_router(
     app: IntakeApplication,
     keyring: KeyRing,
     committer: GroupCommitter,
-    catalogue: Catalogue,
+    book: CatalogueBook,
     documents: PgDocumentStore,
 ) -> APIRouter:
     router = APIRouter(tags=["online filing"])
@@ -143,6 +144,8 @@ def build_online_router(
         summary="Nộp hồ sơ trực tuyến (đăng ký, trạng thái 1)",
     )
     async def file_online(body: OnlineFilingRequest, caller: Caller = CALLER) -> Response:
+        now = datetime.now(UTC)
+        catalogue = await in_force(book, now)
         procedure = _procedure(catalogue, body.procedure_code)
         try:
             level = online_level_of(procedure)
@@ -150,7 +153,6 @@ def build_online_router(
         except OnlineRefused as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
         desk = _receiving_point(catalogue, body.receiving_point)
-        now = datetime.now(UTC)
         _check_open(desk, now)
         user = caller.principal.user_id
         holder = f"filing:{uuid4()}"
@@ -176,6 +178,8 @@ def build_online_router(
                         "receiving_point": desk.code,
                         "channel": 2,
                         "online_level": level,
+                        # only when chosen: filings without it stay exactly as they were
+                        **({"notify_channel": body.notify_channel} if body.notify_channel else {}),
                     },
                     outcome="registered",
                     terms=None,
@@ -278,6 +282,8 @@ def build_online_router(
                 "Thời điểm kiểm tra trước thời điểm nộp hồ sơ",
                 "The desk cannot act on a filing before it was filed",
             )
+        # received at ``at``: judged by the catalogue version in force then
+        catalogue = await in_force(book, at)
         desk = _receiving_point(catalogue, dossier.filing["receiving_point"])
         _check_open(desk, at)
         terms = None

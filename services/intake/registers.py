@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.intake.application import DossierNotFound, IntakeApplication
-from services.intake.catalogue import Catalogue
+from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.codes import format_code
 from services.intake.domain import Dossier
 from services.intake.personal import applicant_for
@@ -42,7 +42,7 @@ def masked_name(full_name: str | None) -> str:
 
 
 def build_register_router(
-    pool: Any, app: IntakeApplication, keyring: KeyRing, catalogue: Catalogue
+    pool: Any, app: IntakeApplication, keyring: KeyRing, book: CatalogueBook
 ) -> APIRouter:
     router = APIRouter(tags=["registers"])
 
@@ -80,7 +80,8 @@ def build_register_router(
         date_to: To,
         caller: Caller = CALLER,
     ) -> list[dict[str, Any]]:
-        point = next((r for r in catalogue.receiving_points if r.code == desk), None)
+        await book.refresh()
+        point = next((r for r in book.desks_ever() if r.code == desk), None)
         if point is None:
             raise ApiError(404, "unknown_desk", f"Không có bộ phận một cửa {desk}", f"No desk {desk}")
         if caller.roles <= {Role.FRONT_DESK} and caller.principal.agency != desk:

@@ -57,6 +57,11 @@ class ReceiveDossierRequest(Filing):
     postal_return: bool = Field(default=False, description="return the result by post")
     paid_online: bool = Field(default=False, description="fees paid through online payment")
     documents_scanned: bool = Field(default=True, description="paper documents scanned at receipt")
+    scanned_documents: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="ids from POST /dossiers/scans: the scans stored, sealed, with the dossier",
+    )
     notify_channel: Literal["email", "sms", "zalo"] | None = Field(
         default=None,
         description="tell the citizen of supplements, apologies, the result and failed deliveries:"
@@ -65,10 +70,15 @@ class ReceiveDossierRequest(Filing):
 
     @model_validator(mode="after")
     def _contact_for_channel(self) -> ReceiveDossierRequest:
-        wanted = {"email": "email", "sms": "phone", "zalo": "phone"}.get(self.notify_channel or "")
-        if wanted and not getattr(self.applicant, wanted):
-            raise ValueError(f"notify_channel {self.notify_channel} needs applicant.{wanted}")
+        _check_contact(self.notify_channel, self.applicant)
         return self
+
+
+def _check_contact(channel: str | None, applicant: Any) -> None:
+    """The contact a channel needs must be given with the applicant (sealed with it)."""
+    wanted = {"email": "email", "sms": "phone", "zalo": "phone"}.get(channel or "")
+    if wanted and not getattr(applicant, wanted):
+        raise ValueError(f"notify_channel {channel} needs applicant.{wanted}")
 
 
 class IncompleteDossierRequest(Filing):
@@ -191,6 +201,16 @@ class OnlineFilingRequest(BaseModel):
     )
     documents: list[UUID] = Field(max_length=50, description="ids from POST /online/documents")
     postal_return: bool = Field(default=False, description="the result by post")
+    notify_channel: Literal["email", "sms", "zalo"] | None = Field(
+        default=None,
+        description="tell the citizen of supplements, apologies, the result and failed deliveries:"
+        " by e-mail (needs applicant.email) or SMS / Zalo (need applicant.phone); none: not told",
+    )
+
+    @model_validator(mode="after")
+    def _contact_for_channel(self) -> OnlineFilingRequest:
+        _check_contact(self.notify_channel, self.applicant)
+        return self
 
 
 class ReceiveOnlineRequest(CommandMeta):

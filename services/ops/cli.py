@@ -400,7 +400,7 @@ def catalogue_import(
     from datetime import date
 
     from services.intake.application import IntakeApplication
-    from services.intake.catalogue.importer import import_catalogue, read_national_file
+    from services.intake.catalogue.importer import ImportRefused, import_catalogue, read_national_file
     from services.intake.catalogue.national import NationalRecordError
     from shared.eventlog import ensure_schema, eventstore_env
 
@@ -413,17 +413,24 @@ def catalogue_import(
         raise typer.Exit(1) from exc
     ensure_schema(url, "intake")
     application = IntakeApplication(env=eventstore_env(url, "intake", pool_size=1))
-    plan = import_catalogue(
-        application,
-        url,
-        wanted,
-        effective_from=since,
-        withdraw_missing=("procedure",) if withdraw_missing else (),
-    )
+    # a full export withdraws what it no longer lists: procedures, and the units if it lists them
+    listed = {kind for kind, _ in wanted}
+    try:
+        plan = import_catalogue(
+            application,
+            url,
+            wanted,
+            effective_from=since,
+            withdraw_missing=tuple(sorted(listed)) if withdraw_missing else (),
+        )
+    except ImportRefused as exc:
+        console.print(f"[red]import refused, nothing recorded[/]: {exc}")
+        raise typer.Exit(1) from exc
     for diff in plan:
         fields = ", ".join(sorted(diff.data)) if diff.action == "change" else ""
         console.print(f"{diff.action:<9} {diff.kind:<10} {diff.code:<12} {fields}")
-    console.print(f"[green]{len(plan)} difference(s) recorded[/] ({len(wanted)} procedure(s) in the file)")
+    count = sum(1 for kind, _ in wanted if kind == "procedure")
+    console.print(f"[green]{len(plan)} difference(s) recorded[/] ({count} procedure(s) in the file)")
 
 
 @catalogue_app.command("export")

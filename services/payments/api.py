@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.payments.application import ChargeNotFound, PaymentsApplication
@@ -21,7 +23,11 @@ from shared.contracts.base import Text
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.openapi_errors import errors
+from shared.host.rate_limit import RateLimiter
 
+TrackingSecret = Annotated[
+    str | None, Header(max_length=64, description="the tracking secret printed on the receipt")
+]
 MAX_AMOUNT_VND = 100_000_000_000  # a hundred billion đồng: anything above is a typing error
 
 
@@ -58,6 +64,19 @@ def charge_view(c: Charge) -> dict[str, Any]:
     }
 
 
+def citizen_view(c: Charge) -> dict[str, Any]:
+    """What the tracking page shows: no officer, no transaction id."""
+    return {
+        "charge_id": str(c.id),
+        "kind": c.kind,
+        "amount_vnd": c.amount_vnd,
+        "description": c.description,
+        "paid": c.paid,
+        "paid_at": c.paid_at.isoformat() if c.paid_at else None,
+        "method": c.method,
+    }
+
+
 def amount_mismatch(exc: AmountMismatch) -> ApiError:
     return ApiError(
         422,
@@ -86,6 +105,7 @@ def build_router(
     providers: dict[str, HttpPaymentProvider],
 ) -> APIRouter:
     router = APIRouter(tags=["payments"])
+    tracking_limit = RateLimiter(per_minute=30, burst=10)
 
     async def dossier(code: str, caller: Caller) -> asyncpg.Record:
         row = await pool().fetchrow("SELECT * FROM payments.dossiers WHERE dossier_code = $1", code)
@@ -169,15 +189,51 @@ def build_router(
         responses=errors(409, s409="Already paid"),
     )
     async def checkout(charge_id: UUID, caller: Caller = CALLER) -> dict[str, Any]:
-        found = await charge(charge_id, caller)
+        return await open_checkout(await charge(charge_id, caller))
+
+    async def tracked(code: str, request: Request, secret: str | None) -> list[Charge]:
+        """The dossier's charges, for whoever holds its tracking secret (the citizen, no account)."""
+        tracking_limit.check(request.client.host if request.client else "unknown")
+        row = await pool().fetchrow(
+            "SELECT tracking_hash FROM payments.dossiers WHERE dossier_code = $1", code
+        )
+        stored = row["tracking_hash"] if row else None
+        given = hashlib.sha256((secret or "").encode()).hexdigest()
+        if not secret or not stored or not hmac.compare_digest(given, stored):
+            raise ApiError(
+                404,
+                "tracking_not_found",
+                "Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này",
+                "No dossier with this code and tracking secret",
+            )
+        return await asyncio.to_thread(app.charges_of, code)
+
+    @router.get("/track/{code}/charges", summary="Các khoản phải nộp của hồ sơ (trang tra cứu của người dân)")
+    async def tracked_charges(code: str, request: Request, x_tracking_secret: TrackingSecret = None) -> Any:
+        return [citizen_view(c) for c in await tracked(code, request, x_tracking_secret)]
+
+    @router.post(
+        "/track/{code}/charges/{charge_id}/checkout",
+        summary="Người dân thanh toán trực tuyến từ trang tra cứu",
+        responses=errors(409, s409="Already paid"),
+    )
+    async def tracked_checkout(
+        code: str, charge_id: UUID, request: Request, x_tracking_secret: TrackingSecret = None
+    ) -> dict[str, Any]:
+        found = next((c for c in await tracked(code, request, x_tracking_secret) if c.id == charge_id), None)
+        if found is None:
+            raise not_found("khoản phải nộp", "Charge", str(charge_id))
+        return await open_checkout(found)
+
+    async def open_checkout(found: Charge) -> dict[str, Any]:
         if found.paid:
             raise ApiError(409, "charge_already_paid", "Khoản này đã được thanh toán", "Already paid")
         provider = config.default_provider
         try:
             made = await providers[provider].checkout(
-                charge_id,
+                found.id,
                 {
-                    "reference": str(charge_id),
+                    "reference": str(found.id),
                     "amount_vnd": found.amount_vnd,
                     "description": f"{found.dossier_code}: {found.description}",
                 },

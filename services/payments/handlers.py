@@ -1,7 +1,9 @@
 """Payments' message handler: each received dossier's fee becomes a charge.
 
-The amount is the catalogue's fee for the procedure (``load_catalogue()``), the one a platform's
-callback is checked against. A dossier whose fee intake recorded as already paid online (paid
+The amount is the catalogue's fee for the procedure as intake recorded it on the receipt (the
+version in force on the receipt's day, from the catalogue's events), the one a platform's
+callback is checked against: a fee changed by an import reaches the dossiers received from its
+date on, and never an earlier one. A dossier whose fee intake recorded as already paid online (paid
 before the receipt, through the portal) owes nothing more here; a procedure without a fee opens
 no charge.
 """
@@ -12,19 +14,11 @@ import asyncio
 
 import asyncpg
 
-from services.intake.catalogue import UnknownProcedure, load_catalogue
 from services.payments.application import PaymentsApplication
 from shared.contracts import AnyEvent, DossierReceived
 from shared.eventlog.consumer import Handler
 
 SYSTEM_ACTOR = {"user_id": "payments-service", "role": "system", "agency": "TTPVHCC", "channel": 1}
-
-
-def fee_of(procedure_code: str, fallback: int) -> int:
-    try:
-        return load_catalogue().procedure(procedure_code).fee_vnd
-    except UnknownProcedure:  # withdrawn from the catalogue since: the receipt's own figure
-        return fallback
 
 
 def on_intake_event(app: PaymentsApplication) -> Handler:
@@ -33,15 +27,17 @@ def on_intake_event(app: PaymentsApplication) -> Handler:
             return
         await conn.execute(
             "INSERT INTO payments.dossiers (dossier_id, dossier_code, procedure_code, department_code,"
-            " receiving_point, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            " receiving_point, received_at, tracking_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT DO NOTHING",
             event.dossier_id,
             event.dossier_code,
             event.procedure_code,
             event.department_code,
             event.receiving_point,
             event.received_at,
+            event.tracking_hash,
         )
-        amount = fee_of(event.procedure_code, event.fee_vnd)
+        amount = event.fee_vnd
         if amount <= 0 or event.paid_online:
             return
         await asyncio.to_thread(

@@ -1,7 +1,8 @@
 """Payments' own PostgreSQL tables beside its event store (schema ``payments``).
 
 * ``dossiers``: what payments needs from intake's received dossiers: who may see their charges
-  (the department, the desk) and the procedure, whose catalogue fee the fee charge is.
+  (the department, the desk), the procedure, whose catalogue fee the fee charge is, and the hash
+  of the receipt's tracking secret (the citizen's key to its charges).
 * ``callback_receipts``: one row per platform transaction applied; the unique key makes a
   replayed or duplicated callback a no-op, and the content hash tells a reused transaction id
   (other content: 409).
@@ -20,6 +21,8 @@ CREATE TABLE IF NOT EXISTS payments.dossiers (
     receiving_point text NOT NULL,
     received_at timestamptz NOT NULL
 );
+-- the SHA-256 of the citizen's tracking secret: the citizen pays from the tracking page with it
+ALTER TABLE payments.dossiers ADD COLUMN IF NOT EXISTS tracking_hash text;
 CREATE TABLE IF NOT EXISTS payments.callback_receipts (
     provider text NOT NULL,
     transaction_id text NOT NULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -23,7 +23,7 @@ from services.scoring.api_params import (
     report_query,
 )
 from services.scoring.as_of import facts_as_of
-from services.scoring.domain.catalogue import CATALOGUE_TYPES_SQL, catalogue_indicators
+from services.scoring.domain.catalogue import CATALOGUE_TYPES_SQL, catalogue_indicators, with_catalogue
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS
 from services.scoring.domain.index766 import Indicator, total_points
@@ -121,9 +121,25 @@ def build_router(host: ServiceHost) -> APIRouter:
             found = await reports.drill_down(conn, q, check_counter(counter))
         return {"query": asdict(q), "counter": counter, "dossiers": [facts_view(f) for f in found]}
 
+    async def catalogue_events() -> list[CatalogueEvent]:
+        async with host.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT payload FROM scoring.events WHERE event_type IN ({CATALOGUE_TYPES_SQL})"
+            )
+        return [e for e in (parse_event(r["payload"]) for r in rows) if isinstance(e, CatalogueEvent)]
+
     @router.get("/index766", summary="Chỉ số 766: điểm theo đơn vị và kỳ")
     async def index766(q: ReportQuery) -> dict[str, Any]:
         by_unit, fresh = await cached(reports.index, q)
+        if q.dimension == "department" and q.procedure is None:
+            # publicity and online procedures count in the points: the catalogue in force on
+            # the judgement day (the period's last, or today for a period still running)
+            _, end, moment = q.window()
+            day = DEFAULT_CALENDAR.to_local(min(moment, end - timedelta(microseconds=1))).date()
+            found = catalogue_indicators(await catalogue_events(), day)
+            if q.unit is not None:
+                found = {u: i for u, i in found.items() if u == q.unit}
+            by_unit = with_catalogue(by_unit, found)
         return {
             "query": asdict(q),
             "computed_at": fresh["computed_at"],
@@ -190,11 +206,7 @@ def build_router(host: ServiceHost) -> APIRouter:
         on: Annotated[date | None, Param(description="the date (default: today, Asia/Ho_Chi_Minh)")] = None,
     ) -> dict[str, Any]:
         day = on or DEFAULT_CALENDAR.to_local(datetime.now(UTC)).date()
-        async with host.pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT payload FROM scoring.events WHERE event_type IN ({CATALOGUE_TYPES_SQL})"
-            )
-        events = [e for e in (parse_event(r["payload"]) for r in rows) if isinstance(e, CatalogueEvent)]
+        events = await catalogue_events()
         return {
             "on": day.isoformat(),
             "units": [

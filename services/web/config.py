@@ -50,7 +50,7 @@ class WebConfig:
             raise RuntimeError("MOTCUA_OIDC_ISSUER is not set: the web signs users in there")
         services = {
             name: env.get(f"MOTCUA_WEB_{name.upper()}_URL") or f"http://127.0.0.1:{service_port(name)}"
-            for name in SERVICES
+            for name in (*SERVICES, "payments")  # payments: the citizen pays from the tracking page
         }
         public_url = env.get("MOTCUA_WEB_PUBLIC_URL") or f"http://127.0.0.1:{web_port()}"
         return cls(

@@ -35,6 +35,8 @@ APPLICANT_FIELDS = ("full_name", "citizen_id", "date_of_birth", "address", "phon
 # The documents a filing asks for: the request form itself, then whatever the procedure needs.
 DOCUMENT_FIELDS = (("doc_form", "doc_form_label"), ("doc_other", "doc_other_label"))
 DRAFTS_KEPT = 5
+# How the citizen may be told of their dossier, and the contact each channel needs.
+NOTIFY_CHANNELS = {"email": "email", "sms": "phone", "zalo": "phone"}
 DESKS = ("TTPVHCC", "PHUONG-DT", "XA-TH")  # the desks receiving now (the district tier ended)
 
 
@@ -130,8 +132,14 @@ async def upload_and_summarise(request: Request, code: str) -> Response:
     check_csrf(session, form.get("csrf"))
     values = {name: str(form.get(name, ""))[:500].strip() for name in (*APPLICANT_FIELDS, "receiving_point")}
     values["postal_return"] = "on" if form.get("postal_return") == "on" else ""
+    chosen = str(form.get("notify_channel") or "")
+    values["notify_channel"] = chosen if chosen in NOTIFY_CHANNELS else ""
     try:
         applicant = _applicant(values)
+        # the contact the chosen channel needs: said on the form, before any upload
+        needed = NOTIFY_CHANNELS.get(values["notify_channel"])
+        if needed and not applicant.get(needed):
+            raise WebError(422, f"notify_needs_{needed}")
         if values["receiving_point"] not in DESKS:
             raise WebError(422, "desk_unknown")
         files = [
@@ -172,6 +180,7 @@ async def upload_and_summarise(request: Request, code: str) -> Response:
             "receiving_point": values["receiving_point"],
             "documents": [d["document_id"] for d in documents],
             "postal_return": values["postal_return"] == "on",
+            **({"notify_channel": values["notify_channel"]} if values["notify_channel"] else {}),
         },
         "documents": documents,
     }

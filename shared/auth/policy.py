@@ -75,6 +75,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/procedures/{code}"): PUBLIC,
         ("GET", "/departments"): PUBLIC,
         ("POST", "/dossiers"): _rule(Scope.DESK, FD),
+        ("POST", "/dossiers/scans"): _rule(
+            Scope.DESK, FD, note="PDF/PNG/JPEG by content, size-limited; sealed under the applicant's key"
+        ),
         ("POST", "/dossiers/incomplete"): _rule(Scope.DESK, FD),
         ("POST", "/dossiers/refusals"): _rule(Scope.DESK, FD),
         ("POST", "/dossiers/{code}/completion"): _rule(Scope.DOSSIER, FD, note="the desk that registered it"),
@@ -175,8 +178,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "payments": {
         ("GET", "/health"): PUBLIC,
-        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/metrics"): METRICS,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("POST", "/webhooks/payments/{provider}"): _rule(
             Scope.PUBLIC, note="the platform's HMAC signature (two secrets during a rotation)"
         ),
@@ -190,11 +193,17 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/charges/{charge_id}/checkout"): _rule(
             Scope.DOSSIER, FD, OF, LD, note="a payment link for the citizen"
         ),
+        ("GET", "/track/{code}/charges"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited; amounts, no transaction ids"
+        ),
+        ("POST", "/track/{code}/charges/{charge_id}/checkout"): _rule(
+            Scope.PUBLIC, note="the citizen's tracking secret, rate-limited: a payment link"
+        ),
     },
     "notify": {
         ("GET", "/health"): PUBLIC,
-        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/metrics"): METRICS,
+        ("GET", "/asyncapi.json"): _rule(Scope.PUBLIC, note="the published events, like /docs"),
         ("GET", "/outbox"): _rule(Scope.ANY_UNIT, OPS, AUD, note="counts and states, no personal data"),
     },
     "scoring": {

@@ -9,6 +9,7 @@ reasons (form 03, ``DossierRefused``).
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -16,6 +17,17 @@ from shared.contracts.base import Channel, Contract, EventBase, SealedPersonalDa
 
 SupplementPolicy = Literal["restart", "resume"]
 NotifyChannel = Literal["email", "sms", "zalo"]
+
+
+class ScannedDocument(Contract):
+    """A paper scanned at the counter and stored, sealed under the applicant's data key, by the
+    agency (its id and SHA-256 here, never its bytes): the digitised dossier (Decree 118 Art. 17)."""
+
+    document_id: UUID
+    name: str = Field(min_length=1, max_length=300)
+    media_type: str = Field(max_length=100)
+    size: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the scan's bytes")
 
 
 class DocumentHandedIn(Contract):
@@ -115,6 +127,11 @@ class DossierReceived(DossierFiled):
     fee_vnd: int = 0
     paid_online: bool = False
     documents_scanned: bool = Field(default=True, description="paper scanned at receipt (Decree 118 Art. 17)")
+    scanned_documents: list[ScannedDocument] = Field(
+        default_factory=list,
+        description="the scans stored at the counter (empty: none stored, or recorded before scans"
+        " were stored, when only ``documents_scanned`` says so)",
+    )
     electronic_result: bool = False
     received_at: AwareDatetime = Field(description="when the legal clock's count begins")
     due_at: AwareDatetime = Field(description="the appointment (ngày hẹn trả)")

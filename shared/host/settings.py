@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 
 DEFAULT_PORTS = {"intake": 8101, "processing": 8102, "postal": 8103, "scoring": 8104}
-# Services added with issue 14 (payments, notifications): `make run` starts them like the others;
-# the deployment manifests under deploy/ do not have them yet.
+# Services added with issue 14 (payments, notifications): `make run`, docker-compose.yml and the
+# Kubernetes base start them like the others (one replica each: not scaled on lag).
 SIDE_PORTS = {"payments": 8106, "notify": 8107}
 
 

@@ -173,7 +173,12 @@ def web_app(public_url: str, service_apps: Mapping[str, FastAPI], identity: Fast
     transports: dict[str, httpx.AsyncBaseTransport] = {
         name: httpx.ASGITransport(app=app) for name, app in service_apps.items()
     }
+    services = {
+        name: f"http://{name}"
+        for name in ("intake", "processing", "postal", "scoring", "payments")
+        if name in service_apps or name != "payments"
+    }
     if identity is None:
-        return web_with_identity(transports, DEMO_PASSWORD, public_url=public_url)
+        return web_with_identity(transports, DEMO_PASSWORD, public_url=public_url, services=services)
     transports["identity"] = httpx.ASGITransport(app=identity)
-    return create_web_app(web_config(public_url), verifier_from_env(), transports)
+    return create_web_app(web_config(public_url, services), verifier_from_env(), transports)

@@ -111,7 +111,8 @@ async def test_rating_once_after_the_result_and_complaints_count_in_satisfaction
     satisfaction = _satisfaction(index.json())
     assert satisfaction["points"] == pytest.approx(1 / 3 * 18 / 0.9, abs=1e-3)
     stp = next(u for u in index.json()["units"] if u["unit"] == "STP")
-    assert stp["available"] == 82
+    # the six groups of Decision 766, the catalogue's publicity and online procedures included
+    assert stp["available"] == 100
     figures = (await system.scoring.get("/figures", params={"period": "year"})).json()["units"]
     row = next(u for u in figures if u["unit"] == "STP")
     assert (row["rated"], row["rated_dislike"], row["complained"]) == (2, 1, 1)
@@ -125,3 +126,34 @@ def _satisfaction(index: dict[str, Any]) -> dict[str, Any]:
     stp = next(u for u in index["units"] if u["unit"] == "STP")
     found: dict[str, Any] = next(i for i in stp["indicators"] if i["key"] == "satisfaction")
     return found
+
+
+async def test_the_citizen_rates_on_the_tracking_page_once_the_result_is_returned(system: System) -> None:
+    """Issue 14 point 3: the web's tracking page, against the real processing service."""
+    import httpx
+
+    from tests.browser.conftest import web_app
+
+    web_asgi = web_app("http://web.test", system.apps)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web_asgi), base_url="http://web.test"
+    ) as web:
+        code, secret = await _received(system)
+        page = await web.get(f"/track/{code}", params={"s": secret})
+        assert page.status_code == 200 and 'id="rating-form"' not in page.text  # no result yet
+        await _returned(system, code)
+        page = await web.get(f"/track/{code}", params={"s": secret})
+        assert 'id="rating-form"' in page.text and 'value="5"' in page.text and "Rất hài lòng" in page.text
+
+        unpicked = await web.post(f"/track/{code}/rating", data={"s": secret, "score": "9"})
+        assert unpicked.status_code == 422
+        wrong = await web.post(f"/track/{code}/rating", data={"s": "sai-bi-mat", "score": "5"})
+        assert wrong.status_code == 404
+        sent = await web.post(f"/track/{code}/rating", data={"s": secret, "score": "4", "comment": "Nhanh"})
+        assert sent.status_code == 303 and sent.headers["location"].endswith("&rated=1")
+        after = await web.get(sent.headers["location"])
+        assert 'id="rated"' in after.text and 'id="rating-form"' not in after.text
+        assert 'id="rating-given"' in after.text and "Hài lòng" in after.text
+        again = await web.post(f"/track/{code}/rating", data={"s": secret, "score": "1"})
+        assert again.status_code == 409 and "already_rated" in again.text
+    await eventually(lambda: system.scoring.get(f"/dossiers/{code}"), lambda r: r.json().get("rating") == 4)

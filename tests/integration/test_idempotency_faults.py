@@ -41,7 +41,11 @@ def _procedure() -> str:
 async def _dossiers(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
-        first_events = "SELECT count(*) FROM intake.intake_events WHERE originator_version = 1"
+        # dossiers only: the catalogue's entries (recorded at intake's start) share the table
+        first_events = (
+            "SELECT count(*) FROM intake.intake_events"
+            " WHERE originator_version = 1 AND topic NOT LIKE '%CatalogueEntry%'"
+        )
         return int(await conn.fetchval(first_events))
     finally:
         await conn.close()

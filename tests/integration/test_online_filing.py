@@ -5,6 +5,7 @@ a citizen sees only their own filings and documents."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import Any
@@ -225,6 +226,33 @@ async def test_filings_refused_with_reasons(system: System) -> None:
     officer_upload = await upload(system.intake, PDF, "application/pdf", who=auth("canbo.stp"))
     assert officer_upload.status_code == 403
 
+    # the citizen chooses how to be told (issue 14): the channel's contact must come with it
+    by_mail = await system.intake.post(
+        "/online/filings",
+        json={
+            "procedure_code": "LLTP",
+            "applicant": APPLICANT,
+            "documents": [png["document_id"]],
+            "notify_channel": "email",
+        },
+        headers=CITIZEN,
+    )
+    assert by_mail.status_code == 422 and "applicant.email" in by_mail.text
+    by_sms = await system.intake.post(
+        "/online/filings",
+        json={
+            "procedure_code": "LLTP",
+            "applicant": APPLICANT,
+            "documents": [png["document_id"]],
+            "notify_channel": "sms",
+        },
+        headers=CITIZEN,
+    )
+    assert by_sms.status_code == 201 and by_sms.json()["notify_channel"] == "sms", by_sms.text
+    code = by_sms.json()["code"]
+    received = await system.intake.post(f"/online/filings/{code}/receive", json={}, headers=DESK)
+    assert received.status_code == 200 and received.json()["notify_channel"] == "sms", received.text
+
 
 async def test_documents_are_sealed_and_erasure_shreds_them(system: System, servers: RunningServers) -> None:
     # a marker no other test's data holds: found anywhere at rest, it was stored in clear
@@ -292,3 +320,71 @@ async def test_documents_are_sealed_and_erasure_shreds_them(system: System, serv
         assert gone.status_code == 410, gone.text
         error = gone.json()["error"]
         assert error["code"] == "document_erased" and error["message"]["vi"] and error["message"]["en"]
+
+
+async def test_scans_at_the_counter_are_stored_sealed_with_the_receipt(
+    system: System, servers: RunningServers
+) -> None:
+    """Issue 14 point 4: the desk's scans go into the document store, sealed under the applicant's
+    key, tied to the receipt (their hashes in its event), and count for digitisation."""
+    marker = f"SCAN-{uuid.uuid4().hex}".encode()
+    pdf = b"%PDF-1.4\n% " + marker + b"\n%%EOF\n"
+
+    async def scan(content: bytes, media: str, citizen: str = APPLICANT["citizen_id"]) -> httpx.Response:
+        return await system.intake.post(
+            "/dossiers/scans",
+            content=content,
+            params={"name": "Tờ khai (bản quét)"},
+            headers={"Content-Type": media, "X-Applicant-Citizen-Id": citizen},
+        )
+
+    stored = await scan(pdf, "application/pdf")
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert (await scan(b"not a pdf", "application/pdf")).status_code == 415
+    other = (await scan(PDF, "application/pdf", "079085001234")).json()
+    citizen_cannot = await system.intake.post(
+        "/dossiers/scans",
+        content=PDF,
+        params={"name": "x"},
+        headers={
+            **CITIZEN,
+            "Content-Type": "application/pdf",
+            "X-Applicant-Citizen-Id": APPLICANT["citizen_id"],
+        },
+    )
+    assert citizen_cannot.status_code == 403
+
+    body = {"procedure_code": "LLTP", "applicant": APPLICANT, "channel": 1}
+    mixed = await system.intake.post("/dossiers", json={**body, "scanned_documents": [other["document_id"]]})
+    assert mixed.status_code == 422 and mixed.json()["error"]["code"] == "scan_other_applicant"
+    received = await system.intake.post(
+        "/dossiers", json={**body, "scanned_documents": [stored.json()["document_id"]]}
+    )
+    assert received.status_code == 201, received.text
+    code = received.json()["code"]
+    again = await system.intake.post(
+        "/dossiers", json={**body, "scanned_documents": [stored.json()["document_id"]]}
+    )
+    assert again.status_code == 422 and again.json()["error"]["code"] == "scan_unavailable"
+
+    database = system.host("intake").settings.database_url
+    conn = await asyncpg.connect(database)
+    try:
+        row = await conn.fetchrow(
+            "SELECT dossier_code, key_ref, content FROM intake.documents WHERE id = $1",
+            uuid.UUID(stored.json()["document_id"]),
+        )
+    finally:
+        await conn.close()
+    assert row["dossier_code"] == code and row["key_ref"] is not None
+    assert marker not in bytes(row["content"]), "stored sealed, not in clear"
+    # the receipt's published event names the scan by its hash; digitisation counts it
+    from services.intake.translate import intake_contract
+
+    application = system.apps["intake"].state.application
+    dossier, events = await asyncio.to_thread(application.dossier_and_history, code)
+    event = intake_contract(events[-1], dossier)
+    assert event is not None and event.event_type.startswith("intake.dossier_received")
+    assert [d.sha256 for d in event.scanned_documents] == [stored.json()["sha256"]]
+    assert event.documents_scanned is True

@@ -200,3 +200,51 @@ async def test_payments_from_receipt_to_scoring(
             lambda r: r.status_code == 200 and r.json()["paid_online"],
         )
         assert facts.json()["national_status"] == 4
+
+
+async def test_the_citizen_pays_from_the_tracking_page_through_the_simulator(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, nats_url: str
+) -> None:
+    """Issue 14 point 3: the tracking page lists the charges, its button opens the platform's
+    checkout (the simulator pays and calls back, signed), and the page then says paid."""
+    from tests.browser.conftest import web_app
+
+    async with payments_world(monkeypatch, database_url, nats_url) as (system, _sim, _, _):
+        received = await system.intake.post("/dossiers", json=receive_body("CT-BANSAO"))
+        code, secret = received.json()["code"], received.json()["tracking_secret"]
+        await eventually(
+            lambda: system.processing.get(f"/track/{code}", headers={"X-Tracking-Secret": secret}),
+            lambda r: r.status_code == 200,
+        )
+        # the citizen's own routes: the secret is the key, a wrong one finds nothing
+        wrong = await system.payments.get(f"/track/{code}/charges", headers={"X-Tracking-Secret": "sai"})
+        assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "tracking_not_found"
+        mine = await eventually(
+            lambda: system.payments.get(f"/track/{code}/charges", headers={"X-Tracking-Secret": secret}),
+            lambda r: r.status_code == 200 and len(r.json()) == 1,
+        )
+        charge = mine.json()[0]
+        assert "transaction_id" not in charge and charge["paid"] is False
+
+        transport = httpx.ASGITransport(app=web_app("http://web.test", system.apps))
+        async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as web:
+            page = await web.get(f"/track/{code}", params={"s": secret})
+            assert 'id="charges"' in page.text and "Thanh toán trực tuyến" in page.text
+            refused = await web.post(f"/track/{code}/charges/{charge['charge_id']}/pay", data={"s": "sai"})
+            assert refused.status_code == 404
+            sent = await web.post(f"/track/{code}/charges/{charge['charge_id']}/pay", data={"s": secret})
+            assert sent.status_code == 303 and "/checkout/" in sent.headers["location"]  # the platform's page
+            paid = await eventually(
+                lambda: web.get(f"/track/{code}", params={"s": secret}),
+                lambda r: "Đã nộp" in r.text,
+                timeout=15,
+            )
+            assert "Thanh toán trực tuyến" not in paid.text
+        again = await system.payments.post(
+            f"/track/{code}/charges/{charge['charge_id']}/checkout", headers={"X-Tracking-Secret": secret}
+        )
+        assert again.status_code == 409 and again.json()["error"]["code"] == "charge_already_paid"
+        facts = await eventually(
+            lambda: system.scoring.get(f"/dossiers/{code}"), lambda r: r.json().get("paid_online") is True
+        )
+        assert facts.json()["paid_online"]

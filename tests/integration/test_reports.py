@@ -90,8 +90,13 @@ async def test_units_named_ranked_only_with_data_and_satisfaction_not_measured(s
     satisfaction = next(i for i in stp_index["indicators"] if i["key"] == "satisfaction")
     assert satisfaction["status"] == "not_measured" and satisfaction["points"] is None
     assert "not measured" in satisfaction["note"]
-    # progress 20 + online 12 + payment 10 + digitisation 22: satisfaction's 18 is not available.
-    assert stp_index["available"] == 64 and stp_index["points"] < 64
+    # progress 20 + online 12 (6 procedures offered online, 6 dossiers filed online) + payment 10
+    # + digitisation 22 + publicity 18 (the catalogue's): satisfaction's 18 is not available.
+    assert stp_index["available"] == 82 and stp_index["points"] < 82
+    by_key = {i["key"]: i for i in stp_index["indicators"]}
+    assert by_key["publicity"]["status"] == "measured" and by_key["publicity"]["max_points"] == 18
+    assert by_key["online_procedures"]["max_points"] == by_key["online_submission"]["max_points"] == 6
+    assert by_key["online_procedures"]["denominator"] >= 1 and by_key["publicity"]["points"] > 0
 
     ranking = (await system.scoring.get("/ranking", params=year)).json()
     assert [(r["rank"], r["unit"], r["unit_name"]) for r in ranking["ranking"]] == [(1, "STP", "Sở Tư pháp")]

@@ -61,3 +61,28 @@ def test_a_version_applies_from_its_date() -> None:
     assert entry.version_at(date(2025, 6, 1)) == {"fee_vnd": 1}
     assert entry.version_at(date(2026, 6, 1)) == {"fee_vnd": 2}
     assert entry.version_at(date(2027, 1, 1)) is None
+
+
+def test_catalogue_indicators_count_in_a_departments_points() -> None:
+    from services.scoring.domain.catalogue import with_catalogue
+    from services.scoring.domain.index766 import Tally, _indicator, indicators_of, total_points
+
+    dossiers = {"STP": indicators_of(Tally(members=2, on_time=2, received=2, online=1, digital=2))}
+    catalogue = {
+        "STP": [
+            _indicator("publicity", "Công khai", 18, 1, 2, None),
+            _indicator("online_procedures", "TTHC trực tuyến", 12, 2, 2, 0.8),
+        ],
+        "SXD": [_indicator("publicity", "Công khai", 18, 3, 3, None)],
+    }
+    merged = with_catalogue(dossiers, catalogue)
+    stp = {i.key: i for i in merged["STP"]}
+    assert stp["publicity"].points == 9 and stp["online_procedures"].points == 6
+    # the online group keeps its 12 points: 6 for procedures offered, 6 for dossiers filed online
+    assert stp["online_submission"].max_points == 6 and stp["online_submission"].points == 6
+    assert total_points(merged["STP"]) == (20 + 6 + 6 + 22 + 9, 20 + 6 + 6 + 22 + 18)
+    # a department with procedures but no dossier in the period has no index for it
+    assert "SXD" not in merged
+    # one with dossiers but nothing in force: the catalogue's indicators are not applicable
+    alone = with_catalogue({"STC": dossiers["STP"]}, {})["STC"]
+    assert {i.key: i.status for i in alone}["publicity"] == "not_applicable"

@@ -14,9 +14,11 @@ import pytest
 import yaml
 
 from shared.eventlog.nats_users import USERS, authorization_block
-from shared.host.settings import DEFAULT_PORTS
+from shared.host.settings import DEFAULT_PORTS, SIDE_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
+# the four services, payments and notify: `make run` starts them all
+ALL_PORTS = {**DEFAULT_PORTS, **SIDE_PORTS}
 
 
 def _compose() -> dict[str, Any]:
@@ -26,7 +28,7 @@ def _compose() -> dict[str, Any]:
 
 def test_every_service_runs_its_own_app_on_the_launchers_port() -> None:
     services = _compose()["services"]
-    for name, port in DEFAULT_PORTS.items():
+    for name, port in ALL_PORTS.items():
         command = " ".join(services[name]["command"])
         assert f"services.{name}.main:create_app" in command
         assert f"--port {port}" in command
@@ -36,7 +38,7 @@ def test_every_service_runs_its_own_app_on_the_launchers_port() -> None:
 
 def test_services_get_the_same_variables_as_make_run() -> None:
     services = _compose()["services"]
-    for name in DEFAULT_PORTS:
+    for name in ALL_PORTS:
         env = services[name]["environment"]
         assert set(env) >= {"NATS_URL", "DATABASE_URL", "NATS_USER", "NATS_PASSWORD"}
         assert env["NATS_URL"].startswith("nats://nats:")
@@ -49,7 +51,7 @@ def test_services_get_the_same_variables_as_make_run() -> None:
 
 def test_no_default_secrets_each_service_is_its_own_nats_user() -> None:
     services = _compose()["services"]
-    for name in DEFAULT_PORTS:
+    for name in ALL_PORTS:
         env = services[name]["environment"]
         assert env["NATS_USER"] == name
         assert env["NATS_PASSWORD"].startswith(f"${{NATS_{name.upper()}_PASSWORD:?")
@@ -63,22 +65,25 @@ def test_no_default_secrets_each_service_is_its_own_nats_user() -> None:
     assert topology["environment"]["NATS_USER"] == "ops"
     # Every ${VAR} in the file is mandatory (":?"), except the bind address and the token audience.
     text = (ROOT / "docker-compose.yml").read_text()
-    optional = {"MOTCUA_BIND_ADDRESS:-127.0.0.1", "MOTCUA_OIDC_AUDIENCE:-motcua"}
+    # The simulator's secret too: it runs only in the "simulators" profile and refuses to start
+    # without one (a mandatory variable would be asked of every site).
+    optional = {"MOTCUA_BIND_ADDRESS:-127.0.0.1", "MOTCUA_OIDC_AUDIENCE:-motcua", "PAYMENT_SIM_SECRET:-"}
     for reference in re.findall(r"\$\{([^}]+)\}", text):
         assert ":?" in reference or reference in optional, reference
     # tokens are checked everywhere; only the services that open personal data get the master key
-    for name in DEFAULT_PORTS:
+    for name in ALL_PORTS:
         env = services[name]["environment"]
         assert env["MOTCUA_OIDC_ISSUER"].startswith("${MOTCUA_OIDC_ISSUER:?")
         assert env["MOTCUA_OIDC_JWKS_URL"].startswith("${MOTCUA_OIDC_JWKS_URL:?")
-        assert ("MOTCUA_MASTER_KEY" in env) == (name in ("intake", "postal")), name
+        assert ("MOTCUA_MASTER_KEY" in env) == (name in ("intake", "postal", "notify")), name
+    assert services["payments-sim"]["profiles"] == ["simulators"], "never started at a site by default"
 
 
 def test_only_the_http_services_are_published_and_on_loopback_by_default() -> None:
     services = _compose()["services"]
     published = {name for name, service in services.items() if service.get("ports")}
-    assert published == set(DEFAULT_PORTS), "NATS and PostgreSQL stay on the compose network"
-    for name, port in DEFAULT_PORTS.items():
+    assert published == set(ALL_PORTS), "NATS and PostgreSQL stay on the compose network"
+    for name, port in ALL_PORTS.items():
         assert services[name]["ports"] == [f"${{MOTCUA_BIND_ADDRESS:-127.0.0.1}}:{port}:{port}"]
 
 

@@ -32,18 +32,20 @@ from shared.eventlog.nats_users import USERS, authorization_block
 from shared.eventlog.store import eventstore_env
 from shared.eventlog.topology import STREAM, consumers_of
 from shared.host.host import ServiceHost
-from shared.host.settings import DEFAULT_PORTS
+from shared.host.settings import DEFAULT_PORTS, SIDE_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = {"staging": "motcua-staging", "production": "motcua"}
-SERVICES = tuple(DEFAULT_PORTS)  # intake, processing, postal, scoring
+SERVICES = tuple(DEFAULT_PORTS)  # intake, processing, postal, scoring: scaled by KEDA
+# with payments and notify (one replica each, not scaled)
+ALL_PORTS = {**DEFAULT_PORTS, **SIDE_PORTS}
 # The oldest Kubernetes the manifests claim (docs/deploy/kubernetes.md) and the newest known.
 K8S_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 # Custom resources of the operators: not in Kubernetes' schemas, checked by the tests below.
 OPERATOR_KINDS = {"Cluster", "ScheduledBackup", "ObjectStore", "ScaledObject"}
 # Holds personal data (docs/security/personal-data.md): only these get the master key.
-SEALS_PERSONAL_DATA = {"intake", "postal"}
+SEALS_PERSONAL_DATA = {"intake", "postal", "notify"}
 
 Resource = dict[str, Any]
 
@@ -130,14 +132,14 @@ def test_no_secret_values_in_the_manifests() -> None:
                 assert not re.search(r"PASSWORD|SECRET|MASTER_KEY|DATABASE_URL", key), key
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", ALL_PORTS)
 def test_each_service_gets_the_environment_it_reads(service: str) -> None:
     built = _build("overlays/production")
     deployment = _of(built, "Deployment")[service]
     container = _container(deployment)
     env = _env(container)
     config = _config_maps(built, container)
-    port = DEFAULT_PORTS[service]
+    port = ALL_PORTS[service]
     assert container["command"][:4] == ["python", "-m", "uvicorn", f"services.{service}.main:create_app"]
     assert container["command"][container["command"].index("--port") + 1] == str(port)
     assert config["NATS_URL"].startswith("nats://nats:4222")
@@ -157,6 +159,14 @@ def test_each_service_gets_the_environment_it_reads(service: str) -> None:
     if service == "postal":
         assert "secretKeyRef" in env["POSTAL_WEBHOOK_SECRETS"]["valueFrom"]
         assert re.fullmatch(r"([A-Z]+=https://[^,]+,?)+", config["POSTAL_OPERATORS"])
+    if service == "payments":
+        assert "secretKeyRef" in env["PAYMENT_CALLBACK_SECRETS"]["valueFrom"]
+        assert re.fullmatch(r"([A-Z]+=https://[^,]+,?)+", config["PAYMENT_PROVIDERS"])
+    if service == "notify":
+        assert config["NOTIFY_SMTP"] and config["NOTIFY_MAIL_FROM"]
+        for name in ("SMS", "ZALO"):
+            assert config[f"NOTIFY_{name}_URL"].startswith("https://")
+            assert "secretKeyRef" in env[f"NOTIFY_{name}_TOKEN"]["valueFrom"]
 
 
 def test_every_variable_the_manifests_set_is_one_the_code_reads() -> None:
@@ -187,7 +197,7 @@ def test_pods_run_as_non_root_with_probes_resources_and_a_disruption_budget() ->
     budgets = _of(built, "PodDisruptionBudget")
     services = _of(built, "Service")
     deployments = _of(built, "Deployment")
-    assert set(deployments) == {*SERVICES, "web"}
+    assert set(deployments) == {*ALL_PORTS, "web"}
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -223,7 +233,7 @@ def test_motcuas_pods_meet_the_restricted_pod_security_standard() -> None:
         w["spec"]["template"] for w in [*_of(built, "Deployment").values(), *_of(built, "Job").values()]
     ]
     templates += [c["spec"]["jobTemplate"]["spec"]["template"] for c in _of(built, "CronJob").values()]
-    assert len(templates) == 7
+    assert len(templates) == 9
     for template in templates:
         pod = template["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -283,10 +293,11 @@ def test_network_policies_deny_by_default_and_let_each_client_reach_only_its_ser
         for rule in web_egress
         if "podSelector" in rule["to"][0]
     }
-    assert reached == DEFAULT_PORTS
-    # From outside only the web and postal (the operators' webhooks) are reached.
+    assert reached == {**DEFAULT_PORTS, "payments": ALL_PORTS["payments"]}
+    # From outside only the web, postal (the operators' webhooks) and payments (the platform's
+    # callbacks) are reached.
     ingress = _of(built, "Ingress")["motcua"]["spec"]["rules"][0]["http"]["paths"]
-    assert {p["backend"]["service"]["name"] for p in ingress} == {"web", "postal"}
+    assert {p["backend"]["service"]["name"] for p in ingress} == {"web", "postal", "payments"}
 
 
 def test_postgresql_is_a_three_instance_cloudnativepg_cluster_with_backups() -> None:

@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.catalogue import DATA_FILE, Procedure
+from services.intake.catalogue.in_force import NothingInForce, catalogue_on
 from services.intake.catalogue.models import Department, ReceivingPoint
 from services.intake.catalogue.national import from_national, national_file
 from services.intake.catalogue.register import CatalogueEntry, Difference, entry_id, plan_import
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS intake.catalogue_entries (
     code text NOT NULL,
     PRIMARY KEY (kind, code)
 );
+-- the entry's recorded version: intake's read model reloads an entry when it moves
+ALTER TABLE intake.catalogue_entries ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
 """
 IMPORT_ACTOR = {"user_id": "catalogue-import", "role": "ops", "agency": "TTPVHCC", "channel": 1}
 _MODELS: dict[str, Any] = {"procedure": Procedure, "department": Department, "desk": ReceivingPoint}
@@ -62,11 +65,42 @@ def demo_national_file() -> dict[str, Any]:
     return national_file(raw["procedures"], agency_ids)
 
 
+# The units' lists of an import file: the national procedure database has none, so a file may
+# carry the province's own (our field names), each entry possibly ``retired`` or ``merged_into``.
+UNIT_LISTS = (("department", "CoQuan"), ("desk", "DiemTiepNhan"))
+WITHDRAWALS = ("retired", "merged_into")
+
+
+class ImportRefused(ValueError):
+    """The import would leave a catalogue in force that does not hold together."""
+
+
 def read_national_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The file's units (if it lists them) then its procedures, as the catalogue's entries."""
     data = json.loads(path.read_bytes())
     records = data["DanhSachTTHC"] if isinstance(data, dict) else data
+    units: list[tuple[str, dict[str, Any]]] = []
+    for kind, key in UNIT_LISTS if isinstance(data, dict) else ():
+        for raw in data.get(key, ()):
+            if any(raw.get(k) for k in WITHDRAWALS):
+                gone = {k: raw[k] for k in WITHDRAWALS if raw.get(k)}
+                units.append((kind, {"code": str(raw["code"]), **gone}))
+            else:
+                units.append((kind, normal(kind, raw)))
     departments = {d["agency_id"]: d["code"] for d in units_data()["departments"]}
-    return [("procedure", normal("procedure", from_national(r, departments))) for r in records]
+    opened = [e for k, e in units if k == "department" and "agency_id" in e]
+    departments.update({e["agency_id"]: e["code"] for e in opened})
+    return [*units, *(("procedure", normal("procedure", from_national(r, departments))) for r in records)]
+
+
+def _check_in_force(entries: Iterable[CatalogueEntry], days: Iterable[date]) -> None:
+    """Refuses a plan after which, on a day it changes, a procedure names a department (or the
+    catalogue a desk) not in force: intake could judge no dossier that day."""
+    for day in sorted(set(days)):
+        try:
+            catalogue_on(entries, day)
+        except NothingInForce as exc:
+            raise ImportRefused(f"on {day.isoformat()} the catalogue would not hold: {exc.why}") from None
 
 
 def ensure_table(database_url: str) -> None:
@@ -102,10 +136,12 @@ def import_catalogue(
     recorded = recorded_entries(app, database_url, [(k, str(e["code"])) for k, e in wanted])
     plan = plan_import(recorded, wanted, withdraw_missing=withdraw_missing)
     entries: list[CatalogueEntry] = []
+    days: list[date] = []
     for diff in plan:
         # A procedure's own effective_from (its legal time's) dates its first version.
         since = date.fromisoformat(diff.data["effective_from"]) if "effective_from" in diff.data else None
         when = (since or effective_from).isoformat()
+        days.append(since or effective_from)
         if diff.action == "publish":
             entries.append(
                 CatalogueEntry(
@@ -117,18 +153,26 @@ def import_catalogue(
         if diff.action == "change":
             entry.change(changes=diff.data, effective_from=when, actor=dict(actor))
         else:
-            entry.withdraw(effective_from=effective_from.isoformat(), merged_into=None, actor=dict(actor))
+            entry.withdraw(
+                effective_from=effective_from.isoformat(),
+                merged_into=diff.data.get("merged_into"),
+                actor=dict(actor),
+            )
         entries.append(entry)
     if entries:
+        # checked on the changed aggregates before anything is saved
+        _check_in_force({**recorded, **{(e.kind, e.code): e for e in entries}}.values(), days)
         try:
             app.save(*entries)
         except IntegrityError:
             # Another process (a second intake starting) recorded the same import meanwhile.
             return []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for diff in plan:
+        for saved in entries:
             conn.execute(
-                "INSERT INTO intake.catalogue_entries (kind, code) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                diff.key,
+                "INSERT INTO intake.catalogue_entries (kind, code, version) VALUES (%s, %s, %s)"
+                " ON CONFLICT (kind, code) DO UPDATE"
+                " SET version = GREATEST(catalogue_entries.version, EXCLUDED.version)",
+                (saved.kind, saved.code, saved.version),
             )
     return plan

@@ -127,7 +127,7 @@ def _read(r: Mapping[str, Any], departments: Mapping[str, str]) -> dict[str, Any
         p["legal_days"] = int(time["SoLuong"])
     else:
         raise ValueError(f"ThoiHanGiaiQuyet.DonVi {unit!r} is not one of {DAYS!r}, {HOURS!r}, {SAME_DAY!r}")
-    for key in ("supplement_policy", "agency_shares", "fee_note"):
+    for key in ("supplement_policy", "agency_shares", "fee_note", "documents_basis"):
         if ext.get(key) is not None:
             p[key] = ext[key]
     if r.get("NgayHieuLuc"):

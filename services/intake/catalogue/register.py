@@ -85,7 +85,8 @@ class Difference:
     kind: str
     code: str
     action: str  # "publish" | "change" | "withdraw"
-    data: dict[str, Any]  # the whole entry (publish) or the changed fields (change)
+    # the whole entry (publish), the changed fields (change), or ``merged_into`` (a withdrawal)
+    data: dict[str, Any]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -101,7 +102,9 @@ def plan_import(
     """The differences between what is recorded and a whole catalogue (``(kind, entry)`` pairs).
 
     Entries of the kinds in ``withdraw_missing`` that the catalogue no longer lists are withdrawn
-    (a full export of the national database lists every procedure in force).
+    (a full export of the national database lists every procedure in force). An entry that says
+    ``retired: true`` or ``merged_into: CODE`` is withdrawn (a unit retired, or merged into
+    another) if it is in force; one never recorded is left alone.
     """
     out: list[Difference] = []
     seen: set[tuple[str, str]] = set()
@@ -109,9 +112,14 @@ def plan_import(
         if kind not in KINDS:
             raise ValueError(f"unknown catalogue kind {kind!r}")
         code = str(entry["code"])
-        data = {k: _plain(v) for k, v in entry.items() if k != "code" and v is not None}
         seen.add((kind, code))
         current = recorded.get((kind, code))
+        if entry.get("retired") or entry.get("merged_into"):
+            if current is not None and current.in_force:
+                into = entry.get("merged_into")
+                out.append(Difference(kind, code, "withdraw", {"merged_into": into} if into else {}))
+            continue
+        data = {k: _plain(v) for k, v in entry.items() if k != "code" and v is not None}
         if current is None:
             out.append(Difference(kind, code, "publish", data))
             continue

@@ -7,8 +7,12 @@ department and date (docs/domain-rules.md, "Index 766"):
   of their page on the National Public Service Portal) over the procedures in force. The decision
   gives publicity its own group; we score the share proportionally (rate x 18), no threshold.
 * online_procedures: procedures in force offering an online service (full or partial) over the
-  procedures in force; full at >= 80 %, else rate x 12 / 80 %. Reported beside the 12-point
-  online group (whose dossier half is ``online_submission``), not added to the unit's total.
+  procedures in force; full at >= 80 %, else rate x 12 / 80 %.
+
+In ``/index766`` (``with_catalogue``) both count in a department's points: publicity is its own
+18-point group, and the 12-point online group is shared half and half between the procedures
+offering online service (6) and the dossiers filed online (``online_submission``, 6), so the six
+groups add up to the decision's 100.
 
 A version applies from its ``effective_from`` date: a change published today for next month
 does not count until next month.
@@ -77,3 +81,46 @@ def catalogue_indicators(events: Iterable[CatalogueEvent], day: date) -> dict[st
             ),
         ]
     return out
+
+
+ONLINE_GROUP = 12  # points of the online group, shared by its procedure and dossier halves
+
+
+def with_catalogue(
+    dossiers: dict[str, list[Indicator]], catalogue: dict[str, list[Indicator]]
+) -> dict[str, list[Indicator]]:
+    """Each department's index with its catalogue indicators counted in its points.
+
+    The units are those with dossiers in the period, as before (a department with procedures but
+    no dossier has no index for the period: ``/catalogue/indicators`` shows its catalogue share);
+    one with dossiers but nothing in force gets publicity and online procedures "not applicable",
+    never zero."""
+    out: dict[str, list[Indicator]] = {}
+    for unit, items in dossiers.items():
+        extra = {i.key: i for i in catalogue.get(unit, ())}
+        half = ONLINE_GROUP / 2
+        merged: list[Indicator] = []
+        for item in items:
+            if item.key == "online_submission":
+                merged.append(_resized(item, half))
+                procedures = extra.get("online_procedures")
+                merged.append(
+                    _resized(procedures, half)
+                    if procedures
+                    else _indicator("online_procedures", ONLINE_NAME, half, 0, 0, 0.8)
+                )
+            else:
+                merged.append(item)
+        merged.append(extra.get("publicity") or _indicator("publicity", PUBLICITY_NAME, 18, 0, 0, None))
+        out[unit] = merged
+    return out
+
+
+PUBLICITY_NAME = "Công khai, minh bạch"
+ONLINE_NAME = "TTHC cung cấp dịch vụ công trực tuyến"
+
+
+def _resized(item: Indicator, max_points: float) -> Indicator:
+    if item.status == "not_measured":
+        return item
+    return _indicator(item.key, item.name_vi, max_points, item.numerator, item.denominator, item.threshold)

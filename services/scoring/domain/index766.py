@@ -27,6 +27,10 @@ Formulas (docs/domain-rules.md, "Index 766"), each scored against its group maxi
   measured" and left out of the points available: scoring it from the late rate alone would
   hand every punctual unit full points for feedback nobody gave.
 
+Publicity (18) and the procedures-offered-online half of the online group come from the
+catalogue's events (``domain/catalogue.py``, ``with_catalogue``), added per department in
+``/index766``.
+
 An indicator with an empty denominator is not applicable (``None``), never zero; one whose inputs
 do not exist is not measured (``None`` too, with the reason). Neither counts in the total.
 """

@@ -7,6 +7,7 @@ another service.
 
 from __future__ import annotations
 
+from services.scoring.domain.catalogue import CATALOGUE_TYPES_SQL
 from services.scoring.domain.dossier_facts import COLUMNS
 from services.scoring.domain.figures import ADDED_COUNTERS, COUNTERS
 
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS scoring.events (
 );
 CREATE INDEX IF NOT EXISTS events_dossier ON scoring.events (dossier_id, occurred_at);
 CREATE INDEX IF NOT EXISTS events_recorded ON scoring.events (recorded_at);
+-- the catalogue's few events, read by every /index766 without scanning the dossiers' events
+CREATE INDEX IF NOT EXISTS events_catalogue ON scoring.events (event_type)
+    WHERE event_type IN ({CATALOGUE_TYPES_SQL});
 CREATE TABLE IF NOT EXISTS scoring.dossier_facts (
     {", ".join(f"{c} {_fact_type(c)}" for c in COLUMNS)}
 );
