@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
 from services.payments.domain import Charge, charge_id_for
+from shared.eventlog.aggregates import act_and_save, find
 
 # A callback and a desk payment on one charge conflict on its version; the loser reloads and
 # finds it paid, which every command handles.
-CONFLICT_RETRIES = 5
 MAX_OBLIGATIONS = 50  # per dossier: a bound on the listing's probes
 
 
@@ -38,24 +38,10 @@ class PaymentsApplication(Application[Any]):
         return self._act(charge_id, lambda c: c.pay(**payment))
 
     def _act(self, charge_id: UUID, action: Callable[[Charge], bool]) -> bool:
-        for attempt in range(CONFLICT_RETRIES):
-            charge = self.charge(charge_id)
-            if not action(charge):
-                return False
-            try:
-                self.save(charge)
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES - 1:
-                    raise
-                continue
-            return True
-        return False
+        return act_and_save(self, lambda: self.charge(charge_id), action)
 
     def find(self, charge_id: UUID) -> Charge | None:
-        try:
-            found: Charge = self.repository.get(charge_id)
-        except AggregateNotFoundError:
-            return None
+        found: Charge | None = find(self, charge_id)
         return found
 
     def charge(self, charge_id: UUID) -> Charge:

@@ -7,16 +7,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
 from services.postal.domain import Shipment, shipment_id_for
+from shared.eventlog.aggregates import act_and_save, find
 
 DEFAULT_OPERATOR = "VNPOST"
 KINDS = ("pickup", "delivery")
 # Two writers on one shipment (a webhook and the booking loop) conflict on its version;
 # the loser reloads and tries again, which is cheap because every command is idempotent.
-CONFLICT_RETRIES = 5
 
 
 class ShipmentNotFound(Exception):
@@ -84,24 +84,10 @@ class PostalApplication(Application[Any]):
         )
 
     def _act(self, shipment_id: UUID, action: Callable[[Shipment], bool]) -> bool:
-        for attempt in range(CONFLICT_RETRIES):
-            shipment = self.shipment(shipment_id)
-            if not action(shipment):
-                return False
-            try:
-                self.save(shipment)
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES - 1:
-                    raise
-                continue
-            return True
-        return False
+        return act_and_save(self, lambda: self.shipment(shipment_id), action)
 
     def _find(self, shipment_id: UUID) -> Shipment | None:
-        try:
-            found: Shipment = self.repository.get(shipment_id)
-        except AggregateNotFoundError:
-            return None
+        found: Shipment | None = find(self, shipment_id)
         return found
 
     def shipment(self, shipment_id: UUID) -> Shipment:
