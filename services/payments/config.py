@@ -15,22 +15,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.host.settings import is_development, require_secret
+from shared.host.signed_webhooks import code_pairs, partner_secrets
 from shared.runtime.dev_secrets import dev_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR_PORT = 8108
 SIMULATOR_URL = f"http://127.0.0.1:{SIMULATOR_PORT}"
 DEFAULT_PROVIDER = "PAYGOV"
-
-
-def _pairs(raw: str) -> dict[str, str]:
-    pairs = {}
-    for item in raw.split(","):
-        code, sep, value = item.partition("=")
-        if sep and code.strip() and value.strip():
-            pairs[code.strip().upper()] = value.strip()
-    return pairs
 
 
 def dev_callback_secret(provider: str, data_dir: Path | None = None) -> str:
@@ -40,14 +31,7 @@ def dev_callback_secret(provider: str, data_dir: Path | None = None) -> str:
 
 
 def callback_secrets(raw: str, providers: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    configured = {
-        code: tuple(s.strip() for s in value.split("|") if s.strip()) for code, value in _pairs(raw).items()
-    }
-    if configured or not providers:
-        return configured
-    if not is_development():
-        require_secret("PAYMENT_CALLBACK_SECRETS", None)
-    return {code: (dev_callback_secret(code),) for code in providers}
+    return partner_secrets(raw, providers, "PAYMENT_CALLBACK_SECRETS", dev_callback_secret)
 
 
 @dataclass(frozen=True)
@@ -60,7 +44,7 @@ class PaymentsConfig:
     @classmethod
     def from_env(cls) -> PaymentsConfig:
         env = os.environ
-        providers = _pairs(env.get("PAYMENT_PROVIDERS", "")) or {DEFAULT_PROVIDER: SIMULATOR_URL}
+        providers = code_pairs(env.get("PAYMENT_PROVIDERS", "")) or {DEFAULT_PROVIDER: SIMULATOR_URL}
         return cls(
             providers=providers,
             secrets=callback_secrets(env.get("PAYMENT_CALLBACK_SECRETS", ""), providers),

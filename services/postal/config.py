@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.host.settings import is_development, require_secret
+from shared.host.signed_webhooks import code_pairs, partner_secrets
 from shared.runtime.dev_secrets import dev_secret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,15 +29,6 @@ CENTRE = {
 }
 
 
-def _pairs(raw: str) -> dict[str, str]:
-    pairs = {}
-    for item in raw.split(","):
-        code, sep, value = item.partition("=")
-        if sep and code.strip() and value.strip():
-            pairs[code.strip().upper()] = value.strip()
-    return pairs
-
-
 def dev_webhook_secret(operator: str, data_dir: Path | None = None) -> str:
     """The development secret of ``operator``'s webhooks, shared by postal and the simulator."""
     folder = data_dir or Path(os.environ.get("MOTCUA_DATA_DIR") or ROOT / ".data")
@@ -45,14 +36,7 @@ def dev_webhook_secret(operator: str, data_dir: Path | None = None) -> str:
 
 
 def webhook_secrets(raw: str, operators: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    configured = {
-        code: tuple(s.strip() for s in value.split("|") if s.strip()) for code, value in _pairs(raw).items()
-    }
-    if configured or not operators:
-        return configured
-    if not is_development():
-        require_secret("POSTAL_WEBHOOK_SECRETS", None)
-    return {code: (dev_webhook_secret(code),) for code in operators}
+    return partner_secrets(raw, operators, "POSTAL_WEBHOOK_SECRETS", dev_webhook_secret)
 
 
 @dataclass(frozen=True)
@@ -69,7 +53,7 @@ class PostalConfig:
     @classmethod
     def from_env(cls) -> PostalConfig:
         env = os.environ
-        operators = _pairs(env.get("POSTAL_OPERATORS", "")) or {"VNPOST": SIMULATOR_URL}
+        operators = code_pairs(env.get("POSTAL_OPERATORS", "")) or {"VNPOST": SIMULATOR_URL}
         secrets = webhook_secrets(env.get("POSTAL_WEBHOOK_SECRETS", ""), operators)
         centre = {
             "full_name": env.get("POSTAL_CENTRE_NAME", CENTRE["full_name"]),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from shared.host.errors import ApiError
+from shared.host.settings import is_development, require_secret
 
 
 def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,3 +69,29 @@ def verify_signed(
             "Chữ ký không đúng với nội dung và thời điểm gửi",
             "The signature does not match the body and timestamp",
         )
+
+
+def code_pairs(raw: str) -> dict[str, str]:
+    """``CODE=value,CODE=value`` (partners' URLs or secrets): codes upper-cased, blanks skipped."""
+    pairs = {}
+    for item in raw.split(","):
+        code, sep, value = item.partition("=")
+        if sep and code.strip() and value.strip():
+            pairs[code.strip().upper()] = value.strip()
+    return pairs
+
+
+def partner_secrets(
+    raw: str, partners: Mapping[str, str], variable: str, development_secret: Callable[[str], str]
+) -> dict[str, tuple[str, ...]]:
+    """Each partner's secrets from ``variable``'s value (``CODE=new|old`` during a rotation). Unset:
+    refused outside development; in development every partner gets its generated secret."""
+    configured = {
+        code: tuple(s.strip() for s in value.split("|") if s.strip())
+        for code, value in code_pairs(raw).items()
+    }
+    if configured or not partners:
+        return configured
+    if not is_development():
+        require_secret(variable, None)
+    return {code: (development_secret(code),) for code in partners}
