@@ -45,6 +45,7 @@ from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
+from shared.host.routes import include_flat
 
 SCAN_PATH = "/dossiers/scans"  # a paper scanned at the counter (size-limited like an upload)
 # A filing answers 201 with a new dossier, or 200 with the one a retry of the same request (its
@@ -93,7 +94,8 @@ def build_router(
         unit: str = "",
     ) -> Response:
         # The answer shows the applicant as filed: the writer has it already, nothing is decrypted.
-        person = ApplicantView(**body.applicant.model_dump(mode="json"))
+        # built without validating again: the body was validated a moment ago
+        person = ApplicantView.model_construct(**body.applicant.model_dump(mode="json"))
         if not key:
             return _created(await outcome(None, None, None), person, secret)
         # the desk is part of the request: another desk's identical filing is another request
@@ -296,7 +298,7 @@ def build_router(
         caller: Caller = CALLER,
     ) -> Response:
         secret = new_tracking_secret()
-        holder = f"receipt:{uuid4()}"
+        holder = f"receipt:{uuid4()}" if body.scanned_documents else ""
         scans: list[dict[str, Any]] = []
 
         def terms(catalogue: Catalogue, procedure: Procedure, at: datetime) -> dict[str, Any]:
@@ -315,6 +317,8 @@ def build_router(
         async def outcome(key: str | None, h: str | None, code: str | None) -> Dossier | KeyTaken:
             # claimed inside the outcome: a retry whose scans are taken already finds its dossier
             scans[:] = await claim_scans(body, caller, holder)
+            if not scans:  # nothing is held: no statement (most receipts carry no scans)
+                return await save_new(body, caller, "received", key, h, code, terms_of=terms)
             try:
                 saved = await save_new(body, caller, "received", key, h, code, terms_of=terms)
             except BaseException:
@@ -486,8 +490,8 @@ def build_router(
             catalogue = await in_force(book, datetime.now(UTC))
         return HTMLResponse(render_form(form, dossier, catalogue, person))
 
-    router.include_router(build_personal_router(lambda: host.pool, app, keyring))
-    router.include_router(build_register_router(lambda: host.pool, app, keyring, book))
+    include_flat(router, build_personal_router(lambda: host.pool, app, keyring))
+    include_flat(router, build_register_router(lambda: host.pool, app, keyring, book))
     return router
 
 

@@ -25,6 +25,7 @@ from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, eventstore_env
 from shared.eventlog.store import schema_ready
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
+from shared.host.routes import include_flat
 from shared.host.settings import Settings
 from shared.pii import KeyRing, master_key_from_env
 
@@ -93,8 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The lease of an idempotency key's claim: how long a crashed save blocks its retries.
     lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
     committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
-    app.include_router(build_router(host, application, committer, book, documents))
-    app.include_router(build_online_router(host, application, keyring, committer, book, documents))
+    include_flat(app, build_router(host, application, committer, book, documents))
+    include_flat(app, build_online_router(host, application, keyring, committer, book, documents))
     app.state.host = host
     app.state.application = application
     app.state.keyring = keyring

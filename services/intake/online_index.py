@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -124,6 +125,21 @@ async def _apply(conn: asyncpg.Connection, e: Any) -> None:
         await conn.execute(_UPDATE, e.originator_id, "registered", None, e.originator_version)
 
 
+_REGISTERED = get_topic(Events.Registered)
+
+
+def _may_change_a_row(notification: Any) -> bool:
+    """False for a receipt at the counter (most of the log), known from its stored JSON without
+    building the event: the tail then decodes only online filings and their later steps."""
+    if notification.topic != _REGISTERED:
+        return True
+    try:
+        state = json.loads(notification.state)
+    except ValueError:  # not plain JSON (a store that compresses or encrypts): decode it all
+        return True
+    return not isinstance(state, dict) or state.get("online") is not None
+
+
 class OnlineFilingIndex:
     def __init__(
         self, app: IntakeApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500
@@ -161,7 +177,7 @@ class OnlineFilingIndex:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=self.batch_size, topics=TOPICS, inclusive_of_start=False
         )
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = [self.app.mapper.to_domain_event(n) for n in notifications if _may_change_a_row(n)]
         return (notifications[-1].id if notifications else after), events
 
     async def run(self, stop: asyncio.Event, every_s: float = 5.0) -> None:

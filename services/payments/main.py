@@ -18,6 +18,7 @@ from shared.eventlog import PAYMENTS_FROM_INTAKE, TrackedConsumer, ensure_schema
 from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
+from shared.host.routes import include_flat
 from shared.host.settings import Settings
 
 
@@ -53,8 +54,8 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
         description="Thanh toán phí, lệ phí và nghĩa vụ tài chính",
         signed_paths=("/webhooks/payments/",),  # the platform signs the bytes it sent
     )
-    app.include_router(build_router(application, config, pool, providers))
-    app.include_router(build_callback_router(application, config, pool))
+    include_flat(app, build_router(application, config, pool, providers))
+    include_flat(app, build_callback_router(application, config, pool))
     app.state.host = host
     app.state.application = application
     return app

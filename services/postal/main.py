@@ -28,6 +28,7 @@ from shared.eventlog.store import schema_ready
 from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
+from shared.host.routes import include_flat
 from shared.host.settings import Settings
 from shared.pii import KeyRing, master_key_from_env
 
@@ -94,8 +95,8 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         description="Bưu chính công ích",
         signed_paths=("/webhooks/postal/",),  # the operator signs the bytes it sent
     )
-    app.include_router(build_router(application, config, pool, booking.wake, keyring))
-    app.include_router(build_webhook_router(WebhookInbox(application, index, pool), config))
+    include_flat(app, build_router(application, config, pool, booking.wake, keyring))
+    include_flat(app, build_webhook_router(WebhookInbox(application, index, pool), config))
     app.state.host = host
     app.state.application = application
     app.state.booking = booking

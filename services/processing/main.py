@@ -23,6 +23,7 @@ from shared.eventlog.consumer import all_in_one_savepoint
 from shared.eventlog.store import schema_ready
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
+from shared.host.routes import include_flat
 from shared.host.settings import Settings
 
 
@@ -61,8 +62,8 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
         description="Giải quyết hồ sơ",
         uploads={RESULT_PATH: max_document_bytes() + 1},
     )
-    app.include_router(build_router(host, application))
-    app.include_router(build_results_router(host, application, documents, signer_from_env()))
+    include_flat(app, build_router(host, application))
+    include_flat(app, build_results_router(host, application, documents, signer_from_env()))
     app.state.host = host
     app.state.application = application
     return app

@@ -10,6 +10,7 @@ from services.scoring.ops_api import build_ops_router
 from services.scoring.store.schema import DDL
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
+from shared.host.routes import include_flat
 from shared.host.settings import Settings
 
 
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     host.setup.append(create_tables)
     app = service_app(host, title="motcua scoring", description="Chấm điểm, chỉ số cải cách hành chính")
-    app.include_router(build_router(host))
-    app.include_router(build_ops_router(host))
+    include_flat(app, build_router(host))
+    include_flat(app, build_ops_router(host))
     app.state.host = host
     return app

@@ -34,6 +34,7 @@ from services.web.context import NotSignedIn, Web, WebError, new_templates, see_
 from services.web.i18n import LanguageMiddleware
 from services.web.sessions import COOKIE, SessionStore
 from shared.auth.verifier import TokenVerifier
+from shared.host.routes import include_flat
 from shared.signals.http import HttpSignals
 from shared.signals.logs import configure_logging
 from shared.signals.metrics import metrics_response
@@ -63,7 +64,7 @@ def create_web_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     staff = (pages_auth, pages_desk, pages_officer, pages_leader, pages_forms, pages_ops)
     for module in (*staff, pages_citizen, pages_online):
-        app.include_router(module.router)
+        include_flat(app, module.router)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

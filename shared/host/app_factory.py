@@ -51,6 +51,9 @@ def service_app(
         lifespan=host.lifespan,
         docs_url=None,
         redoc_url=None,
+        # HttpSignals (below) traces and counts every request already; FastAPI's own telemetry
+        # would trace each a second time and, even idle, look up the global providers per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_offline_docs(app)
     app.state.verifier = verifier_from_env()

@@ -46,10 +46,33 @@ def note_outage(scope: Scope, dependency: str) -> None:
     scope.setdefault("state", {})[OUTAGE_KEY] = dependency
 
 
+def _trace_headers(scope: Scope) -> dict[str, str] | None:
+    """Only the trace context of the request's headers (decoding them all cost every request)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"traceparent":
+            return {"traceparent": value.decode("latin-1")}
+    return None
+
+
 class HttpSignals:
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+        # The labelled series of each (method, route template, status), looked up once: the
+        # client library's own lookup takes a lock and builds its key on every call. Bounded,
+        # as the series are (templates, not paths).
+        self._known: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        series = self._known.get(key)
+        if series is None:
+            series = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_LATENCY.labels(self.service, method, route),
+            )
+            self._known[key] = series
+        return series
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,10 +81,9 @@ class HttpSignals:
         began = time.perf_counter()
         method = scope["method"]
         status = 500  # what the server answers for an exception that escapes
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or ()}
         span = tracer(self.service).start_span(
             method,
-            context=context_from(headers),
+            context=context_from(_trace_headers(scope)),
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "motcua.service": self.service},
         )
@@ -79,8 +101,9 @@ class HttpSignals:
         finally:
             route = route_of(scope)
             elapsed = time.perf_counter() - began
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+            counter, latency = self._series(method, route, status)
+            counter.inc()
+            latency.observe(elapsed)
             outage = (scope.get("state") or {}).get(OUTAGE_KEY)
             if status == 503 and outage:
                 OUTAGES.labels(self.service, str(outage)).inc()

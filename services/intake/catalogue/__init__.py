@@ -97,7 +97,11 @@ class Catalogue(_Frozen):
 
     def procedure(self, code: str) -> Procedure:
         """Look a procedure up by our code or by its national code (mã TTHC)."""
-        found = self._index.get(code)
+        # read through __pydantic_private__ directly: a private attribute's normal access goes
+        # through BaseModel.__getattr__, and this runs for every receipt
+        private = self.__pydantic_private__
+        assert private is not None  # set by pydantic for a model with private fields
+        found: Procedure | None = private["_index"].get(code)
         if found is None:
             raise UnknownProcedure(code)
         return found
