@@ -94,8 +94,8 @@ class PolicyGuard:
         self.app = app
         self.service = service
         self._routes = routes
-        # (path pattern, methods, template) per API route, in the router's order
-        self._table: list[tuple[re.Pattern[str], frozenset[str], str]] | None = None
+        # per method, (path pattern, template) of each API route, in the router's order
+        self._table: dict[str, list[tuple[re.Pattern[str], str]]] | None = None
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,17 +123,18 @@ class PolicyGuard:
         The route's own pattern, matched directly: ``APIRoute.matches`` builds a child scope for
         every route it tries, a measurable share of a request."""
         if self._table is None:
-            self._table = [
-                (route.path_regex, frozenset(route.methods or ()), route.path)
-                for route in _api_routes(self._routes())
-            ]
+            table: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+            for route in _api_routes(self._routes()):
+                for route_method in route.methods or ():
+                    table.setdefault(route_method, []).append((route.path_regex, route.path))
+            self._table = table
         path, method = scope["path"], scope["method"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):  # behind a proxy mounting the service under a prefix
             path = path[len(root) :]
-        for pattern, methods, template in self._table:
+        for pattern, template in self._table.get(method, ()):
             found = pattern.match(path)
-            if found is not None and method in methods:
+            if found is not None:
                 return template, found.groupdict()
         return None
 

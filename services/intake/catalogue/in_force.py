@@ -123,11 +123,17 @@ class CatalogueBook:
 
     async def at(self, when: datetime | date) -> Catalogue:
         """The catalogue in force on the (local) day of ``when``, after a refresh."""
-        await self.refresh()
+        # Every receipt asks twice (today, and the day it counts from): the refresh is skipped
+        # here without a coroutine when the last look is recent enough.
+        if time.monotonic() - self._checked_at >= self.max_age_s:
+            await self.refresh()
         return self.on(local_day(when))
 
     def on(self, day: date) -> Catalogue:
         """The catalogue in force on ``day`` from what is loaded (no refresh)."""
+        found = self._days.get(day)  # built once per day and version; a dict read needs no lock
+        if found is not None:
+            return found
         with self._build:
             found = self._days.get(day)
             if found is None:
