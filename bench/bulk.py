@@ -28,10 +28,10 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from bench.identity import DESK_USER
 from bench.workload import INCOMPLETE_SHARE, MISSING, REFUSED_SHARE, Filings
-from services.intake.api import _terms, new_tracking_secret, tracking_hash
 from services.intake.application import IntakeApplication
 from services.intake.catalogue import load_catalogue
 from services.intake.codes import next_codes
+from services.intake.receipt_rules import new_tracking_secret, receipt_terms, tracking_hash
 from services.processing.application import ProcessingApplication
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
@@ -124,7 +124,7 @@ class BulkLoader:
         terms = None
         if outcome == "received":
             channel = body["channel"]
-            terms = _terms(
+            terms = receipt_terms(
                 self.catalogue,
                 procedure,
                 at,

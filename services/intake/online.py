@@ -14,20 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock.calendar import WorkingCalendar
+from shared.refusal import Refusal
 
 # A dossier is a handful of pages; more files than this is a mistake, not a dossier.
 MAX_DOCUMENTS = 10
 
 
-class OnlineRefused(Exception):
+class OnlineRefused(Refusal):
     """A filing the online service does not take: status, code and both messages."""
 
     def __init__(self, status: int, code: str, vi: str, en: str) -> None:
-        super().__init__(en)
-        self.status = status
-        self.code = code
-        self.vi = vi
-        self.en = en
+        super().__init__(code, vi, en, status=status)
 
 
 def online_level_of(procedure: Any) -> str:

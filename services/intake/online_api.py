@@ -18,18 +18,7 @@ import asyncpg
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from services.intake.api import (
-    _check_open,
-    _json,
-    _procedure,
-    _receiving_point,
-    _terms,
-    _view,
-    _wake,
-    in_force,
-    new_tracking_secret,
-    tracking_hash,
-)
+from services.intake.api import _json, _view, _wake
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.domain import Dossier, NotAskedToComplete, NotRegistered
@@ -37,6 +26,15 @@ from services.intake.group_commit import GroupCommitter
 from services.intake.online import OnlineRefused, check_documents, online_level_of, online_receipt_time, owns
 from services.intake.online_index import record
 from services.intake.personal import applicant_for
+from services.intake.receipt_rules import (
+    check_open,
+    new_tracking_secret,
+    procedure_in,
+    receipt_terms,
+    receiving_point,
+    tracking_hash,
+)
+from services.intake.receiving import catalogue_at
 from services.intake.schemas import (
     ApplicantView,
     CompleteOnlineRequest,
@@ -145,15 +143,15 @@ def build_online_router(
     )
     async def file_online(body: OnlineFilingRequest, caller: Caller = CALLER) -> Response:
         now = datetime.now(UTC)
-        catalogue = await in_force(book, now)
-        procedure = _procedure(catalogue, body.procedure_code)
+        catalogue = await catalogue_at(book, now)
+        procedure = procedure_in(catalogue, body.procedure_code)
         try:
             level = online_level_of(procedure)
             check_documents(len(set(body.documents)))
         except OnlineRefused as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
-        desk = _receiving_point(catalogue, body.receiving_point)
-        _check_open(desk, now)
+        desk = receiving_point(catalogue, body.receiving_point)
+        check_open(desk, now)
         user = caller.principal.user_id
         holder = f"filing:{uuid4()}"
         try:
@@ -283,15 +281,15 @@ def build_online_router(
                 "The desk cannot act on a filing before it was filed",
             )
         # received at ``at``: judged by the catalogue version in force then
-        catalogue = await in_force(book, at)
-        desk = _receiving_point(catalogue, dossier.filing["receiving_point"])
-        _check_open(desk, at)
+        catalogue = await catalogue_at(book, at)
+        desk = receiving_point(catalogue, dossier.filing["receiving_point"])
+        check_open(desk, at)
         terms = None
         if outcome == "received":
-            procedure = _procedure(catalogue, dossier.filing["procedure_code"])
+            procedure = procedure_in(catalogue, dossier.filing["procedure_code"])
             calendar = catalogue.department(procedure.department).calendar
             online = dossier.online or {}
-            terms = _terms(
+            terms = receipt_terms(
                 catalogue,
                 procedure,
                 online_receipt_time(at, calendar_named(calendar)),

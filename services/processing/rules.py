@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from shared.refusal import Refusal
 
 
-class CaseRuleViolation(Exception):
+class CaseRuleViolation(Refusal):
     """An action that the law or the case's state does not allow now."""
 
     status = 409
-
-    def __init__(self, code: str, vi: str, en: str, **details: Any) -> None:
-        super().__init__(en)
-        self.code = code
-        self.vi = vi
-        self.en = en
-        self.details = details
 
 
 class InvalidTransition(CaseRuleViolation):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from shared.refusal import Refusal
+
 # media type -> the byte strings a file of that type starts with
 MAGIC: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -26,15 +28,11 @@ def max_document_bytes() -> int:
     return int(os.environ.get("MOTCUA_DOCUMENT_MAX_BYTES", str(DEFAULT_MAX_BYTES)))
 
 
-class DocumentRefused(Exception):
+class DocumentRefused(Refusal):
     """A document that is not kept: its status, code and both messages."""
 
     def __init__(self, status: int, code: str, vi: str, en: str) -> None:
-        super().__init__(en)
-        self.status = status
-        self.code = code
-        self.vi = vi
-        self.en = en
+        super().__init__(code, vi, en, status=status)
 
 
 def sniff(content: bytes) -> str | None:

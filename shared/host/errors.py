@@ -10,23 +10,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.refusal import Refusal
+
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    headers: dict[str, str] | None = None  # e.g. Retry-After on a 404 that will soon be a 200
+class ApiError(Refusal):
+    """A refusal raised at the edge itself (the status first, as HTTP code reads)."""
 
     def __init__(self, status: int, code: str, vi: str, en: str, **details: Any) -> None:
-        super().__init__(en)
-        self.status = status
-        self.code = code
-        self.vi = vi
-        self.en = en
-        self.details = details
-        self.headers: dict[str, str] | None = None
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": {"vi": self.vi, "en": self.en}, **self.details}}
+        super().__init__(code, vi, en, status=status, **details)
 
 
 def not_found(what_vi: str, what_en: str, key: str) -> ApiError:
@@ -34,8 +27,9 @@ def not_found(what_vi: str, what_en: str, key: str) -> ApiError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        # a domain's refusal and the edge's own ApiError alike
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
