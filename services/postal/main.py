@@ -15,7 +15,7 @@ from services.postal.inbox import WebhookInbox
 from services.postal.index import ShipmentIndex
 from services.postal.operator_client import HttpOperatorClient, OperatorClient
 from services.postal.tables import ensure_postal_tables
-from services.postal.translate import to_contract
+from services.postal.translate import translator
 from services.postal.webhook_api import build_webhook_router
 from shared.eventlog import (
     POSTAL_FROM_INTAKE,
@@ -25,7 +25,6 @@ from shared.eventlog import (
 )
 from shared.eventlog.consumer import all_in_one_savepoint
 from shared.eventlog.store import schema_ready
-from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.settings import Settings
@@ -40,7 +39,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
     keyring = KeyRing(master_key_from_env())
     with schema_ready(settings.database_url, "postal"):  # replicas may start together
         application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
-    host.publish_from(application, ReplayingTranslator(application, to_contract))
+    host.publish_from(application, translator(application))
 
     def pool() -> asyncpg.Pool:
         return host.pool
@@ -85,7 +84,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             schema="postal",
             pool=pool,
             handler=recipients,
-            prepare=all_in_one_savepoint(recipients),
+            apply=all_in_one_savepoint(recipients),
         )
     )
     app = service_app(

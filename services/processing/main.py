@@ -32,14 +32,14 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
     with schema_ready(settings.database_url, "processing"):  # replicas may start together
         application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
     host.publish_from(application, translator(application))
-    for spec, handler, prepare in (
+    for spec, handler, apply in (
         (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
         (PROCESSING_FROM_POSTAL, on_postal_event(application), None),
         (PROCESSING_QUEUES, project_case_event, all_in_one_savepoint(project_case_event)),
     ):
         host.consume(
             TrackedConsumer(
-                spec=spec, schema="processing", pool=lambda: host.pool, handler=handler, prepare=prepare
+                spec=spec, schema="processing", pool=lambda: host.pool, handler=handler, apply=apply
             )
         )
 

@@ -115,7 +115,7 @@ async def processing(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Asyn
         schema="processing",
         pool=lambda: pool,
         handler=on_intake_event(app),
-        prepare=open_received_cases(app),
+        apply=open_received_cases(app),
     )
     yield Processing(app, pool, consumer, saves)
     await pool.close()
@@ -268,7 +268,7 @@ async def test_a_tracking_only_handler_runs_the_batch_in_one_savepoint_and_isola
         schema="processing",
         pool=lambda: processing.pool,
         handler=record,
-        prepare=all_in_one_savepoint(record),
+        apply=all_in_one_savepoint(record),
     )
     clean = messages(events[:2] + events[3:])
     await consumer.handle_batch(cast(list[Msg], clean))
