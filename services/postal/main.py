@@ -1,5 +1,5 @@
 """The postal process: HTTP API and webhooks, the consumers of intake's and processing's
-events, the booking loop, the shipments index and the relay."""
+events, the booking loop, the shipments view and the relay."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from services.postal.booking import BookingLoop
 from services.postal.config import PostalConfig
 from services.postal.handlers import on_intake_event, on_processing_event
 from services.postal.inbox import WebhookInbox
-from services.postal.index import ShipmentIndex
 from services.postal.operator_client import HttpOperatorClient, OperatorClient
+from services.postal.shipments_view import ShipmentsView
 from services.postal.tables import ensure_postal_tables
 from services.postal.translate import translator
 from services.postal.webhook_api import build_webhook_router
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
     def pool() -> asyncpg.Pool:
         return host.pool
 
-    index = ShipmentIndex(application, pool)
+    shipments = ShipmentsView(application, pool)
     clients: dict[str, OperatorClient] = {
         code: HttpOperatorClient(
             url,
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         )
         for code, url in config.operators.items()
     }
-    booking = BookingLoop(application, index, clients, pool, keyring)
+    booking = BookingLoop(application, shipments, clients, pool, keyring)
 
     async def create_tables() -> None:
         async with host.pool.acquire() as conn:
@@ -62,9 +62,9 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             await keyring.start(conn)
 
     host.setup.append(create_tables)
-    # Every replica keeps the index (its batches are serialised by a row lock on its position);
+    # Every replica keeps the shipments view (its batches are serialised by a row lock on its position);
     # one books at a time, so that no parcel is booked twice with its operator.
-    host.background.append(index.run)
+    host.background.append(shipments.run)
     host.exclusive("booking", booking.run)
     host.consume(
         TrackedConsumer(
@@ -94,9 +94,9 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         signed_paths=("/webhooks/postal/",),  # the operator signs the bytes it sent
     )
     app.include_router(build_router(application, config, pool, booking.wake, keyring))
-    app.include_router(build_webhook_router(WebhookInbox(application, index, pool), config))
+    app.include_router(build_webhook_router(WebhookInbox(application, shipments, pool), config))
     app.state.host = host
     app.state.application = application
     app.state.booking = booking
-    app.state.index = index
+    app.state.shipments_view = shipments
     return app

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from services.processing.api import build_router
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import on_intake_event, on_postal_event, open_received_cases
-from services.processing.queues import DDL, project_case_event, run_overdue_sweeper
 from services.processing.results import RESULT_PATH, build_results_router
+from services.processing.sweepers import run_overdue_sweeper
 from services.processing.translate import translator
+from services.processing.work_queues import DDL, project_case_event
 from shared.documents import PgDocumentStore, max_document_bytes
 from shared.documents.signing import signer_from_env
 from shared.eventlog import (

@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import _opening, on_intake_event, open_received_cases
-from services.processing.queues import SYSTEM_ACTOR, _system_step
+from services.processing.sweepers import SYSTEM_ACTOR, system_step
 from shared.contracts import Actor, DossierReceived, SealedPersonalData
 from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
 from shared.eventlog.consumer import PoisonMessage, all_in_one_savepoint
@@ -215,7 +215,7 @@ async def test_a_sweep_saves_its_steps_together_and_cases_that_refuse_are_left_a
     processing: Processing,
 ) -> None:
     events, codes = await opened(processing, 5)
-    mark = _system_step("mark_overdue")
+    mark = system_step("mark_overdue")
     processing.app.act(codes[0], mark)  # marked by an earlier sweep: the case refuses again
     processing.saves.clear()
 
@@ -230,7 +230,7 @@ async def test_a_sweep_raced_by_another_command_redoes_each_case_on_its_fresh_st
     processing: Processing,
 ) -> None:
     events, codes = await opened(processing, 3)
-    mark = _system_step("mark_overdue")
+    mark = system_step("mark_overdue")
     raced: list[str] = []
 
     def officer_assigns_meanwhile(case: Any) -> None:
