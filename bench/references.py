@@ -23,6 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from bench.stats import latency_ms
 from services.intake.application import IntakeApplication
+from services.intake.domain import Dossier
 from shared.eventlog import ensure_schema, eventstore_env
 
 RAW_DDL = """
@@ -78,9 +79,8 @@ def eventsourcing_saves(database_url: str, concurrency: int, duration: float) ->
         while time.perf_counter() < deadline:
             serial += 1
             started = time.perf_counter()
-            app.register(
-                **_dossier_fields(f"REF-{concurrency}-{worker}-{serial}-{uuid.uuid4().hex[:6]}", now)
-            )
+            code = f"REF-{concurrency}-{worker}-{serial}-{uuid.uuid4().hex[:6]}"
+            app.save(Dossier(**_dossier_fields(code, now)))
             with lock:
                 latencies.append(time.perf_counter() - started)
 

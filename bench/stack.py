@@ -22,7 +22,6 @@ import httpx
 from bench.identity import identity_env, issuer_in
 from services.ops.launcher import declare_as_ops, development_env, service_env
 from shared.auth.dev_issuer import DevIssuer, demo_user
-from shared.auth.principal import Role
 from shared.runtime import RunningServers, servers_from_env_or_start
 from shared.runtime.dev_secrets import development_secrets
 
@@ -58,10 +57,6 @@ class Stack:
     def token(self, username: str) -> str:
         """A demo user's access token (8 h, as a working day's session)."""
         return self.issuer.token_for(demo_user(username))
-
-    def officer_token(self, department: str) -> str:
-        """A department officer (cán bộ chuyên môn) of ``department``."""
-        return self.issuer.token(f"canbo.{department.lower()}", (Role.OFFICER,), department)
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}"}

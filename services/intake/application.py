@@ -17,12 +17,6 @@ class DossierNotFound(Exception):
 class IntakeApplication(Application[Any]):
     name = "intake"
 
-    def register(self, **fields: Any) -> Dossier:
-        """One dossier in its own transaction (the library's default save path)."""
-        dossier = Dossier(**fields)
-        self.save(dossier)
-        return dossier
-
     def register_many(self, registrations: list[dict[str, Any]]) -> list[Dossier | Exception]:
         """Registers many dossiers in one transaction (group commit), in the given order.
 

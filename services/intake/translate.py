@@ -125,5 +125,6 @@ def catalogue_contract(e: Any, entry: CatalogueEntry) -> AnyEvent | None:
     return None
 
 
-def translator(app: Application[Any]) -> ReplayingTranslator:
+def translator(app: Application[Any], *, trusted: bool = False) -> ReplayingTranslator:
+    """The relay's translator, and the replay's (``trusted``: nothing to skip here)."""
     return ReplayingTranslator(app, intake_contract)

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
-from services.ops.log_progress import read_projection, replay_with_progress
+from services.ops.replay_progress import read_projection, replay_with_progress
 from services.scoring import operations
 from services.scoring.verify import compare
 from shared.eventlog import declare_topology

@@ -12,7 +12,6 @@ dossiers whose id hashes to it, so that worker processes can each translate and 
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,7 +23,6 @@ from eventsourcing.persistence import Notification
 
 from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
-from shared.eventlog.translator import ReplayingTranslator
 
 SERVICES = ("intake", "processing", "postal", "payments")
 # Services whose aggregate id is the dossier id: their events are partitioned without decoding.
@@ -102,20 +100,11 @@ class ServiceLog:
 
 
 def _translator(service: str, app: Application[Any]) -> Callable[[Any], AnyEvent | None]:
-    """The service's own translator: a factory, or a function of (event) or (event, aggregate)."""
+    """The service's own ``translate.translator``, told that it reads its own store: what was
+    validated when written need not be validated again (``trusted``)."""
     module = importlib.import_module(f"services.{service}.translate")
-    if hasattr(module, "translator"):
-        # Our own stores were validated when written: a translator that can skip validating
-        # again (``trusted``) is asked to.
-        trusts = "trusted" in inspect.signature(module.translator).parameters
-        made: Callable[[Any], AnyEvent | None] = (
-            module.translator(app, trusted=True) if trusts else module.translator(app)
-        )
-        return made
-    if len(inspect.signature(module.to_contract).parameters) == 2:
-        return ReplayingTranslator(app, module.to_contract)
-    plain: Callable[[Any], AnyEvent | None] = module.to_contract
-    return plain
+    made: Callable[[Any], AnyEvent | None] = module.translator(app, trusted=True)
+    return made
 
 
 def open_logs(

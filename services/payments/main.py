@@ -13,9 +13,8 @@ from services.payments.config import PaymentsConfig
 from services.payments.handlers import on_intake_event
 from services.payments.provider_client import HttpPaymentProvider
 from services.payments.tables import ensure_payments_tables
-from services.payments.translate import to_contract
+from services.payments.translate import translator
 from shared.eventlog import PAYMENTS_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
-from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.routes import include_flat
@@ -28,7 +27,7 @@ def create_app(settings: Settings | None = None, config: PaymentsConfig | None =
     host = ServiceHost("payments", settings=settings)
     ensure_schema(settings.database_url, "payments")
     application = PaymentsApplication(env=eventstore_env(settings.database_url, "payments"))
-    host.publish_from(application, ReplayingTranslator(application, to_contract))
+    host.publish_from(application, translator(application))
 
     def pool() -> asyncpg.Pool:
         return host.pool

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.application import Application
+
 from services.payments.domain import Charge, PaidEvent
 from shared.contracts import Actor, AnyEvent, ChargeOpened, PaymentReceived, event_id
+from shared.eventlog.translator import ReplayingTranslator
 
 
-def to_contract(e: Any, charge: Charge) -> AnyEvent | None:
+def charge_contract(e: Any, charge: Charge) -> AnyEvent | None:
     common: dict[str, Any] = {
         "event_id": event_id("payments", e.originator_id, e.originator_version),
         "dossier_id": charge.dossier_id,
@@ -34,3 +37,8 @@ def to_contract(e: Any, charge: Charge) -> AnyEvent | None:
             transaction_id=e.transaction_id,
         )
     return None
+
+
+def translator(app: Application[Any], *, trusted: bool = False) -> ReplayingTranslator:
+    """The relay's translator, and the replay's (``trusted``: nothing to skip here)."""
+    return ReplayingTranslator(app, charge_contract)

@@ -18,8 +18,8 @@ from uuid import UUID
 
 from services.postal.application import PostalApplication
 from services.postal.domain import Shipment
-from services.postal.index import ShipmentIndex
 from services.postal.operator_client import BookingRejected, BookingUnavailable, OperatorClient
+from services.postal.shipments_view import ShipmentsView
 from shared.pii import KeyRing, SealBroken, is_sealed
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class BookingLoop:
     def __init__(
         self,
         app: PostalApplication,
-        index: ShipmentIndex,
+        shipments: ShipmentsView,
         clients: dict[str, OperatorClient],
         pool: Any,
         keyring: KeyRing,
@@ -40,7 +40,7 @@ class BookingLoop:
     ) -> None:
         self.app = app
         self.keyring = keyring
-        self.index = index
+        self.shipments = shipments
         self.clients = clients
         self._pool = pool
         self.idle_s = idle_s
@@ -62,7 +62,7 @@ class BookingLoop:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_s)
 
     async def book_open(self) -> None:
-        await self.index.catch_up()
+        await self.shipments.catch_up()
         rows = await self._pool().fetch(
             "SELECT shipment_id FROM postal.shipments WHERE status = 'opened' ORDER BY opened_at LIMIT 100"
         )
@@ -70,7 +70,7 @@ class BookingLoop:
         due = [r["shipment_id"] for r in rows if self._not_before.get(r["shipment_id"], (0.0, 0))[0] <= now]
         await asyncio.gather(*(self._book_one(shipment_id) for shipment_id in due))
         if due:
-            await self.index.catch_up()
+            await self.shipments.catch_up()
 
     async def _book_one(self, shipment_id: UUID) -> None:
         async with self._slots:

@@ -18,8 +18,8 @@ from uuid import UUID
 import asyncpg
 
 from services.postal.application import PostalApplication
-from services.postal.index import ShipmentIndex
 from services.postal.notices import TrackingNotice
+from services.postal.shipments_view import ShipmentsView
 
 Outcome = Literal["applied", "no_change", "duplicate"]
 
@@ -35,15 +35,15 @@ class Applied:
 
 
 class WebhookInbox:
-    def __init__(self, app: PostalApplication, index: ShipmentIndex, pool: Any) -> None:
+    def __init__(self, app: PostalApplication, shipments: ShipmentsView, pool: Any) -> None:
         self.app = app
-        self.index = index
+        self.shipments = shipments
         self._pool = pool
 
     async def find(self, operator: str, tracking_number: str) -> UUID | None:
         found = await self._lookup(operator, tracking_number)
         if found is None:  # booked a moment ago? Look again even if another task caught up first
-            await self.index.catch_up()
+            await self.shipments.catch_up()
             found = await self._lookup(operator, tracking_number)
         return found
 
@@ -88,7 +88,7 @@ class WebhookInbox:
                 delivered_to=notice.delivered_to,
                 reason=notice.reason,
             )
-        await self.index.catch_up()
+        await self.shipments.catch_up()
         return Applied("applied" if changed else "no_change", shipment_id)
 
     async def keep_unmatched(

@@ -1,5 +1,5 @@
 """The postal process: HTTP API and webhooks, the consumers of intake's and processing's
-events, the booking loop, the shipments index and the relay."""
+events, the booking loop, the shipments view and the relay."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from services.postal.booking import BookingLoop
 from services.postal.config import PostalConfig
 from services.postal.handlers import on_intake_event, on_processing_event
 from services.postal.inbox import WebhookInbox
-from services.postal.index import ShipmentIndex
 from services.postal.operator_client import HttpOperatorClient, OperatorClient
+from services.postal.shipments_view import ShipmentsView
 from services.postal.tables import ensure_postal_tables
-from services.postal.translate import to_contract
+from services.postal.translate import translator
 from services.postal.webhook_api import build_webhook_router
 from shared.eventlog import (
     POSTAL_FROM_INTAKE,
@@ -25,7 +25,6 @@ from shared.eventlog import (
 )
 from shared.eventlog.consumer import all_in_one_savepoint
 from shared.eventlog.store import schema_ready
-from shared.eventlog.translator import ReplayingTranslator
 from shared.host.app_factory import service_app
 from shared.host.host import ServiceHost
 from shared.host.routes import include_flat
@@ -41,12 +40,12 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
     keyring = KeyRing(master_key_from_env())
     with schema_ready(settings.database_url, "postal"):  # replicas may start together
         application = PostalApplication(env=eventstore_env(settings.database_url, "postal"))
-    host.publish_from(application, ReplayingTranslator(application, to_contract))
+    host.publish_from(application, translator(application))
 
     def pool() -> asyncpg.Pool:
         return host.pool
 
-    index = ShipmentIndex(application, pool)
+    shipments = ShipmentsView(application, pool)
     clients: dict[str, OperatorClient] = {
         code: HttpOperatorClient(
             url,
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         )
         for code, url in config.operators.items()
     }
-    booking = BookingLoop(application, index, clients, pool, keyring)
+    booking = BookingLoop(application, shipments, clients, pool, keyring)
 
     async def create_tables() -> None:
         async with host.pool.acquire() as conn:
@@ -64,9 +63,9 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             await keyring.start(conn)
 
     host.setup.append(create_tables)
-    # Every replica keeps the index (its batches are serialised by a row lock on its position);
+    # Every replica keeps the shipments view (its batches are serialised by a row lock on its position);
     # one books at a time, so that no parcel is booked twice with its operator.
-    host.background.append(index.run)
+    host.background.append(shipments.run)
     host.exclusive("booking", booking.run)
     host.consume(
         TrackedConsumer(
@@ -86,7 +85,7 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
             schema="postal",
             pool=pool,
             handler=recipients,
-            prepare=all_in_one_savepoint(recipients),
+            apply=all_in_one_savepoint(recipients),
         )
     )
     app = service_app(
@@ -96,9 +95,9 @@ def create_app(settings: Settings | None = None, config: PostalConfig | None = N
         signed_paths=("/webhooks/postal/",),  # the operator signs the bytes it sent
     )
     include_flat(app, build_router(application, config, pool, booking.wake, keyring))
-    include_flat(app, build_webhook_router(WebhookInbox(application, index, pool), config))
+    include_flat(app, build_webhook_router(WebhookInbox(application, shipments, pool), config))
     app.state.host = host
     app.state.application = application
     app.state.booking = booking
-    app.state.index = index
+    app.state.shipments_view = shipments
     return app

@@ -23,7 +23,6 @@ RANK: dict[str, int] = {
     "failed": 5,
     "returned_to_sender": 6,
 }
-PROGRESS = frozenset({"accepted", "picked_up", "in_transit"})
 FINISHED = frozenset({"delivered", "returned_to_sender"})
 FAILURES = frozenset({"failed", "returned_to_sender"})
 

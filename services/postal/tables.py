@@ -6,7 +6,7 @@
   share figures. The clear ``full_name``, ``phone``, ``address`` columns are from before
   encryption and are no longer written.
 * ``shipments``: a read model of the shipment aggregates (by tracking number, by dossier, by
-  status), rebuilt from postal's own notification log by ``index.ShipmentIndex``.
+  status), rebuilt from postal's own notification log by ``shipments_view.ShipmentsView``.
 * ``webhook_receipts``: one row per operator notice applied; the unique key makes a replayed
   or duplicated notice a no-op, and the content hash tells a reused event id (other content).
 * ``unmatched_webhooks``: notices for a tracking number nobody knows, kept for inspection.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.application import Application
+
 from services.postal.domain import BookedEvent, Shipment, TrackedEvent
 from services.postal.status import FAILURES
 from shared.contracts import (
@@ -22,12 +24,13 @@ from shared.contracts import (
     ShipmentProgressed,
     event_id,
 )
+from shared.eventlog.translator import ReplayingTranslator
 
 # Tracking steps are reported by the operator, not by a person at the centre.
 OPERATOR_ACTOR = {"role": "postal_operator", "agency": "BUUCHINH", "channel": 3}
 
 
-def to_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
+def shipment_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
     common: dict[str, Any] = {
         "event_id": event_id("postal", e.originator_id, e.originator_version),
         "dossier_id": shipment.dossier_id,
@@ -67,3 +70,8 @@ def to_contract(e: Any, shipment: Shipment) -> AnyEvent | None:
             **tracked, status=e.status, reason=e.reason or "không rõ lý do / no reason given"
         )
     return ShipmentProgressed(**tracked, status=e.status)
+
+
+def translator(app: Application[Any], *, trusted: bool = False) -> ReplayingTranslator:
+    """The relay's translator, and the replay's (``trusted``: nothing to skip here)."""
+    return ReplayingTranslator(app, shipment_contract)

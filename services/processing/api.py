@@ -15,10 +15,10 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.forms import FORMS, render_form
 from services.processing.not_open import case_missing
-from services.processing.queues import QUEUES, work_queue
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
 from services.processing.views import case_view, history_view
+from services.processing.work_queues import QUEUES, work_queue
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError

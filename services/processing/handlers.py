@@ -18,7 +18,7 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
-from shared.eventlog.consumer import BatchHook, Handler, PoisonMessage
+from shared.eventlog.consumer import ApplyBatch, Handler, PoisonMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +56,15 @@ def on_intake_event(app: ProcessingApplication) -> Handler:
     return handle
 
 
-def open_received_cases(app: ProcessingApplication) -> BatchHook:
-    """The intake consumer's batch hook: all new cases of a pulled batch in one save.
+def open_received_cases(app: ProcessingApplication) -> ApplyBatch:
+    """The intake consumer's ``apply`` hook: all new cases of a pulled batch in one save.
 
     The cases live in the event store, not in the tracking transaction, exactly as with
     ``open_case``: if the batch then rolls back, its redelivery finds the cases open and opens
     nothing twice. The handler remains for what this could not open together.
     """
 
-    async def prepare(_: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
+    async def apply(_: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
         received = [e for e in events if isinstance(e, DossierReceived)]
         opened = (
             await asyncio.to_thread(app.open_cases, [_opening(e) for e in received]) if received else set()
@@ -72,7 +72,7 @@ def open_received_cases(app: ProcessingApplication) -> BatchHook:
         # The handler has nothing to do for other intake events: done as well.
         return [e.event_id for e in events if not isinstance(e, DossierReceived) or e.dossier_code in opened]
 
-    return prepare
+    return apply
 
 
 def _not_before(case: Case, meta: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from services.processing.api import build_router
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import on_intake_event, on_postal_event, open_received_cases
-from services.processing.queues import DDL, project_case_event, run_overdue_sweeper
 from services.processing.results import RESULT_PATH, build_results_router
+from services.processing.sweepers import run_overdue_sweeper
 from services.processing.translate import translator
+from services.processing.work_queues import DDL, project_case_event
 from shared.documents import PgDocumentStore, max_document_bytes
 from shared.documents.signing import signer_from_env
 from shared.eventlog import (
@@ -33,14 +34,14 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
     with schema_ready(settings.database_url, "processing"):  # replicas may start together
         application = ProcessingApplication(env=eventstore_env(settings.database_url, "processing"))
     host.publish_from(application, translator(application))
-    for spec, handler, prepare in (
+    for spec, handler, apply in (
         (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
         (PROCESSING_FROM_POSTAL, on_postal_event(application), None),
         (PROCESSING_QUEUES, project_case_event, all_in_one_savepoint(project_case_event)),
     ):
         host.consume(
             TrackedConsumer(
-                spec=spec, schema="processing", pool=lambda: host.pool, handler=handler, prepare=prepare
+                spec=spec, schema="processing", pool=lambda: host.pool, handler=handler, apply=apply
             )
         )
 

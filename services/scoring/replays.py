@@ -27,8 +27,8 @@ from typing import Any
 
 import asyncpg
 
-from services.ops.log_progress import apply_tick
 from services.ops.replay_parts import FOLD, READ, project_part, stored_events
+from services.ops.replay_progress import apply_tick
 from services.scoring.rebuild import Projection, replace_tables
 from shared.eventlog.singleton import NAMESPACE, lock_key
 

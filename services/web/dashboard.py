@@ -266,9 +266,6 @@ class RankRow:
     reason: str | None = None
 
 
-INDICATOR_KEYS = ("progress", "online_submission", "online_payment", "digitisation", "satisfaction")
-
-
 def _indicators(items: Sequence[Mapping[str, Any]]) -> list[IndicatorCell]:
     return [
         IndicatorCell(

@@ -115,9 +115,6 @@ class WorkingCalendar:
         """Whether the weekly office hours open on this weekday (ignoring holidays)."""
         return bool(self._weekly[day.weekday()])
 
-    def working_minutes_on(self, day: date) -> int:
-        return sum(end - start for start, end in self._spans(day)) // US_PER_MINUTE
-
     def day_off_reason(self, day: date) -> str | None:
         """Why a day that would normally be worked is off (holiday name or override reason)."""
         override = self._override_by_day.get(day)

@@ -22,7 +22,6 @@ from shared.contracts.registry import AnyEvent
 from shared.eventlog.topology import CONSUMERS, STREAM, SUBJECT_ROOT, ConsumerSpec
 
 SCHEMAS = "#/components/schemas/{model}"
-DOSSIER_ID = "the dossier's UUID: one dossier's whole history is one subject tree"
 
 
 def contract_classes() -> list[type[BaseModel]]:

@@ -11,14 +11,19 @@ that
   redeliver it after a back-off — FastStream's own default would *terminate* it
   (docs/pitfalls.md, "NATS and FastStream").
 
-A consumer whose handler writes elsewhere than the tracking connection (an event store) pays
-one transaction per message there, and every message costs a savepoint and an insert here. An
-optional batch hook (``prepare``) lets it do the work for the whole batch at once: it gets the
-batch's valid events this consumer has not processed yet, before the messages are handled one
-by one, and returns the ids of those whose effect it has put in place. Those are recorded in
-``processed_events`` with one statement and acked, without the handler; the others go the
-per-message way above. So a hook may give up on any event, or on all of them, and leave the
-verdict (poison or not) to the handler.
+A consumer gives the effect of its events in one or both of two forms:
+
+* ``handler``: one event at a time, in its own savepoint. A handler that writes elsewhere than
+  the tracking connection (an event store) pays one transaction per message there, and every
+  message costs a savepoint and an insert here.
+* ``apply``: a whole batch in the batch's transaction. The batch's valid events are first
+  recorded in ``processed_events`` with one statement (which also waits for, and then skips,
+  an event another replica is committing); ``apply`` gets those never seen before and returns
+  the ids of the ones whose effect it has put in place. Those are acked; the record of the
+  others is taken back and they go the per-message way above, through ``handler``. So
+  ``apply`` may give up on any event, or on all of them, and leave the verdict (poison or
+  not) to the handler. Without a handler, an event ``apply`` gives up on is offered to it
+  again alone, and dead-lettered if it gives up again.
 """
 
 from __future__ import annotations
@@ -48,9 +53,9 @@ class PoisonMessage(Exception):
 
 
 Handler = Callable[[asyncpg.Connection, AnyEvent], Awaitable[None]]
-# Like the handler, the hook runs inside the batch's transaction: whatever it raises rolls the
+# Like the handler, ``apply`` runs inside the batch's transaction: whatever it raises rolls the
 # batch back and has it redelivered, so it must leave per-event trouble to the handler instead.
-BatchHook = Callable[[asyncpg.Connection, list[AnyEvent]], Awaitable[Collection[str]]]
+ApplyBatch = Callable[[asyncpg.Connection, list[AnyEvent]], Awaitable[Collection[str]]]
 
 
 @dataclass
@@ -70,15 +75,17 @@ class TrackedConsumer:
         spec: ConsumerSpec,
         schema: str,
         pool: Callable[[], asyncpg.Pool],
-        handler: Handler,
+        handler: Handler | None = None,
+        apply: ApplyBatch | None = None,
         batch_size: int = 200,
-        prepare: BatchHook | None = None,
     ) -> None:
+        if handler is None and apply is None:
+            raise ValueError(f"consumer {spec.durable}: give a handler, an apply hook or both")
         self.spec = spec
         self.schema = schema
         self._pool = pool
         self.handler = handler
-        self.prepare = prepare
+        self.apply = apply
         self.batch_size = batch_size
         self.stats = ConsumerStats()
 
@@ -93,12 +100,11 @@ class TrackedConsumer:
             with self._spans(msgs, parsed) as spans:
                 try:
                     async with self._pool().acquire() as conn, conn.transaction():
-                        done = await self._prepare(conn, parsed)
-                        claimed = await self._claim(conn, msgs, parsed, done)
+                        done = await self._apply_batch(conn, msgs, parsed)
                         for i, (msg, event) in enumerate(zip(msgs, parsed, strict=True)):
-                            if isinstance(event, ValidationError) or event.event_id not in claimed:
+                            if isinstance(event, ValidationError) or event.event_id not in done:
                                 with spans.entered(i):
-                                    verdicts.append(await self._handle_one(conn, msg, event, done))
+                                    verdicts.append(await self._handle_one(conn, msg, event))
                             else:
                                 verdicts.append(True)
                 except Exception as exc:
@@ -134,69 +140,56 @@ class TrackedConsumer:
             ],
         )
 
-    async def _prepare(
-        self, conn: asyncpg.Connection, parsed: list[AnyEvent | ValidationError]
+    async def _apply_batch(
+        self, conn: asyncpg.Connection, msgs: list[Msg], parsed: list[AnyEvent | ValidationError]
     ) -> Collection[str]:
-        if self.prepare is None:
+        """Records the batch's valid events as processed and has ``apply`` put the new ones in
+        place; returns the ids that need nothing more than an ack (applied, or seen before)."""
+        if self.apply is None:
             return frozenset()
-        events = {e.event_id: e for e in parsed if not isinstance(e, ValidationError)}
-        if not events:
-            return frozenset()
-        # Redeliveries are left out so the hook never redoes what a committed batch did; the
-        # inserts into processed_events (_claim, _handle_one) stay the authority on what is fresh.
-        seen = await conn.fetch(
-            f"SELECT event_id FROM {self.schema}.processed_events WHERE consumer = $1 AND event_id = ANY($2)",
-            self.spec.durable,
-            list(events),
-        )
-        for row in seen:
-            del events[row["event_id"]]
-        if not events:
-            return frozenset()
-        return set(await self.prepare(conn, list(events.values())))
-
-    async def _claim(
-        self,
-        conn: asyncpg.Connection,
-        msgs: list[Msg],
-        parsed: list[AnyEvent | ValidationError],
-        done: Collection[str],
-    ) -> Collection[str]:
-        """Records the events the hook has done as processed, with one statement for them all;
-        returns their ids, or none if the database refuses one (each then goes the per-message
-        way, where only that one is dead-lettered)."""
         batch = [
             (msg, event)
             for msg, event in zip(msgs, parsed, strict=True)
-            if not isinstance(event, ValidationError) and event.event_id in done
+            if not isinstance(event, ValidationError)
         ]
         if not batch:
             return frozenset()
         try:
-            async with conn.transaction():
-                await self.record_processed(conn, batch)
+            async with conn.transaction():  # a savepoint: data the database refuses leaves no trace
+                fresh = await self._record_processed(conn, batch)
         except asyncpg.DataError:
-            return frozenset()
-        return {event.event_id for _, event in batch}
+            return frozenset()  # each goes the per-message way, where only the bad one is dead-lettered
+        new = {event.event_id: event for _, event in batch if event.event_id in fresh}
+        done = set(await self.apply(conn, list(new.values()))) if new else set()
+        left = [event_id for event_id in new if event_id not in done]
+        if left:
+            await conn.execute(
+                f"DELETE FROM {self.schema}.processed_events WHERE consumer = $1 AND event_id = ANY($2)",
+                self.spec.durable,
+                left,
+            )
+        self.stats.processed += len(new) - len(left)
+        self.stats.duplicates += len(batch) - len(new)
+        return {event.event_id for _, event in batch} - set(left)
 
-    async def record_processed(self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]) -> set[str]:
+    async def _record_processed(
+        self, conn: asyncpg.Connection, batch: list[tuple[Msg, AnyEvent]]
+    ) -> set[str]:
         """Records a batch's events as processed with one statement; returns the ids of those
         never seen before (the others are redeliveries, or repeats within the batch)."""
         seqs: dict[str, int | None] = {}
         for msg, event in batch:
             seqs.setdefault(event.event_id, self._seen(msg))
-        if not seqs:
-            return set()
+        # In one order: two replicas recording overlapping batches never wait on each other in a cycle.
+        ids = sorted(seqs)
         rows = await conn.fetch(
             f"INSERT INTO {self.schema}.processed_events (consumer, event_id, stream_seq)"
             " SELECT $1, * FROM unnest($2::text[], $3::bigint[]) ON CONFLICT DO NOTHING"
             " RETURNING event_id",
             self.spec.durable,
-            list(seqs),
-            list(seqs.values()),
+            ids,
+            [seqs[event_id] for event_id in ids],
         )
-        self.stats.processed += len(rows)
-        self.stats.duplicates += len(batch) - len(rows)
         return {row["event_id"] for row in rows}
 
     def _seen(self, msg: Msg) -> int | None:
@@ -209,7 +202,6 @@ class TrackedConsumer:
         conn: asyncpg.Connection,
         msg: Msg,
         event: AnyEvent | ValidationError,
-        done: Collection[str] = frozenset(),
     ) -> bool:
         seq = self._seen(msg)
         if isinstance(event, ValidationError):
@@ -228,8 +220,7 @@ class TrackedConsumer:
                 if not fresh:
                     self.stats.duplicates += 1
                     return True
-                if event.event_id not in done:
-                    await self.handler(conn, event)
+                await self.apply_one(conn, event)
         except PoisonMessage as exc:
             poison = str(exc)
         except asyncpg.DataError as exc:
@@ -240,6 +231,16 @@ class TrackedConsumer:
             return True
         await self._dead_letter(conn, msg, seq, f"rejected by handler: {poison}")
         return False
+
+    async def apply_one(self, conn: asyncpg.Connection, event: AnyEvent) -> None:
+        """The effect of one event on its own (a message on the per-message way, a redriven
+        dead letter): the handler, or without one, ``apply`` given just this event."""
+        if self.handler is not None:
+            await self.handler(conn, event)
+            return
+        assert self.apply is not None  # one of the two is required
+        if event.event_id not in set(await self.apply(conn, [event])):
+            raise PoisonMessage("the batch hook did not apply it, and the consumer has no handler")
 
     async def _dead_letter(self, conn: asyncpg.Connection, msg: Msg, seq: int | None, reason: str) -> None:
         self.stats.dead_lettered += 1
@@ -256,13 +257,13 @@ class TrackedConsumer:
         )
 
 
-def all_in_one_savepoint(handler: Handler) -> BatchHook:
-    """A batch hook for a handler that writes only through the tracking connection: the whole
+def all_in_one_savepoint(handler: Handler) -> ApplyBatch:
+    """An ``apply`` hook for a handler that writes only through the tracking connection: the whole
     batch is handled inside one savepoint instead of one each. If one event is poison, that
     savepoint is rolled back and the batch goes the per-message way, which dead-letters only
     that one; any other error is transient as usual."""
 
-    async def prepare(conn: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
+    async def apply(conn: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
         try:
             async with conn.transaction():
                 for event in events:
@@ -271,7 +272,7 @@ def all_in_one_savepoint(handler: Handler) -> BatchHook:
             return []
         return [event.event_id for event in events]
 
-    return prepare
+    return apply
 
 
 def _parse(msg: Msg) -> AnyEvent | ValidationError:

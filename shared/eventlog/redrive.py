@@ -4,7 +4,7 @@ Re-publishing the payload to the stream would hand it to every consumer of its s
 (and, with a new message id, past the duplicate window), so another consumer could fail on it
 and dead-letter it anew. Instead ops sends a core-NATS request on the consumer's own redrive
 subject (``topology.REDRIVE_PREFIX.<durable>``, not part of the stream); the service that owns
-the consumer answers it by running the stored payload through that consumer's handler, in one
+the consumer answers it by running the stored payload through that consumer (``apply_one``), in one
 transaction with its tracking (``processed_events``) and with the dead letter marked redriven.
 A second request for the same letter, or for an event processed meanwhile, changes nothing.
 Only the owner may subscribe to the subject (``nats_users``), so nobody else can answer.
@@ -46,9 +46,9 @@ class RedriveFailed(Exception):
 async def redrive_letter(
     consumer: TrackedConsumer, conn: asyncpg.Connection, letter_id: int
 ) -> dict[str, Any]:
-    """Runs dead letter ``letter_id`` of ``consumer`` through its handler; the outcome as a dict.
+    """Runs dead letter ``letter_id`` of ``consumer`` through it again; the outcome as a dict.
 
-    Outcomes: ``processed`` (the handler did its work now), ``already_processed`` (the event
+    Outcomes: ``processed`` (the consumer did its work now), ``already_processed`` (the event
     had been processed since: nothing to do), ``already_redriven``. Raises ``RedriveFailed``
     (``unknown_dead_letter``, ``still_failing``) and leaves the letter as it was.
     """
@@ -78,7 +78,7 @@ async def redrive_letter(
                     row["stream_seq"],
                 )
                 if fresh:
-                    await consumer.handler(conn, event)
+                    await consumer.apply_one(conn, event)
         except (PoisonMessage, asyncpg.DataError) as exc:
             raise RedriveFailed("still_failing", f"rejected by handler: {exc}") from exc
         await conn.execute(f"UPDATE {schema}.dead_letters SET redriven_at = now() WHERE id = $1", letter_id)

@@ -236,7 +236,3 @@ def subject_for(event_type: str, dossier_id: object) -> str:
     """
     service, _, rest = event_type.partition(".")
     return f"{SUBJECT_ROOT}.{service}.{dossier_id}.{rest}"
-
-
-def dossier_filter(dossier_id: object) -> str:
-    return f"{SUBJECT_ROOT}.*.{dossier_id}.>"

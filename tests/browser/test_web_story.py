@@ -287,12 +287,12 @@ async def _dead_letter(system: System) -> int:
     opening = next(
         c for c in system.host("processing").consumers if c.spec.durable == PROCESSING_FROM_INTAKE.durable
     )
-    fixed = opening.handler, opening.prepare
+    fixed = opening.handler, opening.apply
 
     async def buggy(_: asyncpg.Connection, event: AnyEvent) -> None:
         raise PoisonMessage(f"bug in the browser story: cannot open {event.event_type}")
 
-    opening.handler, opening.prepare = buggy, None
+    opening.handler, opening.apply = buggy, None
     try:
         procedure = next(p for p in load_catalogue().procedures if 1 in {int(c) for c in p.channels})
         received = await system.intake.post("/dossiers", json=receive_body(procedure.code))
@@ -301,6 +301,6 @@ async def _dead_letter(system: System) -> int:
             lambda: system.scoring.get("/ops/dead-letters"), lambda r: len(r.json()) >= 1, timeout=15
         )
     finally:
-        opening.handler, opening.prepare = fixed
+        opening.handler, opening.apply = fixed
     [found] = letters.json()
     return int(found["id"])

@@ -225,7 +225,7 @@ async def _seed(system: System) -> dict[str, list[str]]:
         assert r.status_code == 200, r.text
     from services.intake.forms import FORMS as INTAKE_FORMS
     from services.processing.forms import FORMS as PROCESSING_FORMS
-    from services.processing.queues import QUEUES
+    from services.processing.work_queues import QUEUES
 
     return {
         "dossier": codes,

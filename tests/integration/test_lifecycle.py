@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.processing.queues import sweep_overdue
+from services.processing.sweepers import sweep_overdue
 from shared.host.settings import Settings
 from tests.identity import AUDITOR, auth, officer
 from tests.system import APPLICANT, System, eventually, receive_body, running_system

@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import _opening, on_intake_event, open_received_cases
-from services.processing.queues import SYSTEM_ACTOR, _system_step
+from services.processing.sweepers import SYSTEM_ACTOR, system_step
 from shared.contracts import Actor, DossierReceived, SealedPersonalData
 from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
 from shared.eventlog.consumer import PoisonMessage, all_in_one_savepoint
@@ -115,7 +115,7 @@ async def processing(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Asyn
         schema="processing",
         pool=lambda: pool,
         handler=on_intake_event(app),
-        prepare=open_received_cases(app),
+        apply=open_received_cases(app),
     )
     yield Processing(app, pool, consumer, saves)
     await pool.close()
@@ -215,7 +215,7 @@ async def test_a_sweep_saves_its_steps_together_and_cases_that_refuse_are_left_a
     processing: Processing,
 ) -> None:
     events, codes = await opened(processing, 5)
-    mark = _system_step("mark_overdue")
+    mark = system_step("mark_overdue")
     processing.app.act(codes[0], mark)  # marked by an earlier sweep: the case refuses again
     processing.saves.clear()
 
@@ -230,7 +230,7 @@ async def test_a_sweep_raced_by_another_command_redoes_each_case_on_its_fresh_st
     processing: Processing,
 ) -> None:
     events, codes = await opened(processing, 3)
-    mark = _system_step("mark_overdue")
+    mark = system_step("mark_overdue")
     raced: list[str] = []
 
     def officer_assigns_meanwhile(case: Any) -> None:
@@ -268,7 +268,7 @@ async def test_a_tracking_only_handler_runs_the_batch_in_one_savepoint_and_isola
         schema="processing",
         pool=lambda: processing.pool,
         handler=record,
-        prepare=all_in_one_savepoint(record),
+        apply=all_in_one_savepoint(record),
     )
     clean = messages(events[:2] + events[3:])
     await consumer.handle_batch(cast(list[Msg], clean))
@@ -291,3 +291,54 @@ async def test_a_tracking_only_handler_runs_the_batch_in_one_savepoint_and_isola
     letters = await processing.pool.fetch("SELECT stream_seq, reason FROM processing.dead_letters")
     assert [(r["stream_seq"], r["reason"]) for r in letters] == [(12, "rejected by handler: refused")]
     assert consumer.stats.processed == 8 and consumer.stats.dead_lettered == 1
+
+
+async def test_a_consumer_with_only_an_apply_hook_tracks_applies_once_and_dead_letters_what_it_gives_up(
+    processing: Processing,
+) -> None:
+    # Scoring's shape: no per-event handler, the whole batch applied in its transaction.
+    await processing.pool.execute("CREATE TABLE processing.applied (dossier_code text PRIMARY KEY)")
+    events = [received(i) for i in range(4)]
+    refused = events[1].dossier_code
+    offered: list[list[str]] = []
+
+    async def apply(conn: asyncpg.Connection, batch: list[Any]) -> list[str]:
+        offered.append([e.dossier_code for e in batch])
+        kept = [e for e in batch if e.dossier_code != refused]
+        await conn.executemany(
+            "INSERT INTO processing.applied VALUES ($1)", [(e.dossier_code,) for e in kept]
+        )
+        return [e.event_id for e in kept]
+
+    consumer = TrackedConsumer(
+        spec=PROCESSING_FROM_INTAKE, schema="processing", pool=lambda: processing.pool, apply=apply
+    )
+    msgs = messages(events, first_seq=30)
+    await consumer.handle_batch(cast(list[Msg], msgs))
+
+    # The batch once, then the refused one alone; refused again, it is dead-lettered.
+    assert offered == [[e.dossier_code for e in events], [refused]]
+    assert [m.answers for m in msgs] == [["ack"], ["term"], ["ack"], ["ack"]]
+    applied = await processing.pool.fetch("SELECT dossier_code FROM processing.applied")
+    assert sorted(r["dossier_code"] for r in applied) == sorted(
+        e.dossier_code for i, e in enumerate(events) if i != 1
+    )
+    tracked = await processing.pool.fetch("SELECT stream_seq FROM processing.processed_events ORDER BY 1")
+    assert [r["stream_seq"] for r in tracked] == [30, 32, 33]
+    letters = await processing.pool.fetch("SELECT stream_seq, reason FROM processing.dead_letters")
+    assert [r["stream_seq"] for r in letters] == [31]
+    assert "no handler" in letters[0]["reason"]
+    assert (consumer.stats.processed, consumer.stats.dead_lettered) == (3, 1)
+
+    # Redelivered: the applied ones are acked as duplicates and never offered again.
+    offered.clear()
+    again = messages([events[0], events[2], events[3]], first_seq=40)
+    await consumer.handle_batch(cast(list[Msg], again))
+    assert offered == []
+    assert [m.answers for m in again] == [["ack"]] * 3
+    assert consumer.stats.duplicates == 3
+
+
+def test_a_consumer_needs_a_handler_or_an_apply_hook() -> None:
+    with pytest.raises(ValueError, match="handler"):
+        TrackedConsumer(spec=PROCESSING_FROM_INTAKE, schema="processing", pool=lambda: cast(Any, None))

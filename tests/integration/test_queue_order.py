@@ -11,7 +11,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from services.processing.queues import DDL, CaseNotYetQueued, project_case_event
+from services.processing.work_queues import DDL, CaseNotYetQueued, project_case_event
 from shared.contracts import Actor, CaseOpened, OfficerAssigned
 from shared.eventlog import PoisonMessage
 

@@ -46,12 +46,12 @@ async def _letters(system: System) -> list[dict[str, Any]]:
 async def test_redrive_runs_only_the_failed_consumer_again(system: System, database_url: str) -> None:
     # A bug in processing's intake handler: every received dossier is refused as poison.
     opening = _consumer(system, "processing", PROCESSING_FROM_INTAKE.durable)
-    fixed_handler, fixed_prepare = opening.handler, opening.prepare
+    fixed_handler, fixed_apply = opening.handler, opening.apply
 
     async def buggy(_: asyncpg.Connection, event: AnyEvent) -> None:
         raise PoisonMessage(f"bug: cannot open {event.event_type}")
 
-    opening.handler, opening.prepare = buggy, None
+    opening.handler, opening.apply = buggy, None
     procedure = next(p for p in load_catalogue().procedures if 1 in {int(c) for c in p.channels})
     received = await system.intake.post("/dossiers", json=receive_body(procedure.code))
     assert received.status_code == 201, received.text
@@ -72,7 +72,7 @@ async def test_redrive_runs_only_the_failed_consumer_again(system: System, datab
 
     # Fixed: re-driven through processing's consumer alone. The stream gets nothing new, so
     # scoring (which had counted the dossier) sees nothing again and no other letter appears.
-    opening.handler, opening.prepare = fixed_handler, fixed_prepare
+    opening.handler, opening.apply = fixed_handler, fixed_apply
     messages, scoring_seen = (
         await _stream_messages(system),
         scoring.stats.processed + scoring.stats.duplicates,

@@ -78,7 +78,7 @@ def test_every_procedure_has_a_source_and_exactly_one_time(catalogue: Catalogue)
 
 
 def test_same_day_procedures_and_policies(catalogue: Catalogue) -> None:
-    same_day = [p for p in catalogue.procedures if p.is_same_day]
+    same_day = [p for p in catalogue.procedures if p.same_day]
     assert len(same_day) >= 2
     assert all(p.same_day_cutoff == "15:00" for p in same_day)
     policies = {catalogue.supplement_policy(p.code) for p in catalogue.procedures}

@@ -287,7 +287,7 @@ def test_a_delivery_opened_from_a_late_entered_result_keeps_its_reason() -> None
     from datetime import UTC, datetime
 
     from services.postal.application import PostalApplication
-    from services.postal.translate import to_contract
+    from services.postal.translate import shipment_contract
 
     app = PostalApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     app.open_shipment(
@@ -302,7 +302,7 @@ def test_a_delivery_opened_from_a_late_entered_result_keeps_its_reason() -> None
 
     shipment = app.repository.get(shipment_id_for("000.00.01.H99-260302-0002", "delivery"))
     opened = next(iter(app.events.get(shipment.id)))
-    contract = to_contract(opened, shipment)
+    contract = shipment_contract(opened, shipment)
     assert contract is not None and contract.backdate_reason == OUTAGE_REASON
 
 

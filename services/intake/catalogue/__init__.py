@@ -117,10 +117,6 @@ class Catalogue(_Frozen):
         proc = self.procedure(code)
         return proc.supplement_policy or self.department(proc.department).supplement_policy
 
-    def procedures_of(self, department: str) -> tuple[Procedure, ...]:
-        self.department(department)
-        return tuple(p for p in self.procedures if p.department == department)
-
 
 def _require_unique(what: str, values: list[str]) -> None:
     seen: set[str] = set()

@@ -203,11 +203,3 @@ class Procedure(_Frozen):
         total = sum(shares.values())
         if total != self.legal_days:
             raise ValueError(f"{self.code}: agency shares sum to {total}, legal_days is {self.legal_days}")
-
-    @property
-    def is_same_day(self) -> bool:
-        return self.same_day
-
-    @property
-    def is_inter_agency(self) -> bool:
-        return self.agency_shares is not None

@@ -26,7 +26,7 @@ NAME = "shipments"
 log = logging.getLogger(__name__)
 
 
-class ShipmentIndex:
+class ShipmentsView:
     def __init__(
         self, app: PostalApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500
     ) -> None:
@@ -69,7 +69,7 @@ class ShipmentIndex:
             try:
                 await self.catch_up()
             except Exception:  # PostgreSQL down or restarting: the next round catches up
-                log.warning("postal index: catching up failed; retrying", exc_info=True)
+                log.warning("postal shipments view: catching up failed; retrying", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
 
