@@ -4,16 +4,15 @@ intake's own log, so that no filing is ever missing from it.
 The dossier's events are the record; ``intake.online_filings`` only finds them. A request that
 saved an event writes its row at once (the citizen sees their filing in the list they are sent
 to), but a crash between the event's commit and that write would leave the filing out of both
-lists. So the table is also kept by tailing intake's notification log from a saved position,
-like postal's shipments index: at start (before the service answers) and every few seconds.
+lists. So the table is also kept by tailing intake's notification log from a saved position
+(``shared/eventlog/log_tail.py``, as postal's shipments view is): at start (before the service
+answers) and every few seconds.
 Every write is guarded by the dossier's version, so the request's write and the tail's may come
 in either order and the row ends as the newest event says.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from services.intake.application import IntakeApplication
 from services.intake.domain import Dossier, dossier_id_for
+from shared.eventlog.log_tail import LogTail
 
 log = logging.getLogger(__name__)
 
@@ -140,52 +140,20 @@ def _may_change_a_row(notification: Any) -> bool:
     return not isinstance(state, dict) or state.get("online") is not None
 
 
-class OnlineFilingIndex:
+class OnlineFilingIndex(LogTail):
+    """Tailed every few seconds: the requests write their own rows first."""
+
     def __init__(
         self, app: IntakeApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500
     ) -> None:
-        self.app = app
-        self._pool = pool
-        self.batch_size = batch_size
-        self._lock = asyncio.Lock()
-
-    async def catch_up(self) -> int:
-        """Applies the log's events after the saved position; returns how many it read."""
-        async with self._lock:
-            total = 0
-            while True:
-                async with self._pool().acquire() as conn, conn.transaction():
-                    after = await conn.fetchval(
-                        "SELECT position FROM intake.index_position WHERE name = $1 FOR UPDATE", NAME
-                    )
-                    last, events = await asyncio.to_thread(self._read, int(after or 0))
-                    if last == int(after or 0):
-                        return total
-                    for e in events:
-                        await _apply(conn, e)
-                    await conn.execute(
-                        "INSERT INTO intake.index_position (name, position) VALUES ($1, $2)"
-                        " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-                        NAME,
-                        last,
-                    )
-                    total += len(events)
-
-    def _read(self, after: int) -> tuple[int, list[Any]]:
-        # Without a topic filter the position would have to step over every other event too;
-        # with it, the last id read is that of the last matching notification.
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=self.batch_size, topics=TOPICS, inclusive_of_start=False
+        super().__init__(
+            app,
+            pool,
+            schema="intake",
+            name=NAME,
+            apply=_apply,
+            topics=TOPICS,
+            wanted=_may_change_a_row,
+            batch_size=batch_size,
+            every_s=5.0,
         )
-        events = [self.app.mapper.to_domain_event(n) for n in notifications if _may_change_a_row(n)]
-        return (notifications[-1].id if notifications else after), events
-
-    async def run(self, stop: asyncio.Event, every_s: float = 5.0) -> None:
-        """The safety net behind the requests' own writes (a crash in between, another replica)."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_s)
-            try:
-                await self.catch_up()
-            except Exception:
-                log.warning("intake: catching up the online filings failed; retrying", exc_info=True)

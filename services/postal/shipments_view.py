@@ -9,8 +9,6 @@ calls ``catch_up`` first.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,58 +18,22 @@ import asyncpg
 from services.postal.application import PostalApplication
 from services.postal.domain import BookedEvent, Shipment, TrackedEvent
 from services.postal.status import FAILURES
+from shared.eventlog.log_tail import LogTail
 
 NAME = "shipments"
 
 log = logging.getLogger(__name__)
 
 
-class ShipmentsView:
+class ShipmentsView(LogTail):
+    """Tailed twice a second: booking and webhooks read it right after their own writes."""
+
     def __init__(
         self, app: PostalApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500
     ) -> None:
-        self.app = app
-        self._pool = pool
-        self.batch_size = batch_size
-        self._lock = asyncio.Lock()
-
-    async def catch_up(self) -> int:
-        async with self._lock:
-            total = 0
-            while True:
-                async with self._pool().acquire() as conn, conn.transaction():
-                    after = await conn.fetchval(
-                        "SELECT position FROM postal.index_position WHERE name = $1 FOR UPDATE", NAME
-                    )
-                    last, events = await asyncio.to_thread(self._read, int(after or 0))
-                    if not events:
-                        return total
-                    for e in events:
-                        await _apply(conn, e)
-                    await conn.execute(
-                        "INSERT INTO postal.index_position (name, position) VALUES ($1, $2)"
-                        " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-                        NAME,
-                        last,
-                    )
-                    total += len(events)
-
-    def _read(self, after: int) -> tuple[int, list[Any]]:
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False
+        super().__init__(
+            app, pool, schema="postal", name=NAME, apply=_apply, batch_size=batch_size, every_s=0.5
         )
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
-        return (notifications[-1].id if notifications else after), events
-
-    async def run(self, stop: asyncio.Event, every_s: float = 0.5) -> None:
-        """A safety net: writers call ``catch_up`` themselves; this covers other replicas' writes."""
-        while not stop.is_set():
-            try:
-                await self.catch_up()
-            except Exception:  # PostgreSQL down or restarting: the next round catches up
-                log.warning("postal shipments view: catching up failed; retrying", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_s)
 
 
 async def _apply(conn: asyncpg.Connection, e: Any) -> None:
