@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Recording
 
 from services.intake.domain import Dossier, dossier_id_for
 
@@ -25,14 +27,20 @@ class IntakeApplication(Application[Any]):
         second. A registration the domain rejects gets its exception back and is left out;
         if the save itself fails, every dossier in it fails together and none is stored.
         """
+        return self.register_many_recorded(registrations)[0]
+
+    def register_many_recorded(
+        self, registrations: list[dict[str, Any]]
+    ) -> tuple[list[Dossier | Exception], list[Recording[UUID]]]:
+        """``register_many``, and the recordings of the events saved (their notification ids)."""
         results: list[Dossier | Exception] = []
         for fields in registrations:
             try:
                 results.append(Dossier(**fields))
             except Exception as exc:  # noqa: BLE001 - handed back to its own request
                 results.append(exc)
-        self.save(*(r for r in results if isinstance(r, Dossier)))
-        return results
+        recordings = self.save(*(r for r in results if isinstance(r, Dossier)))
+        return results, recordings
 
     def complete(
         self,

@@ -26,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import RecordConflictError, Recording
 
 from services.intake.application import IntakeApplication
 from services.intake.codes import (
@@ -44,7 +45,8 @@ from services.intake.codes import (
     release_keys,
 )
 from services.intake.domain import Dossier, dossier_id_for
-from shared.contracts import PersonalData
+from services.intake.translate import intake_contract
+from shared.contracts import AnyEvent, PersonalData
 from shared.pii import KeyRing
 from shared.signals.tracing import current_traceparent, linked
 
@@ -58,6 +60,9 @@ DEFAULT_LEASE_S = 30.0
 STEPS = ("claim", "claimed", "saved")
 
 log = logging.getLogger(__name__)
+
+# (notification id, contract or None) of one commit, and traceparents by event id -> published?
+Publish = Callable[[list[tuple[int, AnyEvent | None]], dict[str, str]], Awaitable[bool]]
 
 
 @dataclass
@@ -90,6 +95,8 @@ class GroupCommitter:
         self._worker: asyncio.Task[None] | None = None
         # Fault injection for tests: called with each of STEPS; what it raises fails that step.
         self.fault: Callable[[str], None] | None = None
+        # The relay's ``publish_committed``: set once the service publishes (None: relay only).
+        self.publish: Publish | None = None
 
     async def register(
         self,
@@ -153,13 +160,15 @@ class GroupCommitter:
         try:
             self._step("claimed")
             with linked(traces):
-                results = await self._save(fresh, registrations[: len(fresh)])
+                results, recordings = await self._save(fresh, registrations[: len(fresh)])
                 for registration in registrations[len(fresh) :]:  # one by one: rare, and may conflict
                     results.append(await self._save_alone(registration))
             self._step("saved")
         except BaseException:
             await self._expire([p.key for p in saving if p.key])
             raise
+        # Published before the answers: a client's next step on its dossier is published after it.
+        await self._publish(recordings, results, traces)
         refused = [p.key for p, r in zip(saving, results, strict=True) if p.key and isinstance(r, Exception)]
         if refused:
             async with self._pool().acquire() as conn:
@@ -173,16 +182,44 @@ class GroupCommitter:
 
     async def _save(
         self, fresh: list[_Pending], registrations: list[dict[str, Any]]
-    ) -> list[Dossier | KeyTaken | Exception]:
+    ) -> tuple[list[Dossier | KeyTaken | Exception], list[Recording[UUID]]]:
+        """The batch's results, and the recordings of its events (none when saved one by one)."""
         if not fresh:
-            return []
+            return [], []
         try:
-            return list(await asyncio.to_thread(self.app.register_many, registrations))
+            results, recordings = await asyncio.to_thread(self.app.register_many_recorded, registrations)
+            return list(results), recordings
         except RecordConflictError:
             # A retry saved one of these under its claim's code while this save was slow: the
             # batch is rolled back whole, so each is saved alone and that one is found stored.
             log.warning("intake: a dossier of a batch was saved meanwhile by a retry; saving one by one")
-            return [await self._save_alone(r) for r in registrations]
+            return [await self._save_alone(r) for r in registrations], []
+
+    async def _publish(
+        self,
+        recordings: list[Recording[UUID]],
+        results: list[Dossier | KeyTaken | Exception],
+        traces: dict[UUID, str | None],
+    ) -> None:
+        """Hands the batch's receipts to the relay to publish now (``OutboxRelay.publish_committed``):
+        the relay need not read, decode and translate them again. Anything that goes wrong here
+        only leaves them to the relay, which reads them from PostgreSQL as before."""
+        if self.publish is None or not recordings:
+            return
+        try:
+            dossiers = {r.id: r for r in results if isinstance(r, Dossier)}
+            committed: list[tuple[int, AnyEvent | None]] = []
+            headers: dict[str, str] = {}
+            for recording in recordings:
+                event = recording.domain_event
+                contract = intake_contract(event, dossiers[event.originator_id])
+                committed.append((recording.notification.id, contract))
+                traceparent = traces.get(event.originator_id)
+                if contract is not None and traceparent:
+                    headers[contract.event_id] = traceparent
+            await self.publish(committed, headers)
+        except Exception:
+            log.warning("intake: publishing a batch directly failed; the relay publishes it", exc_info=True)
 
     async def _save_alone(self, registration: dict[str, Any]) -> Dossier | KeyTaken | Exception:
         try:

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 # Added to the publish latency (the end-to-end target is 250 ms at p99); see ``_tail``.
 COALESCE_S = 0.005
+# A writer's own publish (``publish_committed``) waits at most this long for NATS, then leaves
+# the batch to the relay and publishes nothing itself for a while.
+DIRECT_TIMEOUT_S = float(os.environ.get("MOTCUA_DIRECT_PUBLISH_TIMEOUT_S", "0.5"))
+DIRECT_PAUSE_S = 5.0
 
 # How often the relay looks at the stream (re-created? tail lost?) and moves its checkpoint.
 HEAL_CHECK_S = float(os.environ.get("MOTCUA_RELAY_CHECK_S", "1.0"))
@@ -66,6 +70,17 @@ class Mark:
     position: int
     published: int
     stream_seq: int
+
+
+@dataclass
+class _Direct:
+    """Notifications a writer publishes itself right after its commit (``publish_committed``):
+    the relay does not read them; it moves past them once they are acknowledged."""
+
+    last: int
+    done: bool = False
+    contracts: int = 0
+    stream_seq: int = 0
 
 
 class OutboxRelay:
@@ -105,6 +120,11 @@ class OutboxRelay:
         self.heals = 0
         self.last_heal: str | None = None
         self._traces: dict[str, str] = {}  # event id -> traceparent, from read to publish
+        # first notification id -> a range its writer publishes itself (this process only)
+        self._direct: dict[int, _Direct] = {}
+        self._running = False  # this replica holds the relay's lock and tails the log
+        self._direct_paused_until = 0.0  # after a failed direct publish, the relay does it all
+        self.published_directly = 0  # contracts their writers published (this process, since start)
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -173,6 +193,7 @@ class OutboxRelay:
         )
         self._position = position
         self._marks.clear()
+        self._direct.clear()
         await self._save_position(position, self._published)
         await self._save_checkpoint()
 
@@ -185,14 +206,14 @@ class OutboxRelay:
             self._checkpoint.published,
         )
 
-    def _read_batch(self, after: int) -> tuple[int, int, list[AnyEvent]]:
+    def _read_batch(self, after: int, stop: int | None = None) -> tuple[int, int, list[AnyEvent]]:
         """Reads and translates the next batch (in a thread: both may touch the database).
 
         Returns the last notification id read (``after`` if none), how many were read, and the
         events to publish.
         """
         notifications: Sequence[Notification] = self.app.recorder.select_notifications(
-            start=after, limit=self.batch_size, inclusive_of_start=False
+            start=after, limit=self.batch_size, stop=stop, inclusive_of_start=False
         )
         contracts = []
         for notification in notifications:
@@ -217,7 +238,17 @@ class OutboxRelay:
                 await self._load()
             position = self._position
             assert position is not None
-            last, count, contracts = await asyncio.to_thread(self._read_batch, position)
+            for first in [f for f in self._direct if f <= position]:
+                del self._direct[first]  # read and published by the relay before it was claimed
+            if position + 1 in self._direct:
+                moved = await self._pass_direct(position)
+                if not moved:
+                    return total  # still in flight: its writer wakes the relay when acknowledged
+                total += moved
+                continue
+            claimed = [f for f in self._direct if f > position]
+            stop = min(claimed) - 1 if claimed else None
+            last, count, contracts = await asyncio.to_thread(self._read_batch, position, stop)
             if count:
                 seq = await self._publish(contracts)
                 # Counted only once saved: a save that fails (PostgreSQL restarting) has the
@@ -231,8 +262,63 @@ class OutboxRelay:
                 if self._last_seq:
                     self._marks.append(Mark(last, self._published, self._last_seq))
             total += count
-            if count < self.batch_size:
+            if count < self.batch_size and (stop is None or last < stop):
                 return total
+
+    async def _pass_direct(self, position: int) -> int:
+        """Moves past the acknowledged ranges its writers published, from ``position`` on;
+        returns how many notifications that covers (0 while the next one is in flight)."""
+        covered, published, seq = position, self._published, self._last_seq
+        while (entry := self._direct.get(covered + 1)) is not None and entry.done:
+            del self._direct[covered + 1]
+            covered, published, seq = entry.last, published + entry.contracts, max(seq, entry.stream_seq)
+        if covered == position:
+            return 0
+        self._last_seq = seq
+        await self._save_position(covered, published)
+        self._position, self._published = covered, published
+        if self._last_seq:
+            self._marks.append(Mark(covered, published, self._last_seq))
+        return covered - position
+
+    async def publish_committed(
+        self, committed: Sequence[tuple[int, AnyEvent | None]], traces: dict[str, str] | None = None
+    ) -> bool:
+        """A writer's own publish of what it just committed: (notification id, contract or
+        None for an internal event) in id order, one transaction's contiguous ids. Saves the
+        relay reading, decoding and translating them again; the relay stays the recovery: it
+        publishes whatever this does not (False: not published here, the relay will).
+
+        Only while this replica tails the log; a failure leaves them to the relay and pauses
+        the direct path for a few seconds (NATS slow or away: the writer must not wait on it).
+        """
+        if not committed or not self._running or self._position is None:
+            return False
+        if time.monotonic() < self._direct_paused_until:
+            return False
+        first, last = committed[0][0], committed[-1][0]
+        if first <= self._position or last - first + 1 != len(committed):
+            return False
+        entry = _Direct(last)
+        self._direct[first] = entry
+        contracts = [c for _, c in committed if c is not None]
+        if traces:
+            self._traces.update(traces)
+        try:
+            seq = await asyncio.wait_for(self._publish(contracts), timeout=DIRECT_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - the relay publishes them from PostgreSQL
+            log.warning("relay %s: a writer's own publish failed; the relay publishes it", self.name)
+            self._direct_paused_until = time.monotonic() + DIRECT_PAUSE_S
+            if self._direct.get(first) is entry:
+                del self._direct[first]
+            self._wake.set()
+            return False
+        if self._direct.get(first) is not entry:  # a heal or a new term dropped it meanwhile
+            return False
+        entry.done, entry.contracts, entry.stream_seq = True, len(contracts), seq
+        self.published_directly += len(contracts)
+        self._wake.set()
+        return True
 
     async def _publish(self, contracts: list[AnyEvent]) -> int:
         """Publishes concurrently (the position is saved only once all are acked); returns the
@@ -315,6 +401,7 @@ class OutboxRelay:
 
     async def _heal(self, reason: str, created: str) -> str:
         was = self._position
+        self._direct.clear()  # published to the stream that was lost: read again from PostgreSQL
         self._position, self._published = self._checkpoint.position, self._checkpoint.published
         self._last_seq = 0
         self._marks.clear()
@@ -342,6 +429,7 @@ class OutboxRelay:
         return {
             "position": self._position,
             "published": self._published,
+            "published_directly": self.published_directly,
             "checkpoint": self._checkpoint.position,
             "stream_created": self._stream_created,
             "heals": self.heals,
@@ -399,11 +487,15 @@ class OutboxRelay:
         """
         self._position = None
         self._marks.clear()
+        self._direct.clear()
         self._next_check = 0.0
         listener = asyncio.create_task(self._listen(stop))
+        self._running = True
         try:
             await self._tail(stop)
         finally:
+            self._running = False
+            self._direct.clear()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
