@@ -97,6 +97,7 @@ class GroupCommitter:
         self.fault: Callable[[str], None] | None = None
         # The relay's ``publish_committed``: set once the service publishes (None: relay only).
         self.publish: Publish | None = None
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def register(
         self,
@@ -167,8 +168,12 @@ class GroupCommitter:
         except BaseException:
             await self._expire([p.key for p in saving if p.key])
             raise
-        # Published before the answers: a client's next step on its dossier is published after it.
-        await self._publish(recordings, results, traces)
+        # Published beside the next batch's commit, not before it: the relay moves past these
+        # notifications only once they are acknowledged, so nothing later overtakes them.
+        if self.publish is not None and recordings:
+            task = asyncio.create_task(self._publish(recordings, results, traces))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
         refused = [p.key for p, r in zip(saving, results, strict=True) if p.key and isinstance(r, Exception)]
         if refused:
             async with self._pool().acquire() as conn:
@@ -204,7 +209,7 @@ class GroupCommitter:
         """Hands the batch's receipts to the relay to publish now (``OutboxRelay.publish_committed``):
         the relay need not read, decode and translate them again. Anything that goes wrong here
         only leaves them to the relay, which reads them from PostgreSQL as before."""
-        if self.publish is None or not recordings:
+        if self.publish is None:
             return
         try:
             dossiers = {r.id: r for r in results if isinstance(r, Dossier)}

@@ -54,7 +54,7 @@ async def _intake_messages(nats_url: str) -> list[bytes]:
         while True:
             try:
                 batch = await sub.fetch(500, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nats-py raises either
                 return found
             found.extend(m.data for m in batch)
             for m in batch:
