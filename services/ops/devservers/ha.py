@@ -29,8 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.eventlog.nats_users import ADMIN_USER
-from shared.runtime.servers import (
+from services.ops.devservers.servers import (
     HOST,
     PG_SUPERUSER,
     STARTUP_TIMEOUT,
@@ -53,6 +52,7 @@ from shared.runtime.servers import (
     nats_passwords,
     start_postgres,
 )
+from shared.eventlog.nats_users import ADMIN_USER
 
 __all__ = ["NatsCluster", "PostgresPair", "start_nats_cluster", "start_postgres_pair"]
 

@@ -13,7 +13,7 @@ Layout of a data folder (default ``.data/`` in the repository)::
     pg/            PGDATA (or a symlink to it, see "root" below)
     pg.log         PostgreSQL's log (and pg_ctl's messages)
     nats/          nats.conf, nats.log, and the JetStream store (nats/jetstream/)
-    dev-secrets.json  generated passwords of the NATS users (``shared/runtime/dev_secrets.py``)
+    dev-secrets.json  generated passwords of the NATS users (``shared/host/dev_secrets.py``)
 
 NATS runs with one user per service and an ``ops`` user (``shared/eventlog/nats_users.py``), their
 passwords generated once per data folder. ``RunningServers.nats_url`` carries the ``ops``
@@ -71,8 +71,8 @@ from types import FrameType
 from typing import Any, ClassVar, TextIO
 
 from shared.eventlog.nats_users import ADMIN_USER, USERS, authorization_block, strip_credentials
-from shared.runtime.dev_secrets import FILE_NAME as DEV_SECRETS_FILE
-from shared.runtime.dev_secrets import dev_secret
+from shared.host.dev_secrets import FILE_NAME as DEV_SECRETS_FILE
+from shared.host.dev_secrets import dev_secret
 
 __all__ = [
     "RunningServers",
@@ -361,7 +361,7 @@ def _start(
         raise ServersError(
             f"servers on {run_dir} are already running, owned by pid {owner}: "
             f"NATS_URL={nats_url} DATABASE_URL={database_url}. "
-            f"Use them through the environment, or stop them: python -m shared.runtime.servers down "
+            f"Use them through the environment, or stop them: python -m services.ops.devservers down "
             f"--data-dir {shlex.quote(str(base))}"
         )
 
@@ -591,7 +591,7 @@ def _launch_nats(
     cluster: str = "",
     passwords: dict[str, str] | None = None,
 ) -> _NatsProcess:
-    """``cluster``: a ``cluster { ... }`` block (a node of ``shared/runtime/ha.py``'s cluster,
+    """``cluster``: a ``cluster { ... }`` block (a node of ``services/ops/devservers/ha.py``'s cluster,
     whose nodes share ``passwords``)."""
     nats_dir = run_dir / "nats"
     _mkdir(nats_dir)
@@ -636,7 +636,7 @@ def _write_nats_config(
     config.touch(mode=0o600)
     config.chmod(0o600)
     config.write_text(
-        "# Written by shared/runtime/servers.py at every start; edits are overwritten.\n"
+        "# Written by services/ops/devservers/servers.py at every start; edits are overwritten.\n"
         f"server_name: {json.dumps(server_name)}\n"
         f'listen: "{HOST}:{port}"\n'
         f'http: "{HOST}:{monitor_port}"\n'
@@ -819,7 +819,7 @@ def _initdb(bindir: Path, pgdata: Path, user: _OsUser | None, *, no_sync: bool) 
     try:
         _run_pg(bindir, "initdb", args, user, timeout=120)
         with open(staging / "postgresql.conf", "a") as conf:
-            conf.write("\n# motcua: settings managed by shared/runtime/servers.py\ninclude 'motcua.conf'\n")
+            conf.write("\n# motcua: settings managed by services/ops/devservers\ninclude 'motcua.conf'\n")
         if pgdata.exists():
             pgdata.rmdir()
         staging.rename(pgdata)
@@ -842,7 +842,7 @@ def _write_pg_config(pgdata: Path, port: int, user: _OsUser | None) -> None:
     path = pgdata / "motcua.conf"
     settings = {**PG_SETTINGS, "port": str(port)}
     path.write_text(
-        "# Written by shared/runtime/servers.py at every start; edits are overwritten.\n"
+        "# Written by services/ops/devservers/servers.py at every start; edits are overwritten.\n"
         + "".join(f"{key} = {value}\n" for key, value in settings.items())
     )
     if user is not None:
@@ -1377,12 +1377,12 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 def _default_data_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / ".data"
+    return Path(__file__).resolve().parents[3] / ".data"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m shared.runtime.servers",
+        prog="python -m services.ops.devservers",
         description="Start or stop the embedded NATS (JetStream) and PostgreSQL servers.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1456,7 +1456,3 @@ def _cli_status(data_dir: Path) -> int:
     print(f"NATS_URL={shlex.quote(nats_url)}")
     print(f"DATABASE_URL={shlex.quote(str((state.get('postgres') or {}).get('url', '')))}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
