@@ -6,9 +6,9 @@ the bench and the fault suite. Nothing in production imports this package.
 
 from __future__ import annotations
 
+from services.ops.devservers.folder import ServersError
 from services.ops.devservers.servers import (
     RunningServers,
-    ServersError,
     recorded_urls,
     remove_data,
     servers_from_env_or_start,

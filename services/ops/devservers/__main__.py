@@ -1,7 +1,7 @@
-"""``python -m services.ops.devservers up|down|status|clean`` (the Makefile's ``clean-data``)."""
+"""``python -m services.ops.devservers up|down|status|clean``: see ``cli.py``."""
 
 import sys
 
-from services.ops.devservers.servers import main
+from services.ops.devservers.cli import main
 
 sys.exit(main())
