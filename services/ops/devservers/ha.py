@@ -148,11 +148,8 @@ class NatsCluster:
     def credentials(self, service: str) -> dict[str, str]:
         return {"NATS_USER": service, "NATS_PASSWORD": self.passwords[service]}
 
-    def node_names(self) -> list[str]:
-        return [node.name for node in self.nodes]
-
     def index_of(self, server_name: str) -> int:
-        return self.node_names().index(server_name)
+        return [node.name for node in self.nodes].index(server_name)
 
     def _cluster_block(self, node: _Node) -> str:
         routes = [f"nats-route://{HOST}:{other.route_port}" for other in self.nodes if other is not node]
@@ -210,10 +207,6 @@ class NatsCluster:
         if wait:
             self._wait([node])
 
-    def alive(self, index: int) -> bool:
-        process = self.nodes[index].process
-        return process is not None and process.process.poll() is None
-
     def stop(self) -> None:
         with self._mutex:
             if self._stopped:
@@ -260,7 +253,6 @@ class PostgresPair:
     standby_port: int
     standby_log: Path
     standby_pid: int | None = None
-    promoted: bool = False
     _stopped: bool = False
 
     @property
@@ -276,11 +268,6 @@ class PostgresPair:
             f"postgresql://{PG_SUPERUSER}@{HOST}:{self.primary_port},{HOST}:{self.standby_port}/motcua"
             "?target_session_attrs=read-write"
         )
-
-    @property
-    def standby_url(self) -> str:
-        """The standby alone (read-only until promoted): what a read replica's reader would use."""
-        return f"postgresql://{PG_SUPERUSER}@{HOST}:{self.standby_port}/motcua"
 
     def stop_primary(self) -> None:
         """``pg_ctl stop -m fast`` on the primary: its sessions cut, as when its machine goes."""
@@ -298,7 +285,6 @@ class PostgresPair:
             self.standby_log,
             timeout=STARTUP_TIMEOUT + 10,
         )
-        self.promoted = True
 
     def stop(self) -> None:
         if self._stopped:

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import logging
 import os
 import shlex
-import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +68,6 @@ class RunningServers:
     nats_monitor_url: str | None = None
     # Per NATS user, its password; empty for a NATS from the environment (its users are not ours).
     nats_passwords: dict[str, str] = field(default_factory=dict)
-    _stop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     _session: Session | None = field(default=None, repr=False, compare=False)
 
     def faults(self) -> Session:
@@ -99,8 +97,8 @@ class RunningServers:
 
     def stop(self) -> None:
         """Stop the servers this process started (idempotent; a no-op for servers from the environment)."""
-        if self._stop is not None:
-            self._stop()
+        if self._session is not None:
+            self._session.stop()
 
     def __enter__(self) -> RunningServers:
         return self
@@ -132,15 +130,9 @@ def servers_from_env_or_start(data_dir: Path, *, fresh: bool = False) -> Running
     if nats_url and database_url:
         return RunningServers(nats_url=nats_url, database_url=database_url)
     started = _start(data_dir, fresh=fresh, want_nats=nats_url is None, want_postgres=database_url is None)
-    return RunningServers(
-        nats_url=nats_url or started.nats_url,
-        database_url=database_url or started.database_url,
-        data_dir=started.data_dir,
-        nats_monitor_url=started.nats_monitor_url,
-        nats_passwords={} if nats_url else started.nats_passwords,
-        _stop=started._stop,
-        _session=started._session,
-    )
+    if nats_url:
+        return dataclasses.replace(started, nats_url=nats_url, nats_passwords={})
+    return dataclasses.replace(started, database_url=database_url or started.database_url)
 
 
 def stop_recorded_servers(data_dir: Path, *, timeout: float = STOP_TIMEOUT) -> bool:
@@ -201,11 +193,9 @@ def remove_data(data_dir: Path) -> None:
         raise ServersError(f"servers are running on {run_dir}; stop them first (`down`)")
     try:
         _stop_orphans(run_dir)
-        for child in [run_dir, *run_dir.glob(f"{FRESH_PREFIX}*")]:
-            link = child / "pg"
-            if link.is_symlink():
-                shutil.rmtree(link.resolve().parent, ignore_errors=True)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        for fresh in run_dir.glob(f"{FRESH_PREFIX}*"):
+            delete_run_dir(fresh)
+        delete_run_dir(run_dir)
     finally:
         lock.release()
 
@@ -279,7 +269,6 @@ def _start(data_dir: Path, *, fresh: bool, want_nats: bool, want_postgres: bool)
         data_dir=run_dir,
         nats_monitor_url=nats.monitor_url if nats else None,
         nats_passwords=passwords,
-        _stop=session.stop,
         _session=session,
     )
 
