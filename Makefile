@@ -47,4 +47,4 @@ bench-large: install  # ~1 M events (300k dossiers); ~52 min on 2 cores, see ben
 
 # Stops servers left running and removes the data (also a copy relocated for PostgreSQL's user).
 clean-data: install
-	$(PY) -m shared.runtime.servers clean --data-dir .data
+	$(PY) -m services.ops.devservers clean --data-dir .data

@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 
 from bench.identity import identity_env, issuer_in
+from services.ops.devservers import RunningServers, servers_from_env_or_start
 from services.ops.launcher import declare_as_ops, development_env, service_env
 from shared.auth.dev_issuer import DevIssuer, demo_user
-from shared.runtime import RunningServers, servers_from_env_or_start
-from shared.runtime.dev_secrets import development_secrets
+from shared.host.dev_secrets import development_secrets
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "processing", "postal", "scoring")

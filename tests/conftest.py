@@ -21,10 +21,10 @@ from nats.js.errors import NotFoundError
 
 import tests.identity  # noqa: F401 - sets the token issuer before any service app is built
 from shared.eventlog.topology import STREAM
-from shared.runtime.dev_secrets import development_secrets
+from shared.host.dev_secrets import development_secrets
 
 if TYPE_CHECKING:
-    from shared.runtime import RunningServers
+    from services.ops.devservers import RunningServers
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite is a development run: services may fall back on generated development secrets.
@@ -37,7 +37,7 @@ os.environ.update(development_secrets(ROOT / ".data" / "test-secrets", os.enviro
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunningServers]:
-    from shared.runtime import servers_from_env_or_start  # only the suites that need servers
+    from services.ops.devservers import servers_from_env_or_start  # only the suites that need servers
     from tests.system import NATS_PASSWORDS
 
     running = servers_from_env_or_start(ROOT / ".data" / "test", fresh=True)

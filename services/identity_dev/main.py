@@ -13,8 +13,8 @@ from services.identity_dev.app import create_identity_app
 from services.identity_dev.flows import Client
 from services.web.config import CALLBACK_PATH, SIGNED_OUT_PATH, web_port
 from shared.auth.dev_issuer import DevIssuer
+from shared.host.dev_secrets import dev_secret
 from shared.host.settings import is_development
-from shared.runtime.dev_secrets import dev_secret
 
 
 def issuer_url(port: int) -> str:

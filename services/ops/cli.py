@@ -25,6 +25,7 @@ from rich.table import Table
 
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
+from services.ops.devservers import recorded_urls
 from services.ops.replay_progress import read_projection, replay_with_progress
 from services.scoring import operations
 from services.scoring.verify import compare
@@ -32,7 +33,6 @@ from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
 from shared.eventlog.singleton import Singleton, singletons_ddl
 from shared.eventlog.topology import KEEP_INTERVAL_S, keep_topology
-from shared.runtime.servers import recorded_urls
 
 app = typer.Typer(help="motcua operations: replay, verify, history, lag, dead letters", no_args_is_help=True)
 replay_app = typer.Typer(help="Rebuild a projection from the event log", no_args_is_help=True)

@@ -24,6 +24,7 @@ from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
 from services.notify.config import DEV_SMTP_PORT
 from services.ops.demo import seed_demo
+from services.ops.devservers import RunningServers, servers_from_env_or_start
 from services.payments.config import dev_callback_secret
 from services.payments_sim import PORT as PAYMENT_SIM_PORT
 from services.postal.config import dev_webhook_secret
@@ -32,9 +33,8 @@ from services.web.config import web_port
 from shared.auth.dev_issuer import DevIssuer
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import connect
+from shared.host.dev_secrets import dev_secret, development_secrets
 from shared.host.settings import DEFAULT_PORTS, SIDE_PORTS, service_port
-from shared.runtime import RunningServers, servers_from_env_or_start
-from shared.runtime.dev_secrets import dev_secret, development_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = (*DEFAULT_PORTS, *SIDE_PORTS)

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.host.dev_secrets import dev_secret
 from shared.host.signed_webhooks import code_pairs, partner_secrets
-from shared.runtime.dev_secrets import dev_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR_PORT = 8108

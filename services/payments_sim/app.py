@@ -21,8 +21,8 @@ import httpx
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
+from shared.host.dev_secrets import dev_secret
 from shared.host.settings import is_development, require_secret
-from shared.runtime.dev_secrets import dev_secret
 
 
 @dataclass(frozen=True)

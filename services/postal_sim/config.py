@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.host.dev_secrets import dev_secret
 from shared.host.settings import is_development, require_secret
-from shared.runtime.dev_secrets import dev_secret
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ subscribe to it and read the messages JetStream delivers to another user's fetch
 declares streams and consumers and is what the ``motcua`` CLI and the tests use.
 
 The embedded nats-server of ``make run`` / ``make test`` / ``make bench`` gets this block with
-generated passwords (``shared/runtime/servers.py``); ``deploy/nats-users.conf`` is the same block
+generated passwords (``services/ops/devservers/nats.py``); ``deploy/nats-users.conf`` is the same block
 with passwords taken from the server's environment (regenerate it with
 ``motcua topology nats-users > deploy/nats-users.conf``).
 """

@@ -106,7 +106,7 @@ def master_key_from_env(env: Mapping[str, str] | None = None) -> LocalMasterKey:
     env = os.environ if env is None else env
     current = _read(env, "MOTCUA_MASTER_KEY")
     if not current and is_development():
-        from shared.runtime.dev_secrets import dev_secret
+        from shared.host.dev_secrets import dev_secret
 
         current = dev_secret(Path(env.get("MOTCUA_DATA_DIR", ".data")), "master_key")
     current = require_secret("MOTCUA_MASTER_KEY", current)

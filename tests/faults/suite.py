@@ -19,7 +19,7 @@ suite waits until the system has converged and checks, over everything accepted 
 The high-availability faults (``HA_FAULTS``) run on another stack (``fault_stack(..., ha=True)``):
 a three-node JetStream cluster (stream at 3 replicas, ``sync_interval: always``) that the services
 reach through every node's URL, and a PostgreSQL primary with a streaming standby that they reach
-through a two-host URL with ``target_session_attrs=read-write`` (``shared/runtime/ha.py``); no
+through a two-host URL with ``target_session_attrs=read-write`` (``services/ops/devservers/ha.py``); no
 proxies there, the nodes themselves fail. ``tests/faults/test_ha.py`` runs both briefly.
 """
 
@@ -49,12 +49,12 @@ from bench.identity import AUDITOR_USER, DESK_USER, identity_env, issuer_in
 from bench.rawhttp import Connection, HttpError
 from bench.stack import free_port
 from bench.workload import applicant
+from services.ops.devservers import RunningServers, start_servers
+from services.ops.devservers.ha import NatsCluster, PostgresPair, start_nats_cluster, start_postgres_pair
 from services.ops.launcher import ROOT, development_env, start_keeper, start_service, wait_healthy
 from shared.auth.dev_issuer import DevIssuer, demo_user
 from shared.eventlog.topology import consumers_of
-from shared.runtime import RunningServers, start_servers
-from shared.runtime.dev_secrets import development_secrets
-from shared.runtime.ha import NatsCluster, PostgresPair, start_nats_cluster, start_postgres_pair
+from shared.host.dev_secrets import development_secrets
 from tests.faults.proxy import Proxy
 
 SERVICES = ("intake", "processing", "postal", "scoring")

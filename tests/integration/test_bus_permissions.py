@@ -12,10 +12,10 @@ import nats.errors
 import pytest
 from nats.aio.client import Client
 
+from services.ops.devservers import RunningServers
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import connect, inbox_prefix, strip_credentials
 from shared.eventlog.topology import PROCESSING_FROM_INTAKE, STREAM, SUBJECT_ROOT, subject_for
-from shared.runtime import RunningServers
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from shared.runtime.ha import _reap_orphans
+from services.ops.devservers.ha import _reap_orphans
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from shared.runtime.ha import start_nats_cluster
+from services.ops.devservers.ha import start_nats_cluster
 cluster = start_nats_cluster(Path(sys.argv[1]))
 print(json.dumps([node.process.process.pid for node in cluster.nodes]), flush=True)
 time.sleep(600)

@@ -14,9 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
+from services.ops.devservers import RunningServers
 from shared.documents import max_document_bytes
 from shared.host.settings import Settings
-from shared.runtime.servers import RunningServers
 from tests.identity import auth
 from tests.system import APPLICANT, System, eventually, running_system
 

@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from services.ops.devservers import RunningServers
 from shared.eventlog.topology import consumers_of
 from shared.host.settings import Settings
-from shared.runtime import RunningServers
 from tests.faults.proxy import Proxy
 from tests.system import System, eventually, receive_body, running_system
 
@@ -32,7 +32,7 @@ SERVICES = ("intake", "processing", "postal", "scoring")
 
 @pytest.fixture
 def own_postgres() -> Any:
-    from shared.runtime.servers import start_postgres
+    from services.ops.devservers import start_postgres
 
     running = start_postgres(ROOT / ".data" / "test", fresh=True)
     yield running

@@ -19,7 +19,7 @@ import asyncpg
 import nats
 import pytest
 
-from shared.runtime import (
+from services.ops.devservers import (
     RunningServers,
     ServersError,
     remove_data,
@@ -153,7 +153,7 @@ async def test_only_the_missing_server_is_started(monkeypatch: pytest.MonkeyPatc
 
 def _up(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.runtime.servers", "up", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "services.ops.devservers", "up", "--data-dir", str(data_dir)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -29,34 +29,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.eventlog.nats_users import ADMIN_USER
-from shared.runtime.servers import (
-    HOST,
+from services.ops.devservers.folder import HOST, pick_ports
+from services.ops.devservers.nats import NatsProcess, launch_nats, nats_passwords, wait_healthy
+from services.ops.devservers.os_user import mkdir, postmaster_pid
+from services.ops.devservers.postgres import (
     PG_SUPERUSER,
     STARTUP_TIMEOUT,
-    RunningServers,
-    ServersError,
-    _alive,
-    _cmdline,
-    _http_ok,
-    _launch_nats,
-    _mkdir,
-    _NatsProcess,
-    _pick_ports,
-    _postmaster_pid,
-    _process_start,
-    _run_pg,
-    _stop_nats_process,
-    _stop_postgres,
-    _tail,
-    _write_pg_config,
-    nats_passwords,
-    start_postgres,
+    run_pg,
+    stop_postgres,
+    write_pg_config,
 )
+from services.ops.devservers.processes import alive, argument_after, running, started_at
+from services.ops.devservers.servers import RunningServers, start_postgres
+from shared.eventlog.nats_users import ADMIN_USER
 
 __all__ = ["NatsCluster", "PostgresPair", "start_nats_cluster", "start_postgres_pair"]
 
-log = logging.getLogger("motcua.runtime")
+log = logging.getLogger("motcua.devservers")
 
 CLUSTER_NAME = "motcua"
 # Beside what a process of ours started: its pid and start time. A later start stops what an
@@ -66,44 +55,49 @@ STANDBY_SUFFIX = "-standby"
 
 
 def _claim(folder: Path) -> None:
-    (folder / OWNER_FILE).write_text(f"{os.getpid()} {_process_start(os.getpid())}\n")
+    (folder / OWNER_FILE).write_text(f"{os.getpid()} {started_at(os.getpid())}\n")
 
 
 def _owner_gone(folder: Path) -> bool:
     try:
         pid, start = (folder / OWNER_FILE).read_text().split()
+        recorded = None if start == "None" else float(start)
     except (OSError, ValueError):
         return False  # not ours, or being written
-    return not _alive(int(pid), None if start == "None" else start)
+    return not alive(int(pid), recorded)
 
 
 def _reap_orphans() -> None:
     """SIGKILL to cluster nodes, SIGQUIT (immediate shutdown) to the primary and standby of a
-    pair, whose owner died without stopping them: found through ``/proc`` (their configuration
-    or data folder sits beside the owner file)."""
-    proc = Path("/proc")
-    if not proc.exists():
-        return
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        pid = int(entry.name)
-        cmdline = _cmdline(pid) or []
-        if not cmdline:
-            continue
-        program = Path(cmdline[0]).name
-        if program == "nats-server" and "-c" in cmdline[:-1]:
-            config = Path(cmdline[cmdline.index("-c") + 1])  # <cluster>/<node>/nats/nats.conf
-            if config.name == "nats.conf" and _owner_gone(config.parents[2]):
-                log.warning("stopping nats-server pid %s of a dead owner (%s)", pid, config)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        elif program == "postgres" and "-D" in cmdline[:-1]:
-            pgdata = Path(cmdline[cmdline.index("-D") + 1])
-            if (pgdata.name == "pg" or pgdata.name.endswith(STANDBY_SUFFIX)) and _owner_gone(pgdata.parent):
-                log.warning("stopping PostgreSQL pid %s of a dead owner (%s)", pid, pgdata)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the folder is thrown away
+    pair, whose owner died without stopping them: their configuration or data folder sits beside
+    the owner file."""
+
+    def orphan_node(command: list[str]) -> bool:
+        config = argument_after(command, "-c")  # <cluster>/<node>/nats/nats.conf
+        return (
+            Path(command[0]).name == "nats-server"
+            and config is not None
+            and config.name == "nats.conf"
+            and _owner_gone(config.parents[2])
+        )
+
+    def orphan_postgres(command: list[str]) -> bool:
+        pgdata = argument_after(command, "-D")
+        return (
+            Path(command[0]).name == "postgres"
+            and pgdata is not None
+            and (pgdata.name == "pg" or pgdata.name.endswith(STANDBY_SUFFIX))
+            and _owner_gone(pgdata.parent)
+        )
+
+    for pid in running(orphan_node):
+        log.warning("stopping nats-server pid %s of a dead owner", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in running(orphan_postgres):
+        log.warning("stopping PostgreSQL pid %s of a dead owner", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown; the folder is thrown away
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,7 +112,7 @@ class _Node:
     port: int
     monitor_port: int
     route_port: int
-    process: _NatsProcess | None = None
+    process: NatsProcess | None = None
 
     @property
     def url(self) -> str:
@@ -154,11 +148,8 @@ class NatsCluster:
     def credentials(self, service: str) -> dict[str, str]:
         return {"NATS_USER": service, "NATS_PASSWORD": self.passwords[service]}
 
-    def node_names(self) -> list[str]:
-        return [node.name for node in self.nodes]
-
     def index_of(self, server_name: str) -> int:
-        return self.node_names().index(server_name)
+        return [node.name for node in self.nodes].index(server_name)
 
     def _cluster_block(self, node: _Node) -> str:
         routes = [f"nats-route://{HOST}:{other.route_port}" for other in self.nodes if other is not node]
@@ -171,7 +162,7 @@ class NatsCluster:
         )
 
     def _launch(self, node: _Node) -> None:
-        node.process = _launch_nats(
+        node.process = launch_nats(
             node.folder,
             node.port,
             node.monitor_port,
@@ -186,18 +177,7 @@ class NatsCluster:
         deadline = time.monotonic() + timeout
         for node in nodes:
             assert node.process is not None
-            while not _http_ok(f"{node.monitor_url}/healthz"):
-                if node.process.process.poll() is not None:
-                    raise ServersError(
-                        f"nats-server {node.name} exited ({node.process.process.returncode}); log "
-                        f"{node.process.log}:\n{_tail(node.process.log)}"
-                    )
-                if time.monotonic() > deadline:
-                    raise ServersError(
-                        f"nats-server {node.name} not healthy within {timeout:.0f} s; log "
-                        f"{node.process.log}:\n{_tail(node.process.log)}"
-                    )
-                time.sleep(0.05)
+            wait_healthy(node.process, max(0.0, deadline - time.monotonic()))
 
     def start(self) -> NatsCluster:
         began = time.monotonic()
@@ -214,10 +194,9 @@ class NatsCluster:
 
     def kill(self, index: int) -> None:
         """SIGKILL to one node: no goodbye to its clients, nothing flushed that was not yet."""
-        node = self.nodes[index]
-        if node.process is not None and node.process.process.poll() is None:
-            node.process.process.kill()
-            node.process.process.wait()
+        process = self.nodes[index].process
+        if process is not None:
+            process.kill()
 
     def start_node(self, index: int, *, wait: bool = True) -> None:
         """The node again, on its ports and with its store; it catches up from the others."""
@@ -228,10 +207,6 @@ class NatsCluster:
         if wait:
             self._wait([node])
 
-    def alive(self, index: int) -> bool:
-        process = self.nodes[index].process
-        return process is not None and process.process.poll() is None
-
     def stop(self) -> None:
         with self._mutex:
             if self._stopped:
@@ -240,16 +215,16 @@ class NatsCluster:
             atexit.unregister(self.stop)
             for node in self.nodes:
                 if node.process is not None:
-                    _stop_nats_process(node.process.process)
+                    node.process.stop()
 
 
 def start_nats_cluster(folder: Path, *, nodes: int = 3, sync_always: bool = True) -> NatsCluster:
     """``nodes`` nats-servers under ``folder`` (one sub-folder each), ports chosen free."""
     folder = folder.expanduser().resolve()
     _reap_orphans()
-    _mkdir(folder)
+    mkdir(folder)
     _claim(folder)
-    ports = _pick_ports([None] * (3 * nodes))
+    ports = pick_ports([None] * (3 * nodes))
     members = [
         _Node(f"n{i + 1}", folder / f"n{i + 1}", ports[3 * i], ports[3 * i + 1], ports[3 * i + 2])
         for i in range(nodes)
@@ -278,7 +253,6 @@ class PostgresPair:
     standby_port: int
     standby_log: Path
     standby_pid: int | None = None
-    promoted: bool = False
     _stopped: bool = False
 
     @property
@@ -295,11 +269,6 @@ class PostgresPair:
             "?target_session_attrs=read-write"
         )
 
-    @property
-    def standby_url(self) -> str:
-        """The standby alone (read-only until promoted): what a read replica's reader would use."""
-        return f"postgresql://{PG_SUPERUSER}@{HOST}:{self.standby_port}/motcua"
-
     def stop_primary(self) -> None:
         """``pg_ctl stop -m fast`` on the primary: its sessions cut, as when its machine goes."""
         self.primary.faults().stop_postgres()
@@ -308,7 +277,7 @@ class PostgresPair:
         """``pg_ctl promote``: the standby leaves recovery and takes writes (waits until it does)."""
         postgres = self.primary.faults().postgres
         assert postgres is not None
-        _run_pg(
+        run_pg(
             postgres.bindir,
             "pg_ctl",
             ["-D", str(self.standby_pgdata), "-w", "-t", str(int(STARTUP_TIMEOUT)), "-s", "promote"],
@@ -316,7 +285,6 @@ class PostgresPair:
             self.standby_log,
             timeout=STARTUP_TIMEOUT + 10,
         )
-        self.promoted = True
 
     def stop(self) -> None:
         if self._stopped:
@@ -325,7 +293,7 @@ class PostgresPair:
         atexit.unregister(self.stop)
         postgres = self.primary.faults().postgres
         if postgres is not None:
-            _stop_postgres(postgres.bindir, self.standby_pgdata, postgres.user, self.standby_pid)
+            stop_postgres(postgres.bindir, self.standby_pgdata, postgres.user, self.standby_pid)
         shutil.rmtree(self.standby_pgdata, ignore_errors=True)
         self.primary.stop()
 
@@ -340,11 +308,11 @@ def start_postgres_pair(data_dir: Path) -> PostgresPair:
         standby = postgres.pgdata.with_name(postgres.pgdata.name + STANDBY_SUFFIX)
         shutil.rmtree(standby, ignore_errors=True)
         _claim(standby.parent)
-        _mkdir(standby, mode=0o700, owner=postgres.user)
+        mkdir(standby, mode=0o700, owner=postgres.user)
         log_path = postgres.log.with_name("pg-standby.log")
         began = time.monotonic()
         # -R: standby.signal and primary_conninfo; -X stream: the WAL of the copy comes along.
-        _run_pg(
+        run_pg(
             postgres.bindir,
             "pg_basebackup",
             [
@@ -355,19 +323,12 @@ def start_postgres_pair(data_dir: Path) -> PostgresPair:
             log_path,
             timeout=120,
         )
-        (port,) = _pick_ports([None])
-        _write_pg_config(standby, port, postgres.user)  # the copy's settings named the primary's port
+        (port,) = pick_ports([None])
+        write_pg_config(standby, port, postgres.user)  # the copy's settings named the primary's port
         pair = PostgresPair(primary, standby, port, log_path)
         atexit.register(pair.stop)
-        _run_pg(
-            postgres.bindir,
-            "pg_ctl",
-            ["-D", str(standby), "-w", "-t", str(int(STARTUP_TIMEOUT)), "-s", "start"],
-            postgres.user,
-            log_path,
-            timeout=STARTUP_TIMEOUT + 10,
-        )
-        pair.standby_pid = _postmaster_pid(standby)
+        postgres.pg_ctl_start(standby, log_path)
+        pair.standby_pid = postmaster_pid(standby)
         log.info("PostgreSQL standby streaming on port %s after %.2f s", port, time.monotonic() - began)
         return pair
     except BaseException:
