@@ -20,6 +20,7 @@ is stored for an event written outside any trace.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -71,8 +72,12 @@ def setup_tracing(service: str) -> None:
     log.info("traces exported over OTLP to %s as %s", endpoint, name)
 
 
+@functools.cache
 def tracer(service: str) -> Tracer:
-    # Looked up at each use: a provider installed later (a test's) is then the one used.
+    # Kept: looking the provider up reads the environment on every call (a share of every
+    # request). A tracer got before any provider is installed is OpenTelemetry's proxy, which
+    # follows the provider installed later (a test's, or the OTLP one); after, the global
+    # provider cannot be replaced any more.
     return trace.get_tracer(f"motcua.{service}")
 
 
