@@ -402,12 +402,13 @@ def catalogue_import(
     from services.intake.application import IntakeApplication
     from services.intake.catalogue.importer import ImportRefused, import_catalogue, read_national_file
     from services.intake.catalogue.national import NationalRecordError
+    from shared.clock import local_today
     from shared.eventlog import ensure_schema, eventstore_env
 
     url = database(database_url)
     try:
         wanted = read_national_file(file)
-        since = date.fromisoformat(effective_from) if effective_from else date.today()
+        since = date.fromisoformat(effective_from) if effective_from else local_today()
     except (OSError, ValueError, KeyError, NationalRecordError) as exc:
         console.print(f"[red]cannot read {file}[/]: {exc}")
         raise typer.Exit(1) from exc

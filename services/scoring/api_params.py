@@ -14,6 +14,7 @@ from services.scoring.domain.figures import COUNTERS, DIMENSIONS
 from services.scoring.domain.periods import KINDS, PeriodKind, period_start
 from services.scoring.domain.progress import COUNTERS as PROGRESS_COUNTERS
 from services.scoring.reports import MOMENT_COUNTERS, Query
+from shared.clock import local_today
 from shared.host.errors import ApiError
 from shared.host.schema_patterns import day_schema, moment_schema
 
@@ -105,7 +106,7 @@ async def report_query(
     if period not in KINDS:
         raise _invalid("unknown_period", "Kỳ báo cáo không hợp lệ", "Unknown period", allowed=list(KINDS))
     kind: PeriodKind = period
-    day = start or date.today()
+    day = start or local_today()  # periods are the centre's local days
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise _invalid(
             "period_out_of_range", "Kỳ báo cáo ngoài phạm vi 2000–2100", "The period must lie in 2000–2100"

@@ -4,7 +4,7 @@ Start with ``appointment_for`` (intake) and ``read_clock`` (processing, history,
 counting convention is documented in ``shared.clock.legal_clock``.
 """
 
-from shared.clock.appointment import DEFAULT_CALENDAR, appointment_for, clock_start
+from shared.clock.appointment import DEFAULT_CALENDAR, appointment_for, clock_start, local_today
 from shared.clock.calendar import (
     MON_TO_FRI,
     MON_TO_FRI_AND_SATURDAY_MORNING,
@@ -49,6 +49,7 @@ __all__ = [
     "WorkingCalendar",
     "appointment_for",
     "clock_start",
+    "local_today",
     "read_clock",
     "ruleset_for",
 ]

@@ -5,12 +5,18 @@ See ``shared.clock.legal_clock`` for the full counting convention and its source
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time
 
 from shared.clock.calendar import WorkingCalendar
 from shared.clock.legal_time import LegalTime
 
 DEFAULT_CALENDAR = WorkingCalendar()
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today as the centre counts days (Asia/Ho_Chi_Minh), not as the server's clock does: from
+    17:00 UTC it is already tomorrow in Viet Nam."""
+    return DEFAULT_CALENDAR.to_local(now or datetime.now(UTC)).date()
 
 
 def clock_start(

@@ -39,3 +39,13 @@ def test_commune_procedures_use_their_departments_calendar() -> None:
 def test_an_unknown_calendar_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown working calendar"):
         calendar_named("sundays")
+
+
+def test_today_is_the_centres_local_day_not_the_servers() -> None:
+    from datetime import UTC, date, datetime
+
+    from shared.clock import local_today
+
+    assert local_today(datetime(2026, 11, 30, 16, 59, tzinfo=UTC)) == date(2026, 11, 30)
+    # 00:00 on 1 December in Hà Nội: a month's figures asked then are December's
+    assert local_today(datetime(2026, 11, 30, 17, 0, tzinfo=UTC)) == date(2026, 12, 1)
