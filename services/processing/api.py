@@ -17,6 +17,7 @@ from services.processing.forms import FORMS, render_form
 from services.processing.not_open import case_missing
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
+from services.processing.values import ReturnVia, StopKind
 from services.processing.views import case_view, history_view
 from services.processing.work_queues import QUEUES, work_queue
 from shared.auth.guard import CALLER, Caller, authorize_dossier
@@ -366,13 +367,15 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả", responses=CONFLICT)
     async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.return_result(body.via, body.received_by, **m))
+        return await run(
+            code, caller, lambda case: case.return_result(ReturnVia(body.via), body.received_by, **m)
+        )
 
     @router.post(
         "/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)", responses=CONFLICT
     )
     async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.withdraw(body.kind, body.reason, **m))
+        return await run(code, caller, lambda case: case.withdraw(StopKind(body.kind), body.reason, **m))
 
     return router

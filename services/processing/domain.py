@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.processing import clock_facts
 from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
+from services.processing.values import Action, CaseState, ClockVerdict, PausePolicy, ReturnVia, StopKind
 from shared.clock import WorkingCalendar
 from shared.clock.calendars import calendar_named
 from shared.clock.facts import ClockReading
@@ -26,8 +27,8 @@ from shared.clock.legal_clock import GrowingClock
 from shared.clock.rulesets import RuleSet, ruleset_for
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
-ACTIVE = ("in_processing", "awaiting_supplement")
-FINISHED = ("returned", "stopped", "closed")
+ACTIVE = frozenset({CaseState.IN_PROCESSING, CaseState.AWAITING_SUPPLEMENT})
+FINISHED = frozenset({CaseState.RETURNED, CaseState.STOPPED, CaseState.CLOSED})
 
 # Citizens' rating: the 5-level satisfaction scale (1 very dissatisfied … 5 very satisfied);
 # 1 and 2 are the "dislike" of Decision 766's satisfaction formula.
@@ -35,28 +36,28 @@ MIN_RATING, MAX_RATING, DISLIKE_AT_MOST = 1, 5, 2
 MAX_COMPLAINTS = 5
 
 # The state machine: what may be done in each state.
-ACTIONS: dict[str, list[str]] = {
-    "in_processing": [
-        "assign",
-        "transfer",
-        "request_supplement",
-        "report_to_leadership",
-        "acknowledge_leadership",
-        "issue_apology",
-        "decide",
-        "withdraw",
-    ],
-    "awaiting_supplement": [
-        "receive_supplement",
-        "close_for_no_supplement",
-        "issue_apology",
-        "withdraw",
-    ],
-    "decided": ["make_result_ready", "issue_result"],
-    "result_ready": ["return_result", "back_at_desk", "issue_result"],
-    "returned": [],
-    "stopped": [],
-    "closed": [],
+ACTIONS: dict[CaseState, tuple[Action, ...]] = {
+    CaseState.IN_PROCESSING: (
+        Action.ASSIGN,
+        Action.TRANSFER,
+        Action.REQUEST_SUPPLEMENT,
+        Action.REPORT_TO_LEADERSHIP,
+        Action.ACKNOWLEDGE_LEADERSHIP,
+        Action.ISSUE_APOLOGY,
+        Action.DECIDE,
+        Action.WITHDRAW,
+    ),
+    CaseState.AWAITING_SUPPLEMENT: (
+        Action.RECEIVE_SUPPLEMENT,
+        Action.CLOSE_FOR_NO_SUPPLEMENT,
+        Action.ISSUE_APOLOGY,
+        Action.WITHDRAW,
+    ),
+    CaseState.DECIDED: (Action.MAKE_RESULT_READY, Action.ISSUE_RESULT),
+    CaseState.RESULT_READY: (Action.RETURN_RESULT, Action.BACK_AT_DESK, Action.ISSUE_RESULT),
+    CaseState.RETURNED: (),
+    CaseState.STOPPED: (),
+    CaseState.CLOSED: (),
 }
 
 
@@ -158,13 +159,13 @@ class Case(Aggregate):
         self.legal_hours = legal_hours
         self.same_day = same_day
         self.same_day_cutoff = same_day_cutoff
-        self.supplement_policy = supplement_policy
+        self.supplement_policy = PausePolicy(supplement_policy)
         self.agency_shares = agency_shares
         self.received_at = received_at
         self.appointment_at = due_at
         self.postal_return = postal_return
-        self.state = "in_processing"
-        self.stop_kind: str | None = None  # withdrawn | stopped
+        self.state = CaseState.IN_PROCESSING
+        self.stop_kind: StopKind | None = None
         self.officer: str | None = None
         self.taken_over = False  # the officer is the decision-maker who took the case over
         self.supplements = 0
@@ -212,7 +213,7 @@ class Case(Aggregate):
     def due_at(self, now: datetime) -> datetime:
         return self.read_clock(now).due_at
 
-    def allowed_actions(self, now: datetime | None = None) -> list[str]:
+    def allowed_actions(self, now: datetime | None = None) -> list[Action]:
         """The actions that would be accepted at ``now``: the same checks the commands make
         (``refusal``), so a page that offers only these never offers a refusal. The inputs an
         action needs (reasons, a later date) are checked by the command itself."""
@@ -224,21 +225,21 @@ class Case(Aggregate):
 
     def national_status(self) -> int:
         """TrangThaiHoSo for the national portal (docs/domain-rules.md, "National status codes")."""
-        if self.state == "awaiting_supplement":
+        if self.state is CaseState.AWAITING_SUPPLEMENT:
             return 5
-        if self.state == "stopped":
-            return 7 if self.stop_kind == "withdrawn" else 8
-        if self.state == "closed":
+        if self.state is CaseState.STOPPED:
+            return 7 if self.stop_kind is StopKind.WITHDRAWN else 8
+        if self.state is CaseState.CLOSED:
             return 8
-        if self.state in ("decided", "result_ready"):
+        if self.state in (CaseState.DECIDED, CaseState.RESULT_READY):
             return 9
-        if self.state == "returned":
+        if self.state is CaseState.RETURNED:
             return 10
         return 4
 
     # -- rules --------------------------------------------------------------------------------
 
-    def refusal(self, action: str, at: datetime) -> CaseRuleViolation | None:
+    def refusal(self, action: Action, at: datetime) -> CaseRuleViolation | None:
         """Why ``action`` would be refused at ``at`` whatever its inputs, or None: the one place
         that decides, for the commands (which raise it) and for ``allowed_actions`` (which lists
         the actions it lets through)."""
@@ -256,14 +257,14 @@ class Case(Aggregate):
         precondition = self._preconditions().get(action)
         return None if precondition is None else precondition(at)
 
-    def _preconditions(self) -> dict[str, Callable[[datetime], CaseRuleViolation | None]]:
+    def _preconditions(self) -> dict[Action, Callable[[datetime], CaseRuleViolation | None]]:
         return {
-            "request_supplement": self._supplement_request_refusal,
-            "close_for_no_supplement": self._closing_refusal,
-            "report_to_leadership": self._report_refusal,
-            "acknowledge_leadership": self._acknowledgement_refusal,
-            "issue_apology": self._reappointment_refusal,
-            "issue_result": self._result_issue_refusal,
+            Action.REQUEST_SUPPLEMENT: self._supplement_request_refusal,
+            Action.CLOSE_FOR_NO_SUPPLEMENT: self._closing_refusal,
+            Action.REPORT_TO_LEADERSHIP: self._report_refusal,
+            Action.ACKNOWLEDGE_LEADERSHIP: self._acknowledgement_refusal,
+            Action.ISSUE_APOLOGY: self._reappointment_refusal,
+            Action.ISSUE_RESULT: self._result_issue_refusal,
         }
 
     def _result_issue_refusal(self, _: datetime) -> CaseRuleViolation | None:
@@ -275,7 +276,7 @@ class Case(Aggregate):
             )
         return None
 
-    def check(self, action: str, at: datetime) -> None:
+    def check(self, action: Action, at: datetime) -> None:
         refused = self.refusal(action, at)
         if refused is not None:
             raise refused
@@ -385,7 +386,7 @@ class Case(Aggregate):
     # -- commands -----------------------------------------------------------------------------
 
     def assign(self, officer: str, **meta: Any) -> None:
-        self._begin("assign", meta)
+        self._begin(Action.ASSIGN, meta)
         self._assigned(officer=officer, meta=self._stamped(meta))
 
     @event("OfficerAssigned")
@@ -396,7 +397,7 @@ class Case(Aggregate):
         self._touch(meta)
 
     def transfer(self, to_department: str, **meta: Any) -> None:
-        self._begin("transfer", meta)
+        self._begin(Action.TRANSFER, meta)
         if to_department == self.department_code:
             raise InvalidCommand(
                 "same_department", "Hồ sơ đang ở chính cơ quan này", "The case is already there"
@@ -423,7 +424,7 @@ class Case(Aggregate):
         self._touch(meta)
 
     def request_supplement(self, missing_items: list[str], reason: str, **meta: Any) -> None:
-        self._begin("request_supplement", meta)
+        self._begin(Action.REQUEST_SUPPLEMENT, meta)
         if not missing_items:
             raise InvalidCommand(
                 "missing_items_required",
@@ -444,14 +445,14 @@ class Case(Aggregate):
     def _supplement_requested(
         self, number: int, missing_items: list[str], reason: str, meta: dict[str, Any]
     ) -> None:
-        self.state = "awaiting_supplement"
+        self.state = CaseState.AWAITING_SUPPLEMENT
         self.supplements = number
         self.supplement_requested_at = meta["occurred_at"]
         self.clock.append(clock_facts.fact("supplement_requested", meta["occurred_at"], number=number))
         self._touch(meta)
 
     def receive_supplement(self, **meta: Any) -> None:
-        self._begin("receive_supplement", meta)
+        self._begin(Action.RECEIVE_SUPPLEMENT, meta)
         paused = self.working_calendar.working_minutes_between(
             self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
         )
@@ -466,23 +467,23 @@ class Case(Aggregate):
     def _supplement_received(
         self, number: int, policy: str, paused_minutes: int, meta: dict[str, Any]
     ) -> None:
-        self.state = "in_processing"
+        self.state = CaseState.IN_PROCESSING
         self.supplement_requested_at = None
         self.clock.append(clock_facts.fact("supplement_completed", meta["occurred_at"]))
         self._touch(meta)
 
     def close_for_no_supplement(self, **meta: Any) -> None:
-        self._begin("close_for_no_supplement", meta)
+        self._begin(Action.CLOSE_FOR_NO_SUPPLEMENT, meta)
         self._closed(meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])))
 
     @event("ClosedForNoSupplement")
     def _closed(self, meta: dict[str, Any]) -> None:
-        self.state = "closed"
+        self.state = CaseState.CLOSED
         self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
         self._touch(meta)
 
     def report_to_leadership(self, reason: str, **meta: Any) -> None:
-        self._begin("report_to_leadership", meta)
+        self._begin(Action.REPORT_TO_LEADERSHIP, meta)
         self._reported(return_number=self.supplements + 1, reason=reason, meta=self._stamped(meta))
 
     @event("LeadershipReported")
@@ -493,7 +494,7 @@ class Case(Aggregate):
         self._touch(meta)
 
     def acknowledge_leadership(self, note: str | None, **meta: Any) -> None:
-        self._begin("acknowledge_leadership", meta)
+        self._begin(Action.ACKNOWLEDGE_LEADERSHIP, meta)
         # Who may acknowledge is the caller's role, not the case's state: not in ``refusal``.
         if meta["actor"].get("role") != "leader":
             raise CaseRuleViolation(
@@ -511,7 +512,7 @@ class Case(Aggregate):
         self._touch(meta)
 
     def issue_apology(self, reason: str, new_due_at: datetime, **meta: Any) -> None:
-        self._begin("issue_apology", meta)
+        self._begin(Action.ISSUE_APOLOGY, meta)
         self.check_new_appointment(new_due_at, meta["occurred_at"])
         current = self.due_at(meta["occurred_at"])
         notice = self.working_calendar.working_minutes_between(meta["occurred_at"], current)
@@ -545,9 +546,11 @@ class Case(Aggregate):
 
     def mark_overdue(self, **meta: Any) -> None:
         if self.state not in ACTIVE or self.overdue_marked:
-            raise InvalidTransition(self.state, "mark_overdue", self.allowed_actions(meta["occurred_at"]))
+            raise InvalidTransition(
+                self.state, Action.MARK_OVERDUE, self.allowed_actions(meta["occurred_at"])
+            )
         reading = self.read_clock(meta["occurred_at"])
-        if reading.paused or reading.status != "overdue":
+        if reading.paused or ClockVerdict(reading.status) is not ClockVerdict.OVERDUE:
             raise CaseRuleViolation(
                 "not_overdue", "Hồ sơ chưa quá hạn", "The dossier is not past its appointment"
             )
@@ -560,7 +563,7 @@ class Case(Aggregate):
     def decide(self, approved: bool, reasons: str | None, **meta: Any) -> None:
         """A decision on a case nobody was assigned to is taken over by its decision-maker, and
         the control sheet says so in a row of its own: every dossier has a handling officer."""
-        self._begin("decide", meta)
+        self._begin(Action.DECIDE, meta)
         if not approved and not (reasons and reasons.strip()):
             raise InvalidCommand(
                 "reasons_required",
@@ -574,25 +577,25 @@ class Case(Aggregate):
 
     @event("Decided")
     def _decided(self, approved: bool, reasons: str | None, meta: dict[str, Any]) -> None:
-        self.state = "decided"
+        self.state = CaseState.DECIDED
         self.approved = approved
         self.reasons = reasons
         self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
         self._touch(meta)
 
     def make_result_ready(self, **meta: Any) -> None:
-        self._begin("make_result_ready", meta)
+        self._begin(Action.MAKE_RESULT_READY, meta)
         self._result_ready(meta=self._stamped(meta))
 
     @event("ResultReady")
     def _result_ready(self, meta: dict[str, Any]) -> None:
-        self.state = "result_ready"
+        self.state = CaseState.RESULT_READY
         self._touch(meta)
 
     def issue_result(self, document: dict[str, Any], signature: dict[str, Any] | None, **meta: Any) -> None:
         """The decision's result document, issued electronically: stored (``document`` is its
         record: id, type, size, SHA-256) and signed (``signature``), once."""
-        self._begin("issue_result", meta)
+        self._begin(Action.ISSUE_RESULT, meta)
         self._result_issued(document=document, signature=signature, meta=meta)
 
     @event("ResultIssued")
@@ -602,9 +605,9 @@ class Case(Aggregate):
         self.electronic_result = {"document": document, "signature": signature}
         self._touch(meta)
 
-    def return_result(self, via: str, received_by: str | None, **meta: Any) -> None:
-        self._begin("return_result", meta)
-        if via == "post" and not self.postal_return:
+    def return_result(self, via: ReturnVia, received_by: str | None, **meta: Any) -> None:
+        self._begin(Action.RETURN_RESULT, meta)
+        if via == ReturnVia.POST and not self.postal_return:
             raise InvalidCommand(
                 "not_postal",
                 "Công dân không đăng ký nhận kết quả qua bưu chính",
@@ -614,11 +617,11 @@ class Case(Aggregate):
 
     @event("ResultReturned")
     def _returned(self, via: str, received_by: str | None, meta: dict[str, Any]) -> None:
-        self.state = "returned"
+        self.state = CaseState.RETURNED
         self._touch(meta)
 
     def back_at_desk(self, reason: str, **meta: Any) -> None:
-        self._begin("back_at_desk", meta)
+        self._begin(Action.BACK_AT_DESK, meta)
         self._back_at_desk(reason=reason, meta=self._stamped(meta))
 
     @event("ResultBackAtDesk")
@@ -626,8 +629,8 @@ class Case(Aggregate):
         self.result_at_desk = True
         self._touch(meta)
 
-    def withdraw(self, kind: str, reason: str, **meta: Any) -> None:
-        self._begin("withdraw", meta)
+    def withdraw(self, kind: StopKind, reason: str, **meta: Any) -> None:
+        self._begin(Action.WITHDRAW, meta)
         self._stopped(
             kind=kind,
             reason=reason,
@@ -636,8 +639,8 @@ class Case(Aggregate):
 
     @event("Stopped")
     def _stopped(self, kind: str, reason: str, meta: dict[str, Any]) -> None:
-        self.state = "stopped"
-        self.stop_kind = kind
+        self.state = CaseState.STOPPED
+        self.stop_kind = StopKind(kind)
         self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
         self._touch(meta)
 
@@ -647,7 +650,7 @@ class Case(Aggregate):
 
     def rate(self, score: int, comment: str | None, source: str, **meta: Any) -> None:
         """One rating per dossier, on the 5-level scale, once the result is in the citizen's hands."""
-        if self.state != "returned":
+        if self.state is not CaseState.RETURNED:
             raise CaseRuleViolation(
                 "rating_before_result",
                 "Chỉ đánh giá được sau khi đã nhận kết quả",
@@ -689,7 +692,7 @@ class Case(Aggregate):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _begin(self, action: str, meta: dict[str, Any]) -> None:
+    def _begin(self, action: Action, meta: dict[str, Any]) -> None:
         self.check(action, meta["occurred_at"])
 
     def _stamped(self, meta: dict[str, Any], fact: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from services.processing.domain import Case, step_meta
+from services.processing.values import ClockVerdict, StopKind
 from shared.clock import DEFAULT_CALENDAR
 
 # The library creates Case's event classes from its @event methods; mypy cannot see them.
@@ -73,7 +74,7 @@ def stop_notice(events: list[Any]) -> str | None:
     e = _last(events, Events.Stopped)
     if e is None:
         return None
-    what = "rút hồ sơ theo đề nghị của công dân" if e.kind == "withdrawn" else "dừng giải quyết hồ sơ"
+    what = "rút hồ sơ theo đề nghị của công dân" if e.kind == StopKind.WITHDRAWN else "dừng giải quyết hồ sơ"
     return _page(
         "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
         f"<p>Hồ sơ: <b>{escape(_case(events).dossier_code)}</b></p><p>Nội dung: {what}.</p>"
@@ -88,9 +89,11 @@ def control_sheet(events: list[Any]) -> str:
     rows = []
     for row in history_view(events):
         status = row["clock"]["status"]
-        verdict = {"finished_early": "sớm hạn", "finished_late": "trễ hạn", "overdue": "quá hạn"}.get(
-            status, "đúng hạn"
-        )
+        verdict = {
+            ClockVerdict.FINISHED_EARLY: "sớm hạn",
+            ClockVerdict.FINISHED_LATE: "trễ hạn",
+            ClockVerdict.OVERDUE: "quá hạn",
+        }.get(status, "đúng hạn")
         rows.append(
             "<tr>"
             f"<td>{escape(str(row['actor'].get('agency', '')))} / {escape(str(row['actor']['user_id']))}</td>"

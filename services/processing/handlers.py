@@ -17,6 +17,7 @@ import asyncpg
 from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
+from services.processing.values import ReturnVia
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
 from shared.eventlog.consumer import ApplyBatch, Handler, PoisonMessage
 
@@ -107,7 +108,9 @@ def on_postal_event(app: ProcessingApplication) -> Handler:
             meta["occurred_at"] = event.delivered_at
 
             def action(case: Case) -> None:
-                case.return_result(via="post", received_by=event.delivered_to, **_not_before(case, meta))
+                case.return_result(
+                    via=ReturnVia.POST, received_by=event.delivered_to, **_not_before(case, meta)
+                )
         else:
 
             def action(case: Case) -> None:

@@ -18,6 +18,7 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
+from services.processing.values import Action
 from services.processing.views import case_view
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
@@ -66,7 +67,7 @@ def build_results_router(
         except CaseNotFound:
             raise _no_case(code) from None
         _authorized(caller, case)  # who may, before what: a stranger learns nothing of the case
-        refused = case.refusal("issue_result", now)
+        refused = case.refusal(Action.ISSUE_RESULT, now)
         if refused is not None:  # before anything is stored
             raise ApiError(refused.status, refused.code, refused.vi, refused.en, **refused.details)
         content = await request.body()
