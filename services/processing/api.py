@@ -17,7 +17,7 @@ from services.processing.forms import FORMS, render_form
 from services.processing.not_open import case_missing
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
-from services.processing.values import ReturnVia, StopKind
+from services.processing.values import ReturnVia, StepMeta, StopKind
 from services.processing.views import case_view, history_view
 from services.processing.work_queues import QUEUES, work_queue
 from shared.auth.guard import CALLER, Caller, authorize_dossier
@@ -32,12 +32,12 @@ from shared.units import name_of, unit_names
 CONFLICT = errors(409)
 
 
-def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
-    return {
-        "occurred_at": business_time(body.occurred_at, body.backdate_reason),
-        "backdate_reason": body.backdate_reason,
-        "actor": caller.actor(),
-    }
+def _meta(body: CommandMeta, caller: Caller) -> StepMeta:
+    return StepMeta(
+        occurred_at=business_time(body.occurred_at, body.backdate_reason),
+        actor=caller.actor(),
+        backdate_reason=body.backdate_reason,
+    )
 
 
 def _check_recipient(case: Case, department: str) -> None:
@@ -149,9 +149,9 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         return case
 
     async def give_feedback(
-        code: str, actor: dict[str, Any], action: Callable[[Case, dict[str, Any]], None]
+        code: str, actor: dict[str, Any], action: Callable[[Case, StepMeta], None]
     ) -> dict[str, Any]:
-        meta = {"occurred_at": datetime.now(UTC), "backdate_reason": None, "actor": actor}
+        meta = StepMeta(occurred_at=datetime.now(UTC), actor=actor)
         try:
             case = await asyncio.to_thread(app.act, code, lambda case: action(case, meta))
         except CaseNotFound:
@@ -186,7 +186,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     ) -> dict[str, Any]:
         case = await by_secret(code, request, x_tracking_secret)
         return await give_feedback(
-            code, citizen(case), lambda k, m: k.rate(body.score, body.comment, "tracking", **m)
+            code, citizen(case), lambda k, m: k.rate(body.score, body.comment, "tracking", m)
         )
 
     @router.post(
@@ -203,7 +203,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         x_tracking_secret: str | None = Header(default=None, max_length=64),
     ) -> dict[str, Any]:
         case = await by_secret(code, request, x_tracking_secret)
-        return await give_feedback(code, citizen(case), lambda k, m: k.complain(body.text, "tracking", **m))
+        return await give_feedback(code, citizen(case), lambda k, m: k.complain(body.text, "tracking", m))
 
     async def at_kiosk(code: str, caller: Caller) -> dict[str, Any]:
         case = await load(code, caller)
@@ -224,7 +224,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     )
     async def rate_at_kiosk(code: str, body: c.Rate, caller: Caller = CALLER) -> dict[str, Any]:
         actor = await at_kiosk(code, caller)
-        return await give_feedback(code, actor, lambda k, m: k.rate(body.score, body.comment, "kiosk", **m))
+        return await give_feedback(code, actor, lambda k, m: k.rate(body.score, body.comment, "kiosk", m))
 
     @router.post(
         "/kiosk/dossiers/{code}/complaints",
@@ -235,7 +235,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     )
     async def complain_at_kiosk(code: str, body: c.Complain, caller: Caller = CALLER) -> dict[str, Any]:
         actor = await at_kiosk(code, caller)
-        return await give_feedback(code, actor, lambda k, m: k.complain(body.text, "kiosk", **m))
+        return await give_feedback(code, actor, lambda k, m: k.complain(body.text, "kiosk", m))
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
     async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:
@@ -284,7 +284,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ", responses=CONFLICT)
     async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.assign(body.officer, **m))
+        return await run(code, caller, lambda case: case.assign(body.officer, m))
 
     @router.post(
         "/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency", responses=CONFLICT
@@ -294,7 +294,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
 
         def transfer_to_known(case: Case) -> None:
             _check_recipient(case, body.to_department)
-            case.transfer(body.to_department, **m)
+            case.transfer(body.to_department, m)
 
         return await run(code, caller, transfer_to_known)
 
@@ -308,7 +308,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     ) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(
-            code, caller, lambda case: case.request_supplement(body.missing_items, body.reason, **m)
+            code, caller, lambda case: case.request_supplement(body.missing_items, body.reason, m)
         )
 
     @router.post(
@@ -320,14 +320,14 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         code: str, body: c.ReceiveSupplement, caller: Caller = CALLER
     ) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.receive_supplement(**m))
+        return await run(code, caller, lambda case: case.receive_supplement(m))
 
     @router.post(
         "/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time", responses=CONFLICT
     )
     async def close(code: str, body: c.CloseForNoSupplement, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.close_for_no_supplement(**m))
+        return await run(code, caller, lambda case: case.close_for_no_supplement(m))
 
     @router.post(
         "/dossiers/{code}/leadership-reports",
@@ -336,7 +336,7 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     )
     async def report(code: str, body: c.ReportToLeadership, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.report_to_leadership(body.reason, **m))
+        return await run(code, caller, lambda case: case.report_to_leadership(body.reason, m))
 
     @router.post(
         "/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận", responses=CONFLICT
@@ -345,30 +345,30 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         code: str, body: c.AcknowledgeLeadership, caller: Caller = CALLER
     ) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.acknowledge_leadership(body.note, **m))
+        return await run(code, caller, lambda case: case.acknowledge_leadership(body.note, m))
 
     @router.post(
         "/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)", responses=CONFLICT
     )
     async def apologise(code: str, body: c.IssueApology, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
+        return await run(code, caller, lambda case: case.issue_apology(body.reason, body.new_due_at, m))
 
     @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject", responses=CONFLICT)
     async def decide(code: str, body: c.Decide, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.decide(body.approved, body.reasons, **m))
+        return await run(code, caller, lambda case: case.decide(body.approved, body.reasons, m))
 
     @router.post("/dossiers/{code}/result-ready", summary="Có kết quả", responses=CONFLICT)
     async def result_ready(code: str, body: c.MakeResultReady, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.make_result_ready(**m))
+        return await run(code, caller, lambda case: case.make_result_ready(m))
 
     @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả", responses=CONFLICT)
     async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
         return await run(
-            code, caller, lambda case: case.return_result(ReturnVia(body.via), body.received_by, **m)
+            code, caller, lambda case: case.return_result(ReturnVia(body.via), body.received_by, m)
         )
 
     @router.post(
@@ -376,6 +376,6 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     )
     async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
         m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.withdraw(StopKind(body.kind), body.reason, **m))
+        return await run(code, caller, lambda case: case.withdraw(StopKind(body.kind), body.reason, m))
 
     return router

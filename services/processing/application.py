@@ -8,10 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
+from services.processing.transcodings import register_case_transcodings
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,10 @@ class CaseNotFound(Exception):
 
 class ProcessingApplication(Application[Any]):
     name = "processing"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_case_transcodings(transcoder)
 
     def open_case(self, **fields: Any) -> bool:
         """Opens the case once; a redelivered dossier finds it open and changes nothing.

@@ -2,15 +2,16 @@
 
 Every method that changes the case checks its rules first (``check_*``), then records one
 event whose body is the state change. Each event keeps its business time (``occurred_at``),
-the reason if it was entered late, and the actor. Each step also records the clock as it read
-right after the step (``meta["clock"]``, absent on steps stored before), so the translator
-and scoring count from it instead of running the clock again; anything else reads the clock
-from the case's clock facts with the shared legal clock.
+the reason if it was entered late, and the actor (``StepMeta``). Each step also records the
+clock as it read right after the step (``StepMeta.clock``, absent on steps stored before), so
+the translator and scoring count from it instead of running the clock again; anything else
+reads the clock from the case's clock facts with the shared legal clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -19,10 +20,31 @@ from eventsourcing.domain import Aggregate, event
 
 from services.processing import clock_facts
 from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
-from services.processing.values import Action, CaseState, ClockVerdict, PausePolicy, ReturnVia, StopKind
+from services.processing.values import (
+    Action,
+    CaseState,
+    ClockVerdict,
+    ElectronicResult,
+    LeadershipReport,
+    PausePolicy,
+    ReturnVia,
+    StepClock,
+    StepMeta,
+    StopKind,
+    StoredMeta,
+)
 from shared.clock import WorkingCalendar
 from shared.clock.calendars import calendar_named
-from shared.clock.facts import ClockReading
+from shared.clock.facts import (
+    ClockFact,
+    ClockReading,
+    Finished,
+    Reappointed,
+    Received,
+    SupplementCompleted,
+    SupplementRequested,
+    Transferred,
+)
 from shared.clock.legal_clock import GrowingClock
 from shared.clock.rulesets import RuleSet, ruleset_for
 
@@ -65,21 +87,28 @@ def case_id_for(dossier_code: str) -> UUID:
     return uuid5(CASE_NAMESPACE, dossier_code)
 
 
-def step_meta(e: Any) -> dict[str, Any]:
-    """When a stored case event happened, who did it, and why it was entered late.
+def step_meta(e: Any) -> StepMeta:
+    """When a stored case event happened, who did it, why it was entered late, and the clock
+    right after it.
 
     Later steps keep these in ``meta``; the opening event has them as its own fields.
     """
     if hasattr(e, "meta"):
-        meta: dict[str, Any] = e.meta
-        return meta
-    # The receipt's reason (an outage at the desk, say) travels with the case it opened.
-    reason = getattr(e, "backdate_reason", None)
-    meta = {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+        return StepMeta.from_stored(e.meta)
     opening_clock = getattr(e, "opening_clock", None)
-    if opening_clock is not None:
-        meta["clock"] = opening_clock
-    return meta
+    return StepMeta(
+        occurred_at=e.occurred_at,
+        actor=e.actor,
+        # The receipt's reason (an outage at the desk, say) travels with the case it opened.
+        backdate_reason=getattr(e, "backdate_reason", None),
+        clock=None if opening_clock is None else StepClock.from_stored(opening_clock),
+    )
+
+
+def _at(meta: StoredMeta) -> datetime:
+    """A stored step's business time, without building its ``StepMeta`` (folding is hot)."""
+    at: datetime = meta.occurred_at if isinstance(meta, StepMeta) else meta["occurred_at"]
+    return at
 
 
 class Case(Aggregate):
@@ -106,17 +135,16 @@ class Case(Aggregate):
             cutoff=fields["same_day_cutoff"],
             calendar=fields["calendar"],
         )
-        received = clock_facts.fact("received", fields["received_at"], agency=fields["department_code"])
-        now = max(fields["occurred_at"], fields["received_at"])
-        reading = clock_facts.read([received], clock=clock, now=now)
-        return cls(**fields, opening_clock=clock_facts.stamp(reading))
+        received = Received(at=fields["received_at"], agency=fields["department_code"])
+        reading = clock.read([received], max(fields["occurred_at"], fields["received_at"]))
+        return cls(**fields, opening_clock=StepClock.of(reading))
 
     @event("Opened")
     def __init__(
         self,
         # Before the ``*``: the library insists on every keyword-only argument, default or not,
         # while one of these may be left out (by callers that build a case without ``open``).
-        opening_clock: dict[str, Any] | None = None,
+        opening_clock: StepClock | Mapping[str, Any] | None = None,
         intake_steps: list[dict[str, Any]] | None = None,
         *,
         dossier_id: UUID,
@@ -170,15 +198,15 @@ class Case(Aggregate):
         self.taken_over = False  # the officer is the decision-maker who took the case over
         self.supplements = 0
         self.supplement_requested_at: datetime | None = None
-        self.leadership_reports: list[dict[str, Any]] = []
+        self.leadership_reports: list[LeadershipReport] = []
         self.reappointments = 0
         self.overdue_marked = False
         self.approved: bool | None = None
         self.reasons: str | None = None
         self.result_at_desk = not postal_return
-        # the result document issued electronically (id, hash, signature); None until then
-        self.electronic_result: dict[str, Any] | None = None
-        self.clock: list[dict[str, Any]] = [clock_facts.fact("received", received_at, agency=department_code)]
+        # the result document issued electronically; None until then
+        self.electronic_result: ElectronicResult | None = None
+        self.clock: list[ClockFact] = [Received(at=received_at, agency=department_code)]
         self.last_business_time = received_at
 
     # -- reading ------------------------------------------------------------------------------
@@ -194,11 +222,8 @@ class Case(Aggregate):
     def read_clock(self, now: datetime, clock: GrowingClock | None = None) -> ClockReading:
         """The clock at ``now``; ``clock``: this case's clock kept by a caller that reads it after
         each step in turn (a translator), so that each clock fact is replayed once."""
-        return clock_facts.read(
-            self.clock,
-            clock=self.new_clock() if clock is None else clock,
-            now=max(now, self.last_business_time),
-        )
+        growing = self.new_clock() if clock is None else clock
+        return growing.read(self.clock, max(now, self.last_business_time))
 
     def new_clock(self) -> GrowingClock:
         return clock_facts.growing_clock(
@@ -221,19 +246,19 @@ class Case(Aggregate):
         return [action for action in ACTIONS[self.state] if self.refusal(action, at) is None]
 
     def pending_leadership(self) -> bool:
-        return any(r["acknowledged_by"] is None for r in self.leadership_reports)
+        return any(r.acknowledged_by is None for r in self.leadership_reports)
 
     def national_status(self) -> int:
         """TrangThaiHoSo for the national portal (docs/domain-rules.md, "National status codes")."""
-        if self.state is CaseState.AWAITING_SUPPLEMENT:
+        if self.state == CaseState.AWAITING_SUPPLEMENT:
             return 5
-        if self.state is CaseState.STOPPED:
-            return 7 if self.stop_kind is StopKind.WITHDRAWN else 8
-        if self.state is CaseState.CLOSED:
+        if self.state == CaseState.STOPPED:
+            return 7 if self.stop_kind == StopKind.WITHDRAWN else 8
+        if self.state == CaseState.CLOSED:
             return 8
         if self.state in (CaseState.DECIDED, CaseState.RESULT_READY):
             return 9
-        if self.state is CaseState.RETURNED:
+        if self.state == CaseState.RETURNED:
             return 10
         return 4
 
@@ -306,7 +331,7 @@ class Case(Aggregate):
     def _leadership_for_return_refusal(self, number: int) -> CaseRuleViolation | None:
         if number < 2:
             return None
-        if any(r["return_number"] == number and r["acknowledged_by"] for r in self.leadership_reports):
+        if any(r.return_number == number and r.acknowledged_by for r in self.leadership_reports):
             return None
         return CaseRuleViolation(
             "leadership_report_required",
@@ -336,7 +361,7 @@ class Case(Aggregate):
                 "Chỉ cần báo cáo lãnh đạo khi trả hồ sơ từ lần thứ hai",
                 "A report to the leadership is needed from the second return on",
             )
-        if any(r["return_number"] == number for r in self.leadership_reports):
+        if any(r.return_number == number for r in self.leadership_reports):
             return CaseRuleViolation(
                 "leadership_already_reported",
                 "Đã báo cáo lãnh đạo cho lần trả này",
@@ -384,19 +409,22 @@ class Case(Aggregate):
             )
 
     # -- commands -----------------------------------------------------------------------------
+    # A command takes the step's ``StepMeta``; the event it records keeps it, stamped with the
+    # clock. An event method reads its ``meta`` as stored: a ``StepMeta``, or on rows stored
+    # before it a plain dict (``StoredMeta``), hence ``_at`` there rather than ``.occurred_at``.
 
-    def assign(self, officer: str, **meta: Any) -> None:
+    def assign(self, officer: str, meta: StepMeta) -> None:
         self._begin(Action.ASSIGN, meta)
         self._assigned(officer=officer, meta=self._stamped(meta))
 
     @event("OfficerAssigned")
-    def _assigned(self, officer: str, meta: dict[str, Any], taken_over: bool = False) -> None:
+    def _assigned(self, officer: str, meta: StoredMeta, taken_over: bool = False) -> None:
         # taken_over: the decision-maker took the unassigned case over (absent on older events).
         self.officer = officer
         self.taken_over = taken_over
         self._touch(meta)
 
-    def transfer(self, to_department: str, **meta: Any) -> None:
+    def transfer(self, to_department: str, meta: StepMeta) -> None:
         self._begin(Action.TRANSFER, meta)
         if to_department == self.department_code:
             raise InvalidCommand(
@@ -408,22 +436,19 @@ class Case(Aggregate):
             to_department=to_department,
             share_days=share,
             meta=self._stamped(
-                meta,
-                clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share),
+                meta, Transferred(at=meta.occurred_at, agency=to_department, share_days=share)
             ),
         )
 
     @event("Transferred")
     def _transferred(
-        self, from_department: str, to_department: str, share_days: int | None, meta: dict[str, Any]
+        self, from_department: str, to_department: str, share_days: int | None, meta: StoredMeta
     ) -> None:
         self.department_code = to_department
-        self.clock.append(
-            clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share_days)
-        )
+        self.clock.append(Transferred(at=_at(meta), agency=to_department, share_days=share_days))
         self._touch(meta)
 
-    def request_supplement(self, missing_items: list[str], reason: str, **meta: Any) -> None:
+    def request_supplement(self, missing_items: list[str], reason: str, meta: StepMeta) -> None:
         self._begin(Action.REQUEST_SUPPLEMENT, meta)
         if not missing_items:
             raise InvalidCommand(
@@ -436,86 +461,82 @@ class Case(Aggregate):
             number=number,
             missing_items=missing_items,
             reason=reason,
-            meta=self._stamped(
-                meta, clock_facts.fact("supplement_requested", meta["occurred_at"], number=number)
-            ),
+            meta=self._stamped(meta, SupplementRequested(at=meta.occurred_at, number=number)),
         )
 
     @event("SupplementRequested")
     def _supplement_requested(
-        self, number: int, missing_items: list[str], reason: str, meta: dict[str, Any]
+        self, number: int, missing_items: list[str], reason: str, meta: StoredMeta
     ) -> None:
         self.state = CaseState.AWAITING_SUPPLEMENT
         self.supplements = number
-        self.supplement_requested_at = meta["occurred_at"]
-        self.clock.append(clock_facts.fact("supplement_requested", meta["occurred_at"], number=number))
+        self.supplement_requested_at = _at(meta)
+        self.clock.append(SupplementRequested(at=_at(meta), number=number))
         self._touch(meta)
 
-    def receive_supplement(self, **meta: Any) -> None:
+    def receive_supplement(self, meta: StepMeta) -> None:
         self._begin(Action.RECEIVE_SUPPLEMENT, meta)
         paused = self.working_calendar.working_minutes_between(
-            self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
+            self.supplement_requested_at or meta.occurred_at, meta.occurred_at
         )
         self._supplement_received(
             number=self.supplements,
             policy=self.supplement_policy,
             paused_minutes=paused,
-            meta=self._stamped(meta, clock_facts.fact("supplement_completed", meta["occurred_at"])),
+            meta=self._stamped(meta, SupplementCompleted(at=meta.occurred_at)),
         )
 
     @event("SupplementReceived")
-    def _supplement_received(
-        self, number: int, policy: str, paused_minutes: int, meta: dict[str, Any]
-    ) -> None:
+    def _supplement_received(self, number: int, policy: str, paused_minutes: int, meta: StoredMeta) -> None:
         self.state = CaseState.IN_PROCESSING
         self.supplement_requested_at = None
-        self.clock.append(clock_facts.fact("supplement_completed", meta["occurred_at"]))
+        self.clock.append(SupplementCompleted(at=_at(meta)))
         self._touch(meta)
 
-    def close_for_no_supplement(self, **meta: Any) -> None:
+    def close_for_no_supplement(self, meta: StepMeta) -> None:
         self._begin(Action.CLOSE_FOR_NO_SUPPLEMENT, meta)
-        self._closed(meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])))
+        self._closed(meta=self._stamped(meta, Finished(at=meta.occurred_at)))
 
     @event("ClosedForNoSupplement")
-    def _closed(self, meta: dict[str, Any]) -> None:
+    def _closed(self, meta: StoredMeta) -> None:
         self.state = CaseState.CLOSED
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
-    def report_to_leadership(self, reason: str, **meta: Any) -> None:
+    def report_to_leadership(self, reason: str, meta: StepMeta) -> None:
         self._begin(Action.REPORT_TO_LEADERSHIP, meta)
         self._reported(return_number=self.supplements + 1, reason=reason, meta=self._stamped(meta))
 
     @event("LeadershipReported")
-    def _reported(self, return_number: int, reason: str, meta: dict[str, Any]) -> None:
-        self.leadership_reports.append(
-            {"return_number": return_number, "reason": reason, "acknowledged_by": None}
-        )
+    def _reported(self, return_number: int, reason: str, meta: StoredMeta) -> None:
+        self.leadership_reports.append(LeadershipReport(return_number=return_number, reason=reason))
         self._touch(meta)
 
-    def acknowledge_leadership(self, note: str | None, **meta: Any) -> None:
+    def acknowledge_leadership(self, note: str | None, meta: StepMeta) -> None:
         self._begin(Action.ACKNOWLEDGE_LEADERSHIP, meta)
         # Who may acknowledge is the caller's role, not the case's state: not in ``refusal``.
-        if meta["actor"].get("role") != "leader":
+        if meta.actor.get("role") != "leader":
             raise CaseRuleViolation(
                 "leader_role_required",
                 "Chỉ lãnh đạo mới được xác nhận báo cáo",
                 "Only a leader (role 'leader') may acknowledge the report",
             )
-        self._acknowledged(leader=meta["actor"]["user_id"], note=note, meta=self._stamped(meta))
+        self._acknowledged(leader=meta.actor["user_id"], note=note, meta=self._stamped(meta))
 
     @event("LeadershipAcknowledged")
-    def _acknowledged(self, leader: str, note: str | None, meta: dict[str, Any]) -> None:
-        for report in self.leadership_reports:
-            if report["acknowledged_by"] is None:
-                report["acknowledged_by"] = leader
+    def _acknowledged(self, leader: str, note: str | None, meta: StoredMeta) -> None:
+        self.leadership_reports = [
+            replace(r, acknowledged_by=leader) if r.acknowledged_by is None else r
+            for r in self.leadership_reports
+        ]
         self._touch(meta)
 
-    def issue_apology(self, reason: str, new_due_at: datetime, **meta: Any) -> None:
+    def issue_apology(self, reason: str, new_due_at: datetime, meta: StepMeta) -> None:
         self._begin(Action.ISSUE_APOLOGY, meta)
-        self.check_new_appointment(new_due_at, meta["occurred_at"])
-        current = self.due_at(meta["occurred_at"])
-        notice = self.working_calendar.working_minutes_between(meta["occurred_at"], current)
+        at = meta.occurred_at
+        self.check_new_appointment(new_due_at, at)
+        current = self.due_at(at)
+        notice = self.working_calendar.working_minutes_between(at, current)
         in_time = (
             notice >= self.ruleset.apology_notice_days_before_due * self.working_calendar.minutes_per_day
         )
@@ -524,9 +545,7 @@ class Case(Aggregate):
             previous_due_at=current,
             new_due_at=new_due_at,
             notice_in_time=in_time,
-            meta=self._stamped(
-                meta, clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
-            ),
+            meta=self._stamped(meta, Reappointed(at=at, new_due=new_due_at, reason=reason)),
         )
 
     @event("ApologyIssued")
@@ -536,20 +555,16 @@ class Case(Aggregate):
         previous_due_at: datetime,
         new_due_at: datetime,
         notice_in_time: bool,
-        meta: dict[str, Any],
+        meta: StoredMeta,
     ) -> None:
         self.reappointments += 1
-        self.clock.append(
-            clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
-        )
+        self.clock.append(Reappointed(at=_at(meta), new_due=new_due_at, reason=reason))
         self._touch(meta)
 
-    def mark_overdue(self, **meta: Any) -> None:
+    def mark_overdue(self, meta: StepMeta) -> None:
         if self.state not in ACTIVE or self.overdue_marked:
-            raise InvalidTransition(
-                self.state, Action.MARK_OVERDUE, self.allowed_actions(meta["occurred_at"])
-            )
-        reading = self.read_clock(meta["occurred_at"])
+            raise InvalidTransition(self.state, Action.MARK_OVERDUE, self.allowed_actions(meta.occurred_at))
+        reading = self.read_clock(meta.occurred_at)
         if reading.paused or ClockVerdict(reading.status) is not ClockVerdict.OVERDUE:
             raise CaseRuleViolation(
                 "not_overdue", "Hồ sơ chưa quá hạn", "The dossier is not past its appointment"
@@ -557,10 +572,10 @@ class Case(Aggregate):
         self._overdue(due_at_passed=reading.due_at, meta=self._stamped(meta))
 
     @event("MarkedOverdue")
-    def _overdue(self, due_at_passed: datetime, meta: dict[str, Any]) -> None:
+    def _overdue(self, due_at_passed: datetime, meta: StoredMeta) -> None:
         self.overdue_marked = True
 
-    def decide(self, approved: bool, reasons: str | None, **meta: Any) -> None:
+    def decide(self, approved: bool, reasons: str | None, meta: StepMeta) -> None:
         """A decision on a case nobody was assigned to is taken over by its decision-maker, and
         the control sheet says so in a row of its own: every dossier has a handling officer."""
         self._begin(Action.DECIDE, meta)
@@ -571,28 +586,30 @@ class Case(Aggregate):
                 "A rejection must state its reasons",
             )
         if self.officer is None:
-            self._assigned(officer=meta["actor"]["user_id"], meta=self._stamped(meta), taken_over=True)
-        finished = clock_facts.fact("finished", meta["occurred_at"])
+            self._assigned(officer=meta.actor["user_id"], meta=self._stamped(meta), taken_over=True)
+        finished = Finished(at=meta.occurred_at)
         self._decided(approved=approved, reasons=reasons, meta=self._stamped(meta, finished))
 
     @event("Decided")
-    def _decided(self, approved: bool, reasons: str | None, meta: dict[str, Any]) -> None:
+    def _decided(self, approved: bool, reasons: str | None, meta: StoredMeta) -> None:
         self.state = CaseState.DECIDED
         self.approved = approved
         self.reasons = reasons
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
-    def make_result_ready(self, **meta: Any) -> None:
+    def make_result_ready(self, meta: StepMeta) -> None:
         self._begin(Action.MAKE_RESULT_READY, meta)
         self._result_ready(meta=self._stamped(meta))
 
     @event("ResultReady")
-    def _result_ready(self, meta: dict[str, Any]) -> None:
+    def _result_ready(self, meta: StoredMeta) -> None:
         self.state = CaseState.RESULT_READY
         self._touch(meta)
 
-    def issue_result(self, document: dict[str, Any], signature: dict[str, Any] | None, **meta: Any) -> None:
+    def issue_result(
+        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: StepMeta
+    ) -> None:
         """The decision's result document, issued electronically: stored (``document`` is its
         record: id, type, size, SHA-256) and signed (``signature``), once."""
         self._begin(Action.ISSUE_RESULT, meta)
@@ -600,12 +617,12 @@ class Case(Aggregate):
 
     @event("ResultIssued")
     def _result_issued(
-        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: dict[str, Any]
+        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: StoredMeta
     ) -> None:
-        self.electronic_result = {"document": document, "signature": signature}
+        self.electronic_result = ElectronicResult(document=document, signature=signature)
         self._touch(meta)
 
-    def return_result(self, via: ReturnVia, received_by: str | None, **meta: Any) -> None:
+    def return_result(self, via: ReturnVia, received_by: str | None, meta: StepMeta) -> None:
         self._begin(Action.RETURN_RESULT, meta)
         if via == ReturnVia.POST and not self.postal_return:
             raise InvalidCommand(
@@ -616,41 +633,37 @@ class Case(Aggregate):
         self._returned(via=via, received_by=received_by, meta=self._stamped(meta))
 
     @event("ResultReturned")
-    def _returned(self, via: str, received_by: str | None, meta: dict[str, Any]) -> None:
+    def _returned(self, via: str, received_by: str | None, meta: StoredMeta) -> None:
         self.state = CaseState.RETURNED
         self._touch(meta)
 
-    def back_at_desk(self, reason: str, **meta: Any) -> None:
+    def back_at_desk(self, reason: str, meta: StepMeta) -> None:
         self._begin(Action.BACK_AT_DESK, meta)
         self._back_at_desk(reason=reason, meta=self._stamped(meta))
 
     @event("ResultBackAtDesk")
-    def _back_at_desk(self, reason: str, meta: dict[str, Any]) -> None:
+    def _back_at_desk(self, reason: str, meta: StoredMeta) -> None:
         self.result_at_desk = True
         self._touch(meta)
 
-    def withdraw(self, kind: StopKind, reason: str, **meta: Any) -> None:
+    def withdraw(self, kind: StopKind, reason: str, meta: StepMeta) -> None:
         self._begin(Action.WITHDRAW, meta)
-        self._stopped(
-            kind=kind,
-            reason=reason,
-            meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])),
-        )
+        self._stopped(kind=kind, reason=reason, meta=self._stamped(meta, Finished(at=meta.occurred_at)))
 
     @event("Stopped")
-    def _stopped(self, kind: str, reason: str, meta: dict[str, Any]) -> None:
+    def _stopped(self, kind: str, reason: str, meta: StoredMeta) -> None:
         self.state = CaseState.STOPPED
         self.stop_kind = StopKind(kind)
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
     # -- citizens' feedback ---------------------------------------------------------------------
     # Feedback is the citizen's word about the service, not a step of the procedure: it changes
     # neither the state nor the clock, and is refused rather than ordered by the state machine.
 
-    def rate(self, score: int, comment: str | None, source: str, **meta: Any) -> None:
+    def rate(self, score: int, comment: str | None, source: str, meta: StepMeta) -> None:
         """One rating per dossier, on the 5-level scale, once the result is in the citizen's hands."""
-        if self.state is not CaseState.RETURNED:
+        if self.state != CaseState.RETURNED:
             raise CaseRuleViolation(
                 "rating_before_result",
                 "Chỉ đánh giá được sau khi đã nhận kết quả",
@@ -673,10 +686,10 @@ class Case(Aggregate):
         self._rated(score=score, comment=comment, source=source, meta=meta)
 
     @event("RatingGiven")
-    def _rated(self, score: int, comment: str | None, source: str, meta: dict[str, Any]) -> None:
+    def _rated(self, score: int, comment: str | None, source: str, meta: StoredMeta) -> None:
         self.rating = score
 
-    def complain(self, text: str, source: str, **meta: Any) -> None:
+    def complain(self, text: str, source: str, meta: StepMeta) -> None:
         """Phản ánh, kiến nghị: at any time after receipt, a few per dossier (not a free channel)."""
         if self.complaints >= MAX_COMPLAINTS:
             raise CaseRuleViolation(
@@ -687,21 +700,20 @@ class Case(Aggregate):
         self._complained(text=text, source=source, meta=meta)
 
     @event("ComplaintFiled")
-    def _complained(self, text: str, source: str, meta: dict[str, Any]) -> None:
+    def _complained(self, text: str, source: str, meta: StoredMeta) -> None:
         self.complaints += 1
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _begin(self, action: Action, meta: dict[str, Any]) -> None:
-        self.check(action, meta["occurred_at"])
+    def _begin(self, action: Action, meta: StepMeta) -> None:
+        self.check(action, meta.occurred_at)
 
-    def _stamped(self, meta: dict[str, Any], fact: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _stamped(self, meta: StepMeta, fact: ClockFact | None = None) -> StepMeta:
         """The step's ``meta`` with the clock as it reads after the step (its clock ``fact``
-        added), so that translating the stored step needs no clock (``clock_facts.stamp``)."""
+        added), so that translating the stored step needs no clock."""
         facts = self.clock if fact is None else [*self.clock, fact]
-        now = max(meta["occurred_at"], self.last_business_time)
-        reading = clock_facts.read(facts, clock=self.new_clock(), now=now)
-        return {**meta, "clock": clock_facts.stamp(reading)}
+        now = max(meta.occurred_at, self.last_business_time)
+        return meta.stamped(StepClock.of(self.new_clock().read(facts, now)))
 
-    def _touch(self, meta: dict[str, Any]) -> None:
-        self.last_business_time = max(self.last_business_time, meta["occurred_at"])
+    def _touch(self, meta: StoredMeta) -> None:
+        self.last_business_time = max(self.last_business_time, _at(meta))

@@ -49,8 +49,8 @@ def supplement_request(events: list[Any]) -> str | None:
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
         f"<p>Hồ sơ: <b>{escape(_case(events).dossier_code)}</b> — lần yêu cầu thứ {e.number}</p>"
         f"<p>Lý do: {escape(e.reason)}</p><p>Đề nghị bổ sung đầy đủ, một lần, các giấy tờ sau:</p>"
-        f"<ol>{items}</ol><p>Thời gian giải quyết tạm dừng từ {_t(step_meta(e)['occurred_at'])}.</p>"
-        f"<p>Người lập: {escape(step_meta(e)['actor']['user_id'])}</p>",
+        f"<ol>{items}</ol><p>Thời gian giải quyết tạm dừng từ {_t(step_meta(e).occurred_at)}.</p>"
+        f"<p>Người lập: {escape(step_meta(e).actor['user_id'])}</p>",
     )
 
 
@@ -64,7 +64,7 @@ def apology(events: list[Any]) -> str | None:
         f"<p>Ngày hẹn trả kết quả trước đây: {_t(e.previous_due_at)}</p>"
         f"<p>Lý do chậm: {escape(e.reason)}</p>"
         f"<p>Cơ quan xin lỗi ông/bà và hẹn lại ngày trả kết quả: <b>{_t(e.new_due_at)}</b></p>"
-        f"<p>Lập lúc {_t(step_meta(e)['occurred_at'])}"
+        f"<p>Lập lúc {_t(step_meta(e).occurred_at)}"
         + ("" if e.notice_in_time else " (gửi muộn hơn 1 ngày làm việc trước hạn)")
         + "</p>",
     )
@@ -78,7 +78,7 @@ def stop_notice(events: list[Any]) -> str | None:
     return _page(
         "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
         f"<p>Hồ sơ: <b>{escape(_case(events).dossier_code)}</b></p><p>Nội dung: {what}.</p>"
-        f"<p>Lý do: {escape(e.reason)}</p><p>Thời điểm: {_t(step_meta(e)['occurred_at'])}</p>",
+        f"<p>Lý do: {escape(e.reason)}</p><p>Thời điểm: {_t(step_meta(e).occurred_at)}</p>",
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -17,7 +18,7 @@ import asyncpg
 from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
-from services.processing.values import ReturnVia
+from services.processing.values import ReturnVia, StepMeta
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
 from shared.eventlog.consumer import ApplyBatch, Handler, PoisonMessage
 
@@ -76,45 +77,39 @@ def open_received_cases(app: ProcessingApplication) -> ApplyBatch:
     return apply
 
 
-def _not_before(case: Case, meta: dict[str, Any]) -> dict[str, Any]:
+def _not_before(case: Case, meta: StepMeta) -> StepMeta:
     """An operator's clock running behind ours must not make a real delivery poison.
 
     A delivery cannot precede the result being ready: a notice dated earlier than the case's
     last step is recorded at that step's time, and the history says why.
     """
-    if meta["occurred_at"] >= case.last_business_time:
+    if meta.occurred_at >= case.last_business_time:
         return meta
-    return {
-        **meta,
-        "occurred_at": case.last_business_time,
-        "backdate_reason": (
-            f"operator reported {meta['occurred_at'].isoformat()}, before the case's last step;"
+    return replace(
+        meta,
+        occurred_at=case.last_business_time,
+        backdate_reason=(
+            f"operator reported {meta.occurred_at.isoformat()}, before the case's last step;"
             " recorded at that step's time"
         ),
-    }
+    )
 
 
 def on_postal_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "delivery":
             return
-        meta: dict[str, Any] = {
-            "occurred_at": event.occurred_at,
-            "backdate_reason": None,
-            "actor": event.actor.model_dump(mode="json"),
-        }
+        at = event.delivered_at if isinstance(event, ShipmentDelivered) else event.occurred_at
+        meta = StepMeta(occurred_at=at, actor=event.actor.model_dump(mode="json"))
         action: Callable[[Case], None]
         if isinstance(event, ShipmentDelivered):
-            meta["occurred_at"] = event.delivered_at
 
             def action(case: Case) -> None:
-                case.return_result(
-                    via=ReturnVia.POST, received_by=event.delivered_to, **_not_before(case, meta)
-                )
+                case.return_result(ReturnVia.POST, event.delivered_to, _not_before(case, meta))
         else:
 
             def action(case: Case) -> None:
-                case.back_at_desk(reason=f"{event.status}: {event.reason}", **_not_before(case, meta))
+                case.back_at_desk(f"{event.status}: {event.reason}", _not_before(case, meta))
 
         try:
             await asyncio.to_thread(app.act, event.dossier_code, action)

@@ -18,7 +18,7 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
-from services.processing.values import Action
+from services.processing.values import Action, ElectronicResult, StepMeta
 from services.processing.views import case_view
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
@@ -80,11 +80,11 @@ def build_results_router(
         )
         await documents.claim([stored.id], owner=caller.principal.user_id, holder=code)
         signature = None if signer is None else sign(signer, content).record()
-        meta = {"occurred_at": now, "backdate_reason": None, "actor": caller.actor()}
+        meta = StepMeta(occurred_at=now, actor=caller.actor())
 
         def act(c: Case) -> None:
             _authorized(caller, c)
-            c.issue_result(stored.record(), signature, **meta)
+            c.issue_result(stored.record(), signature, meta)
 
         try:
             issued = await asyncio.to_thread(app.act, code, act)
@@ -116,7 +116,7 @@ def build_results_router(
             raise tracking_not_found() from None
         if not secret_matches(case, given):
             raise tracking_not_found()
-        issued = getattr(case, "electronic_result", None)
+        issued: ElectronicResult | None = getattr(case, "electronic_result", None)
         if issued is None:
             raise ApiError(
                 404,
@@ -124,7 +124,7 @@ def build_results_router(
                 "Hồ sơ chưa có kết quả điện tử",
                 "No electronic result has been issued for this dossier",
             )
-        record = issued["document"]
+        record = issued.document
         content = await documents.content(UUID(record["document_id"]))
         if content is None or not hmac.compare_digest(hashlib.sha256(content).hexdigest(), record["sha256"]):
             raise ApiError(

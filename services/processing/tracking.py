@@ -76,7 +76,7 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "supplement_policy": case.supplement_policy,
         "calendar": case.calendar,
         "feedback": {
-            "can_rate": case.state is CaseState.RETURNED and case.rating is None,
+            "can_rate": case.state == CaseState.RETURNED and case.rating is None,
             "rating": case.rating,
             "complaints": case.complaints,
         },

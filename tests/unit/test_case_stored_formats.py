@@ -26,6 +26,7 @@ from services.processing.application import ProcessingApplication
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import translator
+from services.processing.values import StepMeta
 from services.processing.views import clock_view, history_view
 from shared.contracts import dump_event
 from tests.unit.test_fold_state import ACTIONS, MON, OFFICER
@@ -44,11 +45,11 @@ SIGNATURE = {"algorithm": "ed25519", "key_id": "k1", "value": "c2ln", "public_ke
 
 # Beyond the officers' steps of test_fold_state: the late parts of a case's life.
 LATE_ACTIONS: dict[str, Any] = {
-    "issue_result": lambda case, meta: case.issue_result(DOCUMENT, SIGNATURE, **meta),
-    "back_at_desk": lambda case, meta: case.back_at_desk("failed: nobody home", **meta),
-    "return_by_post": lambda case, meta: case.return_result("post", "Nguyễn Văn A", **meta),
-    "rate": lambda case, meta: case.rate(4, "tốt", "tracking", **(meta | {"actor": CITIZEN})),
-    "complain": lambda case, meta: case.complain("chậm", "kiosk", **(meta | {"actor": CITIZEN})),
+    "issue_result": lambda case, meta: case.issue_result(DOCUMENT, SIGNATURE, meta),
+    "back_at_desk": lambda case, meta: case.back_at_desk("failed: nobody home", meta),
+    "return_by_post": lambda case, meta: case.return_result("post", "Nguyễn Văn A", meta),
+    "rate": lambda case, meta: case.rate(4, "tốt", "tracking", meta.acting_as(CITIZEN)),
+    "complain": lambda case, meta: case.complain("chậm", "kiosk", meta.acting_as(CITIZEN)),
 }
 
 # A whole life: a transfer, two returns for supplements (the second reported to a leader), a decision, an
@@ -106,9 +107,9 @@ def scripted_case(seed: int) -> Case:
         at += timedelta(minutes=rnd.choice([0, 1, 5, 60, 240, 1440, 4320]))
         # mostly the plan's next step (a whole life, to its rating), now and then anything
         action = plan.pop(0) if plan and rnd.random() < 0.7 else rnd.choice(sorted(actions))
-        meta = {"occurred_at": at, "actor": OFFICER}
-        if rnd.random() < 0.2:
-            meta["backdate_reason"] = "nhập lùi"
+        meta = StepMeta(
+            occurred_at=at, actor=OFFICER, backdate_reason="nhập lùi" if rnd.random() < 0.2 else None
+        )
         try:
             actions[action](case, meta)
         except (CaseRuleViolation, ValueError):
@@ -180,6 +181,24 @@ def test_todays_aggregate_publishes_byte_identical_contracts(seed: int) -> None:
     assert relayed == script["published"]
     assert replayed == script["published"]
     assert [_timeless(r) for r in history_view(events)] == script["history"]
+
+
+@pytest.mark.parametrize("seed", range(SCRIPTS))
+def test_a_snapshot_of_a_case_restores_the_same_case(seed: int) -> None:
+    """The case's records in its state (clock facts, leadership reports, the electronic result)
+    go through their transcodings too."""
+    app = ProcessingApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "y"}
+    )
+    case = scripted_case(seed)
+    app.save(case)
+    app.take_snapshot(case.id)
+    assert app.snapshots is not None and list(app.snapshots.get(case.id))
+    restored = app.repository.get(case.id)
+    assert restored.__dict__ == case.__dict__
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert restored.allowed_actions(now) == case.allowed_actions(now)
+    assert restored.national_status() == case.national_status()
 
 
 def test_the_scripts_cover_every_kind_of_step() -> None:
