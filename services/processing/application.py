@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from services.processing.case_commands import CaseCommand
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
 from services.processing.transcodings import register_case_transcodings
@@ -87,6 +88,18 @@ class ProcessingApplication(Application[Any]):
                 continue
             return case
         raise RuntimeError(f"case {dossier_code} kept changing under concurrent commands")
+
+    def execute(self, command: CaseCommand, guard: Callable[[Case], None] | None = None) -> Case:
+        """Runs one command on its case and saves what it recorded (``act``). ``guard`` (who may
+        act on this case, what the API checks beyond the case's rules) is asked on the case as
+        loaded, again on each retry: a concurrent transfer may have moved the case away."""
+
+        def action(case: Case) -> None:
+            if guard is not None:
+                guard(case)
+            command.apply_to(case)
+
+        return self.act(command.dossier_code, action)
 
     def act_on_each(self, dossier_codes: Iterable[str], action: Callable[[Case], None]) -> list[str]:
         """Runs one command on many cases and saves what they recorded together: one transaction

@@ -25,6 +25,7 @@ from services.processing.values import (
     CaseState,
     ClockVerdict,
     ElectronicResult,
+    FeedbackSource,
     LeadershipReport,
     PausePolicy,
     ReturnVia,
@@ -661,7 +662,7 @@ class Case(Aggregate):
     # Feedback is the citizen's word about the service, not a step of the procedure: it changes
     # neither the state nor the clock, and is refused rather than ordered by the state machine.
 
-    def rate(self, score: int, comment: str | None, source: str, meta: StepMeta) -> None:
+    def rate(self, score: int, comment: str | None, source: FeedbackSource, meta: StepMeta) -> None:
         """One rating per dossier, on the 5-level scale, once the result is in the citizen's hands."""
         if self.state != CaseState.RETURNED:
             raise CaseRuleViolation(
@@ -689,7 +690,7 @@ class Case(Aggregate):
     def _rated(self, score: int, comment: str | None, source: str, meta: StoredMeta) -> None:
         self.rating = score
 
-    def complain(self, text: str, source: str, meta: StepMeta) -> None:
+    def complain(self, text: str, source: FeedbackSource, meta: StepMeta) -> None:
         """Phản ánh, kiến nghị: at any time after receipt, a few per dossier (not a free channel)."""
         if self.complaints >= MAX_COMPLAINTS:
             raise CaseRuleViolation(

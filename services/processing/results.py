@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.case_commands import IssueResult
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
@@ -80,14 +81,14 @@ def build_results_router(
         )
         await documents.claim([stored.id], owner=caller.principal.user_id, holder=code)
         signature = None if signer is None else sign(signer, content).record()
-        meta = StepMeta(occurred_at=now, actor=caller.actor())
-
-        def act(c: Case) -> None:
-            _authorized(caller, c)
-            c.issue_result(stored.record(), signature, meta)
-
+        command = IssueResult(
+            dossier_code=code,
+            meta=StepMeta(occurred_at=now, actor=caller.actor()),
+            document=stored.record(),
+            signature=signature,
+        )
         try:
-            issued = await asyncio.to_thread(app.act, code, act)
+            issued = await asyncio.to_thread(app.execute, command, lambda c: _authorized(caller, c))
         except CaseRuleViolation as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:

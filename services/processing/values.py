@@ -60,6 +60,13 @@ class ReturnVia(StrEnum):
     ONLINE = "online"
 
 
+class FeedbackSource(StrEnum):
+    """Where a citizen gave feedback on a dossier."""
+
+    TRACKING = "tracking"  # the page behind the receipt's tracking secret
+    KIOSK = "kiosk"  # the desk's kiosk
+
+
 class PausePolicy(StrEnum):
     """What the clock does when a supplemented dossier comes back complete."""
 
