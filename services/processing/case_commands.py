@@ -10,10 +10,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from services.processing.domain import Case
-from services.processing.values import FeedbackSource, ReturnVia, StepMeta, StopKind
+from services.processing.values import FeedbackSource, PausePolicy, ReturnVia, StepMeta, StopKind
+
+if TYPE_CHECKING:  # the case reads ``OpenCase``: no import at run time, either way round
+    from services.processing.domain import Case
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OpenCase:
+    """A received dossier's case, as intake's receipt describes it (``Case.open``)."""
+
+    dossier_id: UUID
+    dossier_code: str
+    department_code: str
+    procedure_code: str
+    legal_days: int | None
+    legal_hours: int | None
+    same_day_cutoff: str | None
+    supplement_policy: PausePolicy
+    agency_shares: dict[str, int] | None
+    received_at: datetime
+    due_at: datetime
+    postal_return: bool
+    occurred_at: datetime
+    actor: dict[str, Any]
+    calendar: str
+    receiving_point: str | None
+    tracking_hash: str | None
+    same_day: bool = False
+    backdate_reason: str | None = None
+    # filed online: intake's steps before the receipt (their shape is intake's published one)
+    intake_steps: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -48,6 +48,9 @@ from shared.clock.facts import (
 )
 from shared.clock.legal_clock import GrowingClock
 from shared.clock.rulesets import RuleSet, ruleset_for
+
+if TYPE_CHECKING:  # commands call the case: no import at run time, either way round
+    from services.processing.case_commands import OpenCase
 
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
 ACTIVE = frozenset({CaseState.IN_PROCESSING, CaseState.AWAITING_SUPPLEMENT})
@@ -126,19 +129,42 @@ class Case(Aggregate):
         return case_id_for(dossier_code)
 
     @classmethod
-    def open(cls, **fields: Any) -> Case:
+    def open(cls, opening: OpenCase) -> Case:
         """A new case, its opening recorded with the clock as it reads then (see ``_stamped``)."""
+        o = opening
         clock = clock_facts.growing_clock(
-            legal_days=fields["legal_days"],
-            legal_hours=fields["legal_hours"],
-            same_day=fields.get("same_day", False),
-            policy=fields["supplement_policy"],
-            cutoff=fields["same_day_cutoff"],
-            calendar=fields["calendar"],
+            legal_days=o.legal_days,
+            legal_hours=o.legal_hours,
+            same_day=o.same_day,
+            policy=o.supplement_policy,
+            cutoff=o.same_day_cutoff,
+            calendar=o.calendar,
         )
-        received = Received(at=fields["received_at"], agency=fields["department_code"])
-        reading = clock.read([received], max(fields["occurred_at"], fields["received_at"]))
-        return cls(**fields, opening_clock=StepClock.of(reading))
+        received = Received(at=o.received_at, agency=o.department_code)
+        reading = clock.read([received], max(o.occurred_at, o.received_at))
+        return cls(
+            opening_clock=StepClock.of(reading),
+            intake_steps=None if o.intake_steps is None else list(o.intake_steps),
+            dossier_id=o.dossier_id,
+            dossier_code=o.dossier_code,
+            department_code=o.department_code,
+            procedure_code=o.procedure_code,
+            legal_days=o.legal_days,
+            legal_hours=o.legal_hours,
+            same_day_cutoff=o.same_day_cutoff,
+            supplement_policy=o.supplement_policy,
+            agency_shares=o.agency_shares,
+            received_at=o.received_at,
+            due_at=o.due_at,
+            postal_return=o.postal_return,
+            occurred_at=o.occurred_at,
+            actor=o.actor,
+            calendar=o.calendar,
+            receiving_point=o.receiving_point,
+            tracking_hash=o.tracking_hash,
+            same_day=o.same_day,
+            backdate_reason=o.backdate_reason,
+        )
 
     @event("Opened")
     def __init__(

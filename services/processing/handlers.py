@@ -11,49 +11,49 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import asyncpg
 
 from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
-from services.processing.values import ReturnVia, StepMeta
+from services.processing.values import PausePolicy, ReturnVia, StepMeta
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
 from shared.eventlog.consumer import ApplyBatch, Handler, PoisonMessage
 
 log = logging.getLogger(__name__)
 
 
-def _opening(event: DossierReceived) -> dict[str, Any]:
-    return {
-        "dossier_id": event.dossier_id,
-        "dossier_code": event.dossier_code,
-        "department_code": event.department_code,
-        "procedure_code": event.procedure_code,
-        "legal_days": event.legal_days,
-        "legal_hours": event.legal_hours,
-        "same_day": event.same_day,
-        "same_day_cutoff": event.same_day_cutoff,
-        "supplement_policy": event.supplement_policy,
-        "agency_shares": event.agency_shares,
-        "received_at": event.received_at,
-        "due_at": event.due_at,
-        "postal_return": event.postal_return,
-        "occurred_at": event.received_at,
-        "actor": event.actor.model_dump(mode="json"),
-        "calendar": event.calendar,
-        "receiving_point": event.receiving_point,
-        "tracking_hash": event.tracking_hash,
-        "backdate_reason": event.backdate_reason,
-        "intake_steps": [s.model_dump(mode="json") for s in event.filing_steps],
-    }
+def _opening(event: DossierReceived) -> OpenCase:
+    return OpenCase(
+        dossier_id=event.dossier_id,
+        dossier_code=event.dossier_code,
+        department_code=event.department_code,
+        procedure_code=event.procedure_code,
+        legal_days=event.legal_days,
+        legal_hours=event.legal_hours,
+        same_day=event.same_day,
+        same_day_cutoff=event.same_day_cutoff,
+        supplement_policy=PausePolicy(event.supplement_policy),
+        agency_shares=event.agency_shares,
+        received_at=event.received_at,
+        due_at=event.due_at,
+        postal_return=event.postal_return,
+        occurred_at=event.received_at,
+        actor=event.actor.model_dump(mode="json"),
+        calendar=event.calendar,
+        receiving_point=event.receiving_point,
+        tracking_hash=event.tracking_hash,
+        backdate_reason=event.backdate_reason,
+        intake_steps=tuple(s.model_dump(mode="json") for s in event.filing_steps),
+    )
 
 
 def on_intake_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if isinstance(event, DossierReceived):
-            await asyncio.to_thread(app.open_case, **_opening(event))
+            await asyncio.to_thread(app.open_case, _opening(event))
 
     return handle
 

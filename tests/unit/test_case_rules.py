@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
-from services.processing.values import StepMeta
+from services.processing.values import PausePolicy, StepMeta
 from shared.clock import DEFAULT_CALENDAR, LegalTime, appointment_for
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -31,26 +32,28 @@ def new_case(
 ) -> Case:
     due = appointment_for(MONDAY, LegalTime.days(days))
     return Case.open(
-        dossier_id=uuid4(),
-        dossier_code="000.00.01.H99-260302-0001",
-        department_code="STP",
-        procedure_code="LLTP",
-        legal_days=days,
-        legal_hours=None,
-        same_day_cutoff=None,
-        supplement_policy=policy,
-        agency_shares=shares,
-        received_at=MONDAY,
-        due_at=due,
-        postal_return=postal,
-        occurred_at=MONDAY,
-        actor=OFFICER,
-        calendar="standard",
-        receiving_point="TTPVHCC",
-        tracking_hash=None,
-        same_day=False,
-        backdate_reason=None,
-        intake_steps=None,
+        OpenCase(
+            dossier_id=uuid4(),
+            dossier_code="000.00.01.H99-260302-0001",
+            department_code="STP",
+            procedure_code="LLTP",
+            legal_days=days,
+            legal_hours=None,
+            same_day_cutoff=None,
+            supplement_policy=PausePolicy(policy),
+            agency_shares=shares,
+            received_at=MONDAY,
+            due_at=due,
+            postal_return=postal,
+            occurred_at=MONDAY,
+            actor=OFFICER,
+            calendar="standard",
+            receiving_point="TTPVHCC",
+            tracking_hash=None,
+            same_day=False,
+            backdate_reason=None,
+            intake_steps=None,
+        )
     )
 
 

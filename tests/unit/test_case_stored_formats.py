@@ -23,10 +23,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from services.processing.application import ProcessingApplication
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import translator
-from services.processing.values import StepMeta
+from services.processing.values import PausePolicy, StepMeta
 from services.processing.views import clock_view, history_view
 from shared.contracts import dump_event
 from tests.unit.test_fold_state import ACTIONS, MON, OFFICER
@@ -79,26 +80,28 @@ def scripted_case(seed: int) -> Case:
     dossier_id = uuid.UUID(int=rnd.getrandbits(128))
     policy = rnd.choice(["restart", "resume"])
     case = Case.open(
-        dossier_id=dossier_id,
-        dossier_code=f"H-SCRIPT-{seed:03d}",
-        department_code="STP",
-        procedure_code="LLTP",
-        legal_days=3,
-        legal_hours=None,
-        same_day_cutoff=None,
-        supplement_policy=policy,
-        agency_shares={"STNMT": 1},
-        received_at=MON,
-        due_at=MON + timedelta(days=3),
-        postal_return=rnd.random() < 0.5,
-        occurred_at=MON,
-        actor=OFFICER,
-        calendar="standard",
-        receiving_point="TTHCC",
-        tracking_hash=None,
-        same_day=False,
-        backdate_reason="mất điện" if rnd.random() < 0.3 else None,
-        intake_steps=None,
+        OpenCase(
+            dossier_id=dossier_id,
+            dossier_code=f"H-SCRIPT-{seed:03d}",
+            department_code="STP",
+            procedure_code="LLTP",
+            legal_days=3,
+            legal_hours=None,
+            same_day_cutoff=None,
+            supplement_policy=PausePolicy(policy),
+            agency_shares={"STNMT": 1},
+            received_at=MON,
+            due_at=MON + timedelta(days=3),
+            postal_return=rnd.random() < 0.5,
+            occurred_at=MON,
+            actor=OFFICER,
+            calendar="standard",
+            receiving_point="TTHCC",
+            tracking_hash=None,
+            same_day=False,
+            backdate_reason="mất điện" if rnd.random() < 0.3 else None,
+            intake_steps=None,
+        )
     )
     actions = {**ACTIONS, **LATE_ACTIONS}
     plan = list(PLAN)

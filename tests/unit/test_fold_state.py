@@ -19,10 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.processing.application import ProcessingApplication
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import CaseClocks, case_contract, translator
-from services.processing.values import StepMeta
+from services.processing.values import PausePolicy, StepMeta
 from services.scoring.domain.figures import FigureKey, contribution, total
 from services.scoring.domain.fold import FoldState, apply, event_order, finish, fold
 from services.scoring.store import fold_states
@@ -110,26 +111,28 @@ def worked_case(data: st.DataObject) -> tuple[DossierReceived, Case]:
     at = MON
     receipt = received(dossier_id, code, at, policy)
     case = Case.open(
-        dossier_id=dossier_id,
-        dossier_code=code,
-        department_code="STP",
-        procedure_code="LLTP",
-        legal_days=3,
-        legal_hours=None,
-        same_day_cutoff=None,
-        supplement_policy=policy,
-        agency_shares={"STNMT": 1},
-        received_at=at,
-        due_at=receipt.due_at,
-        postal_return=False,
-        occurred_at=at,
-        actor=OFFICER,
-        calendar="standard",
-        receiving_point="TTHCC",
-        tracking_hash=None,
-        same_day=False,
-        backdate_reason=None,
-        intake_steps=None,
+        OpenCase(
+            dossier_id=dossier_id,
+            dossier_code=code,
+            department_code="STP",
+            procedure_code="LLTP",
+            legal_days=3,
+            legal_hours=None,
+            same_day_cutoff=None,
+            supplement_policy=PausePolicy(policy),
+            agency_shares={"STNMT": 1},
+            received_at=at,
+            due_at=receipt.due_at,
+            postal_return=False,
+            occurred_at=at,
+            actor=OFFICER,
+            calendar="standard",
+            receiving_point="TTHCC",
+            tracking_hash=None,
+            same_day=False,
+            backdate_reason=None,
+            intake_steps=None,
+        )
     )
     for _ in range(data.draw(st.integers(0, 12))):
         # mostly short steps, so that supplements (requested within hours) happen often enough
