@@ -17,6 +17,7 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -35,6 +36,7 @@ from services.intake.receipt_rules import new_tracking_secret, receipt_terms, tr
 from services.processing.application import ProcessingApplication
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
+from services.processing.values import StepMeta
 from shared.auth.dev_issuer import demo_user
 from shared.auth.principal import Principal, Role
 from shared.contracts import PersonalData
@@ -204,28 +206,30 @@ class BulkLoader:
     def _work(self, case: Any, now: datetime, done: dict[str, int]) -> bool:
         received: datetime = case.received_at
         due: datetime = case.due_at(now)
-        meta = {
-            "backdate_reason": "Nhập lịch sử xử lý (benchmark)",
-            "actor": officer_actor(case.department_code),
-        }
+        meta = StepMeta(
+            occurred_at=received,
+            actor=officer_actor(case.department_code),
+            backdate_reason="Nhập lịch sử xử lý (benchmark)",
+        )
         changed = False
         try:
             if self.rng.random() < 0.08:
                 case.request_supplement(
                     ["Bản sao có chứng thực"],
                     "Thiếu giấy tờ",
-                    occurred_at=received + timedelta(hours=1),
-                    **meta,
+                    replace(meta, occurred_at=received + timedelta(hours=1)),
                 )
-                case.receive_supplement(occurred_at=received + timedelta(days=2), **meta)
+                case.receive_supplement(replace(meta, occurred_at=received + timedelta(days=2)))
                 done["supplements"] += 1
                 changed = True
             # Most finish in time; about one in eight overruns its appointment.
             span = (due - received) * self.rng.choice([0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.3])
             decided_at = received + max(span, timedelta(days=2 if changed else 0, hours=2))
             if decided_at < now - timedelta(minutes=10) and self.rng.random() < 0.85:
-                case.decide(self.rng.random() < 0.95, "Không đủ điều kiện", occurred_at=decided_at, **meta)
-                case.make_result_ready(occurred_at=decided_at + timedelta(minutes=5), **meta)
+                case.decide(
+                    self.rng.random() < 0.95, "Không đủ điều kiện", replace(meta, occurred_at=decided_at)
+                )
+                case.make_result_ready(replace(meta, occurred_at=decided_at + timedelta(minutes=5)))
                 done["decided"] += 1
                 done["late"] += decided_at > due
                 changed = True

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from services.processing import case_commands as cc
 from services.processing import commands as c
 from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
@@ -17,6 +18,7 @@ from services.processing.forms import FORMS, render_form
 from services.processing.not_open import case_missing
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
+from services.processing.values import FeedbackSource, ReturnVia, StepMeta, StopKind
 from services.processing.views import case_view, history_view
 from services.processing.work_queues import QUEUES, work_queue
 from shared.auth.guard import CALLER, Caller, authorize_dossier
@@ -31,12 +33,12 @@ from shared.units import name_of, unit_names
 CONFLICT = errors(409)
 
 
-def _meta(body: CommandMeta, caller: Caller) -> dict[str, Any]:
-    return {
-        "occurred_at": business_time(body.occurred_at, body.backdate_reason),
-        "backdate_reason": body.backdate_reason,
-        "actor": caller.actor(),
-    }
+def _meta(body: CommandMeta, caller: Caller) -> StepMeta:
+    return StepMeta(
+        occurred_at=business_time(body.occurred_at, body.backdate_reason),
+        actor=caller.actor(),
+        backdate_reason=body.backdate_reason,
+    )
 
 
 def _check_recipient(case: Case, department: str) -> None:
@@ -76,15 +78,21 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             js = None
         return await case_missing(js, code, caller)
 
-    async def run(code: str, caller: Caller, action: Callable[[Case], None]) -> dict[str, Any]:
-        def authorized(case: Case) -> None:
+    async def run(
+        caller: Caller, command: cc.CaseCommand, check: Callable[[Case], None] | None = None
+    ) -> dict[str, Any]:
+        """Hands the command to the application; ``check``: what this route asks of the case
+        beyond its rules (a known recipient)."""
+
+        def guard(case: Case) -> None:
             _authorize(caller, case)  # on the state that is saved: a transfer may move it away
-            action(case)
+            if check is not None:
+                check(case)
 
         try:
-            case = await asyncio.to_thread(app.act, code, authorized)
+            case = await asyncio.to_thread(app.execute, command, guard)
         except CaseNotFound:
-            raise await _case_not_found(code, caller) from None
+            raise await _case_not_found(command.dossier_code, caller) from None
         except CaseRuleViolation as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
@@ -147,12 +155,9 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             raise tracking_not_found()
         return case
 
-    async def give_feedback(
-        code: str, actor: dict[str, Any], action: Callable[[Case, dict[str, Any]], None]
-    ) -> dict[str, Any]:
-        meta = {"occurred_at": datetime.now(UTC), "backdate_reason": None, "actor": actor}
+    async def give_feedback(command: cc.Rate | cc.Complain) -> dict[str, Any]:
         try:
-            case = await asyncio.to_thread(app.act, code, lambda case: action(case, meta))
+            case = await asyncio.to_thread(app.execute, command)
         except CaseNotFound:
             raise tracking_not_found() from None
         except CaseRuleViolation as exc:
@@ -161,14 +166,16 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             host.relay.wake()
         return {"dossier_code": case.dossier_code, "rating": case.rating, "complaints": case.complaints}
 
-    def citizen(case: Case) -> dict[str, Any]:
+    def citizen(case: Case) -> StepMeta:
         # The tracking secret stands for the citizen: no account, no personal data in the event.
-        return {
+        # Feedback is given now, never back-dated.
+        actor = {
             "user_id": "citizen:tracking",
             "role": "citizen",
             "agency": case.receiving_point or case.department_code,
             "channel": 2,
         }
+        return StepMeta(occurred_at=datetime.now(UTC), actor=actor)
 
     @router.post(
         "/track/{code}/rating",
@@ -185,7 +192,13 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     ) -> dict[str, Any]:
         case = await by_secret(code, request, x_tracking_secret)
         return await give_feedback(
-            code, citizen(case), lambda k, m: k.rate(body.score, body.comment, "tracking", **m)
+            cc.Rate(
+                dossier_code=code,
+                meta=citizen(case),
+                score=body.score,
+                comment=body.comment,
+                source=FeedbackSource.TRACKING,
+            )
         )
 
     @router.post(
@@ -202,17 +215,20 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         x_tracking_secret: str | None = Header(default=None, max_length=64),
     ) -> dict[str, Any]:
         case = await by_secret(code, request, x_tracking_secret)
-        return await give_feedback(code, citizen(case), lambda k, m: k.complain(body.text, "tracking", **m))
+        return await give_feedback(
+            cc.Complain(dossier_code=code, meta=citizen(case), text=body.text, source=FeedbackSource.TRACKING)
+        )
 
-    async def at_kiosk(code: str, caller: Caller) -> dict[str, Any]:
+    async def at_kiosk(code: str, caller: Caller) -> StepMeta:
         case = await load(code, caller)
         # The kiosk is the desk's device: the citizen rates at the counter that returned the result.
-        return {
+        actor = {
             "user_id": f"kiosk:{caller.principal.user_id}",
             "role": "citizen",
             "agency": case.receiving_point or caller.principal.agency,
             "channel": 1,
         }
+        return StepMeta(occurred_at=datetime.now(UTC), actor=actor)
 
     @router.post(
         "/kiosk/dossiers/{code}/rating",
@@ -222,8 +238,16 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         responses=CONFLICT,
     )
     async def rate_at_kiosk(code: str, body: c.Rate, caller: Caller = CALLER) -> dict[str, Any]:
-        actor = await at_kiosk(code, caller)
-        return await give_feedback(code, actor, lambda k, m: k.rate(body.score, body.comment, "kiosk", **m))
+        meta = await at_kiosk(code, caller)
+        return await give_feedback(
+            cc.Rate(
+                dossier_code=code,
+                meta=meta,
+                score=body.score,
+                comment=body.comment,
+                source=FeedbackSource.KIOSK,
+            )
+        )
 
     @router.post(
         "/kiosk/dossiers/{code}/complaints",
@@ -233,8 +257,10 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         responses=CONFLICT,
     )
     async def complain_at_kiosk(code: str, body: c.Complain, caller: Caller = CALLER) -> dict[str, Any]:
-        actor = await at_kiosk(code, caller)
-        return await give_feedback(code, actor, lambda k, m: k.complain(body.text, "kiosk", **m))
+        meta = await at_kiosk(code, caller)
+        return await give_feedback(
+            cc.Complain(dossier_code=code, meta=meta, text=body.text, source=FeedbackSource.KIOSK)
+        )
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
     async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:
@@ -282,20 +308,14 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
 
     @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ", responses=CONFLICT)
     async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.assign(body.officer, **m))
+        return await run(caller, cc.Assign(dossier_code=code, meta=_meta(body, caller), officer=body.officer))
 
     @router.post(
         "/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency", responses=CONFLICT
     )
     async def transfer(code: str, body: c.Transfer, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-
-        def transfer_to_known(case: Case) -> None:
-            _check_recipient(case, body.to_department)
-            case.transfer(body.to_department, **m)
-
-        return await run(code, caller, transfer_to_known)
+        command = cc.Transfer(dossier_code=code, meta=_meta(body, caller), to_department=body.to_department)
+        return await run(caller, command, lambda case: _check_recipient(case, body.to_department))
 
     @router.post(
         "/dossiers/{code}/supplement-requests",
@@ -305,10 +325,13 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     async def request_supplement(
         code: str, body: c.RequestSupplement, caller: Caller = CALLER
     ) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(
-            code, caller, lambda case: case.request_supplement(body.missing_items, body.reason, **m)
+        command = cc.RequestSupplement(
+            dossier_code=code,
+            meta=_meta(body, caller),
+            missing_items=tuple(body.missing_items),
+            reason=body.reason,
         )
+        return await run(caller, command)
 
     @router.post(
         "/dossiers/{code}/supplement-received",
@@ -318,15 +341,13 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     async def receive_supplement(
         code: str, body: c.ReceiveSupplement, caller: Caller = CALLER
     ) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.receive_supplement(**m))
+        return await run(caller, cc.ReceiveSupplement(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post(
         "/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time", responses=CONFLICT
     )
     async def close(code: str, body: c.CloseForNoSupplement, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.close_for_no_supplement(**m))
+        return await run(caller, cc.CloseForNoSupplement(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post(
         "/dossiers/{code}/leadership-reports",
@@ -334,8 +355,9 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         responses=CONFLICT,
     )
     async def report(code: str, body: c.ReportToLeadership, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.report_to_leadership(body.reason, **m))
+        return await run(
+            caller, cc.ReportToLeadership(dossier_code=code, meta=_meta(body, caller), reason=body.reason)
+        )
 
     @router.post(
         "/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận", responses=CONFLICT
@@ -343,36 +365,44 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     async def acknowledge(
         code: str, body: c.AcknowledgeLeadership, caller: Caller = CALLER
     ) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.acknowledge_leadership(body.note, **m))
+        return await run(
+            caller, cc.AcknowledgeLeadership(dossier_code=code, meta=_meta(body, caller), note=body.note)
+        )
 
     @router.post(
         "/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)", responses=CONFLICT
     )
     async def apologise(code: str, body: c.IssueApology, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.issue_apology(body.reason, body.new_due_at, **m))
+        command = cc.IssueApology(
+            dossier_code=code, meta=_meta(body, caller), reason=body.reason, new_due_at=body.new_due_at
+        )
+        return await run(caller, command)
 
     @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject", responses=CONFLICT)
     async def decide(code: str, body: c.Decide, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.decide(body.approved, body.reasons, **m))
+        command = cc.Decide(
+            dossier_code=code, meta=_meta(body, caller), approved=body.approved, reasons=body.reasons
+        )
+        return await run(caller, command)
 
     @router.post("/dossiers/{code}/result-ready", summary="Có kết quả", responses=CONFLICT)
     async def result_ready(code: str, body: c.MakeResultReady, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.make_result_ready(**m))
+        return await run(caller, cc.MakeResultReady(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả", responses=CONFLICT)
     async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.return_result(body.via, body.received_by, **m))
+        command = cc.ReturnResult(
+            dossier_code=code, meta=_meta(body, caller), via=ReturnVia(body.via), received_by=body.received_by
+        )
+        return await run(caller, command)
 
     @router.post(
         "/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)", responses=CONFLICT
     )
     async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
-        m = _meta(body, caller)
-        return await run(code, caller, lambda case: case.withdraw(body.kind, body.reason, **m))
+        command = cc.Withdraw(
+            dossier_code=code, meta=_meta(body, caller), kind=StopKind(body.kind), reason=body.reason
+        )
+        return await run(caller, command)
 
     return router

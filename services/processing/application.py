@@ -8,10 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from services.processing.case_commands import CaseCommand, OpenCase
 from services.processing.domain import Case, case_id_for
 from services.processing.rules import CaseRuleViolation
+from services.processing.transcodings import register_case_transcodings
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +25,23 @@ class CaseNotFound(Exception):
 class ProcessingApplication(Application[Any]):
     name = "processing"
 
-    def open_case(self, **fields: Any) -> bool:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_case_transcodings(transcoder)
+
+    def open_case(self, opening: OpenCase) -> bool:
         """Opens the case once; a redelivered dossier finds it open and changes nothing.
 
         The case's id follows from the dossier code, so a second opening collides on the
         store's unique key: no read is needed first.
         """
         try:
-            self.save(Case.open(**fields))
+            self.save(Case.open(opening))
         except IntegrityError:
             return False
         return True
 
-    def open_cases(self, openings: Iterable[dict[str, Any]]) -> set[str]:
+    def open_cases(self, openings: Iterable[OpenCase]) -> set[str]:
         """Opens many cases with one save (one transaction, one table lock); returns the dossier
         codes whose case is open afterwards, whether opened now or before.
 
@@ -52,7 +58,7 @@ class ProcessingApplication(Application[Any]):
             except IntegrityError:
                 already = {case_id for case_id in cases if self.recorder.select_events(case_id, limit=1)}
                 # The failed save took the cases' pending events with it: build them again.
-                rest = _build(fields for case_id, (fields, _) in cases.items() if case_id not in already)
+                rest = _build(opening for case_id, (opening, _) in cases.items() if case_id not in already)
                 if rest:
                     self.save(*(case for _, case in rest.values()))
         except Exception:  # a concurrent opener or a transient fault: open_case decides
@@ -82,6 +88,18 @@ class ProcessingApplication(Application[Any]):
                 continue
             return case
         raise RuntimeError(f"case {dossier_code} kept changing under concurrent commands")
+
+    def execute(self, command: CaseCommand, guard: Callable[[Case], None] | None = None) -> Case:
+        """Runs one command on its case and saves what it recorded (``act``). ``guard`` (who may
+        act on this case, what the API checks beyond the case's rules) is asked on the case as
+        loaded, again on each retry: a concurrent transfer may have moved the case away."""
+
+        def action(case: Case) -> None:
+            if guard is not None:
+                guard(case)
+            command.apply_to(case)
+
+        return self.act(command.dossier_code, action)
 
     def act_on_each(self, dossier_codes: Iterable[str], action: Callable[[Case], None]) -> list[str]:
         """Runs one command on many cases and saves what they recorded together: one transaction
@@ -129,13 +147,13 @@ class ProcessingApplication(Application[Any]):
         return case, events
 
 
-def _build(openings: Iterable[dict[str, Any]]) -> dict[UUID, tuple[dict[str, Any], Case]]:
-    cases: dict[UUID, tuple[dict[str, Any], Case]] = {}
-    for fields in openings:
+def _build(openings: Iterable[OpenCase]) -> dict[UUID, tuple[OpenCase, Case]]:
+    cases: dict[UUID, tuple[OpenCase, Case]] = {}
+    for opening in openings:
         try:
-            case = Case.open(**fields)
+            case = Case.open(opening)
         except Exception:  # open_case raises it again, for this dossier alone
-            log.debug("case %s left to open alone", fields.get("dossier_code"), exc_info=True)
+            log.debug("case %s left to open alone", opening.dossier_code, exc_info=True)
             continue
-        cases.setdefault(case.id, (fields, case))
+        cases.setdefault(case.id, (opening, case))
     return cases

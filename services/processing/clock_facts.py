@@ -1,44 +1,12 @@
-"""A case's clock facts kept as plain data (snapshot-safe), turned into the clock's types on read."""
+"""A case's legal clock, made from the facts of its procedure (legal time, policy, calendar)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any
+from datetime import time
 
 from shared.clock import LegalTime
 from shared.clock.calendars import calendar_named
-from shared.clock.facts import (
-    ClockFact,
-    ClockReading,
-    Finished,
-    Reappointed,
-    Received,
-    SupplementCompleted,
-    SupplementRequested,
-    Transferred,
-)
 from shared.clock.legal_clock import GrowingClock
-
-
-def fact(kind: str, at: datetime, **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "at": at, **extra}
-
-
-def to_clock_fact(raw: dict[str, Any]) -> ClockFact:
-    kind, at = raw["kind"], raw["at"]
-    if kind == "received":
-        return Received(at=at, agency=raw["agency"])
-    if kind == "supplement_requested":
-        return SupplementRequested(at=at, number=raw["number"])
-    if kind == "supplement_completed":
-        return SupplementCompleted(at=at)
-    if kind == "transferred":
-        return Transferred(at=at, agency=raw["agency"], share_days=raw.get("share_days"))
-    if kind == "reappointed":
-        return Reappointed(at=at, new_due=raw["new_due"], reason=raw["reason"])
-    if kind == "finished":
-        return Finished(at=at)
-    raise ValueError(f"unknown clock fact {kind!r}")
 
 
 def legal_time(legal_days: int | None, legal_hours: int | None, same_day: bool = False) -> LegalTime:
@@ -67,23 +35,3 @@ def growing_clock(
         policy="resume" if policy == "resume" else "restart",
         cutoff=time.fromisoformat(cutoff) if cutoff else None,
     )
-
-
-def read(facts: list[dict[str, Any]], *, clock: GrowingClock, now: datetime) -> ClockReading:
-    return clock.read([to_clock_fact(f) for f in facts], now)
-
-
-def stamp(reading: ClockReading) -> dict[str, Any]:
-    """A reading as plain data, kept with the step it follows (``Case._stamped``)."""
-    return {
-        "due_at": reading.due_at,
-        "original_due_at": reading.original_due_at,
-        "working_minutes": reading.processing_minutes,
-        "minutes_left": reading.minutes_left,
-        "supplement_minutes": reading.supplement_minutes,
-        "paused": reading.paused,
-        "status": reading.status,
-        "late": reading.late,
-        "late_reasons_en": [r.en for r in reading.late_reasons],
-        "late_reasons_vi": [r.vi for r in reading.late_reasons],
-    }

@@ -2,32 +2,59 @@
 
 Every method that changes the case checks its rules first (``check_*``), then records one
 event whose body is the state change. Each event keeps its business time (``occurred_at``),
-the reason if it was entered late, and the actor. Each step also records the clock as it read
-right after the step (``meta["clock"]``, absent on steps stored before), so the translator
-and scoring count from it instead of running the clock again; anything else reads the clock
-from the case's clock facts with the shared legal clock.
+the reason if it was entered late, and the actor (``StepMeta``). Each step also records the
+clock as it read right after the step (``StepMeta.clock``, absent on steps stored before), so
+the translator and scoring count from it instead of running the clock again; anything else
+reads the clock from the case's clock facts with the shared legal clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from services.processing import clock_facts
 from services.processing.rules import CaseRuleViolation, InvalidCommand, InvalidTransition
+from services.processing.values import (
+    Action,
+    CaseState,
+    ClockVerdict,
+    ElectronicResult,
+    FeedbackSource,
+    LeadershipReport,
+    PausePolicy,
+    ReturnVia,
+    StepClock,
+    StepMeta,
+    StopKind,
+    StoredMeta,
+)
 from shared.clock import WorkingCalendar
 from shared.clock.calendars import calendar_named
-from shared.clock.facts import ClockReading
+from shared.clock.facts import (
+    ClockFact,
+    ClockReading,
+    Finished,
+    Reappointed,
+    Received,
+    SupplementCompleted,
+    SupplementRequested,
+    Transferred,
+)
 from shared.clock.legal_clock import GrowingClock
 from shared.clock.rulesets import RuleSet, ruleset_for
 
+if TYPE_CHECKING:  # commands call the case: no import at run time, either way round
+    from services.processing.case_commands import OpenCase
+
 CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://motcua.vn/case")
-ACTIVE = ("in_processing", "awaiting_supplement")
-FINISHED = ("returned", "stopped", "closed")
+ACTIVE = frozenset({CaseState.IN_PROCESSING, CaseState.AWAITING_SUPPLEMENT})
+FINISHED = frozenset({CaseState.RETURNED, CaseState.STOPPED, CaseState.CLOSED})
 
 # Citizens' rating: the 5-level satisfaction scale (1 very dissatisfied … 5 very satisfied);
 # 1 and 2 are the "dislike" of Decision 766's satisfaction formula.
@@ -35,28 +62,28 @@ MIN_RATING, MAX_RATING, DISLIKE_AT_MOST = 1, 5, 2
 MAX_COMPLAINTS = 5
 
 # The state machine: what may be done in each state.
-ACTIONS: dict[str, list[str]] = {
-    "in_processing": [
-        "assign",
-        "transfer",
-        "request_supplement",
-        "report_to_leadership",
-        "acknowledge_leadership",
-        "issue_apology",
-        "decide",
-        "withdraw",
-    ],
-    "awaiting_supplement": [
-        "receive_supplement",
-        "close_for_no_supplement",
-        "issue_apology",
-        "withdraw",
-    ],
-    "decided": ["make_result_ready", "issue_result"],
-    "result_ready": ["return_result", "back_at_desk", "issue_result"],
-    "returned": [],
-    "stopped": [],
-    "closed": [],
+ACTIONS: dict[CaseState, tuple[Action, ...]] = {
+    CaseState.IN_PROCESSING: (
+        Action.ASSIGN,
+        Action.TRANSFER,
+        Action.REQUEST_SUPPLEMENT,
+        Action.REPORT_TO_LEADERSHIP,
+        Action.ACKNOWLEDGE_LEADERSHIP,
+        Action.ISSUE_APOLOGY,
+        Action.DECIDE,
+        Action.WITHDRAW,
+    ),
+    CaseState.AWAITING_SUPPLEMENT: (
+        Action.RECEIVE_SUPPLEMENT,
+        Action.CLOSE_FOR_NO_SUPPLEMENT,
+        Action.ISSUE_APOLOGY,
+        Action.WITHDRAW,
+    ),
+    CaseState.DECIDED: (Action.MAKE_RESULT_READY, Action.ISSUE_RESULT),
+    CaseState.RESULT_READY: (Action.RETURN_RESULT, Action.BACK_AT_DESK, Action.ISSUE_RESULT),
+    CaseState.RETURNED: (),
+    CaseState.STOPPED: (),
+    CaseState.CLOSED: (),
 }
 
 
@@ -64,21 +91,28 @@ def case_id_for(dossier_code: str) -> UUID:
     return uuid5(CASE_NAMESPACE, dossier_code)
 
 
-def step_meta(e: Any) -> dict[str, Any]:
-    """When a stored case event happened, who did it, and why it was entered late.
+def step_meta(e: Any) -> StepMeta:
+    """When a stored case event happened, who did it, why it was entered late, and the clock
+    right after it.
 
     Later steps keep these in ``meta``; the opening event has them as its own fields.
     """
     if hasattr(e, "meta"):
-        meta: dict[str, Any] = e.meta
-        return meta
-    # The receipt's reason (an outage at the desk, say) travels with the case it opened.
-    reason = getattr(e, "backdate_reason", None)
-    meta = {"occurred_at": e.occurred_at, "actor": e.actor, "backdate_reason": reason}
+        return StepMeta.from_stored(e.meta)
     opening_clock = getattr(e, "opening_clock", None)
-    if opening_clock is not None:
-        meta["clock"] = opening_clock
-    return meta
+    return StepMeta(
+        occurred_at=e.occurred_at,
+        actor=e.actor,
+        # The receipt's reason (an outage at the desk, say) travels with the case it opened.
+        backdate_reason=getattr(e, "backdate_reason", None),
+        clock=None if opening_clock is None else StepClock.from_stored(opening_clock),
+    )
+
+
+def _at(meta: StoredMeta) -> datetime:
+    """A stored step's business time, without building its ``StepMeta`` (folding is hot)."""
+    at: datetime = meta.occurred_at if isinstance(meta, StepMeta) else meta["occurred_at"]
+    return at
 
 
 class Case(Aggregate):
@@ -95,27 +129,49 @@ class Case(Aggregate):
         return case_id_for(dossier_code)
 
     @classmethod
-    def open(cls, **fields: Any) -> Case:
+    def open(cls, opening: OpenCase) -> Case:
         """A new case, its opening recorded with the clock as it reads then (see ``_stamped``)."""
+        o = opening
         clock = clock_facts.growing_clock(
-            legal_days=fields["legal_days"],
-            legal_hours=fields["legal_hours"],
-            same_day=fields.get("same_day", False),
-            policy=fields["supplement_policy"],
-            cutoff=fields["same_day_cutoff"],
-            calendar=fields["calendar"],
+            legal_days=o.legal_days,
+            legal_hours=o.legal_hours,
+            same_day=o.same_day,
+            policy=o.supplement_policy,
+            cutoff=o.same_day_cutoff,
+            calendar=o.calendar,
         )
-        received = clock_facts.fact("received", fields["received_at"], agency=fields["department_code"])
-        now = max(fields["occurred_at"], fields["received_at"])
-        reading = clock_facts.read([received], clock=clock, now=now)
-        return cls(**fields, opening_clock=clock_facts.stamp(reading))
+        received = Received(at=o.received_at, agency=o.department_code)
+        reading = clock.read([received], max(o.occurred_at, o.received_at))
+        return cls(
+            opening_clock=StepClock.of(reading),
+            intake_steps=None if o.intake_steps is None else list(o.intake_steps),
+            dossier_id=o.dossier_id,
+            dossier_code=o.dossier_code,
+            department_code=o.department_code,
+            procedure_code=o.procedure_code,
+            legal_days=o.legal_days,
+            legal_hours=o.legal_hours,
+            same_day_cutoff=o.same_day_cutoff,
+            supplement_policy=o.supplement_policy,
+            agency_shares=o.agency_shares,
+            received_at=o.received_at,
+            due_at=o.due_at,
+            postal_return=o.postal_return,
+            occurred_at=o.occurred_at,
+            actor=o.actor,
+            calendar=o.calendar,
+            receiving_point=o.receiving_point,
+            tracking_hash=o.tracking_hash,
+            same_day=o.same_day,
+            backdate_reason=o.backdate_reason,
+        )
 
     @event("Opened")
     def __init__(
         self,
         # Before the ``*``: the library insists on every keyword-only argument, default or not,
         # while one of these may be left out (by callers that build a case without ``open``).
-        opening_clock: dict[str, Any] | None = None,
+        opening_clock: StepClock | Mapping[str, Any] | None = None,
         intake_steps: list[dict[str, Any]] | None = None,
         *,
         dossier_id: UUID,
@@ -158,26 +214,26 @@ class Case(Aggregate):
         self.legal_hours = legal_hours
         self.same_day = same_day
         self.same_day_cutoff = same_day_cutoff
-        self.supplement_policy = supplement_policy
+        self.supplement_policy = PausePolicy(supplement_policy)
         self.agency_shares = agency_shares
         self.received_at = received_at
         self.appointment_at = due_at
         self.postal_return = postal_return
-        self.state = "in_processing"
-        self.stop_kind: str | None = None  # withdrawn | stopped
+        self.state = CaseState.IN_PROCESSING
+        self.stop_kind: StopKind | None = None
         self.officer: str | None = None
         self.taken_over = False  # the officer is the decision-maker who took the case over
         self.supplements = 0
         self.supplement_requested_at: datetime | None = None
-        self.leadership_reports: list[dict[str, Any]] = []
+        self.leadership_reports: list[LeadershipReport] = []
         self.reappointments = 0
         self.overdue_marked = False
         self.approved: bool | None = None
         self.reasons: str | None = None
         self.result_at_desk = not postal_return
-        # the result document issued electronically (id, hash, signature); None until then
-        self.electronic_result: dict[str, Any] | None = None
-        self.clock: list[dict[str, Any]] = [clock_facts.fact("received", received_at, agency=department_code)]
+        # the result document issued electronically; None until then
+        self.electronic_result: ElectronicResult | None = None
+        self.clock: list[ClockFact] = [Received(at=received_at, agency=department_code)]
         self.last_business_time = received_at
 
     # -- reading ------------------------------------------------------------------------------
@@ -193,11 +249,8 @@ class Case(Aggregate):
     def read_clock(self, now: datetime, clock: GrowingClock | None = None) -> ClockReading:
         """The clock at ``now``; ``clock``: this case's clock kept by a caller that reads it after
         each step in turn (a translator), so that each clock fact is replayed once."""
-        return clock_facts.read(
-            self.clock,
-            clock=self.new_clock() if clock is None else clock,
-            now=max(now, self.last_business_time),
-        )
+        growing = self.new_clock() if clock is None else clock
+        return growing.read(self.clock, max(now, self.last_business_time))
 
     def new_clock(self) -> GrowingClock:
         return clock_facts.growing_clock(
@@ -212,7 +265,7 @@ class Case(Aggregate):
     def due_at(self, now: datetime) -> datetime:
         return self.read_clock(now).due_at
 
-    def allowed_actions(self, now: datetime | None = None) -> list[str]:
+    def allowed_actions(self, now: datetime | None = None) -> list[Action]:
         """The actions that would be accepted at ``now``: the same checks the commands make
         (``refusal``), so a page that offers only these never offers a refusal. The inputs an
         action needs (reasons, a later date) are checked by the command itself."""
@@ -220,25 +273,25 @@ class Case(Aggregate):
         return [action for action in ACTIONS[self.state] if self.refusal(action, at) is None]
 
     def pending_leadership(self) -> bool:
-        return any(r["acknowledged_by"] is None for r in self.leadership_reports)
+        return any(r.acknowledged_by is None for r in self.leadership_reports)
 
     def national_status(self) -> int:
         """TrangThaiHoSo for the national portal (docs/domain-rules.md, "National status codes")."""
-        if self.state == "awaiting_supplement":
+        if self.state == CaseState.AWAITING_SUPPLEMENT:
             return 5
-        if self.state == "stopped":
-            return 7 if self.stop_kind == "withdrawn" else 8
-        if self.state == "closed":
+        if self.state == CaseState.STOPPED:
+            return 7 if self.stop_kind == StopKind.WITHDRAWN else 8
+        if self.state == CaseState.CLOSED:
             return 8
-        if self.state in ("decided", "result_ready"):
+        if self.state in (CaseState.DECIDED, CaseState.RESULT_READY):
             return 9
-        if self.state == "returned":
+        if self.state == CaseState.RETURNED:
             return 10
         return 4
 
     # -- rules --------------------------------------------------------------------------------
 
-    def refusal(self, action: str, at: datetime) -> CaseRuleViolation | None:
+    def refusal(self, action: Action, at: datetime) -> CaseRuleViolation | None:
         """Why ``action`` would be refused at ``at`` whatever its inputs, or None: the one place
         that decides, for the commands (which raise it) and for ``allowed_actions`` (which lists
         the actions it lets through)."""
@@ -256,14 +309,14 @@ class Case(Aggregate):
         precondition = self._preconditions().get(action)
         return None if precondition is None else precondition(at)
 
-    def _preconditions(self) -> dict[str, Callable[[datetime], CaseRuleViolation | None]]:
+    def _preconditions(self) -> dict[Action, Callable[[datetime], CaseRuleViolation | None]]:
         return {
-            "request_supplement": self._supplement_request_refusal,
-            "close_for_no_supplement": self._closing_refusal,
-            "report_to_leadership": self._report_refusal,
-            "acknowledge_leadership": self._acknowledgement_refusal,
-            "issue_apology": self._reappointment_refusal,
-            "issue_result": self._result_issue_refusal,
+            Action.REQUEST_SUPPLEMENT: self._supplement_request_refusal,
+            Action.CLOSE_FOR_NO_SUPPLEMENT: self._closing_refusal,
+            Action.REPORT_TO_LEADERSHIP: self._report_refusal,
+            Action.ACKNOWLEDGE_LEADERSHIP: self._acknowledgement_refusal,
+            Action.ISSUE_APOLOGY: self._reappointment_refusal,
+            Action.ISSUE_RESULT: self._result_issue_refusal,
         }
 
     def _result_issue_refusal(self, _: datetime) -> CaseRuleViolation | None:
@@ -275,7 +328,7 @@ class Case(Aggregate):
             )
         return None
 
-    def check(self, action: str, at: datetime) -> None:
+    def check(self, action: Action, at: datetime) -> None:
         refused = self.refusal(action, at)
         if refused is not None:
             raise refused
@@ -305,7 +358,7 @@ class Case(Aggregate):
     def _leadership_for_return_refusal(self, number: int) -> CaseRuleViolation | None:
         if number < 2:
             return None
-        if any(r["return_number"] == number and r["acknowledged_by"] for r in self.leadership_reports):
+        if any(r.return_number == number and r.acknowledged_by for r in self.leadership_reports):
             return None
         return CaseRuleViolation(
             "leadership_report_required",
@@ -335,7 +388,7 @@ class Case(Aggregate):
                 "Chỉ cần báo cáo lãnh đạo khi trả hồ sơ từ lần thứ hai",
                 "A report to the leadership is needed from the second return on",
             )
-        if any(r["return_number"] == number for r in self.leadership_reports):
+        if any(r.return_number == number for r in self.leadership_reports):
             return CaseRuleViolation(
                 "leadership_already_reported",
                 "Đã báo cáo lãnh đạo cho lần trả này",
@@ -383,20 +436,23 @@ class Case(Aggregate):
             )
 
     # -- commands -----------------------------------------------------------------------------
+    # A command takes the step's ``StepMeta``; the event it records keeps it, stamped with the
+    # clock. An event method reads its ``meta`` as stored: a ``StepMeta``, or on rows stored
+    # before it a plain dict (``StoredMeta``), hence ``_at`` there rather than ``.occurred_at``.
 
-    def assign(self, officer: str, **meta: Any) -> None:
-        self._begin("assign", meta)
+    def assign(self, officer: str, meta: StepMeta) -> None:
+        self._begin(Action.ASSIGN, meta)
         self._assigned(officer=officer, meta=self._stamped(meta))
 
     @event("OfficerAssigned")
-    def _assigned(self, officer: str, meta: dict[str, Any], taken_over: bool = False) -> None:
+    def _assigned(self, officer: str, meta: StoredMeta, taken_over: bool = False) -> None:
         # taken_over: the decision-maker took the unassigned case over (absent on older events).
         self.officer = officer
         self.taken_over = taken_over
         self._touch(meta)
 
-    def transfer(self, to_department: str, **meta: Any) -> None:
-        self._begin("transfer", meta)
+    def transfer(self, to_department: str, meta: StepMeta) -> None:
+        self._begin(Action.TRANSFER, meta)
         if to_department == self.department_code:
             raise InvalidCommand(
                 "same_department", "Hồ sơ đang ở chính cơ quan này", "The case is already there"
@@ -407,23 +463,20 @@ class Case(Aggregate):
             to_department=to_department,
             share_days=share,
             meta=self._stamped(
-                meta,
-                clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share),
+                meta, Transferred(at=meta.occurred_at, agency=to_department, share_days=share)
             ),
         )
 
     @event("Transferred")
     def _transferred(
-        self, from_department: str, to_department: str, share_days: int | None, meta: dict[str, Any]
+        self, from_department: str, to_department: str, share_days: int | None, meta: StoredMeta
     ) -> None:
         self.department_code = to_department
-        self.clock.append(
-            clock_facts.fact("transferred", meta["occurred_at"], agency=to_department, share_days=share_days)
-        )
+        self.clock.append(Transferred(at=_at(meta), agency=to_department, share_days=share_days))
         self._touch(meta)
 
-    def request_supplement(self, missing_items: list[str], reason: str, **meta: Any) -> None:
-        self._begin("request_supplement", meta)
+    def request_supplement(self, missing_items: list[str], reason: str, meta: StepMeta) -> None:
+        self._begin(Action.REQUEST_SUPPLEMENT, meta)
         if not missing_items:
             raise InvalidCommand(
                 "missing_items_required",
@@ -435,86 +488,82 @@ class Case(Aggregate):
             number=number,
             missing_items=missing_items,
             reason=reason,
-            meta=self._stamped(
-                meta, clock_facts.fact("supplement_requested", meta["occurred_at"], number=number)
-            ),
+            meta=self._stamped(meta, SupplementRequested(at=meta.occurred_at, number=number)),
         )
 
     @event("SupplementRequested")
     def _supplement_requested(
-        self, number: int, missing_items: list[str], reason: str, meta: dict[str, Any]
+        self, number: int, missing_items: list[str], reason: str, meta: StoredMeta
     ) -> None:
-        self.state = "awaiting_supplement"
+        self.state = CaseState.AWAITING_SUPPLEMENT
         self.supplements = number
-        self.supplement_requested_at = meta["occurred_at"]
-        self.clock.append(clock_facts.fact("supplement_requested", meta["occurred_at"], number=number))
+        self.supplement_requested_at = _at(meta)
+        self.clock.append(SupplementRequested(at=_at(meta), number=number))
         self._touch(meta)
 
-    def receive_supplement(self, **meta: Any) -> None:
-        self._begin("receive_supplement", meta)
+    def receive_supplement(self, meta: StepMeta) -> None:
+        self._begin(Action.RECEIVE_SUPPLEMENT, meta)
         paused = self.working_calendar.working_minutes_between(
-            self.supplement_requested_at or meta["occurred_at"], meta["occurred_at"]
+            self.supplement_requested_at or meta.occurred_at, meta.occurred_at
         )
         self._supplement_received(
             number=self.supplements,
             policy=self.supplement_policy,
             paused_minutes=paused,
-            meta=self._stamped(meta, clock_facts.fact("supplement_completed", meta["occurred_at"])),
+            meta=self._stamped(meta, SupplementCompleted(at=meta.occurred_at)),
         )
 
     @event("SupplementReceived")
-    def _supplement_received(
-        self, number: int, policy: str, paused_minutes: int, meta: dict[str, Any]
-    ) -> None:
-        self.state = "in_processing"
+    def _supplement_received(self, number: int, policy: str, paused_minutes: int, meta: StoredMeta) -> None:
+        self.state = CaseState.IN_PROCESSING
         self.supplement_requested_at = None
-        self.clock.append(clock_facts.fact("supplement_completed", meta["occurred_at"]))
+        self.clock.append(SupplementCompleted(at=_at(meta)))
         self._touch(meta)
 
-    def close_for_no_supplement(self, **meta: Any) -> None:
-        self._begin("close_for_no_supplement", meta)
-        self._closed(meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])))
+    def close_for_no_supplement(self, meta: StepMeta) -> None:
+        self._begin(Action.CLOSE_FOR_NO_SUPPLEMENT, meta)
+        self._closed(meta=self._stamped(meta, Finished(at=meta.occurred_at)))
 
     @event("ClosedForNoSupplement")
-    def _closed(self, meta: dict[str, Any]) -> None:
-        self.state = "closed"
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+    def _closed(self, meta: StoredMeta) -> None:
+        self.state = CaseState.CLOSED
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
-    def report_to_leadership(self, reason: str, **meta: Any) -> None:
-        self._begin("report_to_leadership", meta)
+    def report_to_leadership(self, reason: str, meta: StepMeta) -> None:
+        self._begin(Action.REPORT_TO_LEADERSHIP, meta)
         self._reported(return_number=self.supplements + 1, reason=reason, meta=self._stamped(meta))
 
     @event("LeadershipReported")
-    def _reported(self, return_number: int, reason: str, meta: dict[str, Any]) -> None:
-        self.leadership_reports.append(
-            {"return_number": return_number, "reason": reason, "acknowledged_by": None}
-        )
+    def _reported(self, return_number: int, reason: str, meta: StoredMeta) -> None:
+        self.leadership_reports.append(LeadershipReport(return_number=return_number, reason=reason))
         self._touch(meta)
 
-    def acknowledge_leadership(self, note: str | None, **meta: Any) -> None:
-        self._begin("acknowledge_leadership", meta)
+    def acknowledge_leadership(self, note: str | None, meta: StepMeta) -> None:
+        self._begin(Action.ACKNOWLEDGE_LEADERSHIP, meta)
         # Who may acknowledge is the caller's role, not the case's state: not in ``refusal``.
-        if meta["actor"].get("role") != "leader":
+        if meta.actor.get("role") != "leader":
             raise CaseRuleViolation(
                 "leader_role_required",
                 "Chỉ lãnh đạo mới được xác nhận báo cáo",
                 "Only a leader (role 'leader') may acknowledge the report",
             )
-        self._acknowledged(leader=meta["actor"]["user_id"], note=note, meta=self._stamped(meta))
+        self._acknowledged(leader=meta.actor["user_id"], note=note, meta=self._stamped(meta))
 
     @event("LeadershipAcknowledged")
-    def _acknowledged(self, leader: str, note: str | None, meta: dict[str, Any]) -> None:
-        for report in self.leadership_reports:
-            if report["acknowledged_by"] is None:
-                report["acknowledged_by"] = leader
+    def _acknowledged(self, leader: str, note: str | None, meta: StoredMeta) -> None:
+        self.leadership_reports = [
+            replace(r, acknowledged_by=leader) if r.acknowledged_by is None else r
+            for r in self.leadership_reports
+        ]
         self._touch(meta)
 
-    def issue_apology(self, reason: str, new_due_at: datetime, **meta: Any) -> None:
-        self._begin("issue_apology", meta)
-        self.check_new_appointment(new_due_at, meta["occurred_at"])
-        current = self.due_at(meta["occurred_at"])
-        notice = self.working_calendar.working_minutes_between(meta["occurred_at"], current)
+    def issue_apology(self, reason: str, new_due_at: datetime, meta: StepMeta) -> None:
+        self._begin(Action.ISSUE_APOLOGY, meta)
+        at = meta.occurred_at
+        self.check_new_appointment(new_due_at, at)
+        current = self.due_at(at)
+        notice = self.working_calendar.working_minutes_between(at, current)
         in_time = (
             notice >= self.ruleset.apology_notice_days_before_due * self.working_calendar.minutes_per_day
         )
@@ -523,9 +572,7 @@ class Case(Aggregate):
             previous_due_at=current,
             new_due_at=new_due_at,
             notice_in_time=in_time,
-            meta=self._stamped(
-                meta, clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
-            ),
+            meta=self._stamped(meta, Reappointed(at=at, new_due=new_due_at, reason=reason)),
         )
 
     @event("ApologyIssued")
@@ -535,32 +582,30 @@ class Case(Aggregate):
         previous_due_at: datetime,
         new_due_at: datetime,
         notice_in_time: bool,
-        meta: dict[str, Any],
+        meta: StoredMeta,
     ) -> None:
         self.reappointments += 1
-        self.clock.append(
-            clock_facts.fact("reappointed", meta["occurred_at"], new_due=new_due_at, reason=reason)
-        )
+        self.clock.append(Reappointed(at=_at(meta), new_due=new_due_at, reason=reason))
         self._touch(meta)
 
-    def mark_overdue(self, **meta: Any) -> None:
+    def mark_overdue(self, meta: StepMeta) -> None:
         if self.state not in ACTIVE or self.overdue_marked:
-            raise InvalidTransition(self.state, "mark_overdue", self.allowed_actions(meta["occurred_at"]))
-        reading = self.read_clock(meta["occurred_at"])
-        if reading.paused or reading.status != "overdue":
+            raise InvalidTransition(self.state, Action.MARK_OVERDUE, self.allowed_actions(meta.occurred_at))
+        reading = self.read_clock(meta.occurred_at)
+        if reading.paused or ClockVerdict(reading.status) is not ClockVerdict.OVERDUE:
             raise CaseRuleViolation(
                 "not_overdue", "Hồ sơ chưa quá hạn", "The dossier is not past its appointment"
             )
         self._overdue(due_at_passed=reading.due_at, meta=self._stamped(meta))
 
     @event("MarkedOverdue")
-    def _overdue(self, due_at_passed: datetime, meta: dict[str, Any]) -> None:
+    def _overdue(self, due_at_passed: datetime, meta: StoredMeta) -> None:
         self.overdue_marked = True
 
-    def decide(self, approved: bool, reasons: str | None, **meta: Any) -> None:
+    def decide(self, approved: bool, reasons: str | None, meta: StepMeta) -> None:
         """A decision on a case nobody was assigned to is taken over by its decision-maker, and
         the control sheet says so in a row of its own: every dossier has a handling officer."""
-        self._begin("decide", meta)
+        self._begin(Action.DECIDE, meta)
         if not approved and not (reasons and reasons.strip()):
             raise InvalidCommand(
                 "reasons_required",
@@ -568,43 +613,45 @@ class Case(Aggregate):
                 "A rejection must state its reasons",
             )
         if self.officer is None:
-            self._assigned(officer=meta["actor"]["user_id"], meta=self._stamped(meta), taken_over=True)
-        finished = clock_facts.fact("finished", meta["occurred_at"])
+            self._assigned(officer=meta.actor["user_id"], meta=self._stamped(meta), taken_over=True)
+        finished = Finished(at=meta.occurred_at)
         self._decided(approved=approved, reasons=reasons, meta=self._stamped(meta, finished))
 
     @event("Decided")
-    def _decided(self, approved: bool, reasons: str | None, meta: dict[str, Any]) -> None:
-        self.state = "decided"
+    def _decided(self, approved: bool, reasons: str | None, meta: StoredMeta) -> None:
+        self.state = CaseState.DECIDED
         self.approved = approved
         self.reasons = reasons
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
-    def make_result_ready(self, **meta: Any) -> None:
-        self._begin("make_result_ready", meta)
+    def make_result_ready(self, meta: StepMeta) -> None:
+        self._begin(Action.MAKE_RESULT_READY, meta)
         self._result_ready(meta=self._stamped(meta))
 
     @event("ResultReady")
-    def _result_ready(self, meta: dict[str, Any]) -> None:
-        self.state = "result_ready"
+    def _result_ready(self, meta: StoredMeta) -> None:
+        self.state = CaseState.RESULT_READY
         self._touch(meta)
 
-    def issue_result(self, document: dict[str, Any], signature: dict[str, Any] | None, **meta: Any) -> None:
+    def issue_result(
+        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: StepMeta
+    ) -> None:
         """The decision's result document, issued electronically: stored (``document`` is its
         record: id, type, size, SHA-256) and signed (``signature``), once."""
-        self._begin("issue_result", meta)
+        self._begin(Action.ISSUE_RESULT, meta)
         self._result_issued(document=document, signature=signature, meta=meta)
 
     @event("ResultIssued")
     def _result_issued(
-        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: dict[str, Any]
+        self, document: dict[str, Any], signature: dict[str, Any] | None, meta: StoredMeta
     ) -> None:
-        self.electronic_result = {"document": document, "signature": signature}
+        self.electronic_result = ElectronicResult(document=document, signature=signature)
         self._touch(meta)
 
-    def return_result(self, via: str, received_by: str | None, **meta: Any) -> None:
-        self._begin("return_result", meta)
-        if via == "post" and not self.postal_return:
+    def return_result(self, via: ReturnVia, received_by: str | None, meta: StepMeta) -> None:
+        self._begin(Action.RETURN_RESULT, meta)
+        if via == ReturnVia.POST and not self.postal_return:
             raise InvalidCommand(
                 "not_postal",
                 "Công dân không đăng ký nhận kết quả qua bưu chính",
@@ -613,41 +660,37 @@ class Case(Aggregate):
         self._returned(via=via, received_by=received_by, meta=self._stamped(meta))
 
     @event("ResultReturned")
-    def _returned(self, via: str, received_by: str | None, meta: dict[str, Any]) -> None:
-        self.state = "returned"
+    def _returned(self, via: str, received_by: str | None, meta: StoredMeta) -> None:
+        self.state = CaseState.RETURNED
         self._touch(meta)
 
-    def back_at_desk(self, reason: str, **meta: Any) -> None:
-        self._begin("back_at_desk", meta)
+    def back_at_desk(self, reason: str, meta: StepMeta) -> None:
+        self._begin(Action.BACK_AT_DESK, meta)
         self._back_at_desk(reason=reason, meta=self._stamped(meta))
 
     @event("ResultBackAtDesk")
-    def _back_at_desk(self, reason: str, meta: dict[str, Any]) -> None:
+    def _back_at_desk(self, reason: str, meta: StoredMeta) -> None:
         self.result_at_desk = True
         self._touch(meta)
 
-    def withdraw(self, kind: str, reason: str, **meta: Any) -> None:
-        self._begin("withdraw", meta)
-        self._stopped(
-            kind=kind,
-            reason=reason,
-            meta=self._stamped(meta, clock_facts.fact("finished", meta["occurred_at"])),
-        )
+    def withdraw(self, kind: StopKind, reason: str, meta: StepMeta) -> None:
+        self._begin(Action.WITHDRAW, meta)
+        self._stopped(kind=kind, reason=reason, meta=self._stamped(meta, Finished(at=meta.occurred_at)))
 
     @event("Stopped")
-    def _stopped(self, kind: str, reason: str, meta: dict[str, Any]) -> None:
-        self.state = "stopped"
-        self.stop_kind = kind
-        self.clock.append(clock_facts.fact("finished", meta["occurred_at"]))
+    def _stopped(self, kind: str, reason: str, meta: StoredMeta) -> None:
+        self.state = CaseState.STOPPED
+        self.stop_kind = StopKind(kind)
+        self.clock.append(Finished(at=_at(meta)))
         self._touch(meta)
 
     # -- citizens' feedback ---------------------------------------------------------------------
     # Feedback is the citizen's word about the service, not a step of the procedure: it changes
     # neither the state nor the clock, and is refused rather than ordered by the state machine.
 
-    def rate(self, score: int, comment: str | None, source: str, **meta: Any) -> None:
+    def rate(self, score: int, comment: str | None, source: FeedbackSource, meta: StepMeta) -> None:
         """One rating per dossier, on the 5-level scale, once the result is in the citizen's hands."""
-        if self.state != "returned":
+        if self.state != CaseState.RETURNED:
             raise CaseRuleViolation(
                 "rating_before_result",
                 "Chỉ đánh giá được sau khi đã nhận kết quả",
@@ -670,10 +713,10 @@ class Case(Aggregate):
         self._rated(score=score, comment=comment, source=source, meta=meta)
 
     @event("RatingGiven")
-    def _rated(self, score: int, comment: str | None, source: str, meta: dict[str, Any]) -> None:
+    def _rated(self, score: int, comment: str | None, source: str, meta: StoredMeta) -> None:
         self.rating = score
 
-    def complain(self, text: str, source: str, **meta: Any) -> None:
+    def complain(self, text: str, source: FeedbackSource, meta: StepMeta) -> None:
         """Phản ánh, kiến nghị: at any time after receipt, a few per dossier (not a free channel)."""
         if self.complaints >= MAX_COMPLAINTS:
             raise CaseRuleViolation(
@@ -684,21 +727,20 @@ class Case(Aggregate):
         self._complained(text=text, source=source, meta=meta)
 
     @event("ComplaintFiled")
-    def _complained(self, text: str, source: str, meta: dict[str, Any]) -> None:
+    def _complained(self, text: str, source: str, meta: StoredMeta) -> None:
         self.complaints += 1
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _begin(self, action: str, meta: dict[str, Any]) -> None:
-        self.check(action, meta["occurred_at"])
+    def _begin(self, action: Action, meta: StepMeta) -> None:
+        self.check(action, meta.occurred_at)
 
-    def _stamped(self, meta: dict[str, Any], fact: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _stamped(self, meta: StepMeta, fact: ClockFact | None = None) -> StepMeta:
         """The step's ``meta`` with the clock as it reads after the step (its clock ``fact``
-        added), so that translating the stored step needs no clock (``clock_facts.stamp``)."""
+        added), so that translating the stored step needs no clock."""
         facts = self.clock if fact is None else [*self.clock, fact]
-        now = max(meta["occurred_at"], self.last_business_time)
-        reading = clock_facts.read(facts, clock=self.new_clock(), now=now)
-        return {**meta, "clock": clock_facts.stamp(reading)}
+        now = max(meta.occurred_at, self.last_business_time)
+        return meta.stamped(StepClock.of(self.new_clock().read(facts, now)))
 
-    def _touch(self, meta: dict[str, Any]) -> None:
-        self.last_business_time = max(self.last_business_time, meta["occurred_at"])
+    def _touch(self, meta: StoredMeta) -> None:
+        self.last_business_time = max(self.last_business_time, _at(meta))

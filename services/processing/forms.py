@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from services.processing.domain import Case, step_meta
+from services.processing.values import ClockVerdict, StopKind
 from shared.clock import DEFAULT_CALENDAR
 
 # The library creates Case's event classes from its @event methods; mypy cannot see them.
@@ -48,8 +49,8 @@ def supplement_request(events: list[Any]) -> str | None:
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
         f"<p>Hồ sơ: <b>{escape(_case(events).dossier_code)}</b> — lần yêu cầu thứ {e.number}</p>"
         f"<p>Lý do: {escape(e.reason)}</p><p>Đề nghị bổ sung đầy đủ, một lần, các giấy tờ sau:</p>"
-        f"<ol>{items}</ol><p>Thời gian giải quyết tạm dừng từ {_t(step_meta(e)['occurred_at'])}.</p>"
-        f"<p>Người lập: {escape(step_meta(e)['actor']['user_id'])}</p>",
+        f"<ol>{items}</ol><p>Thời gian giải quyết tạm dừng từ {_t(step_meta(e).occurred_at)}.</p>"
+        f"<p>Người lập: {escape(step_meta(e).actor['user_id'])}</p>",
     )
 
 
@@ -63,7 +64,7 @@ def apology(events: list[Any]) -> str | None:
         f"<p>Ngày hẹn trả kết quả trước đây: {_t(e.previous_due_at)}</p>"
         f"<p>Lý do chậm: {escape(e.reason)}</p>"
         f"<p>Cơ quan xin lỗi ông/bà và hẹn lại ngày trả kết quả: <b>{_t(e.new_due_at)}</b></p>"
-        f"<p>Lập lúc {_t(step_meta(e)['occurred_at'])}"
+        f"<p>Lập lúc {_t(step_meta(e).occurred_at)}"
         + ("" if e.notice_in_time else " (gửi muộn hơn 1 ngày làm việc trước hạn)")
         + "</p>",
     )
@@ -73,11 +74,11 @@ def stop_notice(events: list[Any]) -> str | None:
     e = _last(events, Events.Stopped)
     if e is None:
         return None
-    what = "rút hồ sơ theo đề nghị của công dân" if e.kind == "withdrawn" else "dừng giải quyết hồ sơ"
+    what = "rút hồ sơ theo đề nghị của công dân" if e.kind == StopKind.WITHDRAWN else "dừng giải quyết hồ sơ"
     return _page(
         "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
         f"<p>Hồ sơ: <b>{escape(_case(events).dossier_code)}</b></p><p>Nội dung: {what}.</p>"
-        f"<p>Lý do: {escape(e.reason)}</p><p>Thời điểm: {_t(step_meta(e)['occurred_at'])}</p>",
+        f"<p>Lý do: {escape(e.reason)}</p><p>Thời điểm: {_t(step_meta(e).occurred_at)}</p>",
     )
 
 
@@ -88,9 +89,11 @@ def control_sheet(events: list[Any]) -> str:
     rows = []
     for row in history_view(events):
         status = row["clock"]["status"]
-        verdict = {"finished_early": "sớm hạn", "finished_late": "trễ hạn", "overdue": "quá hạn"}.get(
-            status, "đúng hạn"
-        )
+        verdict = {
+            ClockVerdict.FINISHED_EARLY: "sớm hạn",
+            ClockVerdict.FINISHED_LATE: "trễ hạn",
+            ClockVerdict.OVERDUE: "quá hạn",
+        }.get(status, "đúng hạn")
         rows.append(
             "<tr>"
             f"<td>{escape(str(row['actor'].get('agency', '')))} / {escape(str(row['actor']['user_id']))}</td>"

@@ -10,48 +10,50 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
 import asyncpg
 
 from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation, InvalidTransition
+from services.processing.values import PausePolicy, ReturnVia, StepMeta
 from shared.contracts import AnyEvent, DossierReceived, ShipmentDelivered, ShipmentFailed
 from shared.eventlog.consumer import ApplyBatch, Handler, PoisonMessage
 
 log = logging.getLogger(__name__)
 
 
-def _opening(event: DossierReceived) -> dict[str, Any]:
-    return {
-        "dossier_id": event.dossier_id,
-        "dossier_code": event.dossier_code,
-        "department_code": event.department_code,
-        "procedure_code": event.procedure_code,
-        "legal_days": event.legal_days,
-        "legal_hours": event.legal_hours,
-        "same_day": event.same_day,
-        "same_day_cutoff": event.same_day_cutoff,
-        "supplement_policy": event.supplement_policy,
-        "agency_shares": event.agency_shares,
-        "received_at": event.received_at,
-        "due_at": event.due_at,
-        "postal_return": event.postal_return,
-        "occurred_at": event.received_at,
-        "actor": event.actor.model_dump(mode="json"),
-        "calendar": event.calendar,
-        "receiving_point": event.receiving_point,
-        "tracking_hash": event.tracking_hash,
-        "backdate_reason": event.backdate_reason,
-        "intake_steps": [s.model_dump(mode="json") for s in event.filing_steps],
-    }
+def _opening(event: DossierReceived) -> OpenCase:
+    return OpenCase(
+        dossier_id=event.dossier_id,
+        dossier_code=event.dossier_code,
+        department_code=event.department_code,
+        procedure_code=event.procedure_code,
+        legal_days=event.legal_days,
+        legal_hours=event.legal_hours,
+        same_day=event.same_day,
+        same_day_cutoff=event.same_day_cutoff,
+        supplement_policy=PausePolicy(event.supplement_policy),
+        agency_shares=event.agency_shares,
+        received_at=event.received_at,
+        due_at=event.due_at,
+        postal_return=event.postal_return,
+        occurred_at=event.received_at,
+        actor=event.actor.model_dump(mode="json"),
+        calendar=event.calendar,
+        receiving_point=event.receiving_point,
+        tracking_hash=event.tracking_hash,
+        backdate_reason=event.backdate_reason,
+        intake_steps=tuple(s.model_dump(mode="json") for s in event.filing_steps),
+    )
 
 
 def on_intake_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if isinstance(event, DossierReceived):
-            await asyncio.to_thread(app.open_case, **_opening(event))
+            await asyncio.to_thread(app.open_case, _opening(event))
 
     return handle
 
@@ -75,43 +77,39 @@ def open_received_cases(app: ProcessingApplication) -> ApplyBatch:
     return apply
 
 
-def _not_before(case: Case, meta: dict[str, Any]) -> dict[str, Any]:
+def _not_before(case: Case, meta: StepMeta) -> StepMeta:
     """An operator's clock running behind ours must not make a real delivery poison.
 
     A delivery cannot precede the result being ready: a notice dated earlier than the case's
     last step is recorded at that step's time, and the history says why.
     """
-    if meta["occurred_at"] >= case.last_business_time:
+    if meta.occurred_at >= case.last_business_time:
         return meta
-    return {
-        **meta,
-        "occurred_at": case.last_business_time,
-        "backdate_reason": (
-            f"operator reported {meta['occurred_at'].isoformat()}, before the case's last step;"
+    return replace(
+        meta,
+        occurred_at=case.last_business_time,
+        backdate_reason=(
+            f"operator reported {meta.occurred_at.isoformat()}, before the case's last step;"
             " recorded at that step's time"
         ),
-    }
+    )
 
 
 def on_postal_event(app: ProcessingApplication) -> Handler:
     async def handle(_: asyncpg.Connection, event: AnyEvent) -> None:
         if not isinstance(event, ShipmentDelivered | ShipmentFailed) or event.kind != "delivery":
             return
-        meta: dict[str, Any] = {
-            "occurred_at": event.occurred_at,
-            "backdate_reason": None,
-            "actor": event.actor.model_dump(mode="json"),
-        }
+        at = event.delivered_at if isinstance(event, ShipmentDelivered) else event.occurred_at
+        meta = StepMeta(occurred_at=at, actor=event.actor.model_dump(mode="json"))
         action: Callable[[Case], None]
         if isinstance(event, ShipmentDelivered):
-            meta["occurred_at"] = event.delivered_at
 
             def action(case: Case) -> None:
-                case.return_result(via="post", received_by=event.delivered_to, **_not_before(case, meta))
+                case.return_result(ReturnVia.POST, event.delivered_to, _not_before(case, meta))
         else:
 
             def action(case: Case) -> None:
-                case.back_at_desk(reason=f"{event.status}: {event.reason}", **_not_before(case, meta))
+                case.back_at_desk(f"{event.status}: {event.reason}", _not_before(case, meta))
 
         try:
             await asyncio.to_thread(app.act, event.dossier_code, action)

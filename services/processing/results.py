@@ -15,9 +15,11 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from services.processing.application import CaseNotFound, ProcessingApplication
+from services.processing.case_commands import IssueResult
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
+from services.processing.values import Action, ElectronicResult, StepMeta
 from services.processing.views import case_view
 from shared.auth.guard import CALLER, Caller, authorize_dossier
 from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
@@ -66,7 +68,7 @@ def build_results_router(
         except CaseNotFound:
             raise _no_case(code) from None
         _authorized(caller, case)  # who may, before what: a stranger learns nothing of the case
-        refused = case.refusal("issue_result", now)
+        refused = case.refusal(Action.ISSUE_RESULT, now)
         if refused is not None:  # before anything is stored
             raise ApiError(refused.status, refused.code, refused.vi, refused.en, **refused.details)
         content = await request.body()
@@ -79,14 +81,14 @@ def build_results_router(
         )
         await documents.claim([stored.id], owner=caller.principal.user_id, holder=code)
         signature = None if signer is None else sign(signer, content).record()
-        meta = {"occurred_at": now, "backdate_reason": None, "actor": caller.actor()}
-
-        def act(c: Case) -> None:
-            _authorized(caller, c)
-            c.issue_result(stored.record(), signature, **meta)
-
+        command = IssueResult(
+            dossier_code=code,
+            meta=StepMeta(occurred_at=now, actor=caller.actor()),
+            document=stored.record(),
+            signature=signature,
+        )
         try:
-            issued = await asyncio.to_thread(app.act, code, act)
+            issued = await asyncio.to_thread(app.execute, command, lambda c: _authorized(caller, c))
         except CaseRuleViolation as exc:
             raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
@@ -115,7 +117,7 @@ def build_results_router(
             raise tracking_not_found() from None
         if not secret_matches(case, given):
             raise tracking_not_found()
-        issued = getattr(case, "electronic_result", None)
+        issued: ElectronicResult | None = getattr(case, "electronic_result", None)
         if issued is None:
             raise ApiError(
                 404,
@@ -123,7 +125,7 @@ def build_results_router(
                 "Hồ sơ chưa có kết quả điện tử",
                 "No electronic result has been issued for this dossier",
             )
-        record = issued["document"]
+        record = issued.document
         content = await documents.content(UUID(record["document_id"]))
         if content is None or not hmac.compare_digest(hashlib.sha256(content).hexdigest(), record["sha256"]):
             raise ApiError(

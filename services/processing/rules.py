@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.refusal import Refusal
 
 
@@ -12,13 +14,13 @@ class CaseRuleViolation(Refusal):
 
 
 class InvalidTransition(CaseRuleViolation):
-    def __init__(self, state: str, action: str, allowed: list[str]) -> None:
+    def __init__(self, state: str, action: str, allowed: Sequence[str]) -> None:
         super().__init__(
             "invalid_transition",
             f"Không thể thực hiện '{action}' khi hồ sơ ở trạng thái '{state}'",
             f"Cannot {action} while the dossier is {state}",
             state=state,
-            allowed_actions=allowed,
+            allowed_actions=list(allowed),
         )
         self.state = state
         self.action = action

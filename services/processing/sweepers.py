@@ -13,6 +13,7 @@ import asyncpg
 
 from services.processing.application import ProcessingApplication
 from services.processing.domain import Case
+from services.processing.values import StepMeta
 from shared.signals.metrics import clock_sweep
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def system_step(command: str) -> Callable[[Case], None]:
     """A step the system takes on its own, now, as the clock's actor."""
 
     def step(case: Case) -> None:
-        getattr(case, command)(occurred_at=datetime.now(UTC), backdate_reason=None, actor=SYSTEM_ACTOR)
+        getattr(case, command)(StepMeta(occurred_at=datetime.now(UTC), actor=SYSTEM_ACTOR))
 
     return step
 

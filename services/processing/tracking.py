@@ -13,18 +13,19 @@ from datetime import datetime
 from typing import Any
 
 from services.processing.domain import Case
+from services.processing.values import CaseState
 from services.processing.views import clock_view, history_view, result_view
 from shared.clock.explain import local_iso
 from shared.host.errors import ApiError
 
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    "in_processing": ("Đang giải quyết", "Being processed"),
-    "awaiting_supplement": ("Chờ công dân bổ sung hồ sơ", "Waiting for you to complete the dossier"),
-    "decided": ("Đã có quyết định, đang chuẩn bị kết quả", "Decided; the result is being prepared"),
-    "result_ready": ("Đã có kết quả, mời nhận kết quả", "The result is ready for you"),
-    "returned": ("Đã trả kết quả", "The result was handed over"),
-    "stopped": ("Đã dừng giải quyết / rút hồ sơ", "Processing stopped or the dossier was withdrawn"),
-    "closed": ("Đã dừng do không bổ sung đúng hạn", "Closed: not completed in time"),
+STATUS_TEXT: dict[CaseState, tuple[str, str]] = {
+    CaseState.IN_PROCESSING: ("Đang giải quyết", "Being processed"),
+    CaseState.AWAITING_SUPPLEMENT: ("Chờ công dân bổ sung hồ sơ", "Waiting for you to complete the dossier"),
+    CaseState.DECIDED: ("Đã có quyết định, đang chuẩn bị kết quả", "Decided; the result is being prepared"),
+    CaseState.RESULT_READY: ("Đã có kết quả, mời nhận kết quả", "The result is ready for you"),
+    CaseState.RETURNED: ("Đã trả kết quả", "The result was handed over"),
+    CaseState.STOPPED: ("Đã dừng giải quyết / rút hồ sơ", "Processing stopped or the dossier was withdrawn"),
+    CaseState.CLOSED: ("Đã dừng do không bổ sung đúng hạn", "Closed: not completed in time"),
 }
 # The steps of an online filing at intake, before the desk received it (they came with the receipt).
 INTAKE_STEPS: dict[str, str] = {
@@ -54,7 +55,7 @@ def secret_matches(case: Case, secret: str) -> bool:
 
 def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
     clock = clock_view(case)
-    vi, en = STATUS_TEXT.get(case.state, (case.state, case.state))
+    vi, en = STATUS_TEXT[case.state]
     return {
         "dossier_code": case.dossier_code,
         "procedure_code": case.procedure_code,
@@ -75,7 +76,7 @@ def tracking_view(case: Case, events: list[Any]) -> dict[str, Any]:
         "supplement_policy": case.supplement_policy,
         "calendar": case.calendar,
         "feedback": {
-            "can_rate": case.state == "returned" and case.rating is None,
+            "can_rate": case.state == CaseState.RETURNED and case.rating is None,
             "rating": case.rating,
             "complaints": case.complaints,
         },

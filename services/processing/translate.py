@@ -16,8 +16,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from pydantic import BaseModel
 
-from services.processing import clock_facts
 from services.processing.domain import Case, step_meta
+from services.processing.values import StepClock
 from shared.clock.legal_clock import GrowingClock
 from shared.contracts import (
     Actor,
@@ -128,7 +128,7 @@ class ReplayTranslator:
         return case_contract(e, case, self.clocks, trusted=True)
 
     def __call__(self, e: Any) -> AnyEvent | None:
-        stamped = step_meta(e).get("clock") is not None
+        stamped = step_meta(e).clock is not None
         header = self.headers.get(e.originator_id)
         if not stamped or e.originator_version != (1 if header is None else header.version + 1):
             return self.full(e)
@@ -162,14 +162,14 @@ def case_contract(
     if build is None:
         return None
     meta = step_meta(e)
-    at = meta["occurred_at"]
+    at = meta.occurred_at
     # Steps stored with their clock reading are translated without the clock; older steps
     # read it, growing the case's clock step by step.
-    stamp: dict[str, Any] | None = meta.get("clock")
+    stamp = meta.clock
     if stamp is None:
         assert isinstance(case, Case)  # only stamped steps are translated from a header
-        stamp = clock_facts.stamp(case.read_clock(at, None if clocks is None else clocks.of(case)))
-    actor = meta["actor"]
+        stamp = StepClock.of(case.read_clock(at, None if clocks is None else clocks.of(case)))
+    actor = meta.actor
     common: dict[str, Any] = {
         "event_id": event_id("processing", e.originator_id, e.originator_version),
         "dossier_id": case.dossier_id,
@@ -179,9 +179,9 @@ def case_contract(
         "actor": _construct(Actor, {**actor, "channel": Channel(actor["channel"])})
         if trusted
         else Actor(**actor),
-        "backdate_reason": meta.get("backdate_reason"),
+        "backdate_reason": meta.backdate_reason,
         "department_code": case.department_code,
-        "due_at": stamp["due_at"],
+        "due_at": stamp.due_at,
         "clock": clock_stamp(stamp, case.calendar),
     }
     contract, fields = build(e, case, stamp)
@@ -215,7 +215,7 @@ def _construct(cls: type[_Model], fields: dict[str, Any]) -> _Model:
     return made
 
 
-def clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
+def clock_stamp(stamp: StepClock, calendar: str) -> ClockStamp:
     """The reading as published: a consumer counts from it instead of re-running the clock.
 
     Built without validation: every value comes from the clock itself, not from outside.
@@ -223,15 +223,15 @@ def clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
     return _construct(
         ClockStamp,
         dict(
-            working_minutes=stamp["working_minutes"],
-            minutes_left=stamp["minutes_left"],
-            supplement_minutes=stamp["supplement_minutes"],
-            paused=stamp["paused"],
-            status=stamp["status"],
-            late=stamp["late"],
-            late_reasons_en=list(stamp["late_reasons_en"]),
-            late_reasons_vi=list(stamp["late_reasons_vi"]),
-            original_due_at=stamp["original_due_at"],
+            working_minutes=stamp.working_minutes,
+            minutes_left=stamp.minutes_left,
+            supplement_minutes=stamp.supplement_minutes,
+            paused=stamp.paused,
+            status=stamp.status.value,
+            late=stamp.late,
+            late_reasons_en=list(stamp.late_reasons_en),
+            late_reasons_vi=list(stamp.late_reasons_vi),
+            original_due_at=stamp.original_due_at,
             calendar=calendar or "standard",
         ),
     )
@@ -248,11 +248,11 @@ def translator(app: Application[Any], *, trusted: bool = False) -> Callable[[Any
 Fields = tuple[type[CaseEvent], dict[str, Any]]
 
 
-def _opened(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _opened(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return CaseOpened, {"procedure_code": case.procedure_code}
 
 
-def _transferred(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _transferred(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     fields = {
         "from_department": e.from_department,
         "to_department": e.to_department,
@@ -261,70 +261,70 @@ def _transferred(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
     return CaseTransferred, fields
 
 
-def _assigned(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _assigned(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return OfficerAssigned, {"officer": e.officer, "taken_over": getattr(e, "taken_over", False)}
 
 
-def _supplement_requested(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _supplement_requested(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return SupplementRequested, {"number": e.number, "missing_items": e.missing_items, "reason": e.reason}
 
 
-def _supplement_received(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _supplement_received(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     fields = {"number": e.number, "policy": e.policy, "paused_minutes": e.paused_minutes}
     return SupplementReceived, fields
 
 
-def _closed(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _closed(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return ClosedForNoSupplement, {}
 
 
-def _reported(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _reported(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return LeadershipReported, {"return_number": e.return_number, "reason": e.reason}
 
 
-def _acknowledged(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _acknowledged(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return LeadershipAcknowledged, {"leader": e.leader, "note": e.note}
 
 
-def _apologised(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _apologised(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     fields = {"previous_due_at": e.previous_due_at, "reason": e.reason, "new_due_at": e.new_due_at}
     return ApologyIssued, fields
 
 
-def _overdue(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _overdue(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return MarkedOverdue, {}
 
 
-def _decided(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _decided(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return DossierDecided, {
         "approved": e.approved,
         "reasons": e.reasons,
         # The clock's one verdict: a second return makes it late even if it finished early.
-        "on_time": not stamp["late"],
-        "late_reasons": list(stamp["late_reasons_en"]),
-        "minutes_used": stamp["working_minutes"],
-        "supplement_minutes": stamp["supplement_minutes"],
+        "on_time": not stamp.late,
+        "late_reasons": list(stamp.late_reasons_en),
+        "minutes_used": stamp.working_minutes,
+        "supplement_minutes": stamp.supplement_minutes,
     }
 
 
-def _result_ready(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
-    on_time = step_meta(e)["occurred_at"] <= stamp["due_at"]
+def _result_ready(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
+    on_time = step_meta(e).occurred_at <= stamp.due_at
     return ResultReady, {"postal_return": case.postal_return, "on_time": on_time}
 
 
-def _returned(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _returned(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return ResultReturned, {"via": e.via, "received_by": e.received_by}
 
 
-def _back_at_desk(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _back_at_desk(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return ResultBackAtDesk, {"reason": e.reason}
 
 
-def _stopped(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _stopped(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return ProcessingStopped, {"kind": e.kind, "reason": e.reason}
 
 
-def _result_issued(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _result_issued(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     doc = e.document
     return ElectronicResultIssued, {
         "document_id": doc["document_id"],
@@ -335,15 +335,15 @@ def _result_issued(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
     }
 
 
-def _rated(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _rated(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return RatingGiven, {"score": e.score, "comment": e.comment, "source": e.source}
 
 
-def _complained(e: Any, case: CaseLike, stamp: dict[str, Any]) -> Fields:
+def _complained(e: Any, case: CaseLike, stamp: StepClock) -> Fields:
     return ComplaintFiled, {"text": e.text, "source": e.source}
 
 
-_BUILDERS: dict[type, Callable[[Any, CaseLike, dict[str, Any]], Fields]] = {
+_BUILDERS: dict[type, Callable[[Any, CaseLike, StepClock], Fields]] = {
     Events.Opened: _opened,
     Events.Transferred: _transferred,
     Events.OfficerAssigned: _assigned,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from services.processing.domain import Case, step_meta
+from services.processing.values import ElectronicResult
 from shared.clock.explain import hours_text, local_iso, moment
 from shared.clock.facts import ClockReading
 
@@ -86,16 +88,16 @@ def _pause_view(case: Case, reading: ClockReading) -> dict[str, Any]:
 
 def result_view(case: Case) -> dict[str, Any] | None:
     """What the tracking page says of the electronic result: what it is and how it was signed."""
-    issued = getattr(case, "electronic_result", None)  # cases opened before results were kept
+    issued: ElectronicResult | None = getattr(case, "electronic_result", None)  # none on older cases
     if issued is None:
         return None
-    record = issued["document"]
+    record = issued.document
     return {
         "name": record["name"],
         "media_type": record["media_type"],
         "size": record["size"],
         "sha256": record["sha256"],
-        "signature": issued["signature"],
+        "signature": issued.signature,
     }
 
 
@@ -120,7 +122,7 @@ def case_view(case: Case) -> dict[str, Any]:
         "postal_return": case.postal_return,
         "result_at_desk": case.result_at_desk,
         "supplements": case.supplements,
-        "leadership_reports": case.leadership_reports,
+        "leadership_reports": [asdict(report) for report in case.leadership_reports],
         "pending_leadership": case.pending_leadership(),
         "reappointments": case.reappointments,
         "overdue_marked": case.overdue_marked,
@@ -144,7 +146,7 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
         case = e.mutate(case)
         assert case is not None
         meta = step_meta(e)
-        at: datetime = meta["occurred_at"]
+        at = meta.occurred_at
         cal = case.working_calendar
         payload = {
             k: (local_iso(cal, v) if isinstance(v, datetime) else v)
@@ -165,11 +167,11 @@ def history_view(events: list[Any]) -> list[dict[str, Any]]:
                 "version": e.originator_version,
                 "event": event_name(e),
                 "what": EVENT_NAMES.get(event_name(e), event_name(e)),
-                "actor": meta["actor"],
+                "actor": meta.actor,
                 "occurred_at": local_iso(cal, at),
                 "recorded_at": local_iso(cal, e.timestamp),
                 "backdated": (e.timestamp - at).total_seconds() > 300,
-                "backdate_reason": meta.get("backdate_reason"),
+                "backdate_reason": meta.backdate_reason,
                 "state_after": case.state,
                 "department_after": case.department_code,
                 "clock": clock_view(case, at),

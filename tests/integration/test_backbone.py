@@ -12,6 +12,7 @@ import nats
 import pytest
 
 from services.intake.catalogue import load_catalogue
+from services.processing.case_commands import OpenCase
 from shared.eventlog.topology import STREAM, subject_for
 from shared.host.settings import Settings
 from tests.system import System, eventually, receive_body, running_system
@@ -249,5 +250,5 @@ async def test_opening_a_case_twice_changes_nothing(system: System) -> None:
         "backdate_reason": None,
         "intake_steps": None,
     }
-    assert app.open_case(**fields) is False
+    assert app.open_case(OpenCase(**fields)) is False
     assert len(app.history(code)) == 1

@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from services.processing.application import ProcessingApplication
 from services.processing.handlers import _opening, on_intake_event, open_received_cases
 from services.processing.sweepers import SYSTEM_ACTOR, system_step
+from services.processing.values import StepMeta
 from shared.contracts import Actor, DossierReceived, SealedPersonalData
 from shared.eventlog import PROCESSING_FROM_INTAKE, TrackedConsumer, ensure_schema, eventstore_env
 from shared.eventlog.consumer import PoisonMessage, all_in_one_savepoint
@@ -236,8 +237,8 @@ async def test_a_sweep_raced_by_another_command_redoes_each_case_on_its_fresh_st
     def officer_assigns_meanwhile(case: Any) -> None:
         if case.dossier_code == codes[1] and not raced:
             raced.append(case.dossier_code)
-            meta = {"occurred_at": datetime.now(VN), "backdate_reason": None, "actor": SYSTEM_ACTOR}
-            processing.app.act(case.dossier_code, lambda fresh: fresh.assign("cb.a", **meta))
+            meta = StepMeta(occurred_at=datetime.now(VN), actor=SYSTEM_ACTOR)
+            processing.app.act(case.dossier_code, lambda fresh: fresh.assign("cb.a", meta))
         mark(case)
 
     marked = processing.app.act_on_each(codes, officer_assigns_meanwhile)

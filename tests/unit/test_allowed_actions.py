@@ -13,13 +13,14 @@ from hypothesis import strategies as st
 
 from services.processing.domain import ACTIONS, Case
 from services.processing.rules import CaseRuleViolation
+from services.processing.values import StepMeta
 from tests.unit.test_case_rules import LEADER, MONDAY, OFFICER, new_case
 
 ALL_ACTIONS = sorted({action for actions in ACTIONS.values() for action in actions})
 
 
-def _meta(at: datetime, actor: dict[str, Any] = OFFICER) -> dict[str, Any]:
-    return {"occurred_at": at, "backdate_reason": None, "actor": actor}
+def _meta(at: datetime, actor: dict[str, Any] = OFFICER) -> StepMeta:
+    return StepMeta(occurred_at=at, actor=actor)
 
 
 def _later_appointment(case: Case, at: datetime) -> datetime:
@@ -38,20 +39,20 @@ RESULT = {
 
 # Each action with inputs that are valid for any case: only the case's state and time can refuse.
 COMMANDS: dict[str, Callable[[Case, datetime], None]] = {
-    "assign": lambda c, at: c.assign("cb.an", **_meta(at)),
-    "transfer": lambda c, at: c.transfer("STC" if c.department_code != "STC" else "STP", **_meta(at)),
-    "request_supplement": lambda c, at: c.request_supplement(["Bản sao CCCD"], "thiếu", **_meta(at)),
-    "receive_supplement": lambda c, at: c.receive_supplement(**_meta(at)),
-    "close_for_no_supplement": lambda c, at: c.close_for_no_supplement(**_meta(at)),
-    "report_to_leadership": lambda c, at: c.report_to_leadership("trả lần nữa", **_meta(at)),
-    "acknowledge_leadership": lambda c, at: c.acknowledge_leadership("đồng ý", **_meta(at, LEADER)),
-    "issue_apology": lambda c, at: c.issue_apology("cần xác minh", _later_appointment(c, at), **_meta(at)),
-    "decide": lambda c, at: c.decide(False, "không đủ điều kiện", **_meta(at)),
-    "make_result_ready": lambda c, at: c.make_result_ready(**_meta(at)),
-    "issue_result": lambda c, at: c.issue_result(RESULT, None, **_meta(at)),
-    "return_result": lambda c, at: c.return_result("desk", "Nguyễn Văn A", **_meta(at)),
-    "back_at_desk": lambda c, at: c.back_at_desk("không phát được", **_meta(at)),
-    "withdraw": lambda c, at: c.withdraw("withdrawn", "công dân rút", **_meta(at)),
+    "assign": lambda c, at: c.assign("cb.an", _meta(at)),
+    "transfer": lambda c, at: c.transfer("STC" if c.department_code != "STC" else "STP", _meta(at)),
+    "request_supplement": lambda c, at: c.request_supplement(["Bản sao CCCD"], "thiếu", _meta(at)),
+    "receive_supplement": lambda c, at: c.receive_supplement(_meta(at)),
+    "close_for_no_supplement": lambda c, at: c.close_for_no_supplement(_meta(at)),
+    "report_to_leadership": lambda c, at: c.report_to_leadership("trả lần nữa", _meta(at)),
+    "acknowledge_leadership": lambda c, at: c.acknowledge_leadership("đồng ý", _meta(at, LEADER)),
+    "issue_apology": lambda c, at: c.issue_apology("cần xác minh", _later_appointment(c, at), _meta(at)),
+    "decide": lambda c, at: c.decide(False, "không đủ điều kiện", _meta(at)),
+    "make_result_ready": lambda c, at: c.make_result_ready(_meta(at)),
+    "issue_result": lambda c, at: c.issue_result(RESULT, None, _meta(at)),
+    "return_result": lambda c, at: c.return_result("desk", "Nguyễn Văn A", _meta(at)),
+    "back_at_desk": lambda c, at: c.back_at_desk("không phát được", _meta(at)),
+    "withdraw": lambda c, at: c.withdraw("withdrawn", "công dân rút", _meta(at)),
 }
 
 # Steps forward in time: minutes to a month, so that windows close and limits are reached.
@@ -91,24 +92,24 @@ def test_allowed_actions_are_exactly_the_accepted_ones(steps: list[tuple[int, st
 def test_a_second_return_becomes_possible_only_after_the_leaders_acknowledgement() -> None:
     case = new_case()
     t = MONDAY + timedelta(hours=1)
-    case.request_supplement(["A"], "thiếu", **_meta(t))
-    case.receive_supplement(**_meta(t + timedelta(hours=1)))
+    case.request_supplement(["A"], "thiếu", _meta(t))
+    case.receive_supplement(_meta(t + timedelta(hours=1)))
     now = t + timedelta(hours=2)
     allowed = case.allowed_actions(now)
     assert "request_supplement" not in allowed and "acknowledge_leadership" not in allowed
     assert "report_to_leadership" in allowed
-    case.report_to_leadership("lần 2", **_meta(now))
+    case.report_to_leadership("lần 2", _meta(now))
     allowed = case.allowed_actions(now)
     assert "acknowledge_leadership" in allowed and "report_to_leadership" not in allowed
     assert "request_supplement" not in allowed
-    case.acknowledge_leadership(None, **_meta(now, LEADER))
+    case.acknowledge_leadership(None, _meta(now, LEADER))
     assert "request_supplement" in case.allowed_actions(now)
 
 
 def test_no_apology_after_the_one_allowed_and_no_request_after_the_window() -> None:
     case = new_case()
     t = MONDAY + timedelta(hours=1)
-    case.issue_apology("chậm", _later_appointment(case, t), **_meta(t))
+    case.issue_apology("chậm", _later_appointment(case, t), _meta(t))
     assert "issue_apology" not in case.allowed_actions(t)
     assert "request_supplement" in case.allowed_actions(t)
     # Tuesday 10:00: more than 8 working hours since the receipt.

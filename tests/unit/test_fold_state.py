@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,9 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.processing.application import ProcessingApplication
+from services.processing.case_commands import OpenCase
 from services.processing.domain import Case
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import CaseClocks, case_contract, translator
+from services.processing.values import PausePolicy, StepMeta
 from services.scoring.domain.figures import FigureKey, contribution, total
 from services.scoring.domain.fold import FoldState, apply, event_order, finish, fold
 from services.scoring.store import fold_states
@@ -41,35 +44,39 @@ PERSON = SealedPersonalData(key_ref=uuid.UUID(int=1), ciphertext="c2VhbGVk")
 
 # Each action with the inputs it needs; the case itself refuses what is not allowed at the time.
 ACTIONS: dict[str, Any] = {
-    "assign": lambda case, meta: case.assign("cb", **meta),
-    "transfer": lambda case, meta: case.transfer("STNMT" if case.department_code == "STP" else "STP", **meta),
-    "request_supplement": lambda case, meta: case.request_supplement(["giấy tờ"], "thiếu", **meta),
-    "receive_supplement": lambda case, meta: case.receive_supplement(**meta),
-    "close_for_no_supplement": lambda case, meta: case.close_for_no_supplement(**meta),
-    "report_to_leadership": lambda case, meta: case.report_to_leadership("lần hai", **meta),
-    "acknowledge_leadership": lambda case, meta: case.acknowledge_leadership(
-        None, **(meta | {"actor": LEADER})
-    ),
+    "assign": lambda case, meta: case.assign("cb", meta),
+    "transfer": lambda case, meta: case.transfer("STNMT" if case.department_code == "STP" else "STP", meta),
+    "request_supplement": lambda case, meta: case.request_supplement(["giấy tờ"], "thiếu", meta),
+    "receive_supplement": lambda case, meta: case.receive_supplement(meta),
+    "close_for_no_supplement": lambda case, meta: case.close_for_no_supplement(meta),
+    "report_to_leadership": lambda case, meta: case.report_to_leadership("lần hai", meta),
+    "acknowledge_leadership": lambda case, meta: case.acknowledge_leadership(None, meta.acting_as(LEADER)),
     "issue_apology": lambda case, meta: case.issue_apology(
-        "quá tải", case.due_at(meta["occurred_at"]) + timedelta(days=7), **meta
+        "quá tải", case.due_at(meta.occurred_at) + timedelta(days=7), meta
     ),
-    "mark_overdue": lambda case, meta: case.mark_overdue(**meta),
+    "mark_overdue": lambda case, meta: case.mark_overdue(meta),
     # the sweeper marks at the wall clock's time; officers may still enter earlier steps after it
     "mark_overdue_later": lambda case, meta: case.mark_overdue(
-        **(meta | {"occurred_at": meta["occurred_at"] + timedelta(days=10)})
+        replace(meta, occurred_at=meta.occurred_at + timedelta(days=10))
     ),
-    "decide": lambda case, meta: case.decide(True, None, **meta),
-    "make_result_ready": lambda case, meta: case.make_result_ready(**meta),
-    "return_result": lambda case, meta: case.return_result("desk", None, **meta),
-    "withdraw": lambda case, meta: case.withdraw("withdrawn", "công dân rút", **meta),
+    "decide": lambda case, meta: case.decide(True, None, meta),
+    "make_result_ready": lambda case, meta: case.make_result_ready(meta),
+    "return_result": lambda case, meta: case.return_result("desk", None, meta),
+    "withdraw": lambda case, meta: case.withdraw("withdrawn", "công dân rút", meta),
 }
 
 
 def _without_clock(e: Any) -> Any:
-    """The stored step as it was recorded before steps carried their clock reading."""
+    """The stored step as it was recorded before steps carried their clock reading (and before
+    its ``meta`` was a ``StepMeta``: a plain dict)."""
     state = dict(e.__dict__)
     if "meta" in state:
-        state["meta"] = {k: v for k, v in state["meta"].items() if k != "clock"}
+        meta = StepMeta.from_stored(state["meta"])
+        state["meta"] = {
+            "occurred_at": meta.occurred_at,
+            "backdate_reason": meta.backdate_reason,
+            "actor": meta.actor,
+        }
     state.pop("opening_clock", None)
     old = object.__new__(type(e))
     object.__setattr__(old, "__dict__", state)
@@ -104,33 +111,35 @@ def worked_case(data: st.DataObject) -> tuple[DossierReceived, Case]:
     at = MON
     receipt = received(dossier_id, code, at, policy)
     case = Case.open(
-        dossier_id=dossier_id,
-        dossier_code=code,
-        department_code="STP",
-        procedure_code="LLTP",
-        legal_days=3,
-        legal_hours=None,
-        same_day_cutoff=None,
-        supplement_policy=policy,
-        agency_shares={"STNMT": 1},
-        received_at=at,
-        due_at=receipt.due_at,
-        postal_return=False,
-        occurred_at=at,
-        actor=OFFICER,
-        calendar="standard",
-        receiving_point="TTHCC",
-        tracking_hash=None,
-        same_day=False,
-        backdate_reason=None,
-        intake_steps=None,
+        OpenCase(
+            dossier_id=dossier_id,
+            dossier_code=code,
+            department_code="STP",
+            procedure_code="LLTP",
+            legal_days=3,
+            legal_hours=None,
+            same_day_cutoff=None,
+            supplement_policy=PausePolicy(policy),
+            agency_shares={"STNMT": 1},
+            received_at=at,
+            due_at=receipt.due_at,
+            postal_return=False,
+            occurred_at=at,
+            actor=OFFICER,
+            calendar="standard",
+            receiving_point="TTHCC",
+            tracking_hash=None,
+            same_day=False,
+            backdate_reason=None,
+            intake_steps=None,
+        )
     )
     for _ in range(data.draw(st.integers(0, 12))):
         # mostly short steps, so that supplements (requested within hours) happen often enough
         at += timedelta(minutes=data.draw(st.sampled_from([0, 1, 5, 60, 240, 1440, 4320])))
         action = data.draw(st.sampled_from(sorted(ACTIONS)))
         try:
-            ACTIONS[action](case, {"occurred_at": at, "actor": OFFICER})
+            ACTIONS[action](case, StepMeta(occurred_at=at, actor=OFFICER))
         except (CaseRuleViolation, ValueError):
             continue  # refused at this moment: the case is unchanged
     return receipt, case

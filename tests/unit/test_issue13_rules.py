@@ -12,6 +12,7 @@ from services.intake.appointment import appointment
 from services.intake.catalogue import load_catalogue
 from services.processing.rules import CaseRuleViolation
 from services.processing.translate import case_contract
+from services.processing.values import StepMeta
 from services.processing.views import clock_view, history_view
 from shared.clock import (
     Finished,
@@ -65,23 +66,23 @@ def test_a_same_day_case_reads_the_same_day_clock() -> None:
 
 def test_the_window_runs_from_the_restart_so_a_second_return_is_possible() -> None:
     case = new_case()
-    case.request_supplement(["CCCD"], "thiếu", **at(2))  # Mon 10:00
+    case.request_supplement(["CCCD"], "thiếu", at(2))  # Mon 10:00
     # Back on Wednesday 09:00 (49 wall-clock hours, 26 working hours after the receipt).
-    case.receive_supplement(**at(49))
-    case.report_to_leadership("còn thiếu", **at(50))
-    case.acknowledge_leadership(None, **{**at(51), "actor": LEADER})
-    case.request_supplement(["Tờ khai"], "thiếu lần 2", **at(53))  # Wed 13:00: 2.5 h after restart
+    case.receive_supplement(at(49))
+    case.report_to_leadership("còn thiếu", at(50))
+    case.acknowledge_leadership(None, at(51).acting_as(LEADER))
+    case.request_supplement(["Tờ khai"], "thiếu lần 2", at(53))  # Wed 13:00: 2.5 h after restart
     assert case.supplements == 2 and case.state == "awaiting_supplement"
 
 
 def test_the_window_counts_running_time_only_and_closes_after_eight_hours() -> None:
     case = new_case()
-    case.request_supplement(["CCCD"], "thiếu", **at(2))
-    case.receive_supplement(**at(49))  # Wed 09:00: the clock restarts
-    case.report_to_leadership("còn thiếu", **at(50))
-    case.acknowledge_leadership(None, **{**at(51), "actor": LEADER})
+    case.request_supplement(["CCCD"], "thiếu", at(2))
+    case.receive_supplement(at(49))  # Wed 09:00: the clock restarts
+    case.report_to_leadership("còn thiếu", at(50))
+    case.acknowledge_leadership(None, at(51).acting_as(LEADER))
     with pytest.raises(CaseRuleViolation) as refused:
-        case.request_supplement(["Tờ khai"], "quá muộn", **at(74))  # Thu 10:00: 9 working hours
+        case.request_supplement(["Tờ khai"], "quá muộn", at(74))  # Thu 10:00: 9 working hours
     assert refused.value.code == "supplement_window_passed"
     assert refused.value.details["working_minutes_since_start"] == 540
     assert refused.value.details["window_started_at"].startswith("2026-03-04T09:00")
@@ -131,14 +132,14 @@ def test_past_the_appointment_gives_its_own_reason() -> None:
 
 def _case_returned_twice() -> Any:
     case = new_case()
-    case.assign("cb.an", **at(0.5))
-    case.request_supplement(["CCCD"], "thiếu", **at(1))
-    case.receive_supplement(**at(24))  # Tue 08:00
-    case.report_to_leadership("còn thiếu", **at(24.5))
-    case.acknowledge_leadership(None, **{**at(24.6), "actor": LEADER})
-    case.request_supplement(["Tờ khai"], "thiếu lần 2", **at(25))
-    case.receive_supplement(**at(26))
-    case.decide(True, None, **at(27))  # Tue 11:00, days before its appointment
+    case.assign("cb.an", at(0.5))
+    case.request_supplement(["CCCD"], "thiếu", at(1))
+    case.receive_supplement(at(24))  # Tue 08:00
+    case.report_to_leadership("còn thiếu", at(24.5))
+    case.acknowledge_leadership(None, at(24.6).acting_as(LEADER))
+    case.request_supplement(["Tờ khai"], "thiếu lần 2", at(25))
+    case.receive_supplement(at(26))
+    case.decide(True, None, at(27))  # Tue 11:00, days before its appointment
     return case
 
 
@@ -193,7 +194,7 @@ def _fields(case: Any) -> dict[str, Any]:
 
 def test_a_paused_dossier_shows_since_when_and_hours_left_not_a_date_from_today() -> None:
     case = new_case(policy="resume")  # Mon 08:00, 5 days
-    case.request_supplement(["CCCD"], "thiếu", **at(3))  # Mon 11:00: 3 h used
+    case.request_supplement(["CCCD"], "thiếu", at(3))  # Mon 11:00: 3 h used
     view = clock_view(case, MONDAY + timedelta(days=280))  # read in December
     assert view["paused"] and view["due_at"] is None
     pause = view["pause"]
@@ -212,7 +213,7 @@ def test_a_paused_dossier_shows_since_when_and_hours_left_not_a_date_from_today(
 
 def test_a_decision_on_an_unassigned_case_records_the_takeover() -> None:
     case = new_case()
-    case.decide(True, None, **at(2))
+    case.decide(True, None, at(2))
     assert case.officer == OFFICER["user_id"] and case.taken_over
     rows = history_view(case.collect_events())
     assert [r["event"] for r in rows] == ["Opened", "OfficerAssigned", "Decided"]
@@ -221,8 +222,8 @@ def test_a_decision_on_an_unassigned_case_records_the_takeover() -> None:
 
 def test_an_assigned_case_is_not_taken_over() -> None:
     case = new_case()
-    case.assign("cb.binh", **at(1))
-    case.decide(True, None, **at(2))
+    case.assign("cb.binh", at(1))
+    case.decide(True, None, at(2))
     assert case.officer == "cb.binh" and not case.taken_over
 
 
@@ -274,9 +275,7 @@ def test_processing_history_is_in_local_time_with_offset() -> None:
     from datetime import UTC, datetime
 
     case = new_case()
-    case.assign(
-        "cb.an", occurred_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC), backdate_reason=None, actor=OFFICER
-    )
+    case.assign("cb.an", StepMeta(occurred_at=datetime(2026, 3, 2, 2, 0, tzinfo=UTC), actor=OFFICER))
     rows = history_view(case.collect_events())
     assert [r["occurred_at"] for r in rows] == ["2026-03-02T08:00:00+07:00", "2026-03-02T09:00:00+07:00"]
     assert rows[1]["recorded_at"].endswith("+07:00")
