@@ -26,10 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -47,6 +47,7 @@ from services.intake.codes import (
 from services.intake.domain import Dossier, dossier_id_for
 from services.intake.translate import intake_contract
 from shared.contracts import AnyEvent, PersonalData
+from shared.eventlog.relay import DirectClaim
 from shared.pii import KeyRing
 from shared.signals.tracing import current_traceparent, linked
 
@@ -61,8 +62,17 @@ STEPS = ("claim", "claimed", "saved")
 
 log = logging.getLogger(__name__)
 
-# (notification id, contract or None) of one commit, and traceparents by event id -> published?
-Publish = Callable[[list[tuple[int, AnyEvent | None]], dict[str, str]], Awaitable[bool]]
+
+class DirectPublisher(Protocol):
+    """The relay's side of a writer's own publish (``shared/eventlog/relay.py``)."""
+
+    def claim_committed(self, first: int, last: int) -> DirectClaim | None: ...
+
+    async def publish_claimed(
+        self, claim: DirectClaim, committed: Sequence[tuple[int, AnyEvent | None]], traces: dict[str, str]
+    ) -> bool: ...
+
+    def release(self, claim: DirectClaim) -> None: ...
 
 
 @dataclass
@@ -95,8 +105,8 @@ class GroupCommitter:
         self._worker: asyncio.Task[None] | None = None
         # Fault injection for tests: called with each of STEPS; what it raises fails that step.
         self.fault: Callable[[str], None] | None = None
-        # The relay's ``publish_committed``: set once the service publishes (None: relay only).
-        self.publish: Publish | None = None
+        # The service's relay once it runs (None: the relay alone publishes, from PostgreSQL).
+        self.relay: Callable[[], DirectPublisher | None] = lambda: None
         self._publishing: set[asyncio.Task[None]] = set()
 
     async def register(
@@ -158,20 +168,24 @@ class GroupCommitter:
         traces = {
             dossier_id_for(r["code"]): p.traceparent for p, r in zip(saving, registrations, strict=True)
         }
+        claim: DirectClaim | None = None
         try:
             self._step("claimed")
             with linked(traces):
-                results, recordings = await self._save(fresh, registrations[: len(fresh)])
+                results, recordings, claim = await self._save(fresh, registrations[: len(fresh)])
                 for registration in registrations[len(fresh) :]:  # one by one: rare, and may conflict
                     results.append(await self._save_alone(registration))
             self._step("saved")
         except BaseException:
+            if claim is not None and (relay := self.relay()) is not None:
+                relay.release(claim)  # the relay publishes them (a later step failed)
             await self._expire([p.key for p in saving if p.key])
             raise
         # Published beside the next batch's commit, not before it: the relay moves past these
         # notifications only once they are acknowledged, so nothing later overtakes them.
-        if self.publish is not None and recordings:
-            task = asyncio.create_task(self._publish(recordings, results, traces))
+        relay = self.relay()
+        if relay is not None and claim is not None:
+            task = asyncio.create_task(self._publish(relay, claim, recordings, results, traces))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
         refused = [p.key for p, r in zip(saving, results, strict=True) if p.key and isinstance(r, Exception)]
@@ -187,30 +201,43 @@ class GroupCommitter:
 
     async def _save(
         self, fresh: list[_Pending], registrations: list[dict[str, Any]]
-    ) -> tuple[list[Dossier | KeyTaken | Exception], list[Recording[UUID]]]:
-        """The batch's results, and the recordings of its events (none when saved one by one)."""
+    ) -> tuple[list[Dossier | KeyTaken | Exception], list[Recording[UUID]], DirectClaim | None]:
+        """The batch's results, the recordings of its events (none when saved one by one), and
+        the relay's claim on them if this process will publish them itself."""
         if not fresh:
-            return [], []
+            return [], [], None
         try:
-            results, recordings = await asyncio.to_thread(self.app.register_many_recorded, registrations)
-            return list(results), recordings
+            results, recordings, claim = await asyncio.to_thread(self._save_and_claim, registrations)
+            return list(results), recordings, claim
         except RecordConflictError:
             # A retry saved one of these under its claim's code while this save was slow: the
             # batch is rolled back whole, so each is saved alone and that one is found stored.
             log.warning("intake: a dossier of a batch was saved meanwhile by a retry; saving one by one")
-            return [await self._save_alone(r) for r in registrations], []
+            return [await self._save_alone(r) for r in registrations], [], None
+
+    def _save_and_claim(
+        self, registrations: list[dict[str, Any]]
+    ) -> tuple[list[Dossier | Exception], list[Recording[UUID]], DirectClaim | None]:
+        # Claimed in the saving thread the moment the commit returns: a relay read that sees
+        # these rows finds the claim too, and leaves them to this writer.
+        results, recordings = self.app.register_many_recorded(registrations)
+        relay = self.relay() if recordings else None
+        if relay is None:
+            return results, recordings, None
+        first, last = recordings[0].notification.id, recordings[-1].notification.id
+        return results, recordings, relay.claim_committed(first, last)
 
     async def _publish(
         self,
+        relay: DirectPublisher,
+        claim: DirectClaim,
         recordings: list[Recording[UUID]],
         results: list[Dossier | KeyTaken | Exception],
         traces: dict[UUID, str | None],
     ) -> None:
-        """Hands the batch's receipts to the relay to publish now (``OutboxRelay.publish_committed``):
-        the relay need not read, decode and translate them again. Anything that goes wrong here
-        only leaves them to the relay, which reads them from PostgreSQL as before."""
-        if self.publish is None:
-            return
+        """Publishes the batch's receipts now (``OutboxRelay.publish_claimed``): the relay need
+        not read, decode and translate them again. Anything that goes wrong here only gives
+        them back to the relay, which reads them from PostgreSQL as before."""
         try:
             dossiers = {r.id: r for r in results if isinstance(r, Dossier)}
             committed: list[tuple[int, AnyEvent | None]] = []
@@ -222,9 +249,13 @@ class GroupCommitter:
                 traceparent = traces.get(event.originator_id)
                 if contract is not None and traceparent:
                     headers[contract.event_id] = traceparent
-            await self.publish(committed, headers)
         except Exception:
-            log.warning("intake: publishing a batch directly failed; the relay publishes it", exc_info=True)
+            log.warning(
+                "intake: a batch's contracts could not be made here; the relay publishes it", exc_info=True
+            )
+            relay.release(claim)
+            return
+        await relay.publish_claimed(claim, committed, headers)
 
     async def _save_alone(self, registration: dict[str, Any]) -> Dossier | KeyTaken | Exception:
         try:

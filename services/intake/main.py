@@ -20,7 +20,6 @@ from services.intake.online_index import create_tables as create_online_tables
 from services.intake.pickups import DDL as PICKUPS_DDL
 from services.intake.pickups import record_pickup
 from services.intake.translate import translator
-from shared.contracts import AnyEvent
 from shared.documents import PgDocumentStore, max_document_bytes
 from shared.eventlog import INTAKE_FROM_POSTAL, TrackedConsumer, eventstore_env
 from shared.eventlog.store import schema_ready
@@ -96,14 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     lease_s = float(os.environ.get("INTAKE_KEY_LEASE_S", DEFAULT_LEASE_S))
     committer = GroupCommitter(application, lambda: host.pool, keyring, lease_s=lease_s)
 
-    async def publish_committed(
-        committed: list[tuple[int, AnyEvent | None]], headers: dict[str, str]
-    ) -> bool:
-        # Receipts are published as they commit; the relay (made at start) is the recovery.
-        relay = host.relay
-        return await relay.publish_committed(committed, headers) if relay is not None else False
-
-    committer.publish = publish_committed
+    committer.relay = lambda: host.relay  # made at start: receipts are published as they commit
     include_flat(app, build_router(host, application, committer, book, documents))
     include_flat(app, build_online_router(host, application, keyring, committer, book, documents))
     app.state.host = host

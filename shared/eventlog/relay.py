@@ -83,6 +83,14 @@ class _Direct:
     stream_seq: int = 0
 
 
+@dataclass(frozen=True)
+class DirectClaim:
+    """What ``claim_committed`` hands the writer: its range's first id and the relay's entry."""
+
+    first: int
+    entry: _Direct
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -125,6 +133,7 @@ class OutboxRelay:
         self._running = False  # this replica holds the relay's lock and tails the log
         self._direct_paused_until = 0.0  # after a failed direct publish, the relay does it all
         self.published_directly = 0  # contracts their writers published (this process, since start)
+        self.published_by_relay = 0  # contracts the relay read from PostgreSQL and published
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -210,11 +219,22 @@ class OutboxRelay:
         """Reads and translates the next batch (in a thread: both may touch the database).
 
         Returns the last notification id read (``after`` if none), how many were read, and the
-        events to publish.
+        events to publish. Stops before a range a writer claimed while this read ran (it
+        publishes that range itself).
         """
         notifications: Sequence[Notification] = self.app.recorder.select_notifications(
             start=after, limit=self.batch_size, stop=stop, inclusive_of_start=False
         )
+        claimed = [f for f in tuple(self._direct) if f > after]  # a snapshot: writers add claims
+        if claimed and notifications and notifications[-1].id >= min(claimed):
+            notifications = [n for n in notifications if n.id < min(claimed)]
+            last = min(claimed) - 1
+        elif stop is not None and len(notifications) < self.batch_size:
+            # Read to the claimed range: whatever ids are missing below it were rolled back
+            # (a committed claim means every lower id committed or never will).
+            last = stop
+        else:
+            last = notifications[-1].id if notifications else after
         contracts = []
         for notification in notifications:
             domain_event, traceparent = read_event(self.app.mapper, notification)
@@ -223,7 +243,7 @@ class OutboxRelay:
                 contracts.append(contract)
                 if traceparent:
                     self._traces[contract.event_id] = traceparent
-        return (notifications[-1].id if notifications else after), len(notifications), contracts
+        return last, len(notifications), contracts
 
     async def publish_pending(self) -> int:
         """Publish everything committed since the saved position; returns how many were read.
@@ -238,21 +258,22 @@ class OutboxRelay:
                 await self._load()
             position = self._position
             assert position is not None
-            for first in [f for f in self._direct if f <= position]:
-                del self._direct[first]  # read and published by the relay before it was claimed
+            for first in [f for f in tuple(self._direct) if f <= position]:
+                self._direct.pop(first, None)  # read and published by the relay before it was claimed
             if position + 1 in self._direct:
                 moved = await self._pass_direct(position)
                 if not moved:
                     return total  # still in flight: its writer wakes the relay when acknowledged
                 total += moved
                 continue
-            claimed = [f for f in self._direct if f > position]
+            claimed = [f for f in tuple(self._direct) if f > position]
             stop = min(claimed) - 1 if claimed else None
             last, count, contracts = await asyncio.to_thread(self._read_batch, position, stop)
-            if count:
-                seq = await self._publish(contracts)
+            if last > position:
+                seq = await self._publish(contracts) if contracts else 0
                 # Counted only once saved: a save that fails (PostgreSQL restarting) has the
                 # batch read and published again, and it must not count twice.
+                self.published_by_relay += len(contracts)
                 published = self._published + len(contracts)
                 self._last_seq = max(self._last_seq, seq)
                 await self._save_position(last, published)
@@ -281,26 +302,37 @@ class OutboxRelay:
             self._marks.append(Mark(covered, published, self._last_seq))
         return covered - position
 
-    async def publish_committed(
-        self, committed: Sequence[tuple[int, AnyEvent | None]], traces: dict[str, str] | None = None
-    ) -> bool:
-        """A writer's own publish of what it just committed: (notification id, contract or
-        None for an internal event) in id order, one transaction's contiguous ids. Saves the
-        relay reading, decoding and translating them again; the relay stays the recovery: it
-        publishes whatever this does not (False: not published here, the relay will).
+    def claim_committed(self, first: int, last: int) -> DirectClaim | None:
+        """A writer's claim, right after its commit and before anything yields, on the
+        notifications ``first..last`` (one transaction's contiguous ids) that it will publish
+        itself: the relay reads none of them meanwhile. None: the relay publishes them.
 
-        Only while this replica tails the log; a failure leaves them to the relay and pauses
-        the direct path for a few seconds (NATS slow or away: the writer must not wait on it).
+        Only while this replica tails the log; after a failed direct publish the relay does
+        everything for a few seconds (NATS slow or away: the writer must not wait on it).
         """
-        if not committed or not self._running or self._position is None:
-            return False
+        if not self._running or self._position is None or first <= self._position or last < first:
+            return None
         if time.monotonic() < self._direct_paused_until:
-            return False
-        first, last = committed[0][0], committed[-1][0]
-        if first <= self._position or last - first + 1 != len(committed):
-            return False
+            return None
         entry = _Direct(last)
         self._direct[first] = entry
+        return DirectClaim(first, entry)
+
+    async def publish_claimed(
+        self,
+        claim: DirectClaim,
+        committed: Sequence[tuple[int, AnyEvent | None]],
+        traces: dict[str, str] | None = None,
+    ) -> bool:
+        """Publishes a claimed range: (notification id, contract or None for an internal
+        event) for every id of the claim, in order. Saves the relay reading, decoding and
+        translating them again; the relay stays the recovery: whatever this does not publish
+        (False) the relay reads and publishes from PostgreSQL."""
+        first, entry = claim.first, claim.entry
+        ids = [n for n, _ in committed]
+        if ids != list(range(first, entry.last + 1)):
+            self.release(claim)
+            return False
         contracts = [c for _, c in committed if c is not None]
         if traces:
             self._traces.update(traces)
@@ -309,9 +341,7 @@ class OutboxRelay:
         except Exception:  # noqa: BLE001 - the relay publishes them from PostgreSQL
             log.warning("relay %s: a writer's own publish failed; the relay publishes it", self.name)
             self._direct_paused_until = time.monotonic() + DIRECT_PAUSE_S
-            if self._direct.get(first) is entry:
-                del self._direct[first]
-            self._wake.set()
+            self.release(claim)
             return False
         if self._direct.get(first) is not entry:  # a heal or a new term dropped it meanwhile
             return False
@@ -319,6 +349,12 @@ class OutboxRelay:
         self.published_directly += len(contracts)
         self._wake.set()
         return True
+
+    def release(self, claim: DirectClaim) -> None:
+        """Gives a claimed range back to the relay (the writer could not publish it)."""
+        if self._direct.get(claim.first) is claim.entry:
+            del self._direct[claim.first]
+        self._wake.set()
 
     async def _publish(self, contracts: list[AnyEvent]) -> int:
         """Publishes concurrently (the position is saved only once all are acked); returns the
@@ -430,6 +466,7 @@ class OutboxRelay:
             "position": self._position,
             "published": self._published,
             "published_directly": self.published_directly,
+            "published_by_relay": self.published_by_relay,
             "checkpoint": self._checkpoint.position,
             "stream_created": self._stream_created,
             "heals": self.heals,

@@ -102,6 +102,9 @@ async def test_receipts_are_published_once_by_their_writer_as_the_relay_would(
     assert len(receipts) == 24, "each receipt exactly once"
     assert sorted(receipts) == sorted(_relay_would_publish(system))
     assert relay.status()["published"] == len(messages), "counted once, whoever published"
+    status = relay.status()
+    # published once, not once by the writer and again by the relay (the stream would hide it)
+    assert status["published_directly"] + status["published_by_relay"] == len(messages)
 
 
 async def test_a_failed_direct_publish_is_published_by_the_relay(system: System, nats_url: str) -> None:
