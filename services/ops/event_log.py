@@ -90,7 +90,8 @@ class ServiceLog:
         reader = self.reader
         with psycopg.connect(self.database_url) as conn, conn.cursor(name="replay_partition") as cursor:
             cursor.itersize = batch_size
-            cursor.execute(query)
+            # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
+            cursor.execute(query, binary=True)
             while rows := cursor.fetchmany(batch_size):
                 contracts = []
                 for notification_id, originator_id, version, topic, state in rows:

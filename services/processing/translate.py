@@ -145,7 +145,7 @@ class ReplayTranslator:
             except Unreadable:
                 made = _NOT_READ
             if made is not _NOT_READ:
-                return cast(AnyEvent | None, made)
+                return cast("AnyEvent | None", made)  # a string: the union is not built per row
         return self(row.domain_event(self.mapper))
 
     def _from_row(self, row: StoredRow, build: Builder, header: CaseHeader | None) -> object:
