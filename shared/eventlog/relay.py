@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -66,6 +67,8 @@ class Mark:
     position: int
     published: int
     stream_seq: int
+    # ``published`` by event type (a copy: never changed once made)
+    types: Mapping[str, int] = field(default_factory=dict)
 
 
 class OutboxRelay:
@@ -97,6 +100,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._position: int | None = None
         self._published = 0  # contracts published up to ``_position`` (not counting re-publishes)
+        self._types: Counter[str] = Counter()  # the same by event type
         self._last_seq = 0  # the highest stream sequence acknowledged to this relay
         self._stream_created: str | None = None
         self._checkpoint = Mark(0, 0, 0)
@@ -112,15 +116,18 @@ class OutboxRelay:
         )
         return int(value or 0)
 
-    async def _save_position(self, position: int, published: int) -> None:
+    async def _save_position(self, position: int, published: int, types: Mapping[str, int]) -> None:
         await self.pool.execute(
-            f"INSERT INTO {self.schema}.relay_position (relay, position, published, last_seq)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
-            " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq, updated_at = now()",
+            f"INSERT INTO {self.schema}.relay_position"
+            " (relay, position, published, last_seq, published_types) VALUES ($1, $2, $3, $4, $5::jsonb)"
+            " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
+            " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq,"
+            " published_types = EXCLUDED.published_types, updated_at = now()",
             self.name,
             position,
             published,
             self._last_seq,
+            json.dumps(types, sort_keys=True),
         )
 
     async def _load(self) -> None:
@@ -128,7 +135,8 @@ class OutboxRelay:
         writer; read again at the start of every term, since another replica may have moved it)."""
         row = await self.pool.fetchrow(
             f"SELECT position, published, last_seq, checkpoint, checkpoint_published, stream_created,"
-            f" heals, last_heal FROM {self.schema}.relay_position WHERE relay = $1",
+            f" heals, last_heal, published_types::text, checkpoint_published_types::text"
+            f" FROM {self.schema}.relay_position WHERE relay = $1",
             self.name,
         )
         if row is None:
@@ -137,28 +145,41 @@ class OutboxRelay:
         self._position = int(row["position"])
         self._last_seq = int(row["last_seq"])
         self._stream_created = row["stream_created"]
-        self._checkpoint = Mark(int(row["checkpoint"]), int(row["checkpoint_published"]), 0)
         self.heals, self.last_heal = int(row["heals"]), row["last_heal"]
-        if row["published"] is None:
-            # Saved before the relay counted what it published: counted once, from the log.
-            self._published = await asyncio.to_thread(self._count_contracts, self._position)
+        if row["published"] is None or row["published_types"] is None:
+            # Saved before the relay counted what it published (or by type): counted once, from
+            # the log, and the checkpoint's as well.
+            self._published, self._types = await asyncio.to_thread(self._count_contracts, self._position)
+            checkpoint = int(row["checkpoint"])
+            counted = await asyncio.to_thread(self._count_contracts, checkpoint)
+            self._checkpoint = Mark(checkpoint, counted[0], 0, dict(counted[1]))
+            await self._save_checkpoint()
         else:
-            self._published = int(row["published"])
+            self._published, self._types = int(row["published"]), Counter(json.loads(row["published_types"]))
+            self._checkpoint = Mark(
+                int(row["checkpoint"]),
+                int(row["checkpoint_published"]),
+                0,
+                json.loads(row["checkpoint_published_types"] or "{}"),
+            )
 
-    def _count_contracts(self, up_to: int) -> int:
-        """How many contracts the log holds up to notification ``up_to`` (read and translated)."""
-        count, after = 0, 0
+    def _count_contracts(self, up_to: int) -> tuple[int, Counter[str]]:
+        """How many contracts the log holds up to notification ``up_to`` (read and translated),
+        in all and by event type."""
+        types: Counter[str] = Counter()
+        after = 0
         while after < up_to:
             notifications = self.app.recorder.select_notifications(
                 start=after, limit=self.batch_size, stop=up_to, inclusive_of_start=False
             )
             if not notifications:
                 break
-            count += sum(
-                1 for n in notifications if self.translate(self.app.mapper.to_domain_event(n)) is not None
-            )
+            for n in notifications:
+                contract = self.translate(self.app.mapper.to_domain_event(n))
+                if contract is not None:
+                    types[contract.event_type] += 1
             after = notifications[-1].id
-        return count
+        return sum(types.values()), types
 
     async def reset(self, position: int) -> None:
         """Move the relay back (re-publish from there): what self-healing does, by hand."""
@@ -166,23 +187,23 @@ class OutboxRelay:
             await self._load()
         if position < self._checkpoint.position:
             self._checkpoint = Mark(0, 0, 0)
-        self._published = (
-            self._checkpoint.published
-            if position == self._checkpoint.position
-            else await asyncio.to_thread(self._count_contracts, position)
-        )
+        if position == self._checkpoint.position:
+            self._published, self._types = self._checkpoint.published, Counter(self._checkpoint.types)
+        else:
+            self._published, self._types = await asyncio.to_thread(self._count_contracts, position)
         self._position = position
         self._marks.clear()
-        await self._save_position(position, self._published)
+        await self._save_position(position, self._published, self._types)
         await self._save_checkpoint()
 
     async def _save_checkpoint(self) -> None:
         await self.pool.execute(
-            f"UPDATE {self.schema}.relay_position SET checkpoint = $2, checkpoint_published = $3"
-            " WHERE relay = $1",
+            f"UPDATE {self.schema}.relay_position SET checkpoint = $2, checkpoint_published = $3,"
+            " checkpoint_published_types = $4::jsonb WHERE relay = $1",
             self.name,
             self._checkpoint.position,
             self._checkpoint.published,
+            json.dumps(self._checkpoint.types, sort_keys=True),
         )
 
     def _read_batch(self, after: int) -> tuple[int, int, list[AnyEvent]]:
@@ -223,13 +244,14 @@ class OutboxRelay:
                 # Counted only once saved: a save that fails (PostgreSQL restarting) has the
                 # batch read and published again, and it must not count twice.
                 published = self._published + len(contracts)
+                types = self._types + Counter(c.event_type for c in contracts)
                 self._last_seq = max(self._last_seq, seq)
-                await self._save_position(last, published)
-                self._position, self._published = last, published
+                await self._save_position(last, published, types)
+                self._position, self._published, self._types = last, published, types
                 # A batch of internal events only is covered by the last sequence acknowledged
                 # to this process; before the first one nothing is known of earlier sequences.
                 if self._last_seq:
-                    self._marks.append(Mark(last, self._published, self._last_seq))
+                    self._marks.append(Mark(last, self._published, self._last_seq, dict(types)))
             total += count
             if count < self.batch_size:
                 return total
@@ -316,6 +338,7 @@ class OutboxRelay:
     async def _heal(self, reason: str, created: str) -> str:
         was = self._position
         self._position, self._published = self._checkpoint.position, self._checkpoint.published
+        self._types = Counter(self._checkpoint.types)
         self._last_seq = 0
         self._marks.clear()
         self._stream_created = created
@@ -327,12 +350,13 @@ class OutboxRelay:
         await self.pool.execute(
             f"UPDATE {self.schema}.relay_position SET position = $2, published = $3, last_seq = 0,"
             " stream_created = $4, heals = heals + 1, last_healed_at = now(), last_heal = $5,"
-            " updated_at = now() WHERE relay = $1",
+            " published_types = $6::jsonb, updated_at = now() WHERE relay = $1",
             self.name,
             self._position,
             self._published,
             created,
             self.last_heal,
+            json.dumps(self._types, sort_keys=True),
         )
         self._wake.set()
         return reason
