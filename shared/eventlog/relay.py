@@ -153,6 +153,7 @@ class OutboxRelay:
             checkpoint = int(row["checkpoint"])
             counted = await asyncio.to_thread(self._count_contracts, checkpoint)
             self._checkpoint = Mark(checkpoint, counted[0], 0, dict(counted[1]))
+            await self._save_position(self._position, self._published, self._types)
             await self._save_checkpoint()
         else:
             self._published, self._types = int(row["published"]), Counter(json.loads(row["published_types"]))
