@@ -133,7 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     began = time.perf_counter()
     started = datetime.now(UTC)
-    with running_stack(args.data_dir) as stack:
+    # resolved: the identity's JWKS is handed to the services as a file:// URL (absolute only)
+    with running_stack(args.data_dir.resolve()) as stack:
         results = asyncio.run(run(args, stack))
     # In process, after the stack stopped: CPU per call does not depend on what else runs.
     results["token_check"] = token_cost.measure()

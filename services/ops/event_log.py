@@ -12,17 +12,18 @@ dossiers whose id hashes to it, so that worker processes can each translate and 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Mapper
 
 from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
+from shared.eventlog.stored_json import StoredRow
 
 SERVICES = ("intake", "processing", "postal", "payments")
 # Services whose aggregate id is the dossier id: their events are partitioned without decoding.
@@ -35,20 +36,38 @@ _APPS = {
 }
 
 
+class RowReader(Protocol):
+    """How a replay turns a store's rows into contracts: a service's own fast reader
+    (``replay_reader`` in its translate module), or the library's mapper and the translator."""
+
+    def dossier_of(self, row: StoredRow) -> UUID:
+        """The dossier of an aggregate, from its first row."""
+        ...
+
+    def read(self, row: StoredRow) -> AnyEvent | None:
+        """The row's contract; rows come in the store's order, an aggregate's all to one reader."""
+        ...
+
+
+@dataclass
+class LibraryReader:
+    mapper: Mapper[Any]
+    translate: Callable[[Any], AnyEvent | None]
+
+    def dossier_of(self, row: StoredRow) -> UUID:
+        return cast(UUID, getattr(row.domain_event(self.mapper), "dossier_id", row.originator_id))
+
+    def read(self, row: StoredRow) -> AnyEvent | None:
+        return self.translate(row.domain_event(self.mapper))
+
+
 @dataclass
 class ServiceLog:
     name: str
     app: Application[Any]
     translate: Callable[[Any], AnyEvent | None]
     database_url: str
-
-    def _contracts(self, domain_events: Iterable[Any]) -> list[AnyEvent]:
-        contracts = []
-        for e in domain_events:
-            contract = self.translate(e)
-            if contract is not None:  # None: an internal event, nothing crosses the boundary
-                contracts.append(contract)
-        return contracts
+    reader: RowReader
 
     def partition(
         self, part: int, parts: int, batch_size: int = 5000, on_rows: Callable[[int], None] | None = None
@@ -58,7 +77,7 @@ class ServiceLog:
         An aggregate's dossier is known from its first event (``dossier_id`` on it, or the
         aggregate's own id for intake's dossiers); later events are skipped undecoded when
         their aggregate belongs to another part. The aggregate's events all go to one part, in
-        order, as the replaying translator needs. ``on_rows`` hears of every batch of rows read.
+        order, as the readers need. ``on_rows`` hears of every batch of rows read.
         """
         mine: dict[UUID, bool] = {}
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
@@ -66,37 +85,41 @@ class ServiceLog:
             f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
             " ORDER BY notification_id"
         )
+        reader = self.reader
         with psycopg.connect(self.database_url) as conn, conn.cursor(name="replay_partition") as cursor:
             cursor.itersize = batch_size
-            cursor.execute(query)
+            # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
+            cursor.execute(query, binary=True)
             while rows := cursor.fetchmany(batch_size):
-                kept = []
+                contracts = []
                 for notification_id, originator_id, version, topic, state in rows:
                     if originator_id not in mine and self.name in _DOSSIER_IS_AGGREGATE:
                         mine[originator_id] = partition_of(originator_id, parts) == part
-                    if mine.get(originator_id) is False:
+                    kept = mine.get(originator_id)
+                    if kept is False:
                         continue
-                    e = self.app.mapper.to_domain_event(
-                        Notification(
-                            id=notification_id,
-                            originator_id=originator_id,
-                            originator_version=version,
-                            topic=topic,
-                            state=bytes(state),
-                        )
-                    )
-                    if originator_id not in mine:
-                        dossier_id = cast(UUID, getattr(e, "dossier_id", originator_id))
-                        mine[originator_id] = partition_of(dossier_id, parts) == part
-                    if mine[originator_id]:
-                        kept.append(e)
-                contracts = self._contracts(kept)
+                    row = StoredRow(notification_id, originator_id, version, topic, bytes(state))
+                    if kept is None:
+                        mine[originator_id] = kept = partition_of(reader.dossier_of(row), parts) == part
+                        if not kept:
+                            continue
+                    contract = reader.read(row)
+                    if contract is not None:  # None: an internal event, nothing crosses the boundary
+                        contracts.append(contract)
                 if on_rows is not None:
                     on_rows(len(rows))
                 yield contracts
 
     def close(self) -> None:
         self.app.close()
+
+
+def _reader(service: str, app: Application[Any], translate: Callable[[Any], AnyEvent | None]) -> RowReader:
+    module = importlib.import_module(f"services.{service}.translate")
+    if hasattr(module, "replay_reader"):
+        made: RowReader = module.replay_reader(app)
+        return made
+    return LibraryReader(app.mapper, translate)
 
 
 def _translator(service: str, app: Application[Any]) -> Callable[[Any], AnyEvent | None]:
@@ -122,7 +145,8 @@ def open_logs(
         env.pop("IS_SNAPSHOTTING_ENABLED")  # reading only: never write snapshots from a tool
         env["CREATE_TABLE"] = "y" if create else "n"
         app = app_class(env=env)
-        logs.append(ServiceLog(service, app, _translator(service, app), database_url))
+        translate = _translator(service, app)
+        logs.append(ServiceLog(service, app, translate, database_url, _reader(service, app, translate)))
     return logs
 
 

@@ -25,6 +25,10 @@ from shared.clock.facts import (
 
 _Record = TypeVar("_Record")
 
+# The names of the records a step stores (the replay's reader of rows looks for them too).
+STEP_CLOCK = "step_clock"
+STEP_META = "step_meta"
+
 
 class RecordAsDict(Transcoding, Generic[_Record]):
     """A frozen dataclass as the dict of its fields (their values transcoded in turn)."""
@@ -45,7 +49,7 @@ class StepClockAsDict(RecordAsDict[StepClock]):
     """JSON gives the verdict back as text and the reasons as lists: made the record's again."""
 
     def __init__(self) -> None:
-        super().__init__(StepClock, "step_clock")
+        super().__init__(StepClock, STEP_CLOCK)
 
     def decode(self, data: dict[str, Any]) -> StepClock:
         return StepClock(
@@ -60,7 +64,7 @@ class StepClockAsDict(RecordAsDict[StepClock]):
 
 def register_case_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(StepClockAsDict())
-    transcoder.register(RecordAsDict(StepMeta, "step_meta"))
+    transcoder.register(RecordAsDict(StepMeta, STEP_META))
     # Kept in the case's state only: stored when a snapshot of a case is taken.
     transcoder.register(RecordAsDict(LeadershipReport, "leadership_report"))
     transcoder.register(RecordAsDict(ElectronicResult, "electronic_result"))

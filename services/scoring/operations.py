@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -12,7 +13,7 @@ from nats.js.errors import NotFoundError
 from shared.eventlog import CONSUMERS, STREAM
 from shared.eventlog.dead_letters import list_dead_letters
 from shared.eventlog.redrive import RedriveFailed, request_redrive
-from shared.eventlog.topology import ConsumerSpec, sources_of
+from shared.eventlog.topology import ConsumerSpec, receives_event_type, sources_of
 
 __all__ = ["SCHEMAS", "RedriveFailed", "UnknownDeadLetter", "dead_letters", "lag", "redrive"]
 
@@ -48,16 +49,17 @@ async def relay_states(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
         if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{schema}.relay_position"):
             continue
         row = await conn.fetchrow(
-            f"SELECT position, published, checkpoint, stream_created, heals, last_healed_at, last_heal"
-            f" FROM {schema}.relay_position WHERE relay = $1",
+            f"SELECT position, published, checkpoint, stream_created, heals, last_healed_at, last_heal,"
+            f" published_types::text FROM {schema}.relay_position WHERE relay = $1",
             schema,
         )
         if row is None:
-            out[schema] = {"position": 0, "published": 0, "checkpoint": 0, "heals": 0}
+            out[schema] = {"position": 0, "published": 0, "published_types": {}, "checkpoint": 0, "heals": 0}
             continue
         out[schema] = {
             "position": row["position"],
             "published": row["published"],
+            "published_types": None if row["published_types"] is None else json.loads(row["published_types"]),
             "checkpoint": row["checkpoint"],
             "stream_created": row["stream_created"],
             "heals": row["heals"],
@@ -90,7 +92,7 @@ async def _consumer_store(
     conn: asyncpg.Connection, spec: ConsumerSpec, relays: dict[str, dict[str, Any]], nats: dict[str, Any]
 ) -> dict[str, Any]:
     sources = sources_of(spec)
-    published = [relays.get(s, {}).get("published") for s in sources]
+    published = [given_to(spec, relays.get(s, {})) for s in sources]
     schema = spec.owner
     row: dict[str, Any] = {"consumer": spec.durable, "sources": list(sources)}
     if any(p is None for p in published) or not await conn.fetchval(
@@ -121,6 +123,17 @@ async def _consumer_store(
     if nats_lag > 0:
         return {**row, "status": "catching_up"}
     return {**row, "status": "behind_store", **_explain("behind_store", spec, behind)}
+
+
+def given_to(spec: ConsumerSpec, relay: dict[str, Any]) -> int | None:
+    """How many of the events a relay published reach ``spec``: all of them, or those of the
+    types its subjects take (None: not known yet). A consumer that was given every type before
+    its subjects were narrowed keeps the ignored events it had recorded among its processed
+    ones: a shortfall smaller than those goes unseen there."""
+    types: dict[str, int] | None = relay.get("published_types")
+    if types is None:
+        return None
+    return sum(n for event_type, n in types.items() if receives_event_type(spec, event_type))
 
 
 def _explain(status: str, spec: ConsumerSpec, behind: int) -> dict[str, Any]:
@@ -179,7 +192,7 @@ async def nats_lag(js: JetStreamContext) -> dict[str, Any]:
             {
                 "consumer": spec.durable,
                 "declared": True,
-                "filter_subject": spec.filter_subject,
+                "filter_subject": " ".join(spec.filter_subjects),
                 "ack_floor": floor,
                 "behind_stream": max(0, last - floor),  # includes events outside its filter
                 "lag": (info.num_pending or 0) + (info.num_ack_pending or 0),

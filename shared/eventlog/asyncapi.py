@@ -99,7 +99,7 @@ def asyncapi_document() -> dict[str, Any]:
             "messages": message_ref,
         }
         for spec in CONSUMERS:
-            if matches(spec.filter_subject, address):
+            if any(matches(wanted, address) for wanted in spec.filter_subjects):
                 operations[f"{spec.durable}_receives_{cid}"] = {
                     "action": "receive",
                     "channel": {"$ref": f"#/channels/{cid}"},

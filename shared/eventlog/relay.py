@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -70,6 +71,8 @@ class Mark:
     position: int
     published: int
     stream_seq: int
+    # ``published`` by event type (a copy: never changed once made)
+    types: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +84,7 @@ class _Direct:
     done: bool = False
     contracts: int = 0
     stream_seq: int = 0
+    types: Counter[str] = field(default_factory=Counter)  # ``contracts`` by event type
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._position: int | None = None
         self._published = 0  # contracts published up to ``_position`` (not counting re-publishes)
+        self._types: Counter[str] = Counter()  # the same by event type
         self._last_seq = 0  # the highest stream sequence acknowledged to this relay
         self._stream_created: str | None = None
         self._checkpoint = Mark(0, 0, 0)
@@ -141,15 +146,18 @@ class OutboxRelay:
         )
         return int(value or 0)
 
-    async def _save_position(self, position: int, published: int) -> None:
+    async def _save_position(self, position: int, published: int, types: Mapping[str, int]) -> None:
         await self.pool.execute(
-            f"INSERT INTO {self.schema}.relay_position (relay, position, published, last_seq)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
-            " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq, updated_at = now()",
+            f"INSERT INTO {self.schema}.relay_position"
+            " (relay, position, published, last_seq, published_types) VALUES ($1, $2, $3, $4, $5::jsonb)"
+            " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position,"
+            " published = EXCLUDED.published, last_seq = EXCLUDED.last_seq,"
+            " published_types = EXCLUDED.published_types, updated_at = now()",
             self.name,
             position,
             published,
             self._last_seq,
+            json.dumps(types, sort_keys=True),
         )
 
     async def _load(self) -> None:
@@ -157,7 +165,8 @@ class OutboxRelay:
         writer; read again at the start of every term, since another replica may have moved it)."""
         row = await self.pool.fetchrow(
             f"SELECT position, published, last_seq, checkpoint, checkpoint_published, stream_created,"
-            f" heals, last_heal FROM {self.schema}.relay_position WHERE relay = $1",
+            f" heals, last_heal, published_types::text, checkpoint_published_types::text"
+            f" FROM {self.schema}.relay_position WHERE relay = $1",
             self.name,
         )
         if row is None:
@@ -166,28 +175,42 @@ class OutboxRelay:
         self._position = int(row["position"])
         self._last_seq = int(row["last_seq"])
         self._stream_created = row["stream_created"]
-        self._checkpoint = Mark(int(row["checkpoint"]), int(row["checkpoint_published"]), 0)
         self.heals, self.last_heal = int(row["heals"]), row["last_heal"]
-        if row["published"] is None:
-            # Saved before the relay counted what it published: counted once, from the log.
-            self._published = await asyncio.to_thread(self._count_contracts, self._position)
+        if row["published"] is None or row["published_types"] is None:
+            # Saved before the relay counted what it published (or by type): counted once, from
+            # the log, and the checkpoint's as well.
+            self._published, self._types = await asyncio.to_thread(self._count_contracts, self._position)
+            checkpoint = int(row["checkpoint"])
+            counted = await asyncio.to_thread(self._count_contracts, checkpoint)
+            self._checkpoint = Mark(checkpoint, counted[0], 0, dict(counted[1]))
+            await self._save_position(self._position, self._published, self._types)
+            await self._save_checkpoint()
         else:
-            self._published = int(row["published"])
+            self._published, self._types = int(row["published"]), Counter(json.loads(row["published_types"]))
+            self._checkpoint = Mark(
+                int(row["checkpoint"]),
+                int(row["checkpoint_published"]),
+                0,
+                json.loads(row["checkpoint_published_types"] or "{}"),
+            )
 
-    def _count_contracts(self, up_to: int) -> int:
-        """How many contracts the log holds up to notification ``up_to`` (read and translated)."""
-        count, after = 0, 0
+    def _count_contracts(self, up_to: int) -> tuple[int, Counter[str]]:
+        """How many contracts the log holds up to notification ``up_to`` (read and translated),
+        in all and by event type."""
+        types: Counter[str] = Counter()
+        after = 0
         while after < up_to:
             notifications = self.app.recorder.select_notifications(
                 start=after, limit=self.batch_size, stop=up_to, inclusive_of_start=False
             )
             if not notifications:
                 break
-            count += sum(
-                1 for n in notifications if self.translate(self.app.mapper.to_domain_event(n)) is not None
-            )
+            for n in notifications:
+                contract = self.translate(self.app.mapper.to_domain_event(n))
+                if contract is not None:
+                    types[contract.event_type] += 1
             after = notifications[-1].id
-        return count
+        return sum(types.values()), types
 
     async def reset(self, position: int) -> None:
         """Move the relay back (re-publish from there): what self-healing does, by hand."""
@@ -195,24 +218,24 @@ class OutboxRelay:
             await self._load()
         if position < self._checkpoint.position:
             self._checkpoint = Mark(0, 0, 0)
-        self._published = (
-            self._checkpoint.published
-            if position == self._checkpoint.position
-            else await asyncio.to_thread(self._count_contracts, position)
-        )
+        if position == self._checkpoint.position:
+            self._published, self._types = self._checkpoint.published, Counter(self._checkpoint.types)
+        else:
+            self._published, self._types = await asyncio.to_thread(self._count_contracts, position)
         self._position = position
         self._marks.clear()
         self._direct.clear()
-        await self._save_position(position, self._published)
+        await self._save_position(position, self._published, self._types)
         await self._save_checkpoint()
 
     async def _save_checkpoint(self) -> None:
         await self.pool.execute(
-            f"UPDATE {self.schema}.relay_position SET checkpoint = $2, checkpoint_published = $3"
-            " WHERE relay = $1",
+            f"UPDATE {self.schema}.relay_position SET checkpoint = $2, checkpoint_published = $3,"
+            " checkpoint_published_types = $4::jsonb WHERE relay = $1",
             self.name,
             self._checkpoint.position,
             self._checkpoint.published,
+            json.dumps(self._checkpoint.types, sort_keys=True),
         )
 
     def _read_batch(self, after: int, stop: int | None = None) -> tuple[int, int, list[AnyEvent]]:
@@ -275,13 +298,14 @@ class OutboxRelay:
                 # batch read and published again, and it must not count twice.
                 self.published_by_relay += len(contracts)
                 published = self._published + len(contracts)
+                types = self._types + Counter(c.event_type for c in contracts)
                 self._last_seq = max(self._last_seq, seq)
-                await self._save_position(last, published)
-                self._position, self._published = last, published
+                await self._save_position(last, published, types)
+                self._position, self._published, self._types = last, published, types
                 # A batch of internal events only is covered by the last sequence acknowledged
                 # to this process; before the first one nothing is known of earlier sequences.
                 if self._last_seq:
-                    self._marks.append(Mark(last, self._published, self._last_seq))
+                    self._marks.append(Mark(last, self._published, self._last_seq, dict(types)))
             total += count
             if count < self.batch_size and (stop is None or last < stop):
                 return total
@@ -290,16 +314,18 @@ class OutboxRelay:
         """Moves past the acknowledged ranges its writers published, from ``position`` on;
         returns how many notifications that covers (0 while the next one is in flight)."""
         covered, published, seq = position, self._published, self._last_seq
+        types = self._types
         while (entry := self._direct.get(covered + 1)) is not None and entry.done:
             del self._direct[covered + 1]
             covered, published, seq = entry.last, published + entry.contracts, max(seq, entry.stream_seq)
+            types = types + entry.types
         if covered == position:
             return 0
         self._last_seq = seq
-        await self._save_position(covered, published)
-        self._position, self._published = covered, published
+        await self._save_position(covered, published, types)
+        self._position, self._published, self._types = covered, published, types
         if self._last_seq:
-            self._marks.append(Mark(covered, published, self._last_seq))
+            self._marks.append(Mark(covered, published, self._last_seq, dict(types)))
         return covered - position
 
     def claim_committed(self, first: int, last: int) -> DirectClaim | None:
@@ -346,6 +372,7 @@ class OutboxRelay:
         if self._direct.get(first) is not entry:  # a heal or a new term dropped it meanwhile
             return False
         entry.done, entry.contracts, entry.stream_seq = True, len(contracts), seq
+        entry.types = Counter(c.event_type for c in contracts)
         self.published_directly += len(contracts)
         self._wake.set()
         return True
@@ -439,6 +466,7 @@ class OutboxRelay:
         was = self._position
         self._direct.clear()  # published to the stream that was lost: read again from PostgreSQL
         self._position, self._published = self._checkpoint.position, self._checkpoint.published
+        self._types = Counter(self._checkpoint.types)
         self._last_seq = 0
         self._marks.clear()
         self._stream_created = created
@@ -450,12 +478,13 @@ class OutboxRelay:
         await self.pool.execute(
             f"UPDATE {self.schema}.relay_position SET position = $2, published = $3, last_seq = 0,"
             " stream_created = $4, heals = heals + 1, last_healed_at = now(), last_heal = $5,"
-            " updated_at = now() WHERE relay = $1",
+            " published_types = $6::jsonb, updated_at = now() WHERE relay = $1",
             self.name,
             self._position,
             self._published,
             created,
             self.last_heal,
+            json.dumps(self._types, sort_keys=True),
         )
         self._wake.set()
         return reason

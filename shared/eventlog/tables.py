@@ -25,7 +25,11 @@ def _ddl(schema: str) -> str:
         ADD COLUMN IF NOT EXISTS stream_created text,
         ADD COLUMN IF NOT EXISTS heals integer NOT NULL DEFAULT 0,
         ADD COLUMN IF NOT EXISTS last_healed_at timestamptz,
-        ADD COLUMN IF NOT EXISTS last_heal text;
+        ADD COLUMN IF NOT EXISTS last_heal text,
+        -- ``published`` by event type (a JSON object, type -> count): consumers are
+        -- given some types only, and the ops check compares each with what it was given.
+        ADD COLUMN IF NOT EXISTS published_types jsonb,
+        ADD COLUMN IF NOT EXISTS checkpoint_published_types jsonb;
     CREATE TABLE IF NOT EXISTS {schema}.processed_events (
         consumer text NOT NULL,
         event_id text NOT NULL,

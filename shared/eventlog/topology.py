@@ -60,8 +60,12 @@ ACK_WAIT_S = float(os.environ.get("MOTCUA_ACK_WAIT_S", "30"))
 
 @dataclass(frozen=True)
 class ConsumerSpec:
+    """A durable consumer and the subjects it is given: only the events its service handles, so
+    that no process receives, parses and acknowledges events it ignores (JetStream's
+    ``filter_subjects``; a service's whole tree, ``<root>.<service>.>``, or the whole stream)."""
+
     durable: str
-    filter_subject: str
+    filter_subjects: tuple[str, ...]
     description: str
     max_deliver: int = -1  # transient failures retry until they succeed; poison is dead-lettered
 
@@ -74,11 +78,16 @@ class ConsumerSpec:
     def redrive_subject(self) -> str:
         return f"{REDRIVE_PREFIX}.{self.durable}"
 
+    def receives(self, subject: str) -> bool:
+        return any(subject_matches(wanted, subject) for wanted in self.filter_subjects)
+
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.durable,
             description=self.description,
-            filter_subject=self.filter_subject,
+            # Always the list (JetStream 2.10): one subject or several read alike, and a filter
+            # changed here replaces the server's on the next declaration (``declare_topology``).
+            filter_subjects=list(self.filter_subjects),
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_S,
@@ -87,41 +96,71 @@ class ConsumerSpec:
         )
 
 
+def events_of(service: str, *names: str) -> tuple[str, ...]:
+    """The subjects of these events of ``service`` (any dossier, any version):
+    ``events_of("intake", "dossier_received")`` -> ``(<root>.intake.*.dossier_received.*,)``."""
+    return tuple(f"{SUBJECT_ROOT}.{service}.*.{name}.*" for name in names)
+
+
+def all_of(service: str) -> tuple[str, ...]:
+    return (f"{SUBJECT_ROOT}.{service}.>",)
+
+
+def subject_matches(filter_subject: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, ``>`` one or more at the end."""
+    wanted, parts = filter_subject.split("."), subject.split(".")
+    for i, want in enumerate(wanted):
+        if want == ">":
+            return len(parts) > i
+        if i >= len(parts) or want not in ("*", parts[i]):
+            return False
+    return len(wanted) == len(parts)
+
+
+# Each consumer takes the events its handlers act on (services/*/handlers.py, intake's pickups,
+# notify's templates) and nothing else: a handler that starts acting on another event type
+# needs its subject added here.
 PROCESSING_FROM_INTAKE = ConsumerSpec(
-    "processing-intake", f"{SUBJECT_ROOT}.intake.>", "processing opens a case per received dossier"
+    "processing-intake",
+    events_of("intake", "dossier_received"),
+    "processing opens a case per received dossier",
 )
 PROCESSING_FROM_POSTAL = ConsumerSpec(
-    "processing-postal", f"{SUBJECT_ROOT}.postal.>", "processing learns of deliveries and failures"
+    "processing-postal",
+    events_of("postal", "shipment_delivered", "shipment_failed"),
+    "processing learns of deliveries and failures",
 )
-PROCESSING_QUEUES = ConsumerSpec(
-    "processing-queues", f"{SUBJECT_ROOT}.processing.>", "processing's own work queues"
-)
+PROCESSING_QUEUES = ConsumerSpec("processing-queues", all_of("processing"), "processing's own work queues")
 POSTAL_FROM_PROCESSING = ConsumerSpec(
-    "postal-processing", f"{SUBJECT_ROOT}.processing.>", "postal books deliveries of results"
+    "postal-processing", events_of("processing", "result_ready"), "postal books deliveries of results"
 )
-SCORING_ALL = ConsumerSpec("scoring", f"{SUBJECT_ROOT}.>", "scoring projects every event")
+SCORING_ALL = ConsumerSpec("scoring", (f"{SUBJECT_ROOT}.>",), "scoring projects every event")
 
 POSTAL_FROM_INTAKE = ConsumerSpec(
-    "postal-intake", f"{SUBJECT_ROOT}.intake.>", "postal learns which dossiers return by post"
+    "postal-intake", events_of("intake", "dossier_received"), "postal learns which dossiers return by post"
 )
 
 INTAKE_FROM_POSTAL = ConsumerSpec(
-    "intake-postal", f"{SUBJECT_ROOT}.postal.>", "intake learns when picked-up dossiers reach the desk"
+    "intake-postal",
+    events_of("postal", "shipment_delivered", "shipment_failed"),
+    "intake learns when picked-up dossiers reach the desk",
 )
 
 PAYMENTS_FROM_INTAKE = ConsumerSpec(
-    "payments-intake", f"{SUBJECT_ROOT}.intake.>", "payments opens the fee of each received dossier"
+    "payments-intake",
+    events_of("intake", "dossier_received"),
+    "payments opens the fee of each received dossier",
 )
 NOTIFY_FROM_INTAKE = ConsumerSpec(
-    "notify-intake", f"{SUBJECT_ROOT}.intake.>", "notify learns who wants to be told, and how"
+    "notify-intake", events_of("intake", "dossier_received"), "notify learns who wants to be told, and how"
 )
 NOTIFY_FROM_PROCESSING = ConsumerSpec(
     "notify-processing",
-    f"{SUBJECT_ROOT}.processing.>",
+    events_of("processing", "supplement_requested", "apology_issued", "result_ready"),
     "notify tells citizens of supplements, apologies, results",
 )
 NOTIFY_FROM_POSTAL = ConsumerSpec(
-    "notify-postal", f"{SUBJECT_ROOT}.postal.>", "notify tells citizens of failed deliveries"
+    "notify-postal", events_of("postal", "shipment_failed"), "notify tells citizens of failed deliveries"
 )
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
@@ -149,11 +188,16 @@ def consumers_reading(service: str) -> tuple[ConsumerSpec, ...]:
 
 
 def sources_of(spec: ConsumerSpec) -> tuple[str, ...]:
-    """The services whose events ``spec`` receives (its filter is one service's subjects, or all)."""
-    if spec.filter_subject == f"{SUBJECT_ROOT}.>":
+    """The services whose events ``spec`` receives (its subjects are one service's, or all)."""
+    if f"{SUBJECT_ROOT}.>" in spec.filter_subjects:
         return PUBLISHERS
-    service = spec.filter_subject.removeprefix(f"{SUBJECT_ROOT}.").partition(".")[0]
-    return (service,)
+    services = [s.removeprefix(f"{SUBJECT_ROOT}.").partition(".")[0] for s in spec.filter_subjects]
+    return tuple(dict.fromkeys(services))
+
+
+def receives_event_type(spec: ConsumerSpec, event_type: str) -> bool:
+    """Whether events of this type reach ``spec`` (whatever their dossier)."""
+    return spec.receives(subject_for(event_type, "any"))
 
 
 def stream_config() -> StreamConfig:
@@ -179,12 +223,14 @@ async def declare_topology(js: JetStreamContext) -> None:
     except NotFoundError:
         await js.add_stream(wanted)
     for spec in CONSUMERS:
-        # add_consumer creates the consumer or updates its editable fields in place.
+        # add_consumer creates the consumer or updates its editable fields in place (its
+        # subjects among them: the durable keeps its acknowledgements).
         await js.add_consumer(STREAM, spec.config())
 
 
 async def missing_topology(js: JetStreamContext) -> list[str]:
-    """What of the declared topology the server does not have (the stream, or consumers)."""
+    """What of the declared topology the server does not have (the stream, or consumers), or
+    has otherwise: a consumer whose subjects are not those declared (an older release's)."""
     try:
         await js.stream_info(STREAM)
     except NotFoundError:
@@ -192,10 +238,20 @@ async def missing_topology(js: JetStreamContext) -> list[str]:
     missing = []
     for spec in CONSUMERS:
         try:
-            await js.consumer_info(STREAM, spec.durable)
+            info = await js.consumer_info(STREAM, spec.durable)
         except NotFoundError:
             missing.append(f"consumer {spec.durable}")
+            continue
+        if server_filters(info.config) != set(spec.filter_subjects):
+            missing.append(f"consumer {spec.durable}'s subjects {sorted(spec.filter_subjects)}")
     return missing
+
+
+def server_filters(config: ConsumerConfig) -> set[str]:
+    """The subjects a consumer on the server is given (one filter, several, or the whole stream)."""
+    if config.filter_subjects:
+        return set(config.filter_subjects)
+    return {config.filter_subject or f"{SUBJECT_ROOT}.>"}
 
 
 # How often the keeper looks: a lost stream blocks every relay until it is back.
@@ -205,7 +261,9 @@ KEEP_INTERVAL_S = float(os.environ.get("MOTCUA_TOPOLOGY_KEEP_S", "1.0"))
 async def keep_topology(
     js: JetStreamContext, stop: asyncio.Event, *, interval_s: float = KEEP_INTERVAL_S
 ) -> int:
-    """The topology's owner, watching: re-declares the stream or a consumer that went missing.
+    """The topology's owner, watching: re-declares the stream or a consumer that went missing,
+    and updates in place a consumer whose subjects differ from those declared here (a release
+    that narrowed them: the durable keeps its position, only what it is given changes).
 
     JetStream may lose its store (a deleted or corrupted directory, a volume not kept): the
     stream and every consumer are then gone, and no service may declare them (only ops may).
@@ -217,7 +275,7 @@ async def keep_topology(
         try:
             missing = await missing_topology(js)
             if missing:
-                log.warning("topology: %s missing; re-declaring", ", ".join(missing))
+                log.warning("topology: %s missing; re-declaring", ", ".join(missing))  # or out of date
                 await declare_topology(js)
                 healed += 1
                 log.warning("topology: re-declared (%d time(s) since start)", healed)

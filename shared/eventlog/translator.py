@@ -40,5 +40,10 @@ class ReplayingTranslator:
             self._aggregates.popitem(last=False)
         return aggregate
 
+    def advance(self, domain_event: Any) -> None:
+        """Moves the cached aggregate by an event translated some other way (a replay that read
+        it straight from its row), so that the next event finds it at hand."""
+        self._aggregate_after(domain_event)
+
     def __call__(self, domain_event: Any) -> AnyEvent | None:
         return self.to_contract(domain_event, self._aggregate_after(domain_event))

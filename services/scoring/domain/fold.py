@@ -7,7 +7,7 @@ moment), so a redelivered or overtaken event gives the same row as an orderly st
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -178,25 +178,27 @@ def apply(state: FoldState, event: AnyEvent) -> None:
 
 
 def finish(state: FoldState, now: datetime | None = None, *, audit: bool = False) -> DossierFacts:
-    """The facts row of the state; the clock read at ``now`` (default: the last event)."""
-    facts = DossierFacts(**state.facts, paused=state.paused)
+    """The facts row of the state; the clock read at ``now`` (default: the last event).
+
+    The row's fields are gathered in a dict and the row made once (a replay finishes every
+    dossier: each ``dataclasses.replace`` of this wide row cost as much as making it)."""
+    fields: dict[str, Any] = {**state.facts, "paused": state.paused}
     if state.receipt is not None:
         stamp = None if audit or now is not None else _usable_stamp(state)
         if stamp is not None:
-            facts = _apply_stamp(facts, stamp, state.stamp_due_at)
+            fields.update(_stamp_fields(fields, stamp, state.stamp_due_at))
         else:
-            facts = _with_clock(facts, state, now or facts.last_event_at or state.receipt.received_at)
-    return replace(
-        facts,
-        national_status=national_status(
-            outcome=facts.outcome,
-            case_opened=state.case_opened,
-            paused=facts.paused,
-            finish_kind=facts.finish_kind,
-            returned=facts.returned_at is not None,
-            obligation_due=facts.obligations_due > 0,
-        ),
+            at = now or fields.get("last_event_at") or state.receipt.received_at
+            fields.update(_clock_fields(fields, state, at))
+    fields["national_status"] = national_status(
+        outcome=fields.get("outcome"),
+        case_opened=state.case_opened,
+        paused=fields["paused"],
+        finish_kind=fields.get("finish_kind"),
+        returned=fields.get("returned_at") is not None,
+        obligation_due=fields.get("obligations_due", 0) > 0,
     )
+    return DossierFacts(**fields)
 
 
 def _version(event_id: str) -> int:
@@ -228,10 +230,9 @@ def _usable_stamp(state: FoldState) -> ClockStamp | None:
     return stamp
 
 
-def _apply_stamp(facts: DossierFacts, stamp: ClockStamp, due_at: datetime | None) -> DossierFacts:
-    finished = facts.finished_at is not None
-    return replace(
-        facts,
+def _stamp_fields(fields: dict[str, Any], stamp: ClockStamp, due_at: datetime | None) -> dict[str, Any]:
+    finished = fields.get("finished_at") is not None
+    return dict(
         due_at=due_at,
         original_due_at=stamp.original_due_at,
         working_minutes=stamp.working_minutes,
@@ -339,7 +340,7 @@ def _postal(f: dict[str, Any], event: AnyEvent) -> None:
         f["postal_failures"] = f.get("postal_failures", 0) + 1
 
 
-def _with_clock(facts: DossierFacts, state: FoldState, now: datetime) -> DossierFacts:
+def _clock_fields(fields: dict[str, Any], state: FoldState, now: datetime) -> dict[str, Any]:
     receipt = state.receipt
     assert receipt is not None  # the caller checked
     try:
@@ -354,14 +355,13 @@ def _with_clock(facts: DossierFacts, state: FoldState, now: datetime) -> Dossier
         )
     except ValueError as exc:
         # Part of the history has not arrived yet: keep what the events carry, say why.
-        return replace(facts, clock_note=str(exc)[:200])
-    return _apply_reading(facts, reading)
+        return {"clock_note": str(exc)[:200]}
+    return _reading_fields(fields, reading)
 
 
-def _apply_reading(facts: DossierFacts, reading: ClockReading) -> DossierFacts:
-    finished = facts.finished_at is not None
-    return replace(
-        facts,
+def _reading_fields(fields: dict[str, Any], reading: ClockReading) -> dict[str, Any]:
+    finished = fields.get("finished_at") is not None
+    return dict(
         due_at=reading.due_at,
         original_due_at=reading.original_due_at,
         working_minutes=reading.processing_minutes,
