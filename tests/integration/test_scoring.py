@@ -218,11 +218,13 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     clean = await _cli("verify", "--database-url", database_url)
     assert clean.exit_code == 0 and "0 differences" in clean.output, clean.output
 
-    # An injected difference is found, and verify fails.
+    # An injected difference is found, and verify fails. In one month's row: for 30 hours after a
+    # month begins (the centre's time) the back-dated F is counted in the month before.
     conn = await asyncpg.connect(database_url)
     await conn.execute(
         "UPDATE scoring.figures SET received = received + 1 WHERE dimension = 'department'"
-        " AND unit = 'STP' AND period_kind = 'month'"
+        " AND unit = 'STP' AND period_kind = 'month' AND period_start = (SELECT max(period_start)"
+        " FROM scoring.figures WHERE dimension = 'department' AND unit = 'STP' AND period_kind = 'month')"
     )
     await conn.close()
     dirty = await _cli("verify", "--database-url", database_url)
