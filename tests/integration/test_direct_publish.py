@@ -8,8 +8,11 @@ publish failing) the relay did from PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import Counter
 from typing import Any
 
+import asyncpg
 import nats
 import pytest
 from nats.errors import TimeoutError as NatsTimeout
@@ -89,8 +92,24 @@ async def _published_all(relay: OutboxRelay, system: System) -> None:
     await eventually(lambda: _true(), lambda _: (relay.status()["position"] or 0) >= last, timeout=20)
 
 
+async def _saved_types(database_url: str) -> Counter[str]:
+    """What intake's relay saved with its position as published, by event type."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        text = await conn.fetchval(
+            "SELECT published_types::text FROM intake.relay_position WHERE relay = 'intake'"
+        )
+    finally:
+        await conn.close()
+    return Counter(json.loads(text))
+
+
+def _types_of(messages: list[bytes]) -> Counter[str]:
+    return Counter(json.loads(m)["event_type"] for m in messages)
+
+
 async def test_receipts_are_published_once_by_their_writer_as_the_relay_would(
-    system: System, nats_url: str
+    system: System, nats_url: str, database_url: str
 ) -> None:
     relay = await _relay_tailing(system)
     before = relay.status()["published_directly"]
@@ -105,9 +124,12 @@ async def test_receipts_are_published_once_by_their_writer_as_the_relay_would(
     status = relay.status()
     # published once, not once by the writer and again by the relay (the stream would hide it)
     assert status["published_directly"] + status["published_by_relay"] == len(messages)
+    assert await _saved_types(database_url) == _types_of(messages), "and by type, whoever published"
 
 
-async def test_a_failed_direct_publish_is_published_by_the_relay(system: System, nats_url: str) -> None:
+async def test_a_failed_direct_publish_is_published_by_the_relay(
+    system: System, nats_url: str, database_url: str
+) -> None:
     relay = await _relay_tailing(system)
     real = relay._publish
     failed: list[int] = []
@@ -128,3 +150,4 @@ async def test_a_failed_direct_publish_is_published_by_the_relay(system: System,
     assert len(receipts) == 5
     assert all(any(code.encode() in m for m in receipts) for code in codes)
     assert sorted(receipts) == sorted(_relay_would_publish(system))
+    assert await _saved_types(database_url) == _types_of(messages)
