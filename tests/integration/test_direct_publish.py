@@ -23,7 +23,7 @@ from shared.contracts.registry import dump_event
 from shared.eventlog.relay import OutboxRelay
 from shared.eventlog.topology import STREAM, SUBJECT_ROOT
 from shared.host.settings import Settings
-from tests.system import System, eventually, receive_body, running_system
+from tests.system import APPLICANT, System, eventually, receive_body, running_system
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def _relay_would_publish(system: System) -> list[bytes]:
     made = []
     for n in app.recorder.select_notifications(start=1, limit=10_000):
         contract = translate(app.mapper.to_domain_event(n))
-        if contract is not None and contract.event_type.startswith("intake.dossier_"):
+        if contract is not None and contract.event_type.startswith(("intake.dossier_", "intake.completion_")):
             made.append(dump_event(contract))
     return made
 
@@ -108,17 +108,41 @@ def _types_of(messages: list[bytes]) -> Counter[str]:
     return Counter(json.loads(m)["event_type"] for m in messages)
 
 
+def _varied_filings() -> list[tuple[str, dict[str, Any]]]:
+    """Every shape a counter filing's contract takes: received with the documents list, post,
+    online payment, a notification channel and a desk; asked to complete; refused."""
+    lltp = next(p for p in load_catalogue().procedures if p.code == "LLTP")
+    required = [{"id": d.id} for d in lltp.missing_documents(set())]
+    people = [{**APPLICANT, "citizen_id": f"0011900{n:05d}", "email": f"a{n}@example.vn"} for n in range(8)]
+    return [
+        ("/dossiers", receive_body("LLTP", applicant=people[0], documents=required)),
+        ("/dossiers", receive_body("LLTP", applicant=people[1], postal_return=True, paid_online=True)),
+        (
+            "/dossiers",
+            receive_body("LLTP", applicant=people[2], notify_channel="email", documents_scanned=False),
+        ),
+        ("/dossiers", receive_body(_procedure_code(), applicant=people[3], receiving_point="TTPVHCC")),
+        (
+            "/dossiers/incomplete",
+            receive_body("LLTP", applicant=people[4], documents=required[:1], missing_items=["Tờ khai"]),
+        ),
+        ("/dossiers/refusals", receive_body("LLTP", applicant=people[5], reasons="Không thuộc thẩm quyền")),
+    ]
+
+
 async def test_receipts_are_published_once_by_their_writer_as_the_relay_would(
     system: System, nats_url: str, database_url: str
 ) -> None:
     relay = await _relay_tailing(system)
     before = relay.status()["published_directly"]
+    filed = await asyncio.gather(*(system.intake.post(path, json=body) for path, body in _varied_filings()))
+    assert [f.status_code for f in filed] == [201] * len(filed), [f.text for f in filed]
     await _file(system, 24)
     await _published_all(relay, system)
     assert relay.status()["published_directly"] > before, "the writer published them itself"
     messages = await _intake_messages(nats_url)
-    receipts = [m for m in messages if b'"intake.dossier_received.' in m]
-    assert len(receipts) == 24, "each receipt exactly once"
+    receipts = [m for m in messages if b'"intake.dossier_' in m or b'"intake.completion_' in m]
+    assert len(receipts) == 24 + len(_varied_filings()), "each filing exactly once"
     assert sorted(receipts) == sorted(_relay_would_publish(system))
     assert relay.status()["published"] == len(messages), "counted once, whoever published"
     status = relay.status()
