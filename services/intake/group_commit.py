@@ -287,9 +287,7 @@ class GroupCommitter:
             {
                 **p.fields,
                 "code": code,
-                "applicant": self.keyring.seal(keys[s], person.model_dump(mode="json")).model_dump(
-                    mode="json"
-                ),
+                "applicant": self.keyring.sealed_json(keys[s], person.model_dump(mode="json")),
             }
             for p, code, s, person in zip(fresh, codes, subjects, people, strict=True)
         ]

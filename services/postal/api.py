@@ -83,7 +83,7 @@ def build_router(
         async with pool().acquire() as conn:
             subject = keyring.subject_of("pickup", reference)
             key = (await keyring.keys_for(conn, [subject]))[subject]
-        sealed = keyring.seal(key, body.applicant.model_dump()).model_dump(mode="json")
+        sealed = keyring.sealed_json(key, body.applicant.model_dump())
         opened = await asyncio.to_thread(
             app.open_shipment,
             dossier_id=provisional_dossier_id(reference),

@@ -245,10 +245,16 @@ class KeyRing:
     # -- sealing -------------------------------------------------------------------------------
     @staticmethod
     def seal(key: DataKey, data: Mapping[str, Any]) -> SealedPersonalData:
+        return SealedPersonalData.model_validate(KeyRing.sealed_json(key, data))
+
+    @staticmethod
+    def sealed_json(key: DataKey, data: Mapping[str, Any]) -> dict[str, str]:
+        """``seal(key, data)`` as stored and published (its JSON form), without the model: every
+        receipt seals its applicant, and the model was built only to be dumped again."""
         plain = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
         nonce = os.urandom(NONCE_BYTES)
         sealed = nonce + key.aead.encrypt(nonce, plain, key.key_ref.bytes)
-        return SealedPersonalData(key_ref=key.key_ref, ciphertext=base64.b64encode(sealed).decode())
+        return {"key_ref": str(key.key_ref), "ciphertext": base64.b64encode(sealed).decode()}
 
     @staticmethod
     def open_with(key: DataKey, sealed: SealedPersonalData | Mapping[str, Any]) -> dict[str, Any]:

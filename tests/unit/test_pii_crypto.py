@@ -90,3 +90,14 @@ def test_retention_counts_from_the_latest_dossier() -> None:
     first, last = datetime(2020, 2, 29, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC)
     assert retained_until([first, last], 10) == datetime(2034, 2, 28, tzinfo=UTC)
     assert retained_until([], 10) is None
+
+
+def test_the_stored_form_is_the_models_json_and_opens() -> None:
+    key = DataKey(uuid.uuid4(), AESGCM(AESGCM.generate_key(bit_length=256)))
+    person = {"full_name": "Lê Văn Tám", "citizen_id": "001090000001", "address": "Huế"}
+    stored = KeyRing.sealed_json(key, person)
+    assert stored == SealedPersonalData.model_validate(stored).model_dump(mode="json")
+    assert set(stored) == {"key_ref", "ciphertext"} and stored["key_ref"] == str(key.key_ref)
+    assert KeyRing.open_with(key, stored) == person
+    assert KeyRing.open_with(key, KeyRing.seal(key, person)) == person
+    assert "Tám" not in base64.b64decode(stored["ciphertext"]).decode("latin-1")
