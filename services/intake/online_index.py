@@ -126,6 +126,7 @@ async def _apply(conn: asyncpg.Connection, e: Any) -> None:
 
 
 _REGISTERED = get_topic(Events.Registered)
+_COUNTER_RECEIPT = b'"online":null'
 
 
 def _may_change_a_row(notification: Any) -> bool:
@@ -133,6 +134,10 @@ def _may_change_a_row(notification: Any) -> bool:
     building the event: the tail then decodes only online filings and their later steps."""
     if notification.topic != _REGISTERED:
         return True
+    # The dossier's own key, as the library's JSON writes it: no other key of a registration
+    # is named "online" (``online_level`` is not), and a quote inside a text value is escaped.
+    if _COUNTER_RECEIPT in notification.state:
+        return False
     try:
         state = json.loads(notification.state)
     except ValueError:  # not plain JSON (a store that compresses or encrypts): decode it all

@@ -56,6 +56,8 @@ COALESCE_S = 0.005
 # the batch to the relay and publishes nothing itself for a while.
 DIRECT_TIMEOUT_S = float(os.environ.get("MOTCUA_DIRECT_PUBLISH_TIMEOUT_S", "0.5"))
 DIRECT_PAUSE_S = 5.0
+# How often the position is saved while it moves past writers' own ranges (see _pass_direct).
+DIRECT_SAVE_S = 0.05
 
 # How often the relay looks at the stream (re-created? tail lost?) and moves its checkpoint.
 HEAL_CHECK_S = float(os.environ.get("MOTCUA_RELAY_CHECK_S", "1.0"))
@@ -139,6 +141,8 @@ class OutboxRelay:
         self._direct_paused_until = 0.0  # after a failed direct publish, the relay does it all
         self.published_directly = 0  # contracts their writers published (this process, since start)
         self.published_by_relay = 0  # contracts the relay read from PostgreSQL and published
+        self._saved_at = 0.0  # when the position was last saved
+        self._unsaved = False  # the position moved past writers' ranges since
 
     async def position(self) -> int:
         value = await self.pool.fetchval(
@@ -159,6 +163,8 @@ class OutboxRelay:
             self._last_seq,
             json.dumps(types, sort_keys=True),
         )
+        self._saved_at = time.monotonic()
+        self._unsaved = False
 
     async def _load(self) -> None:
         """The relay's saved state (while it holds the relay's lock this process is its only
@@ -322,11 +328,21 @@ class OutboxRelay:
         if covered == position:
             return 0
         self._last_seq = seq
-        await self._save_position(covered, published, types)
         self._position, self._published, self._types = covered, published, types
+        # Under load every commit passes here: the position is saved at most every
+        # DIRECT_SAVE_S (and as soon as the log is quiet, by ``_tail``); after a crash the
+        # relay publishes the unsaved stretch again, which the message ids make harmless.
+        if time.monotonic() - self._saved_at >= DIRECT_SAVE_S:
+            await self._save_position(covered, published, types)
+        else:
+            self._unsaved = True
         if self._last_seq:
             self._marks.append(Mark(covered, published, self._last_seq, dict(types)))
         return covered - position
+
+    async def _flush_position(self) -> None:
+        if self._unsaved and self._position is not None:
+            await self._save_position(self._position, self._published, self._types)
 
     def claim_committed(self, first: int, last: int) -> DirectClaim | None:
         """A writer's claim, right after its commit and before anything yields, on the
@@ -576,6 +592,8 @@ class OutboxRelay:
                     self._next_check = time.monotonic() + self.check_s
                     await self.check_stream()
                 await self.publish_pending()
+                if self._unsaved and time.monotonic() - self._saved_at >= DIRECT_SAVE_S:
+                    await self._flush_position()
                 delay = 0.1
             except Exception:
                 log.exception("relay %s: publishing failed, retrying in %.1fs", self.name, delay)
@@ -585,9 +603,12 @@ class OutboxRelay:
                 delay = min(delay * 2, 5.0)
                 continue
             # Caught up: woken by a commit's notification (or intake's own wake); the timeout
-            # is only the fallback for a lost notification.
+            # is only the fallback for a lost notification, or the moment to save a position
+            # that moved without being saved.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=DIRECT_SAVE_S if self._unsaved else self.idle_poll_s
+                )
                 # Under load every commit wakes the relay: a few milliseconds let the next
                 # commits join the same read and publish, instead of one read per commit.
                 await asyncio.sleep(COALESCE_S)

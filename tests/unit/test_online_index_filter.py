@@ -14,14 +14,14 @@ AT = datetime(2026, 3, 3, 8, 30, tzinfo=UTC)
 ACTOR = {"user_id": "u", "role": "front_desk", "agency": "TTPVHCC", "channel": "desk"}
 
 
-def _dossier(code: str, online: dict[str, Any] | None) -> Dossier:
+def _dossier(code: str, online: dict[str, Any] | None, reasons: str | None = None) -> Dossier:
     return Dossier(
         code=code,
         filing={"procedure_code": "LLTP", "department_code": "STP", "receiving_point": "TTPVHCC"},
         outcome="registered" if online else "received",
         terms=None,
         missing_items=None,
-        refusal_reasons=None,
+        refusal_reasons=reasons,
         occurred_at=AT,
         backdate_reason=None,
         actor=ACTOR,
@@ -41,6 +41,10 @@ def test_a_counter_receipt_is_skipped_and_an_online_filing_read() -> None:
     (online,) = _stored(_dossier("A-2", {"tracking_hash": "0" * 64, "documents": []}))
     assert _may_change_a_row(counter) is False
     assert _may_change_a_row(online) is True
+    # a text value that spells the key out is escaped in the stored JSON: still read
+    tricky = _dossier("A-5", {"tracking_hash": "0" * 64, "documents": []}, reasons='see "online":null')
+    (stored,) = _stored(tricky)
+    assert _may_change_a_row(stored) is True
 
 
 def test_later_steps_and_unreadable_states_are_always_read() -> None:
