@@ -29,7 +29,7 @@ from services.intake.schemas import (
     RefuseDossierRequest,
     StatusPointer,
 )
-from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.auth.guard import Caller, acting_caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
@@ -97,9 +97,9 @@ def build_router(
             description="the CCCD of the applicant: the scan is sealed under that data subject's key"
             " (a header, not a query parameter: access logs record the URL)",
         ),
-        caller: Caller = CALLER,
     ) -> dict[str, Any]:
         """A paper scanned at the counter, stored before the receipt that names it."""
+        caller = acting_caller()
         content = await request.body()
         try:
             media_type = checked_upload(content, content_type)
@@ -128,8 +128,8 @@ def build_router(
     async def receive(
         body: ReceiveDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
-        caller: Caller = CALLER,
     ) -> Response:
+        caller = acting_caller()
         secret = new_tracking_secret()
         receipt = ReceiptAsked(
             postal_return=body.postal_return,
@@ -152,8 +152,8 @@ def build_router(
     async def incomplete(
         body: IncompleteDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
-        caller: Caller = CALLER,
     ) -> Response:
+        caller = acting_caller()
         command = FileAtCounter(
             body, officer_of(caller, body), "incomplete", missing_items=body.missing_items
         )
@@ -170,8 +170,8 @@ def build_router(
     async def refuse(
         body: RefuseDossierRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
-        caller: Caller = CALLER,
     ) -> Response:
+        caller = acting_caller()
         command = FileAtCounter(body, officer_of(caller, body), "refused", refusal_reasons=body.reasons)
         return _answer(await receiving.record(command, idempotency_key), body)
 
@@ -182,7 +182,8 @@ def build_router(
         summary="Nhận hồ sơ đã bổ sung đủ",
         responses=errors(409),
     )
-    async def complete(code: str, body: CompleteDossierRequest, caller: Caller = CALLER) -> Response:
+    async def complete(code: str, body: CompleteDossierRequest) -> Response:
+        caller = acting_caller()
         dossier = await _load(app, code, caller)
         at = business_time(body.occurred_at, body.backdate_reason)
         # received now: judged by the version in force at completion, as a new receipt is
@@ -231,7 +232,8 @@ def build_router(
         tags=["dossiers"],
         summary="Hồ sơ, rebuilt from its events",
     )
-    async def get_dossier(code: str, purpose: Purpose, caller: Caller = CALLER) -> Response:
+    async def get_dossier(code: str, purpose: Purpose) -> Response:
+        caller = acting_caller()
         dossier = await _load(app, code, caller)
         person = await applicant_for(
             host.pool, keyring, dossier, reader=Actor(**caller.actor()), purpose=purpose
@@ -239,7 +241,8 @@ def build_router(
         return _json(_view(dossier, person), 200)
 
     @router.get("/dossiers/{code}/history", tags=["dossiers"], summary="The desk's events for a dossier")
-    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def history(code: str) -> list[dict[str, Any]]:
+        caller = acting_caller()
         try:
             dossier, events = await asyncio.to_thread(app.dossier_and_history, code)
         except DossierNotFound:
@@ -266,8 +269,8 @@ def build_router(
         code: str,
         purpose: Purpose,
         form: str = Path(json_schema_extra={"enum": sorted(FORMS)}),
-        caller: Caller = CALLER,
     ) -> HTMLResponse:
+        caller = acting_caller()
         dossier = await _load(app, code, caller)
         if form not in FORMS:
             raise ApiError(

@@ -44,7 +44,7 @@ from services.intake.schemas import (
     ReceiveOnlineRequest,
     RefuseOnlineRequest,
 )
-from shared.auth.guard import CALLER, Caller, authorize_dossier, dossier_not_found
+from shared.auth.guard import Caller, acting_caller, authorize_dossier, dossier_not_found
 from shared.auth.principal import Role
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.calendars import calendar_named
@@ -111,8 +111,8 @@ def build_online_router(
             " subject's key, so that erasing the subject's personal data makes it unreadable too (a"
             " header, not a query parameter: access logs record the URL)",
         ),
-        caller: Caller = CALLER,
     ) -> dict[str, Any]:
+        caller = acting_caller()
         content = await request.body()
         try:
             media_type = checked_upload(content, content_type)
@@ -141,7 +141,8 @@ def build_online_router(
         response_model=DossierView,
         summary="Nộp hồ sơ trực tuyến (đăng ký, trạng thái 1)",
     )
-    async def file_online(body: OnlineFilingRequest, caller: Caller = CALLER) -> Response:
+    async def file_online(body: OnlineFilingRequest) -> Response:
+        caller = acting_caller()
         now = datetime.now(UTC)
         catalogue = await catalogue_at(book, now)
         procedure = procedure_in(catalogue, body.procedure_code)
@@ -206,7 +207,8 @@ def build_online_router(
         return _json(_view(saved, person, secret), 201)
 
     @router.get("/online/filings", summary="Hồ sơ trực tuyến của tôi")
-    async def my_filings(caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def my_filings() -> list[dict[str, Any]]:
+        caller = acting_caller()
         rows = await host.pool.fetch(
             "SELECT * FROM intake.online_filings WHERE owner = $1 ORDER BY registered_at DESC LIMIT 200",
             caller.principal.user_id,
@@ -214,7 +216,8 @@ def build_online_router(
         return [_row(r) for r in rows]
 
     @router.get("/online/queue", summary="Hồ sơ trực tuyến chờ kiểm tra (the desk's queue)")
-    async def queue(caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def queue() -> list[dict[str, Any]]:
+        caller = acting_caller()
         rows = await host.pool.fetch(
             "SELECT * FROM intake.online_filings WHERE receiving_point = $1 AND outcome = 'registered'"
             " ORDER BY registered_at LIMIT 500",
@@ -223,7 +226,8 @@ def build_online_router(
         return [_row(r) for r in rows]
 
     @router.get("/online/filings/{code}", response_model=DossierView, summary="Một hồ sơ nộp trực tuyến")
-    async def filing(code: str, caller: Caller = CALLER) -> Response:
+    async def filing(code: str) -> Response:
+        caller = acting_caller()
         dossier = await _load_online(app, code, caller)
         person = await applicant_for(
             host.pool,
@@ -239,7 +243,8 @@ def build_online_router(
         summary="Tài liệu của hồ sơ trực tuyến",
         responses=errors(409, 410),
     )
-    async def document(code: str, document_id: str, caller: Caller = CALLER) -> Response:
+    async def document(code: str, document_id: str) -> Response:
+        caller = acting_caller()
         dossier = await _load_online(app, code, caller)
         recorded = next(
             (d for d in (dossier.online or {}).get("documents", []) if d["document_id"] == document_id), None
@@ -337,7 +342,8 @@ def build_online_router(
         summary="Tiếp nhận hồ sơ trực tuyến",
         responses=errors(409),
     )
-    async def receive(code: str, body: ReceiveOnlineRequest, caller: Caller = CALLER) -> Response:
+    async def receive(code: str, body: ReceiveOnlineRequest) -> Response:
+        caller = acting_caller()
         return await desk_check(code, caller, body, "received", paid_online=body.paid_online)
 
     @router.post(
@@ -346,7 +352,8 @@ def build_online_router(
         summary="Yêu cầu bổ sung hồ sơ trực tuyến (form 02)",
         responses=errors(409),
     )
-    async def ask_completion(code: str, body: IncompleteOnlineRequest, caller: Caller = CALLER) -> Response:
+    async def ask_completion(code: str, body: IncompleteOnlineRequest) -> Response:
+        caller = acting_caller()
         return await desk_check(code, caller, body, "incomplete", missing_items=list(body.missing_items))
 
     @router.post(
@@ -355,7 +362,8 @@ def build_online_router(
         summary="Từ chối hồ sơ trực tuyến (form 03)",
         responses=errors(409),
     )
-    async def refuse(code: str, body: RefuseOnlineRequest, caller: Caller = CALLER) -> Response:
+    async def refuse(code: str, body: RefuseOnlineRequest) -> Response:
+        caller = acting_caller()
         return await desk_check(code, caller, body, "refused", refusal_reasons=body.reasons)
 
     @router.post(
@@ -364,7 +372,8 @@ def build_online_router(
         summary="Bổ sung hồ sơ trực tuyến (công dân nộp lại)",
         responses=errors(409),
     )
-    async def complete_online(code: str, body: CompleteOnlineRequest, caller: Caller = CALLER) -> Response:
+    async def complete_online(code: str, body: CompleteOnlineRequest) -> Response:
+        caller = acting_caller()
         dossier = await _load_online(app, code, caller)
         if not owns(dossier.registered_by, caller.principal.user_id):
             raise dossier_not_found(code)

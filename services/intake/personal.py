@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.domain import Dossier
 from services.intake.schemas import ApplicantView, ErasureRequest
-from shared.auth.guard import CALLER, Caller
+from shared.auth.guard import acting_caller
 from shared.contracts import Actor
 from shared.host.errors import ApiError, not_found
 from shared.host.openapi_errors import errors
@@ -80,7 +80,8 @@ def build_personal_router(pool: Any, app: IntakeApplication, keyring: KeyRing) -
     @router.post(
         "/dossiers/{code}/erasure", summary="Xóa dữ liệu cá nhân (crypto-shredding)", responses=errors(409)
     )
-    async def erase_route(code: str, body: ErasureRequest, caller: Caller = CALLER) -> dict[str, Any]:
+    async def erase_route(code: str, body: ErasureRequest) -> dict[str, Any]:
+        caller = acting_caller()
         return await erase(pool(), app, keyring, code, body, actor=caller.actor())
 
     return router

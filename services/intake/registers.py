@@ -18,7 +18,7 @@ from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.codes import format_code
 from services.intake.domain import Dossier
 from services.intake.personal import applicant_for
-from shared.auth.guard import CALLER, Caller
+from shared.auth.guard import Caller, acting_caller
 from shared.auth.principal import Role
 from shared.contracts import Actor
 from shared.host.errors import ApiError
@@ -58,9 +58,10 @@ def build_register_router(
             return None
 
     @router.get("/applicants/masked", summary="Tên viết tắt của người nộp (work queues)")
-    async def masked(code: Codes, caller: Caller = CALLER) -> dict[str, str]:
+    async def masked(code: Codes) -> dict[str, str]:
         """The masked name of each dossier the caller may read; others are left out (as unknown
         codes are). Each reading is in the personal-data access log, as a masked name."""
+        caller = acting_caller()
         found: dict[str, str] = {}
         reader = Actor(**caller.actor())
         for one in dict.fromkeys(code):
@@ -78,8 +79,8 @@ def build_register_router(
         desk: str,
         date_from: From,
         date_to: To,
-        caller: Caller = CALLER,
     ) -> list[dict[str, Any]]:
+        caller = acting_caller()
         await book.refresh()
         point = next((r for r in book.desks_ever() if r.code == desk), None)
         if point is None:

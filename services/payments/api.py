@@ -18,7 +18,7 @@ from services.payments.application import ChargeNotFound, PaymentsApplication
 from services.payments.config import PaymentsConfig
 from services.payments.domain import AlreadyPaid, AmountMismatch, Charge
 from services.payments.provider_client import CheckoutUnavailable, HttpPaymentProvider
-from shared.auth.guard import CALLER, Caller, authorize_dossier, dossier_not_found
+from shared.auth.guard import Caller, acting_caller, authorize_dossier, dossier_not_found
 from shared.contracts.base import Text
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError, not_found
@@ -124,7 +124,8 @@ def build_router(
         return found
 
     @router.get("/dossiers/{code}/charges", summary="Các khoản phí, lệ phí, nghĩa vụ tài chính của hồ sơ")
-    async def charges(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def charges(code: str) -> list[dict[str, Any]]:
+        caller = acting_caller()
         await dossier(code, caller)
         return [charge_view(c) for c in await asyncio.to_thread(app.charges_of, code)]
 
@@ -133,9 +134,8 @@ def build_router(
         status_code=201,
         summary="Yêu cầu thực hiện nghĩa vụ tài chính (trạng thái 6)",
     )
-    async def request_obligation(
-        code: str, body: ObligationRequest, caller: Caller = CALLER
-    ) -> dict[str, Any]:
+    async def request_obligation(code: str, body: ObligationRequest) -> dict[str, Any]:
+        caller = acting_caller()
         row = await dossier(code, caller)
         at = business_time(body.occurred_at, body.backdate_reason)
         for _ in range(5):  # two officers at once: the loser takes the next number
@@ -163,7 +163,8 @@ def build_router(
         summary="Thu phí, lệ phí, nghĩa vụ tài chính tại quầy",
         responses=errors(409, s409="Already paid by another transaction"),
     )
-    async def pay_at_desk(charge_id: UUID, body: DeskPayment, caller: Caller = CALLER) -> dict[str, Any]:
+    async def pay_at_desk(charge_id: UUID, body: DeskPayment) -> dict[str, Any]:
+        caller = acting_caller()
         await charge(charge_id, caller)
         try:
             changed = await asyncio.to_thread(
@@ -188,7 +189,8 @@ def build_router(
         summary="Tạo giao dịch thanh toán trực tuyến (đường dẫn thanh toán cho người dân)",
         responses=errors(409, s409="Already paid"),
     )
-    async def checkout(charge_id: UUID, caller: Caller = CALLER) -> dict[str, Any]:
+    async def checkout(charge_id: UUID) -> dict[str, Any]:
+        caller = acting_caller()
         return await open_checkout(await charge(charge_id, caller))
 
     async def tracked(code: str, request: Request, secret: str | None) -> list[Charge]:

@@ -16,7 +16,7 @@ from services.postal.config import PostalConfig
 from services.postal.domain import Shipment, shipment_id_for
 from services.postal.figures import operator_figures
 from services.postal.pickups import PickupRequest, pickup_reference, provisional_dossier_id, same_request
-from shared.auth.guard import CALLER, Caller
+from shared.auth.guard import acting_caller
 from shared.host.errors import ApiError, not_found
 from shared.pii import KeyRing, is_sealed
 
@@ -67,8 +67,8 @@ def build_router(
     async def request_pickup(
         body: PickupRequest,
         idempotency_key: str | None = Header(default=None, max_length=200),
-        caller: Caller = CALLER,
     ) -> Any:
+        caller = acting_caller()
         operator = (body.operator or config.default_operator).upper()
         if operator not in config.operators:
             raise ApiError(

@@ -21,7 +21,7 @@ from services.processing.tracking import secret_matches, tracking_not_found, tra
 from services.processing.values import FeedbackSource, ReturnVia, StepMeta, StopKind
 from services.processing.views import case_view, history_view
 from services.processing.work_queues import QUEUES, work_queue
-from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.auth.guard import Caller, acting_caller, authorize_dossier
 from shared.host.business_time import CommandMeta, business_time
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
@@ -237,7 +237,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         summary="Đánh giá tại ki-ốt của bộ phận một cửa",
         responses=CONFLICT,
     )
-    async def rate_at_kiosk(code: str, body: c.Rate, caller: Caller = CALLER) -> dict[str, Any]:
+    async def rate_at_kiosk(code: str, body: c.Rate) -> dict[str, Any]:
+        caller = acting_caller()
         meta = await at_kiosk(code, caller)
         return await give_feedback(
             cc.Rate(
@@ -256,26 +257,28 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         summary="Phản ánh, kiến nghị tại ki-ốt của bộ phận một cửa",
         responses=CONFLICT,
     )
-    async def complain_at_kiosk(code: str, body: c.Complain, caller: Caller = CALLER) -> dict[str, Any]:
+    async def complain_at_kiosk(code: str, body: c.Complain) -> dict[str, Any]:
+        caller = acting_caller()
         meta = await at_kiosk(code, caller)
         return await give_feedback(
             cc.Complain(dossier_code=code, meta=meta, text=body.text, source=FeedbackSource.KIOSK)
         )
 
     @router.get("/dossiers/{code}", summary="The case, rebuilt from its events, with the clock")
-    async def get_case(code: str, caller: Caller = CALLER) -> dict[str, Any]:
+    async def get_case(code: str) -> dict[str, Any]:
+        caller = acting_caller()
         return case_view(await load(code, caller))
 
     @router.get("/dossiers/{code}/history", summary="Every event: what, who, when, and the clock then")
-    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def history(code: str) -> list[dict[str, Any]]:
+        caller = acting_caller()
         return history_view(await load_history(code, caller))
 
     @router.get(
         "/dossiers/{code}/forms/{form}", response_class=HTMLResponse, summary="Biểu mẫu", responses=CONFLICT
     )
-    async def form(
-        code: str, form: str = Path(json_schema_extra={"enum": sorted(FORMS)}), caller: Caller = CALLER
-    ) -> HTMLResponse:
+    async def form(code: str, form: str = Path(json_schema_extra={"enum": sorted(FORMS)})) -> HTMLResponse:
+        caller = acting_caller()
         events = await load_history(code, caller)
         if form not in FORMS:
             raise ApiError(
@@ -296,8 +299,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         department: str,
         queue: str = Path(json_schema_extra={"enum": list(QUEUES)}),
         limit: int = 200,
-        caller: Caller = CALLER,
     ) -> list[dict[str, Any]]:
+        caller = acting_caller()
         if queue not in QUEUES:
             raise ApiError(
                 404, "unknown_queue", f"Không có hàng đợi {queue}", f"No queue {queue}", known=list(QUEUES)
@@ -307,13 +310,15 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         )
 
     @router.post("/dossiers/{code}/assign", summary="Phân công cán bộ", responses=CONFLICT)
-    async def assign(code: str, body: c.Assign, caller: Caller = CALLER) -> dict[str, Any]:
+    async def assign(code: str, body: c.Assign) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(caller, cc.Assign(dossier_code=code, meta=_meta(body, caller), officer=body.officer))
 
     @router.post(
         "/dossiers/{code}/transfer", summary="Chuyển liên thông to another agency", responses=CONFLICT
     )
-    async def transfer(code: str, body: c.Transfer, caller: Caller = CALLER) -> dict[str, Any]:
+    async def transfer(code: str, body: c.Transfer) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.Transfer(dossier_code=code, meta=_meta(body, caller), to_department=body.to_department)
         return await run(caller, command, lambda case: _check_recipient(case, body.to_department))
 
@@ -322,9 +327,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         summary="Yêu cầu bổ sung (the clock stops)",
         responses=CONFLICT,
     )
-    async def request_supplement(
-        code: str, body: c.RequestSupplement, caller: Caller = CALLER
-    ) -> dict[str, Any]:
+    async def request_supplement(code: str, body: c.RequestSupplement) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.RequestSupplement(
             dossier_code=code,
             meta=_meta(body, caller),
@@ -338,15 +342,15 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         summary="Nhận hồ sơ bổ sung (the clock goes on)",
         responses=CONFLICT,
     )
-    async def receive_supplement(
-        code: str, body: c.ReceiveSupplement, caller: Caller = CALLER
-    ) -> dict[str, Any]:
+    async def receive_supplement(code: str, body: c.ReceiveSupplement) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(caller, cc.ReceiveSupplement(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post(
         "/dossiers/{code}/close-unsupplemented", summary="Dừng: not supplemented in time", responses=CONFLICT
     )
-    async def close(code: str, body: c.CloseForNoSupplement, caller: Caller = CALLER) -> dict[str, Any]:
+    async def close(code: str, body: c.CloseForNoSupplement) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(caller, cc.CloseForNoSupplement(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post(
@@ -354,7 +358,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
         summary="Báo cáo lãnh đạo before a 2nd return",
         responses=CONFLICT,
     )
-    async def report(code: str, body: c.ReportToLeadership, caller: Caller = CALLER) -> dict[str, Any]:
+    async def report(code: str, body: c.ReportToLeadership) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(
             caller, cc.ReportToLeadership(dossier_code=code, meta=_meta(body, caller), reason=body.reason)
         )
@@ -362,9 +367,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post(
         "/dossiers/{code}/leadership-acknowledgements", summary="Lãnh đạo xác nhận", responses=CONFLICT
     )
-    async def acknowledge(
-        code: str, body: c.AcknowledgeLeadership, caller: Caller = CALLER
-    ) -> dict[str, Any]:
+    async def acknowledge(code: str, body: c.AcknowledgeLeadership) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(
             caller, cc.AcknowledgeLeadership(dossier_code=code, meta=_meta(body, caller), note=body.note)
         )
@@ -372,25 +376,29 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post(
         "/dossiers/{code}/apologies", summary="Thư xin lỗi và hẹn lại (at most once)", responses=CONFLICT
     )
-    async def apologise(code: str, body: c.IssueApology, caller: Caller = CALLER) -> dict[str, Any]:
+    async def apologise(code: str, body: c.IssueApology) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.IssueApology(
             dossier_code=code, meta=_meta(body, caller), reason=body.reason, new_due_at=body.new_due_at
         )
         return await run(caller, command)
 
     @router.post("/dossiers/{code}/decision", summary="Quyết định: approve or reject", responses=CONFLICT)
-    async def decide(code: str, body: c.Decide, caller: Caller = CALLER) -> dict[str, Any]:
+    async def decide(code: str, body: c.Decide) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.Decide(
             dossier_code=code, meta=_meta(body, caller), approved=body.approved, reasons=body.reasons
         )
         return await run(caller, command)
 
     @router.post("/dossiers/{code}/result-ready", summary="Có kết quả", responses=CONFLICT)
-    async def result_ready(code: str, body: c.MakeResultReady, caller: Caller = CALLER) -> dict[str, Any]:
+    async def result_ready(code: str, body: c.MakeResultReady) -> dict[str, Any]:
+        caller = acting_caller()
         return await run(caller, cc.MakeResultReady(dossier_code=code, meta=_meta(body, caller)))
 
     @router.post("/dossiers/{code}/result-returned", summary="Trả kết quả", responses=CONFLICT)
-    async def result_returned(code: str, body: c.ReturnResult, caller: Caller = CALLER) -> dict[str, Any]:
+    async def result_returned(code: str, body: c.ReturnResult) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.ReturnResult(
             dossier_code=code, meta=_meta(body, caller), via=ReturnVia(body.via), received_by=body.received_by
         )
@@ -399,7 +407,8 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
     @router.post(
         "/dossiers/{code}/withdrawal", summary="Rút / dừng hồ sơ (before any decision)", responses=CONFLICT
     )
-    async def withdraw(code: str, body: c.Withdraw, caller: Caller = CALLER) -> dict[str, Any]:
+    async def withdraw(code: str, body: c.Withdraw) -> dict[str, Any]:
+        caller = acting_caller()
         command = cc.Withdraw(
             dossier_code=code, meta=_meta(body, caller), kind=StopKind(body.kind), reason=body.reason
         )

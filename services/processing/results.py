@@ -21,7 +21,7 @@ from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
 from services.processing.values import Action, ElectronicResult, StepMeta
 from services.processing.views import case_view
-from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.auth.guard import Caller, acting_caller, authorize_dossier
 from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
 from shared.documents.signing import ResultSigner, sign
 from shared.host.errors import ApiError
@@ -60,8 +60,8 @@ def build_results_router(
         request: Request,
         name: str = Query(default="Kết quả giải quyết", min_length=1, max_length=200),
         content_type: str | None = Header(default=None, max_length=200),
-        caller: Caller = CALLER,
     ) -> dict[str, Any]:
+        caller = acting_caller()
         now = datetime.now(UTC)
         try:
             case = await asyncio.to_thread(app.case, code)

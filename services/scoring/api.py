@@ -34,7 +34,7 @@ from services.scoring.domain.progress import with_totals
 from services.scoring.domain.unsupported import UNSUPPORTED
 from services.scoring.report_cache import ReportCache
 from services.scoring.reports import MOMENT_COUNTERS, Query
-from shared.auth.guard import CALLER, Caller, authorize_dossier
+from shared.auth.guard import Caller, acting_caller, authorize_dossier
 from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.contracts import parse_event
@@ -178,8 +178,8 @@ def build_router(host: ServiceHost) -> APIRouter:
     async def progress_dossiers(
         q: ReportQuery,
         counter: Annotated[str, Param(json_schema_extra={"enum": list(PROGRESS_COUNTERS)})],
-        caller: Caller = CALLER,
     ) -> dict[str, Any]:
+        caller = acting_caller()
         async with host.pool.acquire() as conn:
             found = await reports.progress_dossiers(conn, q, check_progress_counter(counter))
         # Aggregates are everyone's; dossier codes only the caller's own (the dossier rule).
@@ -280,11 +280,13 @@ def build_router(host: ServiceHost) -> APIRouter:
         return facts
 
     @router.get("/dossiers/{code}", summary="One dossier's facts")
-    async def dossier(code: str, caller: Caller = CALLER) -> dict[str, Any]:
+    async def dossier(code: str) -> dict[str, Any]:
+        caller = acting_caller()
         return facts_view(await facts_of(code, caller))
 
     @router.get("/dossiers/{code}/history", summary="Drill down: every event of one dossier")
-    async def history(code: str, caller: Caller = CALLER) -> list[dict[str, Any]]:
+    async def history(code: str) -> list[dict[str, Any]]:
+        caller = acting_caller()
         await facts_of(code, caller)
         rows = await host.pool.fetch(
             "SELECT e.event_id, e.event_type, e.occurred_at, e.recorded_at, e.payload::text AS payload"

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services.scoring import operations
 from services.scoring.replays import ReplayRunning, Replays
-from shared.auth.guard import CALLER, Caller
+from shared.auth.guard import acting_caller
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
@@ -84,7 +84,8 @@ def build_ops_router(host: ServiceHost) -> APIRouter:
         status_code=202,
         summary="Rebuild scoring's tables from the event stores, in the background (poll its progress)",
     )
-    async def start_replay(caller: Caller = CALLER) -> JSONResponse:
+    async def start_replay() -> JSONResponse:
+        caller = acting_caller()
         try:
             replay = await replays.start(caller.principal.user_id)
         except ReplayRunning as exc:
