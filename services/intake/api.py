@@ -34,7 +34,7 @@ from shared.clock import DEFAULT_CALENDAR
 from shared.clock.explain import local_iso
 from shared.contracts import Actor
 from shared.contracts.base import CITIZEN_ID_PATTERN
-from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
+from shared.documents import PgDocumentStore, checked_upload
 from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
@@ -101,13 +101,8 @@ def build_router(
         """A paper scanned at the counter, stored before the receipt that names it."""
         caller = acting_caller()
         content = await request.body()
-        try:
-            media_type = checked_upload(content, content_type)
-        except DocumentRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
-        subject = keyring.subject_of("cccd", x_applicant_citizen_id)
-        async with host.pool.acquire() as conn, conn.transaction():
-            key = (await keyring.keys_for(conn, [subject]))[subject]
+        media_type = checked_upload(content, content_type)  # a refusal answers for itself
+        key = await keyring.key_of(host.pool, "cccd", x_applicant_citizen_id)
         stored = await documents.put(
             content,
             media_type=media_type,

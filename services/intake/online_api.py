@@ -23,7 +23,7 @@ from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.catalogue.in_force import CatalogueBook
 from services.intake.domain import Dossier, NotAskedToComplete, NotRegistered
 from services.intake.group_commit import GroupCommitter
-from services.intake.online import OnlineRefused, check_documents, online_level_of, online_receipt_time, owns
+from services.intake.online import check_documents, online_level_of, online_receipt_time, owns
 from services.intake.online_index import record
 from services.intake.personal import applicant_for
 from services.intake.receipt_rules import (
@@ -53,7 +53,6 @@ from shared.contracts import Actor
 from shared.contracts.base import CITIZEN_ID_PATTERN
 from shared.documents import (
     DocumentErased,
-    DocumentRefused,
     DocumentsUnavailable,
     PgDocumentStore,
     checked_upload,
@@ -63,7 +62,7 @@ from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
 from shared.host.rate_limit import RateLimiter
-from shared.pii import DataKey, KeyRing, SealBroken
+from shared.pii import KeyRing, SealBroken
 
 UPLOAD_PATH = "/online/documents"
 
@@ -114,11 +113,8 @@ def build_online_router(
     ) -> dict[str, Any]:
         caller = acting_caller()
         content = await request.body()
-        try:
-            media_type = checked_upload(content, content_type)
-        except DocumentRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
-        key = await _subject_key(x_applicant_citizen_id)
+        media_type = checked_upload(content, content_type)  # a refusal answers for itself
+        key = await keyring.key_of(host.pool, "cccd", x_applicant_citizen_id)
         stored = await documents.put(
             content,
             media_type=media_type,
@@ -127,13 +123,6 @@ def build_online_router(
             key=key,
         )
         return stored.record()
-
-    async def _subject_key(citizen_id: str) -> DataKey:
-        """The subject's live data key, created for a citizen not seen before (as the group
-        commit does for an applicant): a document is sealed before it is ever stored."""
-        subject = keyring.subject_of("cccd", citizen_id)
-        async with host.pool.acquire() as conn, conn.transaction():
-            return (await keyring.keys_for(conn, [subject]))[subject]
 
     @router.post(
         "/online/filings",
@@ -146,11 +135,8 @@ def build_online_router(
         now = datetime.now(UTC)
         catalogue = await catalogue_at(book, now)
         procedure = procedure_in(catalogue, body.procedure_code)
-        try:
-            level = online_level_of(procedure)
-            check_documents(len(set(body.documents)))
-        except OnlineRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        level = online_level_of(procedure)
+        check_documents(len(set(body.documents)))
         desk = receiving_point(catalogue, body.receiving_point)
         check_open(desk, now)
         user = caller.principal.user_id
@@ -159,7 +145,7 @@ def build_online_router(
             held = await documents.claim(list(dict.fromkeys(body.documents)), owner=user, holder=holder)
         except DocumentsUnavailable as exc:
             raise _unavailable(exc.ids) from None
-        applicant_key = await _subject_key(body.applicant.citizen_id)
+        applicant_key = await keyring.key_of(host.pool, "cccd", body.applicant.citizen_id)
         if any(d.key_ref != applicant_key.key_ref for d in held):
             # sealed for another applicant (or under a key erased since): erasing this applicant's
             # data would not shred it
@@ -377,10 +363,7 @@ def build_online_router(
         dossier = await _load_online(app, code, caller)
         if not owns(dossier.registered_by, caller.principal.user_id):
             raise dossier_not_found(code)
-        try:
-            check_documents(len(dossier.online["documents"]) + len(set(body.documents)))  # type: ignore[index]
-        except OnlineRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        check_documents(len(dossier.online["documents"]) + len(set(body.documents)))  # type: ignore[index]
         if dossier.outcome != "incomplete":
             raise _not_asked(dossier.outcome)
         holder = f"completion:{uuid4()}"

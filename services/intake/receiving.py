@@ -296,9 +296,7 @@ class Receiving:
                 "A scan does not exist, was not stored by you, or already belongs to another dossier",
                 documents=exc.ids,
             ) from None
-        subject = self.keyring.subject_of("cccd", command.filing.applicant.citizen_id)
-        async with self._pool().acquire() as conn, conn.transaction():
-            key = (await self.keyring.keys_for(conn, [subject]))[subject]
+        key = await self.keyring.key_of(self._pool(), "cccd", command.filing.applicant.citizen_id)
         other = [str(d.id) for d in held if d.key_ref != key.key_ref]
         if other:
             await self.documents.release(holder)

@@ -80,9 +80,7 @@ def build_router(
             )
         reference = pickup_reference(idempotency_key)
         # The contact is sealed under a subject of its own (a pickup carries no CCCD).
-        async with pool().acquire() as conn:
-            subject = keyring.subject_of("pickup", reference)
-            key = (await keyring.keys_for(conn, [subject]))[subject]
+        key = await keyring.key_of(pool(), "pickup", reference)
         sealed = keyring.sealed_json(key, body.applicant.model_dump())
         opened = await asyncio.to_thread(
             app.open_shipment,

@@ -16,7 +16,6 @@ from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.domain import Case
 from services.processing.forms import FORMS, render_form
 from services.processing.not_open import case_missing
-from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found, tracking_view
 from services.processing.values import FeedbackSource, ReturnVia, StepMeta, StopKind
 from services.processing.views import case_view, history_view
@@ -93,8 +92,6 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             case = await asyncio.to_thread(app.execute, command, guard)
         except CaseNotFound:
             raise await _case_not_found(command.dossier_code, caller) from None
-        except CaseRuleViolation as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
             host.relay.wake()
         return case_view(case)
@@ -160,8 +157,6 @@ def build_router(host: ServiceHost, app: ProcessingApplication) -> APIRouter:
             case = await asyncio.to_thread(app.execute, command)
         except CaseNotFound:
             raise tracking_not_found() from None
-        except CaseRuleViolation as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
         if host.relay is not None:
             host.relay.wake()
         return {"dossier_code": case.dossier_code, "rating": case.rating, "complaints": case.complaints}

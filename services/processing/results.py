@@ -17,12 +17,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from services.processing.application import CaseNotFound, ProcessingApplication
 from services.processing.case_commands import IssueResult
 from services.processing.domain import Case
-from services.processing.rules import CaseRuleViolation
 from services.processing.tracking import secret_matches, tracking_not_found
 from services.processing.values import Action, ElectronicResult, StepMeta
 from services.processing.views import case_view
 from shared.auth.guard import Caller, acting_caller, authorize_dossier
-from shared.documents import DocumentRefused, PgDocumentStore, checked_upload
+from shared.documents import PgDocumentStore, checked_upload
 from shared.documents.signing import ResultSigner, sign
 from shared.host.errors import ApiError
 from shared.host.host import ServiceHost
@@ -70,12 +69,9 @@ def build_results_router(
         _authorized(caller, case)  # who may, before what: a stranger learns nothing of the case
         refused = case.refusal(Action.ISSUE_RESULT, now)
         if refused is not None:  # before anything is stored
-            raise ApiError(refused.status, refused.code, refused.vi, refused.en, **refused.details)
+            raise refused
         content = await request.body()
-        try:
-            media_type = checked_upload(content, content_type)
-        except DocumentRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en) from None
+        media_type = checked_upload(content, content_type)  # a refusal answers for itself
         stored = await documents.put(
             content, media_type=media_type, name=name, owner=caller.principal.user_id
         )
@@ -87,10 +83,7 @@ def build_results_router(
             document=stored.record(),
             signature=signature,
         )
-        try:
-            issued = await asyncio.to_thread(app.execute, command, lambda c: _authorized(caller, c))
-        except CaseRuleViolation as exc:
-            raise ApiError(exc.status, exc.code, exc.vi, exc.en, **exc.details) from None
+        issued = await asyncio.to_thread(app.execute, command, lambda c: _authorized(caller, c))
         if host.relay is not None:
             host.relay.wake()
         return case_view(issued)

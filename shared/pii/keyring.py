@@ -187,6 +187,13 @@ class KeyRing:
             keys[row["subject"]] = key
         return keys
 
+    async def key_of(self, pool: asyncpg.Pool, kind: str, identifier: str) -> DataKey:
+        """The live data key of one subject (``subject_of(kind, identifier)``), created for a new
+        one: what a document or a contact is sealed under before it is stored."""
+        subject = self.subject_of(kind, identifier)
+        async with pool.acquire() as conn, conn.transaction():
+            return (await self.keys_for(conn, [subject]))[subject]
+
     async def key(self, conn: asyncpg.Connection | asyncpg.Pool, key_ref: UUID) -> DataKey | None:
         """The key to open data sealed under ``key_ref``; None once erased (or never existed)."""
         cached = self._cached(key_ref)
