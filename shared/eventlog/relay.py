@@ -45,6 +45,7 @@ from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 
 from shared.contracts import AnyEvent, dump_event
+from shared.eventlog.pull import MAX_RETRY_S
 from shared.eventlog.topology import STREAM, ConsumerSpec, consumers_reading, subject_for
 from shared.signals.tracing import TRACEPARENT, read_event
 
@@ -600,7 +601,7 @@ class OutboxRelay:
                 # After a failure (NATS gone, the stream lost) look at the stream first.
                 self._next_check = 0.0
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, MAX_RETRY_S)
                 continue
             # Caught up: woken by a commit's notification (or intake's own wake); the timeout
             # is only the fallback for a lost notification, or the moment to save a position
