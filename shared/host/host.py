@@ -34,6 +34,7 @@ from shared.eventlog.nats_users import inbox_prefix, log_nats_error, server_urls
 from shared.eventlog.redrive import serve_redrives
 from shared.eventlog.relay import Translator
 from shared.eventlog.singleton import Loop, Singleton
+from shared.host.gc_tuning import tune_after_start
 from shared.host.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class ServiceHost:
             )
             self.singletons[name] = singleton
             self._tasks.append(asyncio.create_task(singleton.run(self._stop)))
+        tune_after_start()
         log.info("%s started", self.name)
 
     @property
