@@ -7,10 +7,11 @@ acknowledgements, and only then saves the new position. A crash anywhere in betw
 the next run publish some events again; the stream's duplicate window drops them and the
 consumers' tracking ignores any that slip past it. Nothing is lost, nothing counts twice.
 
-The relay sleeps until its events table says something committed: a statement trigger sends
-a PostgreSQL NOTIFY, which is delivered only at commit, from whichever process wrote (a
-service's API, its consumers, an operator's tool). Polling stays as a slow fallback, for a
-notification lost while the listening connection was being replaced.
+The relay sleeps until its events table says something committed: the event store
+(``eventsourcing``'s PostgreSQL recorder) sends a NOTIFY on its own channel in the transaction
+of every insert, delivered only at commit, from whichever process wrote (a service's API, its
+consumers, an operator's tool). Polling stays as a slow fallback, for a notification lost while
+the listening connection was being replaced.
 
 Self-healing. PostgreSQL is the source of truth and JetStream can be refilled from it. Every
 ``HEAL_CHECK_S`` the relay looks at the stream: if it was re-created (its creation time differs
@@ -524,18 +525,17 @@ class OutboxRelay:
 
     @property
     def channel(self) -> str:
-        return f"{self.schema}_events_committed"
+        """The channel the event store itself notifies on: the library's recorder sends a NOTIFY
+        in the transaction of every insert into the events table, delivered only at commit."""
+        return str(self.app.recorder.channel_name)  # type: ignore[attr-defined]
 
-    async def _install_trigger(self, conn: asyncpg.Connection) -> None:
+    async def _drop_old_trigger(self, conn: asyncpg.Connection) -> None:
+        # Earlier releases installed a statement trigger of their own for the same purpose:
+        # every insert then notified twice.
         table = f"{self.schema}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
-        function = f"{self.schema}.notify_events_committed"
         await conn.execute(
-            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN PERFORM pg_notify('{self.channel}', ''); RETURN NULL; END $$;"
-            # One notification per statement, not per row: a group commit of 200 dossiers
-            # wakes the relay once.
-            f" CREATE OR REPLACE TRIGGER events_committed AFTER INSERT ON {table}"
-            f" FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+            f"DROP TRIGGER IF EXISTS events_committed ON {table};"
+            f" DROP FUNCTION IF EXISTS {self.schema}.notify_events_committed();"
         )
 
     async def _listen(self, stop: asyncio.Event) -> None:
@@ -547,7 +547,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 async with self.pool.acquire() as conn:
-                    await self._install_trigger(conn)
+                    await self._drop_old_trigger(conn)
                     await conn.add_listener(self.channel, on_notify)
                     try:
                         self._wake.set()  # whatever committed before we listened

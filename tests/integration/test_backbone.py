@@ -104,29 +104,43 @@ async def test_concurrent_requests_with_one_key_store_one_dossier(system: System
 
 async def test_commit_notifies_the_relay_whoever_wrote(system: System, database_url: str) -> None:
     # A write that bypasses the API (an operator's tool, a consumer) must still wake the relay:
-    # the events table's trigger notifies at commit.
+    # the event store itself notifies in the transaction of every insert, delivered at commit.
     relay = system.host("intake").relay
     assert relay is not None
     heard: asyncio.Queue[str] = asyncio.Queue()
     listener = await asyncpg.connect(database_url)
     try:
-        await eventually_true(lambda: _trigger_installed(listener))
         await listener.add_listener(relay.channel, lambda *args: heard.put_nowait(args[2]))
         await _receive(system)
         assert await asyncio.wait_for(heard.get(), timeout=10) == relay.channel
+        # ... once per insert: the trigger earlier releases added (a second NOTIFY) is gone
+        assert not await _old_trigger_installed(listener)
     finally:
         await listener.close()
 
 
-async def _trigger_installed(conn: asyncpg.Connection) -> bool:
+async def _old_trigger_installed(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname = 'events_committed'"))
 
 
-async def eventually_true(check: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+async def test_the_trigger_of_earlier_releases_is_dropped(system: System, database_url: str) -> None:
+    relay = system.host("intake").relay
+    assert relay is not None
+    table = f"{relay.schema}.{relay.app.recorder.events_table_name}"  # type: ignore[attr-defined]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(  # as an earlier release left it
+            f"CREATE OR REPLACE FUNCTION {relay.schema}.notify_events_committed() RETURNS trigger"
+            f" LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('x', ''); RETURN NULL; END $$;"
+            f" CREATE OR REPLACE TRIGGER events_committed AFTER INSERT ON {table}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {relay.schema}.notify_events_committed();"
+        )
+        assert await _old_trigger_installed(conn)
+        await relay._drop_old_trigger(conn)
+        assert not await _old_trigger_installed(conn)
+        await relay._drop_old_trigger(conn)  # and again, on a database that has none
+    finally:
+        await conn.close()
 
 
 async def test_redelivery_and_relay_rewind_change_no_count(system: System) -> None:
