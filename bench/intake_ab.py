@@ -44,6 +44,8 @@ async def run(stack: Any, clients: list[int], seconds: float) -> list[dict[str, 
             row["cpu_ms_per_dossier"] = cpu.per_item_ms(
                 before, cpu.snapshot(stack.pids(), servers), row["dossiers"]
             )
+            # the most resident memory each service ever had, up to the end of this run
+            row["peak_rss_mb"] = phases.peak_rss_mb(stack.pids())
             rows.append(row)
     finally:
         await pool.close()

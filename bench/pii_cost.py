@@ -42,7 +42,7 @@ def per_dossier_us(n: int) -> dict[str, float]:
     ref = uuid.uuid4()
     subject = ring.subject_of("cccd", PERSON.citizen_id)
     wrapped = master.wrap(os.urandom(32), _context(ref, subject))
-    key = DataKey(ref, AESGCM(os.urandom(32)))
+    key = DataKey(ref, os.urandom(32))
     sealed = KeyRing.seal(key, PERSON.model_dump(mode="json"))
     results = {
         "subject hash": timed(lambda: ring.subject_of("cccd", PERSON.citizen_id)),

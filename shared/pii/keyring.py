@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeGuard
 from uuid import UUID
@@ -104,7 +104,13 @@ class SealBroken(Exception):
 @dataclass(frozen=True)
 class DataKey:
     key_ref: UUID
-    aead: AESGCM
+    material: bytes = field(repr=False)
+
+    @property
+    def aead(self) -> AESGCM:
+        # Made when used (0.7 µs), not kept: an AESGCM object holds ~2.7 KB of cipher context,
+        # and the cache keeps up to 50,000 keys (intake's memory grew by 135 MB under load).
+        return AESGCM(self.material)
 
 
 def is_sealed(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -243,7 +249,7 @@ class KeyRing:
         return self._remember(key_ref, material)
 
     def _remember(self, key_ref: UUID, material: bytes) -> DataKey:
-        key = DataKey(key_ref, AESGCM(material))
+        key = DataKey(key_ref, material)
         self._cache[key_ref] = (key, time.monotonic() + self.ttl_s)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
