@@ -48,17 +48,20 @@ from shared.contracts.processing import CaseEvent, ClockStamp, ResultSignature
 from shared.contracts.trusted import actor as trusted_actor
 from shared.contracts.trusted import as_uuid, construct
 from shared.eventlog.stored_json import StoredRow, StoredState, Unreadable
-from shared.eventlog.translator import ReplayingTranslator
+from shared.eventlog.translator import CACHE_SIZE, ReplayingTranslator
 
 # The library creates Case's event classes from its @event methods; mypy cannot see them.
 Events: Any = Case
+
+
+REPLAY_CACHE_SIZE = 20_000
 
 
 class CaseClocks:
     """The clocks of the cases translated lately: a case's steps come in order, so each step
     replays only the clock facts added since the previous one (not the case's whole clock)."""
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self._clocks: OrderedDict[UUID, GrowingClock] = OrderedDict()
 
@@ -124,8 +127,10 @@ class ReplayTranslator:
 
     def __init__(self, app: Application[Any]) -> None:
         self.headers: dict[UUID, CaseHeader] = {}
-        self.clocks = CaseClocks()
-        self.full = ReplayingTranslator(app, self._full)
+        # A replay reads each share of the log once, in order, in a short-lived worker: more
+        # cases at hand than a service keeps (its steps lie further apart in a long log).
+        self.clocks = CaseClocks(REPLAY_CACHE_SIZE)
+        self.full = ReplayingTranslator(app, self._full, cache_size=REPLAY_CACHE_SIZE)
         self.mapper = app.mapper
 
     def dossier_of(self, row: StoredRow) -> UUID:
