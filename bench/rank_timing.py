@@ -66,7 +66,7 @@ async def load(conn: asyncpg.Connection, n: int, start: datetime, horizon: datet
             "dossier_facts",
             schema_name="scoring",
             columns=list(COLUMNS),
-            records=[tuple(fold(h).row().values()) for h in histories],
+            records=[fold(h).values() for h in histories],
         )
         print(f"  loaded {base + len(histories)}", file=sys.stderr)
     await conn.execute("ANALYZE scoring.dossier_facts")

@@ -10,7 +10,7 @@ from services.processing.handlers import on_intake_event, on_postal_event, open_
 from services.processing.results import RESULT_PATH, build_results_router
 from services.processing.sweepers import run_overdue_sweeper
 from services.processing.translate import translator
-from services.processing.work_queues import DDL, project_case_event
+from services.processing.work_queues import DDL, project_case_event, queue_openings
 from shared.documents import PgDocumentStore, max_document_bytes
 from shared.documents.signing import signer_from_env
 from shared.eventlog import (
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, *, sweep_every_s: float = 30.0)
     for spec, handler, apply in (
         (PROCESSING_FROM_INTAKE, on_intake_event(application), open_received_cases(application)),
         (PROCESSING_FROM_POSTAL, on_postal_event(application), None),
-        (PROCESSING_QUEUES, project_case_event, all_in_one_savepoint(project_case_event)),
+        (PROCESSING_QUEUES, project_case_event, all_in_one_savepoint(project_case_event, queue_openings)),
     ):
         host.consume(
             TrackedConsumer(

@@ -71,23 +71,41 @@ def _version(event_id: str) -> int:
     return int(event_id.rsplit(":", 1)[1])
 
 
+_OPEN = (
+    "INSERT INTO processing.case_queue (dossier_code, dossier_id, department_code, state, due_at,"
+    " version, procedure_code)"
+    " SELECT c, i, d, 'in_processing', due, v, p"
+    " FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])"
+    " AS o(c, i, d, due, v, p)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+async def queue_openings(conn: asyncpg.Connection, events: list[AnyEvent]) -> list[AnyEvent]:
+    """The batch's case openings in one statement; the other events, in order, for
+    ``project_case_event``. An opening always precedes its case's steps (the steps are never
+    published before it), so putting every opening of the batch in first changes no outcome."""
+    openings = [e for e in events if isinstance(e, CaseOpened)]
+    if openings:
+        await conn.execute(
+            _OPEN,
+            [e.dossier_code for e in openings],
+            [e.dossier_id for e in openings],
+            [e.department_code for e in openings],
+            [e.due_at for e in openings],
+            [_version(e.event_id) for e in openings],
+            [e.procedure_code for e in openings],
+        )
+    return [e for e in events if not isinstance(e, CaseOpened)]
+
+
 async def project_case_event(conn: asyncpg.Connection, event: AnyEvent) -> None:
     if not isinstance(event, CaseEvent):
         return
-    version = _version(event.event_id)
     if isinstance(event, CaseOpened):
-        await conn.execute(
-            "INSERT INTO processing.case_queue (dossier_code, dossier_id, department_code, state, due_at,"
-            " version, procedure_code) VALUES ($1, $2, $3, 'in_processing', $4, $5, $6)"
-            " ON CONFLICT DO NOTHING",
-            event.dossier_code,
-            event.dossier_id,
-            event.department_code,
-            event.due_at,
-            version,
-            event.procedure_code,
-        )
+        await queue_openings(conn, [event])
         return
+    version = _version(event.event_id)
     sets = ["department_code = $3", "due_at = $4", "version = $2", "updated_at = now()"]
     args: list[Any] = [event.dossier_code, version, event.department_code, event.due_at]
     state = STATE_AFTER.get(type(event))

@@ -257,16 +257,23 @@ class TrackedConsumer:
         )
 
 
-def all_in_one_savepoint(handler: Handler) -> ApplyBatch:
+# Puts some of a batch's events in place at once (one statement for many), returning the others,
+# in their order, for the handler.
+Bulk = Callable[[asyncpg.Connection, list[AnyEvent]], Awaitable[list[AnyEvent]]]
+
+
+def all_in_one_savepoint(handler: Handler, bulk: Bulk | None = None) -> ApplyBatch:
     """An ``apply`` hook for a handler that writes only through the tracking connection: the whole
-    batch is handled inside one savepoint instead of one each. If one event is poison, that
-    savepoint is rolled back and the batch goes the per-message way, which dead-letters only
-    that one; any other error is transient as usual."""
+    batch is handled inside one savepoint instead of one each (``bulk`` first, when given, then
+    ``handler`` for what it left). If one event is poison, that savepoint is rolled back and the
+    batch goes the per-message way, which dead-letters only that one; any other error is
+    transient as usual."""
 
     async def apply(conn: asyncpg.Connection, events: list[AnyEvent]) -> list[str]:
         try:
             async with conn.transaction():
-                for event in events:
+                rest = events if bulk is None else await bulk(conn, events)
+                for event in rest:
                     await handler(conn, event)
         except (PoisonMessage, asyncpg.DataError):
             return []

@@ -204,3 +204,21 @@ def test_facts_do_not_depend_on_the_order_events_arrive_in(rnd: random.Random) -
     rnd.shuffle(shuffled)
     assert fold(shuffled) == fold(d.events)
     assert contribution(fold(shuffled)) == contribution(fold(d.events))
+
+
+def test_a_facts_row_is_every_field_in_column_order() -> None:
+    from dataclasses import asdict, fields
+
+    from services.scoring.domain.dossier_facts import COLUMNS
+
+    made: dict[str, object] = {}
+    for number, f in enumerate(fields(DossierFacts)):
+        # a distinct value per field, of the field's own kind, so a swapped column shows
+        made[f.name] = {
+            "dossier_id": uuid.UUID(int=number),
+            "registered_at": datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")) + timedelta(minutes=number),
+        }.get(f.name, number if "int" in str(f.type) else f"v{number}")
+    facts = DossierFacts(**made)  # type: ignore[arg-type]
+    assert facts.row() == asdict(facts)
+    assert list(facts.row()) == list(COLUMNS)
+    assert facts.values() == tuple(asdict(facts).values())

@@ -8,8 +8,9 @@ at the dossier's last event, or at an explicit moment for "as of" reports.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -89,7 +90,14 @@ class DossierFacts:
         return self.supplement_requests >= 2
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is an immutable scalar: nothing to copy (``asdict`` deep-copied each value,
+        # 15 % of scoring's consumer).
+        return dict(zip(COLUMNS, self.values(), strict=True))
+
+    def values(self) -> tuple[Any, ...]:
+        """The fields in ``COLUMNS`` order, as the facts table's upsert takes them."""
+        values: tuple[Any, ...] = _VALUES(self)
+        return values
 
     @classmethod
     def from_row(cls, row: Any) -> DossierFacts:
@@ -97,3 +105,4 @@ class DossierFacts:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DossierFacts))
+_VALUES = attrgetter(*COLUMNS)

@@ -95,7 +95,7 @@ async def apply_events(conn: asyncpg.Connection, events: Sequence[AnyEvent]) -> 
             delta(old.get(dossier_id), facts, changes)
             new_facts.append(facts)
     if new_facts:
-        await conn.executemany(_FACTS_UPSERT, [tuple(f.row().values()) for f in new_facts])
+        await conn.executemany(_FACTS_UPSERT, [f.values() for f in new_facts])
     await save_states(conn, states)
     await add_figures(conn, changes)
 
