@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -222,3 +223,78 @@ def test_a_facts_row_is_every_field_in_column_order() -> None:
     assert facts.row() == asdict(facts)
     assert list(facts.row()) == list(COLUMNS)
     assert facts.values() == tuple(asdict(facts).values())
+
+
+_MOMENTS = st.datetimes(
+    min_value=datetime(2025, 12, 30), max_value=datetime(2027, 1, 2), timezones=st.just(ZoneInfo("UTC"))
+)
+_FACTS = st.builds(
+    DossierFacts,
+    dossier_id=st.uuids(),
+    dossier_code=st.just("X"),
+    outcome=st.sampled_from([None, "received", "refused", "incomplete", "registered"]),
+    department_code=st.sampled_from([None, "SYT", "STP"]),
+    procedure_code=st.sampled_from([None, "P1", "P2"]),
+    receiving_point=st.sampled_from([None, "TTPVHCC", "XA-1"]),
+    registered_at=st.none() | _MOMENTS,
+    finished_at=st.none() | _MOMENTS,
+    finish_kind=st.sampled_from([None, "decided", "withdrawn"]),
+    timeliness=st.sampled_from([None, "early", "on_time", "late"]),
+    working_minutes=st.integers(0, 5_000),
+    supplement_requests=st.integers(0, 3),
+    backdated_entries=st.integers(0, 2),
+    postal_return=st.booleans(),
+    fee_vnd=st.sampled_from([0, 50_000]),
+    rating=st.none() | st.integers(1, 5),
+)
+
+
+def _by_hand(facts: list[DossierFacts]) -> dict[tuple[object, ...], dict[str, int]]:
+    """The figures as the definition says: each dossier's registered part in the periods of its
+    registration, its finished part in those of its finish, for its department and desk."""
+    from services.scoring.domain.figures import _finished_part, _registered_part
+    from services.scoring.domain.periods import KINDS, local_date, period_start
+
+    sums: dict[tuple[object, ...], Counter[str]] = {}
+    for f in facts:
+        if f.outcome is None or f.registered_at is None or f.department_code is None:
+            continue
+        parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
+        if f.finished_at is not None:
+            parts.append((f.finished_at, _finished_part(f)))
+        for moment, part in parts:
+            for kind in KINDS:
+                start = period_start(kind, local_date(moment))
+                for dimension, unit in (
+                    ("department", f.department_code),
+                    ("receiving_point", f.receiving_point or "?"),
+                ):
+                    sums.setdefault(
+                        (dimension, unit, f.procedure_code or "?", kind, start), Counter()
+                    ).update(part)
+    return {k: {n: c for n, c in v.items() if c} for k, v in sums.items() if any(v.values())}
+
+
+def _nonzero(figures: dict[tuple[object, ...], Counter[str]]) -> dict[tuple[object, ...], dict[str, int]]:
+    return {k: {n: c for n, c in v.items() if c} for k, v in figures.items() if any(v.values())}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_FACTS, max_size=6), st.lists(_FACTS, max_size=6))
+def test_totals_and_deltas_are_the_sums_of_each_dossiers_parts(
+    before: list[DossierFacts], after: list[DossierFacts]
+) -> None:
+    from services.scoring.domain.figures import delta
+
+    assert _nonzero(total(before)) == _by_hand(before)
+    assert _nonzero(contribution(before[0]) if before else {}) == _by_hand(before[:1])
+    # the live projection: the totals of ``before``, then each dossier moved to its ``after``
+    moving: dict[tuple[object, ...], Counter[str]] = {k: Counter(v) for k, v in total(before).items()}
+    changes: dict[tuple[object, ...], Counter[str]] = {}
+    pairs = list(zip(before, after, strict=False))
+    for old, new in pairs:
+        delta(old, new, changes)  # type: ignore[arg-type]
+    for key, change in changes.items():
+        moving.setdefault(key, Counter()).update(change)
+    moved = [new for _, new in pairs] + before[len(pairs) :]
+    assert _nonzero(moving) == _by_hand(moved)

@@ -102,53 +102,52 @@ def _finished_part(f: DossierFacts) -> Counter[str]:
     return c
 
 
-def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
-    """What one dossier adds to the figures (nothing until it has been at the counter)."""
+def _keyed_parts(f: DossierFacts) -> list[tuple[FigureKey, list[tuple[str, int]]]]:
+    """Each figure a dossier counts in, with what it adds there (nothing until it has been at
+    the counter)."""
     if f.outcome is None or f.registered_at is None or f.department_code is None:
-        return {}
-    out: dict[FigureKey, Counter[str]] = {}
-    units = {"department": f.department_code, "receiving_point": f.receiving_point or "?"}
+        return []
+    units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
     procedure = f.procedure_code or "?"
     parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
     if f.finished_at is not None:
         parts.append((f.finished_at, _finished_part(f)))
+    keyed: list[tuple[FigureKey, list[tuple[str, int]]]] = []
     for moment, part in parts:
+        counts = list(part.items())
         for kind, start in periods_of(moment):
-            for dimension, unit in units.items():
-                out.setdefault((dimension, unit, procedure, kind, start), Counter()).update(part)
+            for dimension, unit in units:
+                keyed.append(((dimension, unit, procedure, kind, start), counts))
+    return keyed
+
+
+def _add(into: dict[FigureKey, Counter[str]], f: DossierFacts, sign: int = 1) -> None:
+    # Straight into the sums, without a dictionary of counters per dossier first: the live
+    # consumer does this twice per touched dossier and a replay once per dossier.
+    for key, counts in _keyed_parts(f):
+        target = into.get(key)
+        if target is None:
+            into[key] = target = Counter()
+        for name, n in counts:
+            target[name] += sign * n
+
+
+def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
+    """What one dossier adds to the figures (nothing until it has been at the counter)."""
+    out: dict[FigureKey, Counter[str]] = {}
+    _add(out, f)
     return out
 
 
 def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
     sums: dict[FigureKey, Counter[str]] = {}
     for f in facts:
-        # ``contribution`` added straight into the sums: a replay totals every dossier, and the
-        # per-dossier dictionary of counters it would build first was a tenth of a replay worker.
-        if f.outcome is None or f.registered_at is None or f.department_code is None:
-            continue
-        units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
-        procedure = f.procedure_code or "?"
-        parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
-        if f.finished_at is not None:
-            parts.append((f.finished_at, _finished_part(f)))
-        for moment, part in parts:
-            counts = list(part.items())
-            for kind, start in periods_of(moment):
-                for dimension, unit in units:
-                    key = (dimension, unit, procedure, kind, start)
-                    into = sums.get(key)
-                    if into is None:
-                        sums[key] = Counter(part)
-                    else:
-                        for name, n in counts:
-                            into[name] += n
+        _add(sums, f)
     return {k: v for k, v in sums.items() if any(v.values())}
 
 
 def delta(old: DossierFacts | None, new: DossierFacts, into: dict[FigureKey, Counter[str]]) -> None:
     """Adds ``contribution(new) - contribution(old)`` into ``into`` (negative counts kept)."""
-    for key, part in contribution(new).items():
-        into.setdefault(key, Counter()).update(part)
+    _add(into, new)
     if old is not None:
-        for key, part in contribution(old).items():
-            into.setdefault(key, Counter()).subtract(part)
+        _add(into, old, -1)

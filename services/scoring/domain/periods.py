@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,11 @@ def bounds(kind: PeriodKind, start: date) -> tuple[datetime, datetime]:
     return begin, end
 
 
-def periods_of(moment: datetime) -> list[tuple[PeriodKind, date]]:
-    day = local_date(moment)
-    return [(kind, period_start(kind, day)) for kind in KINDS]
+def periods_of(moment: datetime) -> tuple[tuple[PeriodKind, date], ...]:
+    return _periods_of_day(local_date(moment))
+
+
+@lru_cache(maxsize=4096)
+def _periods_of_day(day: date) -> tuple[tuple[PeriodKind, date], ...]:
+    # Every dossier of a day asks the same; a replay asks once per dossier and part.
+    return tuple((kind, period_start(kind, day)) for kind in KINDS)
