@@ -146,7 +146,8 @@ def _may_change_a_row(notification: Any) -> bool:
 
 
 class OnlineFilingIndex(LogTail):
-    """Tailed every few seconds: the requests write their own rows first."""
+    """Tailed on intake's commits, at most twice a second: the requests write their own rows
+    first; this picks up other replicas' filings."""
 
     def __init__(
         self, app: IntakeApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500

@@ -26,13 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class ShipmentsView(LogTail):
-    """Tailed twice a second: booking and webhooks read it right after their own writes."""
+    """Tailed on every commit of postal's store, at most twice a second (every 5 s without any):
+    booking and webhooks catch it up themselves right after their own writes."""
 
     def __init__(
         self, app: PostalApplication, pool: Callable[[], asyncpg.Pool], batch_size: int = 500
     ) -> None:
         super().__init__(
-            app, pool, schema="postal", name=NAME, apply=_apply, batch_size=batch_size, every_s=0.5
+            app, pool, schema="postal", name=NAME, apply=_apply, batch_size=batch_size, min_gap_s=0.5
         )
 
 

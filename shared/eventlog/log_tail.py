@@ -5,7 +5,9 @@ Each batch of events is applied in one transaction together with the new positio
 ``FOR UPDATE``, so two replicas never apply the same batch and the table can be stopped anywhere,
 dropped and rebuilt. Writers that must see their own write call ``catch_up`` first; ``run`` is
 the safety net for a crash between an event's commit and the writer's own update, and for other
-replicas' writes.
+replicas' writes: it is woken by the event store's own notification of each commit
+(``commits.py``), at most once per ``min_gap_s`` under a stream of commits, and otherwise every
+``every_s`` in case a notification was missed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
+
+from shared.eventlog.commits import listen_for_commits
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class LogTail:
         wanted: Callable[[Any], bool] | None = None,
         batch_size: int = 500,
         every_s: float = 5.0,
+        min_gap_s: float = 0.5,
     ) -> None:
         self.app = app
         self._pool = pool
@@ -50,6 +55,7 @@ class LogTail:
         self._wanted = wanted
         self.batch_size = batch_size
         self.every_s = every_s
+        self.min_gap_s = min_gap_s
         self._lock = asyncio.Lock()
 
     async def catch_up(self) -> int:
@@ -88,10 +94,43 @@ class LogTail:
         return (notifications[-1].id if notifications else after), events
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.catch_up()
-            except Exception:  # PostgreSQL down or restarting: the next round catches up
-                log.warning("%s.%s: catching up failed; retrying", self.schema, self.name, exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.every_s)
+        wake = asyncio.Event()
+        helpers = [asyncio.create_task(_set_when(stop, wake))]
+        channel = getattr(self.app.recorder, "channel_name", None)
+        if channel is not None:  # a PostgreSQL store: woken by its commits
+            helpers.append(
+                asyncio.create_task(
+                    listen_for_commits(
+                        self._pool,
+                        channel,
+                        wake,
+                        stop,
+                        name=f"{self.schema}.{self.name}",
+                        retry_s=self.every_s,
+                    )
+                )
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                wake.clear()
+                began = loop.time()
+                try:
+                    await self.catch_up()
+                except Exception:  # PostgreSQL down or restarting: the next round catches up
+                    log.warning("%s.%s: catching up failed; retrying", self.schema, self.name, exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self.every_s)
+                rest = self.min_gap_s - (loop.time() - began)
+                if rest > 0:  # under a stream of commits, one catch-up per gap takes them all
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=rest)
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()

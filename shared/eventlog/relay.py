@@ -46,6 +46,7 @@ from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 
 from shared.contracts import AnyEvent, dump_event
+from shared.eventlog.commits import listen_for_commits
 from shared.eventlog.pull import MAX_RETRY_S
 from shared.eventlog.topology import STREAM, ConsumerSpec, consumers_reading, subject_for
 from shared.signals.tracing import TRACEPARENT, read_event
@@ -538,30 +539,6 @@ class OutboxRelay:
             f" DROP FUNCTION IF EXISTS {self.schema}.notify_events_committed();"
         )
 
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """Holds a connection LISTENing on the channel; replaced if it breaks."""
-
-        def on_notify(*_: object) -> None:
-            self._wake.set()
-
-        while not stop.is_set():
-            try:
-                async with self.pool.acquire() as conn:
-                    await self._drop_old_trigger(conn)
-                    await conn.add_listener(self.channel, on_notify)
-                    try:
-                        self._wake.set()  # whatever committed before we listened
-                        while not stop.is_set() and not conn.is_closed():
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_s)
-                    finally:
-                        if not conn.is_closed():
-                            await conn.remove_listener(self.channel, on_notify)
-            except Exception:
-                log.warning("relay %s: listening failed, polling until it is back", self.name, exc_info=True)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_poll_s)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Tail the log until ``stop`` is set; errors are logged and retried with back-off.
 
@@ -572,7 +549,17 @@ class OutboxRelay:
         self._marks.clear()
         self._direct.clear()
         self._next_check = 0.0
-        listener = asyncio.create_task(self._listen(stop))
+        listener = asyncio.create_task(
+            listen_for_commits(
+                lambda: self.pool,
+                self.channel,
+                self._wake,
+                stop,
+                name=f"relay {self.name}",
+                retry_s=self.idle_poll_s,
+                on_connect=self._drop_old_trigger,
+            )
+        )
         self._running = True
         try:
             await self._tail(stop)
