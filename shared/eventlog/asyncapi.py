@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.contracts.registry import AnyEvent
-from shared.eventlog.topology import CONSUMERS, STREAM, SUBJECT_ROOT, ConsumerSpec
+from shared.eventlog.topology import CONSUMERS, STREAM, SUBJECT_ROOT
 
 SCHEMAS = "#/components/schemas/{model}"
 
@@ -43,21 +43,6 @@ def channel_id(event_type: str) -> str:
 def address_of(event_type: str) -> str:
     service, _, rest = event_type.partition(".")
     return f"{SUBJECT_ROOT}.{service}.{{dossier_id}}.{rest}"
-
-
-def matches(filter_subject: str, address: str) -> bool:
-    """NATS subject matching (``*`` one token, ``>`` the rest) with ``{dossier_id}`` as one token."""
-    wanted, parts = filter_subject.split("."), address.split(".")
-    for i, want in enumerate(wanted):
-        if want == ">":
-            return len(parts) > i
-        if i >= len(parts) or want not in ("*", parts[i]):
-            return False
-    return len(wanted) == len(parts)
-
-
-def consumer_service(spec: ConsumerSpec) -> str:
-    return spec.durable.split("-")[0]
 
 
 @cache
@@ -99,11 +84,12 @@ def asyncapi_document() -> dict[str, Any]:
             "messages": message_ref,
         }
         for spec in CONSUMERS:
-            if any(matches(wanted, address) for wanted in spec.filter_subjects):
+            # ``{dossier_id}`` is one token, as a dossier's id is in a real subject
+            if spec.receives(address):
                 operations[f"{spec.durable}_receives_{cid}"] = {
                     "action": "receive",
                     "channel": {"$ref": f"#/channels/{cid}"},
-                    "summary": f"{consumer_service(spec)}: {spec.description} (durable {spec.durable})",
+                    "summary": f"{spec.owner}: {spec.description} (durable {spec.durable})",
                     "messages": message_ref,
                 }
     schemas = dict(schema.get("$defs", {}))
