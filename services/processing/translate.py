@@ -334,26 +334,25 @@ def clock_stamp(stamp: StepClock, calendar: str) -> ClockStamp:
 
     Built without validation: every value comes from the clock itself, not from outside.
     """
-    return construct(
-        ClockStamp,
-        dict(
-            working_minutes=stamp.working_minutes,
-            minutes_left=stamp.minutes_left,
-            supplement_minutes=stamp.supplement_minutes,
-            paused=stamp.paused,
-            status=stamp.status.value,
-            late=stamp.late,
-            late_reasons_en=list(stamp.late_reasons_en),
-            late_reasons_vi=list(stamp.late_reasons_vi),
-            original_due_at=stamp.original_due_at,
-            calendar=calendar or "standard",
-        ),
-    )
+    return stored_clock_stamp({name: getattr(stamp, name) for name in _STAMP_FIELDS}, calendar)
+
+
+_STAMP_FIELDS = (
+    "working_minutes",
+    "minutes_left",
+    "supplement_minutes",
+    "paused",
+    "status",
+    "late",
+    "late_reasons_en",
+    "late_reasons_vi",
+    "original_due_at",
+)
 
 
 def stored_clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
     """``clock_stamp`` of a ``StepClock``'s fields as a stored row holds them (the verdict as
-    its text, the reasons as lists), its datetimes decoded."""
+    its text, the reasons as lists), its datetimes decoded; or as a ``StepClock`` has them."""
     return construct(
         ClockStamp,
         dict(
@@ -361,7 +360,7 @@ def stored_clock_stamp(stamp: dict[str, Any], calendar: str) -> ClockStamp:
             minutes_left=stamp["minutes_left"],
             supplement_minutes=stamp["supplement_minutes"],
             paused=stamp["paused"],
-            status=stamp["status"],
+            status=str(stamp["status"]),  # a ClockVerdict's text, or the text itself
             late=stamp["late"],
             late_reasons_en=list(stamp["late_reasons_en"]),
             late_reasons_vi=list(stamp["late_reasons_vi"]),
