@@ -42,8 +42,8 @@ faults: install
 bench: install  # ~10-15 min on 2 cores: intake, end to end, ~100k events replayed, queries
 	$(PY) -m bench
 
-bench-large: install  # ~1 M events (300k dossiers); ~52 min on 2 cores, see bench/README.md
-	$(PY) -m bench --stages 10000 300000 --query-samples 500
+bench-large: install  # 1 M dossiers (~4.5 M events); about an hour on 2 cores, see bench/README.md
+	$(PY) -m bench --stages 10000 1000000 --query-samples 500
 
 # Stops servers left running and removes the data (also a copy relocated for PostgreSQL's user).
 clean-data: install
