@@ -6,7 +6,7 @@ from datetime import datetime
 
 from shared.clock.appointment import clock_start
 from shared.clock.clock_run import ClockRun
-from shared.clock.explain import agency_lines, moment
+from shared.clock.explain import agency_lines, overdue_line, paused_since_line
 from shared.clock.facts import AgencyTime, ClockReading, Status
 from shared.clock.verdict import late_reasons
 
@@ -18,17 +18,14 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         raise ValueError("now is before the last clock fact")
     budget, used, processing, due = run.budget, run.used, run.processing, run.due_at
     agency_minutes, supplement_minutes = dict(run.agency_minutes), run.supplement_minutes
-    late, lines, passed_due = run.late, list(run.lines), run.passed_due
+    late, why, passed_due = run.late, run.why.copy(), run.passed_due
     status: Status
     if run.finished_at is not None:
         status = run.finished_status(run.finished_at)
     elif run.paused_since is not None:
         supplement_minutes += max(0, run.cal.working_minutes_between(run.paused_since, now))
         budget, used, due = run.resumed(clock_start(now, run.cal, run.cutoff))
-        lines.append(
-            f"paused since {moment(run.cal, run.paused_since)} for supplement "
-            f"#{run.supplements}; due date provisional (if complete at {moment(run.cal, now)})"
-        )
+        why.say(paused_since_line, run.cal, run.paused_since, run.supplements, now)
         status = "overdue" if late else "on_time"
     else:
         running = max(0, run.cal.working_minutes_between(run.mark, now))
@@ -38,11 +35,11 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
             late, passed_due = True, due
         status = "overdue" if late else "due_today" if now.date() == due.date() else "on_time"
         if late:
-            lines.append(f"overdue since {moment(run.cal, due)} (quá hạn)")
+            why.say(overdue_line, run.cal, due)
     agencies = tuple(
         AgencyTime(name, minutes, run.agency_share.get(name)) for name, minutes in agency_minutes.items()
     )
-    lines.extend(agency_lines(run.cal, agencies))
+    why.say(agency_lines, run.cal, agencies)
     reasons = late_reasons(
         run.cal, passed_due=passed_due, returns=run.supplements, returns_allowed=run.returns_allowed
     )
@@ -61,7 +58,7 @@ def reading_at(run: ClockRun, now: datetime) -> ClockReading:
         reappointments=run.reappointments,
         finished_at=run.finished_at,
         agencies=agencies,
-        explanation=lines,
+        explained=why,
         running_since=None if run.finished_at is not None else run.running_since,
         paused_since=None if run.finished_at is not None else run.paused_since,
         late=bool(reasons),

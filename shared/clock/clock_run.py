@@ -6,7 +6,22 @@ from datetime import date, datetime, time
 
 from shared.clock.appointment import clock_start
 from shared.clock.calendar import WorkingCalendar
-from shared.clock.explain import calendar_lines, duration, moment, start_line
+from shared.clock.explain import (
+    due_line,
+    finished_line,
+    finished_paused_line,
+    paused_line,
+    reappointed_again_line,
+    reappointed_line,
+    received_line,
+    requested_line,
+    restarted_line,
+    resumed_line,
+    returned_too_often_line,
+    start_line,
+    transferred_line,
+)
+from shared.clock.explanation import Explanation
 from shared.clock.facts import (
     ClockFact,
     Finished,
@@ -53,10 +68,10 @@ class ClockRun:
         self.agency = received.agency
         self.agency_minutes: dict[str, int] = {received.agency: 0}
         self.agency_share: dict[str, int | None] = {received.agency: None}
-        self.seen_days: set[date] = set()
-        self.lines = [f"received {moment(calendar, received.at)}; legal time {legal.describe()}"]
+        self.why = Explanation(calendar)
+        self.why.say(received_line, calendar, received.at, legal)
         if self.started_at != self.received_at:
-            self.lines.append(start_line(self.cal, self.cutoff, self.received_at, self.started_at))
+            self.why.say(start_line, calendar, cutoff, self.received_at, self.started_at)
         self._explain_due(self.started_at)
 
     # ----- facts --------------------------------------------------------------------------------
@@ -97,15 +112,9 @@ class ClockRun:
             raise ValueError("supplement requested while already paused")
         self.paused_since, self.supplements = at, self.supplements + 1
         self.running_since = None
-        self.lines.append(
-            f"supplement #{fact.number} requested {moment(self.cal, at)} (yêu cầu bổ sung): "
-            f"clock stopped after {duration(self.cal, self.used)} used"
-        )
+        self.why.say(requested_line, self.cal, fact.number, at, self.used)
         if self.supplements > self.returns_allowed:
-            self.lines.append(
-                f"supplement request #{self.supplements}: late under Decision 766 "
-                f"(more than {self.returns_allowed} return(s) counts as late)"
-            )
+            self.why.say(returned_too_often_line, self.supplements, self.returns_allowed)
 
     def _end_pause(self, at: datetime) -> datetime:
         if self.paused_since is None:
@@ -113,7 +122,7 @@ class ClockRun:
         paused = max(0, self.cal.working_minutes_between(self.paused_since, at))
         self.supplement_minutes += paused
         self.paused_since = None
-        self.lines.append(f"paused {duration(self.cal, paused)} for supplement #{self.supplements}")
+        self.why.say(paused_line, self.cal, paused, self.supplements)
         return clock_start(at, self.cal, self.cutoff)
 
     def resumed(self, start: datetime) -> tuple[int, int, datetime]:
@@ -131,17 +140,11 @@ class ClockRun:
         self.mark = start
         self.running_since = start
         if self.policy == "restart":
-            self.lines.append(
-                f"restarted: {self.legal.describe()} from the complete dossier "
-                f"{moment(self.cal, at)} ({RESTART_BASIS})"
-            )
+            self.why.say(restarted_line, self.cal, self.legal, at, RESTART_BASIS)
         else:
-            self.lines.append(
-                f"resumed: {duration(self.cal, self.used)} already used are deducted; "
-                f"{duration(self.cal, max(0, self.budget - self.used))} left"
-            )
+            self.why.say(resumed_line, self.cal, self.used, max(0, self.budget - self.used))
         if start != at:
-            self.lines.append(start_line(self.cal, self.cutoff, at, start))
+            self.why.say(start_line, self.cal, self.cutoff, at, start)
         self._explain_due(start)
 
     def _transfer(self, at: datetime, fact: Transferred) -> None:
@@ -150,8 +153,7 @@ class ClockRun:
         share = None if fact.share_days is None else fact.share_days * self.cal.minutes_per_day
         if share is not None or fact.agency not in self.agency_share:
             self.agency_share[fact.agency] = share
-        note = "" if share is None else f"; its share: {duration(self.cal, share)}"
-        self.lines.append(f"transferred to {fact.agency} {moment(self.cal, at)}{note}")
+        self.why.say(transferred_line, self.cal, fact.agency, at, share)
 
     def _reappoint(self, at: datetime, fact: Reappointed) -> None:
         self.reappointments += 1
@@ -159,26 +161,20 @@ class ClockRun:
         # Keep the budget consistent with the new date, so later pauses shift it like any due.
         point = at if self.paused_since is None else self.paused_since
         self.budget = self.used + max(0, self.cal.working_minutes_between(point, self.due_at))
-        self.lines.append(
-            f"appointment re-set to {moment(self.cal, self.due_at)} "
-            f"(was {moment(self.cal, old)}): {fact.reason}"
-        )
+        self.why.say(reappointed_line, self.cal, self.due_at, old, fact.reason)
         if self.reappointments > 1:
-            self.lines.append(
-                f"re-appointment #{self.reappointments}: the appointment may be re-set "
-                f"at most once ({REAPPOINT_BASIS})"
-            )
+            self.why.say(reappointed_again_line, self.reappointments, REAPPOINT_BASIS)
 
     def _finish(self, at: datetime) -> None:
         if self.paused_since is not None:
-            self.lines.append(f"finished during supplement #{self.supplements}")
+            self.why.say(finished_paused_line, self.supplements)
             start = self._end_pause(at)
             self.budget, self.used, self.due_at = self.resumed(start)
         self.finished_at = at
         if at > self.due_at:
             self._passed(self.due_at)
-        verdict = self.finished_status(at).removeprefix("finished_").replace("_", " ")
-        self.lines.append(f"finished {moment(self.cal, at)}: {verdict} (due {moment(self.cal, self.due_at)})")
+        # Nothing moves a finished run, so its verdict can be worded later.
+        self.why.say(finished_line, self.cal, at, self.finished_status, self.due_at)
 
     # ----- reading ------------------------------------------------------------------------------
 
@@ -202,8 +198,8 @@ class ClockRun:
     # ----- explanation helpers ------------------------------------------------------------------
 
     def _explain_due(self, start: datetime) -> None:
-        self.lines.extend(calendar_lines(self.cal, start, self.due_at, self.seen_days))
-        self.lines.append(f"due {moment(self.cal, self.due_at)} (hẹn trả kết quả)")
+        self.why.days_between(start, self.due_at)
+        self.why.say(due_line, self.cal, self.due_at)
 
 
 def _returns_allowed(received_on: date) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from shared.clock.calendar import WorkingCalendar
 from shared.clock.facts import AgencyTime
+from shared.clock.legal_time import LegalTime
 
 
 def moment(calendar: WorkingCalendar, at: datetime) -> str:
@@ -22,6 +24,75 @@ def duration(calendar: WorkingCalendar, minutes: int) -> str:
         return f"{small or '0 min'} of working time"
     whole = f"{days} working day{'' if days == 1 else 's'}"
     return f"{whole} {small}" if small else whole
+
+
+def received_line(calendar: WorkingCalendar, at: datetime, legal: LegalTime) -> str:
+    return f"received {moment(calendar, at)}; legal time {legal.describe()}"
+
+
+def due_line(calendar: WorkingCalendar, due: datetime) -> str:
+    return f"due {moment(calendar, due)} (hẹn trả kết quả)"
+
+
+def requested_line(calendar: WorkingCalendar, number: int, at: datetime, used: int) -> str:
+    return (
+        f"supplement #{number} requested {moment(calendar, at)} (yêu cầu bổ sung): "
+        f"clock stopped after {duration(calendar, used)} used"
+    )
+
+
+def returned_too_often_line(requests: int, allowed: int) -> str:
+    return (
+        f"supplement request #{requests}: late under Decision 766 "
+        f"(more than {allowed} return(s) counts as late)"
+    )
+
+
+def paused_line(calendar: WorkingCalendar, paused: int, number: int) -> str:
+    return f"paused {duration(calendar, paused)} for supplement #{number}"
+
+
+def restarted_line(calendar: WorkingCalendar, legal: LegalTime, at: datetime, basis: str) -> str:
+    return f"restarted: {legal.describe()} from the complete dossier {moment(calendar, at)} ({basis})"
+
+
+def resumed_line(calendar: WorkingCalendar, used: int, left: int) -> str:
+    return f"resumed: {duration(calendar, used)} already used are deducted; {duration(calendar, left)} left"
+
+
+def transferred_line(calendar: WorkingCalendar, agency: str, at: datetime, share: int | None) -> str:
+    note = "" if share is None else f"; its share: {duration(calendar, share)}"
+    return f"transferred to {agency} {moment(calendar, at)}{note}"
+
+
+def reappointed_line(calendar: WorkingCalendar, due: datetime, old: datetime, reason: str) -> str:
+    return f"appointment re-set to {moment(calendar, due)} (was {moment(calendar, old)}): {reason}"
+
+
+def reappointed_again_line(count: int, basis: str) -> str:
+    return f"re-appointment #{count}: the appointment may be re-set at most once ({basis})"
+
+
+def finished_paused_line(number: int) -> str:
+    return f"finished during supplement #{number}"
+
+
+def finished_line(
+    calendar: WorkingCalendar, at: datetime, status_at: Callable[[datetime], str], due: datetime
+) -> str:
+    verdict = status_at(at).removeprefix("finished_").replace("_", " ")
+    return f"finished {moment(calendar, at)}: {verdict} (due {moment(calendar, due)})"
+
+
+def paused_since_line(calendar: WorkingCalendar, since: datetime, number: int, now: datetime) -> str:
+    return (
+        f"paused since {moment(calendar, since)} for supplement "
+        f"#{number}; due date provisional (if complete at {moment(calendar, now)})"
+    )
+
+
+def overdue_line(calendar: WorkingCalendar, due: datetime) -> str:
+    return f"overdue since {moment(calendar, due)} (quá hạn)"
 
 
 def calendar_lines(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from shared.clock.explanation import Explanation
 
 Status = Literal["on_time", "due_today", "overdue", "finished_early", "finished_on_time", "finished_late"]
 
@@ -92,7 +95,7 @@ class ClockReading:
     reappointments: int
     finished_at: datetime | None
     agencies: tuple[AgencyTime, ...]
-    explanation: list[str]
+    explained: Explanation  # worded when read: ``explanation``
     # The latest (re)start of the clock; None while paused. Windows counted "from receipt"
     # (the supplement request window) run from here, over running time only.
     running_since: datetime | None = None
@@ -102,3 +105,8 @@ class ClockReading:
     # than the rule set allows (Decision 766/QĐ-TTg, 2022). Sticky like the status.
     late: bool = False
     late_reasons: tuple[LateReason, ...] = ()
+
+    @property
+    def explanation(self) -> list[str]:
+        """How the clock came to this reading, line by line (worded on first reading)."""
+        return self.explained.lines()

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from shared.clock import (
     ClockFact,
+    ClockReading,
     Finished,
     LegalTime,
     Reappointed,
@@ -63,6 +64,26 @@ def test_reading_after_each_fact_equals_read_clock(
     for n in range(1, len(facts) + 1):
         now = facts[n - 1].at + later
         assert _read(facts[:n], now, clock) == _read(facts[:n], now)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(kinds, gaps), max_size=6), gaps)
+def test_a_reading_keeps_its_words_when_the_run_grows(
+    steps: list[tuple[str, timedelta]], later: timedelta
+) -> None:
+    """Readings are worded only when read: one read after the run took more facts still
+    explains its own facts, as a clock read from scratch on those facts does."""
+    facts = _facts(steps)
+    clock = GrowingClock(legal_time=LEGAL, policy="resume")
+    taken = [(n, _read(facts[:n], facts[n - 1].at + later, clock)) for n in range(1, len(facts) + 1)]
+    for n, reading in taken:
+        fresh = _read(facts[:n], facts[n - 1].at + later)
+        if isinstance(reading, str) or isinstance(fresh, str):
+            assert reading == fresh
+            continue
+        assert isinstance(reading, ClockReading) and isinstance(fresh, ClockReading)
+        assert reading.explanation == fresh.explanation
+        assert reading.explanation[0].startswith("received ")
 
 
 def test_facts_that_do_not_extend_the_applied_ones_are_replayed() -> None:
