@@ -9,13 +9,13 @@ that dossier folded from its history once, which then stores a current one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, TypeAdapter
+from typing_extensions import TypedDict
 
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.fold import FoldState, Receipt
@@ -30,9 +30,12 @@ from shared.clock import (
 from shared.contracts.processing import ClockStamp
 
 V = 1
-_FACT_NAMES = tuple(f.name for f in fields(DossierFacts))
-_facts = TypeAdapter(DossierFacts)
 _receipt = TypeAdapter(Receipt)
+# The facts a state holds, each typed as in the row, none required: a state keeps only the
+# fields its events set (rows written before this kept every field, nulls and defaults too).
+_Facts: Any = TypedDict(  # type: ignore[misc]  # built from the row's own fields
+    "_Facts", get_type_hints(DossierFacts), total=False
+)
 
 
 class _Entry(BaseModel):
@@ -47,7 +50,7 @@ class _Entry(BaseModel):
 
 class _Stored(BaseModel):
     v: int
-    facts: dict[str, Any]
+    facts: _Facts
     receipt: dict[str, Any] | None
     clock: list[_Entry]
     case_opened: bool
@@ -88,9 +91,11 @@ def _fact(entry: _Entry) -> ClockFact:
 
 
 def dump(state: FoldState) -> str:
-    stored = _Stored(
+    # Constructed, not validated: every value is the fold's own. The facts are written as they
+    # are (pydantic words each value by its type), not first made into a full row.
+    stored = _Stored.model_construct(
         v=V,
-        facts=_facts.dump_python(DossierFacts(**state.facts), mode="json"),
+        facts=state.facts,  # type: ignore[arg-type]  # the typed dict of the same fields
         receipt=None if state.receipt is None else _receipt.dump_python(state.receipt, mode="json"),
         clock=[_entry(f) for f in state.clock],
         case_opened=state.case_opened,
@@ -110,9 +115,8 @@ def load(text: str | bytes) -> FoldState | None:
     stored = _Stored.model_validate_json(text)
     if stored.v != V:
         return None
-    facts = _facts.validate_python(stored.facts)
     # Only the fields events set: ``fold`` tells "never set" from a value by absence (setdefault).
-    raw = {name: getattr(facts, name) for name in _FACT_NAMES if getattr(facts, name) is not None}
+    raw = {name: value for name, value in stored.facts.items() if value is not None}
     raw.pop("paused", None)
     return FoldState(
         facts=raw,
