@@ -259,7 +259,7 @@ def _by_hand(facts: list[DossierFacts]) -> dict[tuple[object, ...], dict[str, in
     for f in facts:
         if f.outcome is None or f.registered_at is None or f.department_code is None:
             continue
-        parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
+        parts = [(f.registered_at, _registered_part(f))]  # backdated entries counted there too
         if f.finished_at is not None:
             parts.append((f.finished_at, _finished_part(f)))
         for moment, part in parts:

@@ -58,21 +58,25 @@ COUNTERS: tuple[str, ...] = (
 ADDED_COUNTERS: tuple[str, ...] = ("from_pickup", "rated", "rated_dislike", "complained", "complaints")
 
 
-def _registered_part(f: DossierFacts) -> Counter[str]:
-    c: Counter[str] = Counter(registered=1)
+def _counted(**counts: int) -> dict[str, int]:
+    """The counters a dossier adds to, without those it adds nothing to (most are 0)."""
+    return {name: n for name, n in counts.items() if n}
+
+
+def _registered_part(f: DossierFacts) -> dict[str, int]:
     if f.outcome == "registered":  # completed online, back in the desk's queue
-        return c
+        return _counted(registered=1, backdated_entries=f.backdated_entries)
     if f.outcome == "refused":
-        c["refused"] = 1
-        return c
+        return _counted(registered=1, refused=1, backdated_entries=f.backdated_entries)
     if f.outcome == "incomplete":
-        c["incomplete"] = 1
-        return c
-    c.update(
+        return _counted(registered=1, incomplete=1, backdated_entries=f.backdated_entries)
+    charged = f.fee_vnd + f.obligations_vnd > 0
+    c = _counted(
+        registered=1,
         received=1,
         postal_return=int(f.postal_return),
-        fee_bearing=int(f.fee_vnd + f.obligations_vnd > 0),
-        paid_online=int(f.fee_vnd + f.obligations_vnd > 0 and f.paid_online),
+        fee_bearing=int(charged),
+        paid_online=int(charged and f.paid_online),
         scanned=int(f.documents_scanned),
         electronic_result=int(f.electronic_result),
         returns=f.supplement_requests,
@@ -85,18 +89,19 @@ def _registered_part(f: DossierFacts) -> Counter[str]:
         rated_dislike=int(f.rating is not None and f.rating <= DISLIKE_AT_MOST),
         complained=int(f.complaints > 0),
         complaints=f.complaints,
+        backdated_entries=f.backdated_entries,
     )
     if f.channel_kind:
         c[f.channel_kind] = 1
     return c
 
 
-def _finished_part(f: DossierFacts) -> Counter[str]:
+def _finished_part(f: DossierFacts) -> dict[str, int]:
     if f.finish_kind is None:
-        return Counter()
+        return {}
     if f.finish_kind != "decided":
-        return Counter(stopped=1)
-    c: Counter[str] = Counter(resolved=1, working_minutes=f.working_minutes)
+        return {"stopped": 1}
+    c = _counted(resolved=1, working_minutes=f.working_minutes)
     if f.timeliness:
         c[f"resolved_{f.timeliness}"] = 1
     return c
@@ -109,7 +114,7 @@ def _keyed_parts(f: DossierFacts) -> list[tuple[FigureKey, list[tuple[str, int]]
         return []
     units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
     procedure = f.procedure_code or "?"
-    parts = [(f.registered_at, _registered_part(f) + Counter(backdated_entries=f.backdated_entries))]
+    parts = [(f.registered_at, _registered_part(f))]
     if f.finished_at is not None:
         parts.append((f.finished_at, _finished_part(f)))
     keyed: list[tuple[FigureKey, list[tuple[str, int]]]] = []
