@@ -16,13 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import multiprocessing
 import os
+import pickle
 import queue
-from collections.abc import Awaitable, Callable, Iterator
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing.queues import Queue
-from typing import Literal, cast
+from pathlib import Path
+from typing import BinaryIO, Literal, cast
 
 import asyncpg
 import psycopg
@@ -37,6 +41,8 @@ from services.scoring.rebuild import (
     swap_in,
     write_share,
 )
+from shared.contracts import AnyEvent
+from shared.contracts.catalogue import CatalogueEvent
 
 READ = "reading the event stores"
 FOLD = "folding dossiers"
@@ -45,6 +51,17 @@ Tick = tuple[Literal["read", "dossiers", "fold"], int]
 Report = Callable[[Tick], None]
 
 _worker_queue: Queue[Tick] | None = None
+
+# A replay worker folds at most about this many events at once. A share of the log beyond it is
+# written to files in buckets of dossiers as it is read, and folded and loaded bucket by bucket:
+# a worker holds every contract it folds (~8 KB each in memory), so 1 M dossiers (~4.5 M events)
+# in two shares would need ~36 GB at once.
+EVENTS_IN_MEMORY = 300_000
+
+
+def buckets_for(stored: int, parts: int) -> int:
+    """How many buckets each of ``parts`` workers folds a log of ``stored`` events in."""
+    return max(1, math.ceil(stored / parts / EVENTS_IN_MEMORY))
 
 
 def default_parts() -> int:
@@ -126,9 +143,11 @@ def write_part(
     *,
     create: bool = True,
     report: Report | None = None,
+    buckets: int = 1,
 ) -> Share:
     """``project_part``, loaded into the staging tables from this process: only the counts and
-    the figure sums go back to the parent, never the rows."""
+    the figure sums go back to the parent, never the rows. With ``buckets`` > 1 the part is
+    read once, spilled to files by bucket, and each bucket folded and loaded on its own."""
 
     async def write(projection: Projection) -> Share:
         conn = await asyncpg.connect(database_url)
@@ -138,12 +157,72 @@ def write_part(
             await conn.close()
 
     with _no_cycle_collection():  # the rows for COPY are as many short-lived objects again
-        return asyncio.run(write(project_part(database_url, part, parts, create=create, report=report)))
+        if buckets == 1:
+            return asyncio.run(write(project_part(database_url, part, parts, create=create, report=report)))
+        tell = report or (lambda _tick: None)
+        share = Share(0, 0, {})
+        with tempfile.TemporaryDirectory(prefix="motcua-replay-") as folder:
+            spilled = _spill(database_url, part, parts, buckets, Path(folder), create=create, tell=tell)
+            for path in spilled:
+                projection = Projection.of(
+                    _unspill(path),
+                    on_dossiers=lambda n: tell(("dossiers", n)),
+                    on_folded=lambda n: tell(("fold", n)),
+                )
+                path.unlink()  # the disk a bucket took is free before the next is folded
+                share.merge(asyncio.run(write(projection)))
+                del projection
+        return share
 
 
-def replay(database_url: str, parts: int | None = None, report: Report | None = None) -> Share:
+def _bucket_of(event: AnyEvent, parts: int, buckets: int) -> int:
+    # Above the bits ``partition_of`` used, so a part's dossiers spread over its buckets; all of
+    # a dossier's events in one bucket, as folding needs. Catalogue entries are no dossier's.
+    if isinstance(event, CatalogueEvent):
+        return 0
+    return event.dossier_id.int // parts % buckets
+
+
+def _spill(
+    database_url: str, part: int, parts: int, buckets: int, folder: Path, *, create: bool, tell: Report
+) -> list[Path]:
+    """Reads the part's contracts once, into one file per bucket (pickled batches: written and
+    read back by this process only, in its own private temporary folder)."""
+    paths = [folder / f"bucket-{n}.pickle" for n in range(buckets)]
+    files: list[BinaryIO] = [path.open("wb") for path in paths]
+    logs = open_logs(database_url, create=create)
+    try:
+        for log in logs:
+            for batch in log.partition(part, parts, on_rows=lambda n: tell(("read", n))):
+                sorted_out: list[list[AnyEvent]] = [[] for _ in range(buckets)]
+                for event in batch:
+                    sorted_out[_bucket_of(event, parts, buckets)].append(event)
+                for file, events in zip(files, sorted_out, strict=True):
+                    if events:
+                        pickle.dump(events, file, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        for log in logs:
+            log.close()
+        for file in files:
+            file.close()
+    return paths
+
+
+def _unspill(path: Path) -> Iterable[AnyEvent]:
+    with path.open("rb") as file:
+        while True:
+            try:
+                yield from pickle.load(file)  # noqa: S301  # this process's own file, see _spill
+            except EOFError:
+                return
+
+
+def replay(
+    database_url: str, parts: int | None = None, report: Report | None = None, *, buckets: int | None = None
+) -> Share:
     """Rebuilds scoring's tables from every store: each of ``parts`` processes loads its own
-    dossiers into staging tables, which then replace scoring's in one transaction."""
+    dossiers into staging tables, which then replace scoring's in one transaction. ``buckets``
+    (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``."""
 
     async def run(step: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
         conn = await asyncpg.connect(database_url)
@@ -153,13 +232,16 @@ def replay(database_url: str, parts: int | None = None, report: Report | None = 
             await conn.close()
 
     parts = parts or default_parts()
+    buckets = buckets or buckets_for(stored_events(database_url), parts)
     staging = staging_name()
     asyncio.run(run(lambda conn: prepare_staging(conn, staging)))
     try:
         if parts == 1:
-            share = write_part(database_url, 0, 1, staging, report=report)
+            share = write_part(database_url, 0, 1, staging, report=report, buckets=buckets)
         else:
-            shares = cast(list[Share], _in_workers(database_url, parts, report, staging=staging))
+            shares = cast(
+                list[Share], _in_workers(database_url, parts, report, staging=staging, buckets=buckets)
+            )
             share = shares[0]
             for other in shares[1:]:
                 share.merge(other)
@@ -185,7 +267,13 @@ def project(
 
 
 def _in_workers(
-    database_url: str, parts: int, report: Report | None, *, audit: bool = False, staging: str | None = None
+    database_url: str,
+    parts: int,
+    report: Report | None,
+    *,
+    audit: bool = False,
+    staging: str | None = None,
+    buckets: int = 1,
 ) -> list[Projection | Share]:
     """Each part in a worker process: its projection, or (``staging``) loaded into those tables."""
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
@@ -197,7 +285,10 @@ def _in_workers(
     with ProcessPoolExecutor(
         max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
     ) as pool:
-        futures = [pool.submit(_worker, (database_url, part, parts, audit, staging)) for part in range(parts)]
+        futures = [
+            pool.submit(_worker, (database_url, part, parts, audit, staging, buckets))
+            for part in range(parts)
+        ]
         pending = set(futures)
         while pending:
             _drain(ticks, report)
@@ -222,11 +313,19 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int, bool, str | None]) -> Projection | Share:
-    database_url, part, parts, audit, staging = job
+def _worker(job: tuple[str, int, int, bool, str | None, int]) -> Projection | Share:
+    database_url, part, parts, audit, staging, buckets = job
     sink = _worker_queue
     if staging is not None:
-        return write_part(database_url, part, parts, staging, create=False, report=sink.put if sink else None)
+        return write_part(
+            database_url,
+            part,
+            parts,
+            staging,
+            create=False,
+            report=sink.put if sink else None,
+            buckets=buckets,
+        )
     return project_part(
         database_url, part, parts, create=False, report=sink.put if sink else None, audit=audit
     )

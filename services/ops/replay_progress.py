@@ -10,7 +10,16 @@ from __future__ import annotations
 from rich.console import Console
 
 from services.ops.progress import Reporter, reporter_for
-from services.ops.replay_parts import FOLD, READ, Tick, default_parts, project, replay, stored_events
+from services.ops.replay_parts import (
+    FOLD,
+    READ,
+    Tick,
+    buckets_for,
+    default_parts,
+    project,
+    replay,
+    stored_events,
+)
 from services.scoring.rebuild import Projection, Share
 
 
@@ -30,11 +39,16 @@ def replay_with_progress(database_url: str, console: Console) -> Share:
     """``motcua replay scoring``: the same phases, each worker loading its own share, then the
     staged tables swapped in (one transaction)."""
     parts = default_parts()
-    total = stored_events(database_url) * parts
+    stored = stored_events(database_url)
     with reporter_for(console) as progress:
-        progress.phase(READ, total, "events")
+        progress.phase(READ, stored * parts, "events")
         progress.phase(FOLD, 0, "dossiers")
-        share = replay(database_url, parts, report=lambda tick: apply_tick(progress, tick))
+        share = replay(
+            database_url,
+            parts,
+            report=lambda tick: apply_tick(progress, tick),
+            buckets=buckets_for(stored, parts),
+        )
         progress.done(READ)
         progress.done(FOLD)
     return share
