@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.contracts import Actor, PersonalData
-from shared.contracts.base import Text
+from shared.contracts.base import Contract, Text
 from shared.host.business_time import CommandMeta
 from shared.host.errors import install_error_handlers
 from shared.host.input_guard import InputGuard, body_has_nul, json_depth_exceeds, nfc_json, nfc_query
@@ -90,8 +90,38 @@ def test_contracts_refuse_what_cannot_be_stored() -> None:
     with pytest.raises(ValidationError, match="between the years"):
         CommandMeta.model_validate({"occurred_at": far})
     assert CommandMeta.model_validate({"occurred_at": datetime.now(UTC)}).occurred_at
+    # At the ends of the era a moment's offset decides: 00:30 at +01:00 on 1 January 1900 is 1899 in UTC.
+    plus_one, minus_one = timezone(timedelta(hours=1)), timezone(-timedelta(hours=1))
+    for outside in (
+        datetime(1900, 1, 1, 0, 30, tzinfo=plus_one),
+        datetime(2199, 12, 31, 23, 30, tzinfo=minus_one),
+    ):
+        with pytest.raises(ValidationError, match="between the years"):
+            CommandMeta.model_validate({"occurred_at": outside})
+    for inside in (
+        datetime(1900, 1, 1, 1, 30, tzinfo=plus_one),
+        datetime(2199, 12, 31, 22, 30, tzinfo=minus_one),
+    ):
+        assert CommandMeta.model_validate({"occurred_at": inside}).occurred_at == inside
+        assert _Stored(at=inside).at == inside
+    for outside in (
+        datetime(1900, 1, 1, 0, 30, tzinfo=plus_one),
+        datetime(2199, 12, 31, 23, 30, tzinfo=minus_one),
+    ):
+        with pytest.raises(ValidationError, match="at: lies outside the years"):
+            _Stored(at=outside)
+    with pytest.raises(ValidationError, match="words: contains the NUL"):
+        _Stored(at=datetime.now(UTC), words=["fine", "not\x00fine"])
+    with pytest.raises(ValidationError, match="note: contains the NUL"):
+        _Stored(at=datetime.now(UTC), note="a\x00b")
     with pytest.raises(ValidationError, match="bearer token"):
         CommandMeta.model_validate({"actor": ACTOR})
+
+
+class _Stored(Contract):
+    at: datetime
+    note: str = ""
+    words: tuple[str, ...] = ()
 
 
 NESTED = "[" * 5000 + "]" * 5000
