@@ -98,6 +98,8 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
             stage["queries"] = await asyncio.to_thread(
                 phases.queries, stack, all_codes, departments, args.query_samples
             )
+            # Each service's peak so far: the relays and consumers have handled the stage by now.
+            stage["memory_peak_rss_mb"] = phases.peak_rss_mb(stack.pids())
             print("  replay", flush=True)
             stage["replay"] = await phases.replay(stack, pool)
             stages.append(stage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -107,6 +108,9 @@ async def replay(stack: Stack, pool: asyncpg.Pool) -> dict[str, Any]:
         "events": events,
         "seconds": round(seconds, 2),
         "per_s": round(events / seconds, 1),
+        # The largest resident size of any process this one has waited for, the replay's
+        # workers included (each waited for by the replay): an upper bound on a worker's peak.
+        "children_max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
     if done.returncode != 0:
         result["error"] = (done.stderr or done.stdout)[-500:]

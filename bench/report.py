@@ -103,6 +103,14 @@ def markdown(r: dict[str, Any]) -> str:
             f" {_f(w['last_batch_us_per_event'])} last; stage loaded in {_f(stage['load_seconds'])} s | — |"
             f" growth x{ratio(w['last_batch_us_per_event'], w['first_batch_us_per_event'])} | flat |"
         )
+        if "memory_peak_rss_mb" in stage:
+            mem = ", ".join(f"{k} {v} MB" for k, v in stage["memory_peak_rss_mb"].items())
+            lines.append(f"| memory: peak RSS by {label} | {mem} | — | — | < 150 MB per service at 1 M |")
+        if "children_max_rss_mb" in rp:
+            lines.append(
+                f"| replay's largest process, {label} | {_f(rp['children_max_rss_mb'])} MB |"
+                " — | — | bounded |"
+            )
     if len(r["stages"]) > 1:
         a, b = r["stages"][0], r["stages"][-1]
         cost_a, cost_b = 1e6 / a["replay"]["per_s"], 1e6 / b["replay"]["per_s"]
