@@ -1,8 +1,8 @@
 """Rebuilding scoring's tables from the event log (``motcua replay scoring``).
 
-Everything is computed in memory from the log, then the tables are dropped, created and
-loaded with COPY in one transaction: readers see the old tables or the new ones, never half.
-The log can be projected in parts (dossiers split by id) and the parts merged: a dossier's
+The log is projected in parts (dossiers split by id, and a part too big for memory in buckets),
+each loaded with COPY into staging tables; one transaction then drops scoring's tables and moves
+the staged ones in: readers see the old tables or the new ones, never half. A dossier's
 facts depend on its own events only, and figures are sums of per-dossier contributions.
 The live consumer's tracking is reset to exactly the replayed events, so it goes on with
 whatever the log gains after the replay and never applies a replayed event twice.
@@ -99,29 +99,6 @@ class Projection:
             self.figures.setdefault(key, Counter()).update(counts)
 
 
-async def replace_tables(conn: asyncpg.Connection, projection: Projection) -> None:
-    await ensure_eventlog_tables(conn, "scoring")
-    async with conn.transaction():
-        # The live consumer claims events in processed_events first: locking it first means a
-        # batch in flight waits for the replay instead of deadlocking with it.
-        await conn.execute("LOCK TABLE scoring.processed_events IN SHARE ROW EXCLUSIVE MODE")
-        await conn.execute(DROP)
-        await conn.execute(DDL)
-        await copy_all(
-            conn,
-            projection.events.values(),
-            projection.facts.values(),
-            projection.figures,
-        )
-        await conn.execute("DELETE FROM scoring.processed_events WHERE consumer = $1", SCORING_ALL.durable)
-        await conn.copy_records_to_table(
-            "processed_events",
-            schema_name="scoring",
-            columns=["consumer", "event_id"],
-            records=[(SCORING_ALL.durable, event_id) for event_id in projection.events],
-        )
-
-
 @dataclass
 class Share:
     """What a replay worker sends back once it has loaded its dossiers into the staging tables:
@@ -160,7 +137,8 @@ async def swap_in(conn: asyncpg.Connection, share: Share, staging: str) -> None:
     """The staged tables become scoring's, with the figures of every share, in one transaction."""
     await ensure_eventlog_tables(conn, "scoring")
     async with conn.transaction():
-        # Same lock order as ``replace_tables``: a live batch in flight waits for the replay.
+        # The live consumer claims events in processed_events first: locking it first means a
+        # batch in flight waits for the replay instead of deadlocking with it.
         await conn.execute("LOCK TABLE scoring.processed_events IN SHARE ROW EXCLUSIVE MODE")
         await conn.execute(DROP)
         for table in TABLES:

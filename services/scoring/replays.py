@@ -27,9 +27,9 @@ from typing import Any
 
 import asyncpg
 
-from services.ops.replay_parts import FOLD, READ, project_part, stored_events
+from services.ops.replay_parts import FOLD, READ, buckets_for, stored_events, write_part
 from services.ops.replay_progress import apply_tick
-from services.scoring.rebuild import Projection, replace_tables
+from services.scoring.rebuild import Share, drop_staging, prepare_staging, staging_name, swap_in
 from shared.eventlog.singleton import NAMESPACE, lock_key
 
 log = logging.getLogger(__name__)
@@ -188,23 +188,38 @@ class Replays:
 
     async def _run(self, replay: Replay) -> None:
         try:
-            replay.phase(READ, await asyncio.to_thread(stored_events, self.database_url), "events")
+            stored = await asyncio.to_thread(stored_events, self.database_url)
+            replay.phase(READ, stored, "events")
             replay.phase(FOLD, 0, "dossiers")
-            projection: Projection = await asyncio.to_thread(
-                project_part, self.database_url, 0, 1, report=lambda tick: apply_tick(replay, tick)
-            )
-            replay.done(READ)
-            replay.done(FOLD)
-            rows = len(projection.events) + len(projection.facts) + len(projection.figures)
-            # one transaction of COPYs: this phase moves once, when the new tables are committed
-            replay.phase(WRITE, rows, "rows")
+            # Folded and loaded into staging tables as the command line does, in buckets when the
+            # log is too big for memory: this process must not hold a large log's contracts.
+            staging = staging_name()
             async with self.pool().acquire() as conn:
-                await replace_tables(conn, projection)
-            replay.done(WRITE)
+                await prepare_staging(conn, staging)
+            try:
+                share: Share = await asyncio.to_thread(
+                    write_part,
+                    self.database_url,
+                    0,
+                    1,
+                    staging,
+                    report=lambda tick: apply_tick(replay, tick),
+                    buckets=buckets_for(stored, 1),
+                )
+                replay.done(READ)
+                replay.done(FOLD)
+                # one transaction: this phase moves once, when the new tables are committed
+                replay.phase(WRITE, share.events + share.dossiers + len(share.figures), "rows")
+                async with self.pool().acquire() as conn:
+                    await swap_in(conn, share, staging)
+                replay.done(WRITE)
+            finally:
+                async with self.pool().acquire() as conn:
+                    await drop_staging(conn, staging)
             replay.result = {
-                "events": len(projection.events),
-                "dossiers": len(projection.facts),
-                "figure_rows": len(projection.figures),
+                "events": share.events,
+                "dossiers": share.dossiers,
+                "figure_rows": len(share.figures),
             }
             replay.state = "done"
         except asyncio.CancelledError:
