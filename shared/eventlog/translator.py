@@ -20,10 +20,12 @@ from shared.contracts import AnyEvent
 ToContract = Callable[[Any, Any], AnyEvent | None]
 
 
-# Cases kept at hand: a relay reads in commit order, so a case's next event is usually close
-# behind; a miss only loads the aggregate again (from its snapshot). 20,000 held ~60 MB of
-# processing's memory (with its clocks) for no CPU the bench could measure (bench/README.md).
-CACHE_SIZE = 5_000
+# Aggregates kept at hand: a relay reads in commit order, so an aggregate's next event is
+# usually close behind; a miss only loads the aggregate again (from its snapshot). 20,000 held
+# ~60 MB of processing's memory (with its clocks); 5,000 still held ~24 MB of intake's and ~18 MB
+# of processing's once a bulk load had passed through them, for no CPU the bench could measure at
+# either size (bench/README.md).
+CACHE_SIZE = 500
 
 
 class ReplayingTranslator:
