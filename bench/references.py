@@ -185,7 +185,9 @@ async def nats_replay(nats_url: str, stream: str, subject: str) -> dict[str, Any
     began = time.perf_counter()
     while seen < total:
         try:
-            msgs = await sub.fetch(1000, timeout=1.0)
+            # The first fetch waits longer: at 1 M dossiers (a 4 M-message stream) it timed out
+            # at 1 s before any message came, and the reference read as 0/s.
+            msgs = await sub.fetch(1000, timeout=1.0 if seen else 30.0)
         except nats.errors.TimeoutError:
             break
         seen += len(msgs)
