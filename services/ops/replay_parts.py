@@ -218,11 +218,17 @@ def _unspill(path: Path) -> Iterable[AnyEvent]:
 
 
 def replay(
-    database_url: str, parts: int | None = None, report: Report | None = None, *, buckets: int | None = None
+    database_url: str,
+    parts: int | None = None,
+    report: Report | None = None,
+    *,
+    buckets: int | None = None,
+    before_swap: Callable[[Share], None] | None = None,
 ) -> Share:
     """Rebuilds scoring's tables from every store: each of ``parts`` processes loads its own
     dossiers into staging tables, which then replace scoring's in one transaction. ``buckets``
-    (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``."""
+    (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``.
+    ``before_swap`` hears what was staged just before that transaction (a progress report)."""
 
     async def run(step: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
         conn = await asyncpg.connect(database_url)
@@ -245,6 +251,8 @@ def replay(
             share = shares[0]
             for other in shares[1:]:
                 share.merge(other)
+        if before_swap is not None:
+            before_swap(share)
         asyncio.run(run(lambda conn: swap_in(conn, share, staging)))
     finally:
         asyncio.run(run(lambda conn: drop_staging(conn, staging)))

@@ -27,9 +27,10 @@ from typing import Any
 
 import asyncpg
 
-from services.ops.replay_parts import FOLD, READ, buckets_for, stored_events, write_part
+from services.ops.replay_parts import FOLD, READ, buckets_for, stored_events
+from services.ops.replay_parts import replay as rebuild_scoring
 from services.ops.replay_progress import apply_tick
-from services.scoring.rebuild import Share, drop_staging, prepare_staging, staging_name, swap_in
+from services.scoring.rebuild import Share
 from shared.eventlog.singleton import NAMESPACE, lock_key
 
 log = logging.getLogger(__name__)
@@ -191,31 +192,17 @@ class Replays:
             stored = await asyncio.to_thread(stored_events, self.database_url)
             replay.phase(READ, stored, "events")
             replay.phase(FOLD, 0, "dossiers")
-            # Folded and loaded into staging tables as the command line does, in buckets when the
-            # log is too big for memory: this process must not hold a large log's contracts.
-            staging = staging_name()
-            async with self.pool().acquire() as conn:
-                await prepare_staging(conn, staging)
-            try:
-                share: Share = await asyncio.to_thread(
-                    write_part,
-                    self.database_url,
-                    0,
-                    1,
-                    staging,
-                    report=lambda tick: apply_tick(replay, tick),
-                    buckets=buckets_for(stored, 1),
-                )
-                replay.done(READ)
-                replay.done(FOLD)
-                # one transaction: this phase moves once, when the new tables are committed
-                replay.phase(WRITE, share.events + share.dossiers + len(share.figures), "rows")
-                async with self.pool().acquire() as conn:
-                    await swap_in(conn, share, staging)
-                replay.done(WRITE)
-            finally:
-                async with self.pool().acquire() as conn:
-                    await drop_staging(conn, staging)
+            # The command line's rebuild in one part (staging tables, in buckets when the log is
+            # too big for memory): this process must not hold a large log's contracts.
+            share: Share = await asyncio.to_thread(
+                rebuild_scoring,
+                self.database_url,
+                1,
+                report=lambda tick: apply_tick(replay, tick),
+                buckets=buckets_for(stored, 1),
+                before_swap=lambda staged: _writing(replay, staged),
+            )
+            replay.done(WRITE)
             replay.result = {
                 "events": share.events,
                 "dossiers": share.dossiers,
@@ -232,3 +219,10 @@ class Replays:
             replay.error = repr(exc)[:500]
         finally:
             replay.finished_at = datetime.now(UTC)
+
+
+def _writing(replay: Replay, staged: Share) -> None:
+    replay.done(READ)
+    replay.done(FOLD)
+    # one transaction: this phase moves once, when the new tables are committed
+    replay.phase(WRITE, staged.events + staged.dossiers + len(staged.figures), "rows")
