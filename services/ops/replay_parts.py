@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import BinaryIO, Literal, cast
+from typing import BinaryIO, Literal, TypeVar, cast
 
 import asyncpg
 import psycopg
@@ -36,6 +36,7 @@ from services.scoring.rebuild import (
     Projection,
     Share,
     drop_staging,
+    index_staging,
     prepare_staging,
     staging_name,
     swap_in,
@@ -51,6 +52,7 @@ Tick = tuple[Literal["read", "dossiers", "fold"], int]
 Report = Callable[[Tick], None]
 
 _worker_queue: Queue[Tick] | None = None
+_Result = TypeVar("_Result")
 
 # A replay worker folds at most about this many events at once. A share of the log beyond it is
 # written to files in buckets of dossiers as it is read, and folded and loaded bucket by bucket:
@@ -230,17 +232,17 @@ def replay(
     (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``.
     ``before_swap`` hears what was staged just before that transaction (a progress report)."""
 
-    async def run(step: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
+    async def run(step: Callable[[asyncpg.Connection], Awaitable[_Result]]) -> _Result:
         conn = await asyncpg.connect(database_url)
         try:
-            await step(conn)
+            return await step(conn)
         finally:
             await conn.close()
 
     parts = parts or default_parts()
     buckets = buckets or buckets_for(stored_events(database_url), parts)
     staging = staging_name()
-    asyncio.run(run(lambda conn: prepare_staging(conn, staging)))
+    indexes = asyncio.run(run(lambda conn: prepare_staging(conn, staging)))
     try:
         if parts == 1:
             share = write_part(database_url, 0, 1, staging, report=report, buckets=buckets)
@@ -251,6 +253,7 @@ def replay(
             share = shares[0]
             for other in shares[1:]:
                 share.merge(other)
+        asyncio.run(run(lambda conn: index_staging(conn, indexes)))
         if before_swap is not None:
             before_swap(share)
         asyncio.run(run(lambda conn: swap_in(conn, share, staging)))

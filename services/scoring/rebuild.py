@@ -115,9 +115,46 @@ class Share:
             self.figures.setdefault(key, Counter()).update(counts)
 
 
-async def prepare_staging(conn: asyncpg.Connection, staging: str) -> None:
-    """Empty staging tables, made before the workers start (their DDL must not race)."""
-    await conn.execute(_staging_ddl(staging))
+async def prepare_staging(conn: asyncpg.Connection, staging: str) -> list[str]:
+    """Empty staging tables, made before the workers start (their DDL must not race), without
+    their keys and indexes: the statements that build them again are returned for
+    ``index_staging``. PostgreSQL builds an index over loaded rows once for less than it
+    costs to keep it up row by row during COPY (the workers' shares do not overlap, so no key
+    can be broken by the load: a duplicate would fail the build, and the replay with it)."""
+    async with conn.transaction():
+        await conn.execute(_staging_ddl(staging))
+        keys = await conn.fetch(
+            "SELECT t.relname AS table_name, c.conname, pg_get_constraintdef(c.oid) AS definition"
+            " FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid"
+            " JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " WHERE n.nspname = $1 AND c.contype IN ('p', 'u') ORDER BY t.relname, c.conname",
+            staging,
+        )
+        indexes = await conn.fetch(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = $1"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n"
+            " ON n.oid = c.connamespace WHERE n.nspname = $1 AND c.conname = i.indexname)"
+            " ORDER BY i.indexname",
+            staging,
+        )
+        for key in keys:
+            await conn.execute(f"ALTER TABLE {staging}.{key['table_name']} DROP CONSTRAINT {key['conname']}")
+        for index in indexes:
+            await conn.execute(f"DROP INDEX {staging}.{index['indexname']}")
+    return [
+        *(
+            f"ALTER TABLE {staging}.{key['table_name']} ADD CONSTRAINT {key['conname']} {key['definition']}"
+            for key in keys
+        ),
+        *(index["indexdef"] for index in indexes),
+    ]
+
+
+async def index_staging(conn: asyncpg.Connection, statements: list[str]) -> None:
+    """The staged tables' keys and indexes, built once every share is loaded (outside the swap's
+    transaction, so the live consumer waits for the swap only)."""
+    for statement in statements:
+        await conn.execute(statement)
 
 
 async def drop_staging(conn: asyncpg.Connection, staging: str) -> None:

@@ -71,6 +71,22 @@ async def _tables(url: str) -> tuple[list[Any], list[Any], int]:
         await conn.close()
 
 
+async def _indexes(url: str) -> list[str]:
+    """Scoring's keys and indexes as PostgreSQL would create them (replays rebuild them)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'scoring' ORDER BY indexname"
+        )
+        keys = await conn.fetch(
+            "SELECT conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'scoring' ORDER BY conname"
+        )
+        return [r[0] for r in rows] + [f"{k[0]} {k[1]}" for k in keys]
+    finally:
+        await conn.close()
+
+
 async def _settled(system: System, timeout: float = 30.0) -> None:
     """Every relay has published all of its service's events and every consumer has acknowledged
     all it was handed (lag 0), and nothing moved between two looks."""
@@ -213,12 +229,20 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     # be catching up on events the checks above did not wait for).
     await _settled(system)
     before = await _tables(database_url)
+    indexes = await _indexes(database_url)
     replayed = await _cli("replay", "scoring", "--database-url", database_url)
     assert replayed.exit_code == 0, replayed.output
     assert await _tables(database_url) == before
+    # The staged tables are loaded bare and get their keys and indexes afterwards: all of them.
+    assert await _indexes(database_url) == indexes
     # A log too big to fold at once is spilled to files and folded bucket by bucket: the same.
     await asyncio.to_thread(replay_parts.replay, database_url, 2, buckets=3)
     assert await _tables(database_url) == before
+    # Intake's rows are split between the parts by PostgreSQL when the parts divide 256 (4), by
+    # the readers otherwise (3): every dossier in exactly one part either way.
+    for parts in (3, 4):
+        await asyncio.to_thread(replay_parts.replay, database_url, parts)
+        assert await _tables(database_url) == before, parts
     clean = await _cli("verify", "--database-url", database_url)
     assert clean.exit_code == 0 and "0 differences" in clean.output, clean.output
 
