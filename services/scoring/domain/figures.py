@@ -107,34 +107,39 @@ def _finished_part(f: DossierFacts) -> dict[str, int]:
     return c
 
 
-def _keyed_parts(f: DossierFacts) -> list[tuple[FigureKey, list[tuple[str, int]]]]:
-    """Each figure a dossier counts in, with what it adds there (nothing until it has been at
-    the counter)."""
+# Where a part of a dossier counts before it is spread over figure keys: the unit of each
+# dimension, the procedure, and the periods of the day it happened on.
+_Place = tuple[tuple[tuple[str, str], ...], str, tuple[tuple[str, date], ...]]
+
+
+def _placed_parts(f: DossierFacts) -> list[tuple[_Place, dict[str, int]]]:
+    """What a dossier adds and where (nothing until it has been at the counter)."""
     if f.outcome is None or f.registered_at is None or f.department_code is None:
         return []
     units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
     procedure = f.procedure_code or "?"
-    parts = [(f.registered_at, _registered_part(f))]
+    placed = [((units, procedure, periods_of(f.registered_at)), _registered_part(f))]
     if f.finished_at is not None:
-        parts.append((f.finished_at, _finished_part(f)))
-    keyed: list[tuple[FigureKey, list[tuple[str, int]]]] = []
-    for moment, part in parts:
-        counts = list(part.items())
-        for kind, start in periods_of(moment):
-            for dimension, unit in units:
-                keyed.append(((dimension, unit, procedure, kind, start), counts))
-    return keyed
+        placed.append(((units, procedure, periods_of(f.finished_at)), _finished_part(f)))
+    return placed
+
+
+def _keys(place: _Place) -> list[FigureKey]:
+    units, procedure, periods = place
+    return [(dimension, unit, procedure, kind, start) for kind, start in periods for dimension, unit in units]
 
 
 def _add(into: dict[FigureKey, Counter[str]], f: DossierFacts, sign: int = 1) -> None:
     # Straight into the sums, without a dictionary of counters per dossier first: the live
-    # consumer does this twice per touched dossier and a replay once per dossier.
-    for key, counts in _keyed_parts(f):
-        target = into.get(key)
-        if target is None:
-            into[key] = target = Counter()
-        for name, n in counts:
-            target[name] += sign * n
+    # consumer does this twice per touched dossier.
+    for place, part in _placed_parts(f):
+        counts = list(part.items())
+        for key in _keys(place):
+            target = into.get(key)
+            if target is None:
+                into[key] = target = Counter()
+            for name, n in counts:
+                target[name] += sign * n
 
 
 def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
@@ -145,10 +150,27 @@ def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
 
 
 def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
-    sums: dict[FigureKey, Counter[str]] = {}
+    """The figures of these dossiers. The dossiers of one unit, procedure and day add to the same
+    figures, so their parts are summed per day first and spread over the figure keys once per
+    day (a replay's dossiers share a few thousand such days; each dossier would otherwise add
+    its counters to every figure key of both dimensions and all period kinds)."""
+    by_place: dict[_Place, Counter[str]] = {}
     for f in facts:
-        _add(sums, f)
-    return {k: v for k, v in sums.items() if any(v.values())}
+        for place, part in _placed_parts(f):
+            sums = by_place.get(place)
+            if sums is None:
+                by_place[place] = sums = Counter()
+            for name, n in part.items():
+                sums[name] += n
+    figures: dict[FigureKey, Counter[str]] = {}
+    for place, sums in by_place.items():
+        for key in _keys(place):
+            target = figures.get(key)
+            if target is None:
+                figures[key] = Counter(sums)
+            else:
+                target.update(sums)
+    return {k: v for k, v in figures.items() if any(v.values())}
 
 
 def delta(old: DossierFacts | None, new: DossierFacts, into: dict[FigureKey, Counter[str]]) -> None:
