@@ -116,9 +116,14 @@ def _placed_parts(f: DossierFacts) -> list[tuple[_Place, dict[str, int]]]:
     """What a dossier adds and where (nothing until it has been at the counter)."""
     if f.outcome is None or f.registered_at is None or f.department_code is None:
         return []
-    units = (("department", f.department_code), ("receiving_point", f.receiving_point or "?"))
+    units: tuple[tuple[str, str], ...] = (
+        ("department", f.department_code),
+        ("receiving_point", f.receiving_point or "?"),
+    )
     procedure = f.procedure_code or "?"
-    placed = [((units, procedure, periods_of(f.registered_at)), _registered_part(f))]
+    placed: list[tuple[_Place, dict[str, int]]] = [
+        ((units, procedure, periods_of(f.registered_at)), _registered_part(f))
+    ]
     if f.finished_at is not None:
         placed.append(((units, procedure, periods_of(f.finished_at)), _finished_part(f)))
     return placed
