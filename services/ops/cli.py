@@ -26,9 +26,8 @@ from rich.table import Table
 from services.identity_dev import PORT as IDENTITY_PORT
 from services.identity_dev.main import issuer_url
 from services.ops.devservers import recorded_urls
-from services.ops.replay_progress import read_projection, replay_with_progress
+from services.ops.replay_progress import replay_with_progress, verify_with_progress
 from services.scoring import operations
-from services.scoring.verify import compare
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
 from shared.eventlog.singleton import Singleton, singletons_ddl
@@ -188,27 +187,15 @@ def verify(database_url: DatabaseUrl = None, show: int = 50) -> None:
     The audit: the legal clock is run again over every dossier's events, instead of counting the
     readings processing published, so a difference here also catches a wrong published reading.
     """
-    url = database(database_url)
-    projection = read_projection(url, console, audit=True)
-
-    async def run() -> list[Any]:
-        conn = await asyncpg.connect(url)
-        try:
-            return await compare(conn, projection)
-        finally:
-            await conn.close()
-
-    diffs = asyncio.run(run())
-    if not diffs:
-        console.print(
-            f"[green]0 differences[/] ({len(projection.facts)} dossiers, {len(projection.figures)} figures)"
-        )
+    audit, diffs = verify_with_progress(database(database_url), console)
+    if not audit.difference_count:
+        console.print(f"[green]0 differences[/] ({audit.dossiers} dossiers, {len(audit.figures)} figures)")
         return
     table = Table("table", "key", "column", "expected (log)", "actual (projection)")
     for d in diffs[:show]:
         table.add_row(d.table, d.key, d.column, str(d.expected), str(d.actual))
     console.print(table)
-    console.print(f"[red]{len(diffs)} difference(s)[/]")
+    console.print(f"[red]{audit.difference_count} difference(s)[/]")
     raise typer.Exit(1)
 
 

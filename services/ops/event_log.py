@@ -83,7 +83,7 @@ class ServiceLog:
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
         query = (
             f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
-            f"{_sql_partition(part, parts) if self.name in _DOSSIER_IS_AGGREGATE else ''}"
+            f"{_sql_partition(part, parts) if split_in_sql(self.name, parts) else ''}"
             " ORDER BY notification_id"
         )
         reader = self.reader
@@ -156,12 +156,15 @@ def partition_of(dossier_id: UUID, parts: int) -> int:
     return dossier_id.int % parts
 
 
+def split_in_sql(service: str, parts: int) -> bool:
+    """Whether PostgreSQL sends each part only its own rows of the service's store: when the
+    aggregate is the dossier and the id's last byte decides its part (``parts`` divides 256).
+    Otherwise every row comes to every part, and the reader skips what is not its own."""
+    return service in _DOSSIER_IS_AGGREGATE and parts > 1 and 256 % parts == 0
+
+
 def _sql_partition(part: int, parts: int) -> str:
-    """``partition_of`` of the aggregate id as a condition PostgreSQL can test, when the id's last
-    byte decides it (``parts`` divides 256): the other parts' rows are then never sent at all.
-    Otherwise every row comes and the reader skips what is not its own."""
-    if parts == 1 or 256 % parts:
-        return ""
+    """``partition_of`` of the aggregate id as a condition PostgreSQL can test."""
     return f" WHERE get_byte(uuid_send(originator_id), 15) % {parts} = {part}"
 
 

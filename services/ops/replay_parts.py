@@ -5,7 +5,9 @@ step) and folding dossiers is CPU work in Python, so it is split across processe
 threads: each worker reads every store and keeps the dossiers of its part (``partition_of``).
 ``motcua replay scoring`` (``replay``): each worker loads its own events and facts into a staging
 schema with COPY and sends back only counts and its figure sums; the staged tables then replace
-scoring's in one transaction. ``motcua verify`` (``project``): each sends back its projection.
+scoring's in one transaction. ``motcua verify`` (``verify``): each compares its own dossiers with
+scoring's live rows and sends back the differences, counts and figure sums. Either way a share
+too big for memory is folded bucket by bucket, so neither holds the whole log at once.
 
 Workers report how far they are through a queue the parent drains (``Tick``), so the operator
 sees real counts: stored events read (every worker reads every store) and dossiers folded.
@@ -31,7 +33,7 @@ from typing import BinaryIO, Literal, TypeVar, cast
 import asyncpg
 import psycopg
 
-from services.ops.event_log import open_logs
+from services.ops.event_log import open_logs, split_in_sql
 from services.scoring.rebuild import (
     Projection,
     Share,
@@ -42,6 +44,7 @@ from services.scoring.rebuild import (
     swap_in,
     write_share,
 )
+from services.scoring.verify import Audit, Difference, audit_share, compare_whole
 from shared.contracts import AnyEvent
 from shared.contracts.catalogue import CatalogueEvent
 
@@ -71,30 +74,52 @@ def default_parts() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def stored_events(database_url: str) -> int:
-    """How many rows the stores hold: what each worker will read."""
+def stored_by_service(database_url: str) -> dict[str, int]:
+    """How many rows each service's store holds."""
     logs = open_logs(database_url)
     try:
-        tables = [f"{log.name}.{log.app.recorder.events_table_name}" for log in logs]  # type: ignore[attr-defined]
+        tables = {log.name: f"{log.name}.{log.app.recorder.events_table_name}" for log in logs}  # type: ignore[attr-defined]
     finally:
         for log in logs:
             log.close()
     with psycopg.connect(database_url) as conn:
-        return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)  # type: ignore[index]
+        return {name: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in tables.items()}  # type: ignore[index]
 
 
-def project_part(
-    database_url: str,
-    part: int,
-    parts: int,
-    *,
-    create: bool = True,
-    report: Report | None = None,
-    audit: bool = False,
-) -> Projection:
-    tell = report or (lambda _tick: None)
-    with _no_cycle_collection():
-        return _project_part(database_url, part, parts, create=create, tell=tell, audit=audit)
+def stored_events(database_url: str) -> int:
+    """How many rows the stores hold."""
+    return sum(stored_by_service(database_url).values())
+
+
+def rows_read(database_url: str, parts: int) -> int:
+    """How many rows ``parts`` workers read in all: each reads every store, but for the rows
+    PostgreSQL splits between them (``split_in_sql``)."""
+    return sum(
+        n if split_in_sql(name, parts) else n * parts for name, n in stored_by_service(database_url).items()
+    )
+
+
+def _projections(
+    database_url: str, part: int, parts: int, buckets: int, *, create: bool, tell: Report, audit: bool
+) -> Iterator[Projection]:
+    """The projection of the part's dossiers, or with ``buckets`` > 1 one per bucket of them: the
+    part read once, spilled to files by bucket, and each bucket folded on its own (the caller
+    lets go of each before asking for the next)."""
+    if buckets == 1:
+        yield _project_part(database_url, part, parts, create=create, tell=tell, audit=audit)
+        return
+    with tempfile.TemporaryDirectory(prefix="motcua-replay-") as folder:
+        spilled = _spill(database_url, part, parts, buckets, Path(folder), create=create, tell=tell)
+        for path in spilled:
+            projection = Projection.of(
+                _unspill(path),
+                on_dossiers=lambda n: tell(("dossiers", n)),
+                on_folded=lambda n: tell(("fold", n)),
+                audit=audit,
+            )
+            path.unlink()  # the disk a bucket took is free before the next is folded
+            yield projection
+            del projection  # not held while the next bucket is folded
 
 
 @contextlib.contextmanager
@@ -147,9 +172,9 @@ def write_part(
     report: Report | None = None,
     buckets: int = 1,
 ) -> Share:
-    """``project_part``, loaded into the staging tables from this process: only the counts and
-    the figure sums go back to the parent, never the rows. With ``buckets`` > 1 the part is
-    read once, spilled to files by bucket, and each bucket folded and loaded on its own."""
+    """The part's dossiers loaded into the staging tables from this process, bucket by bucket
+    (``_projections``): only the counts and the figure sums go back to the parent, never the
+    rows."""
 
     async def write(projection: Projection) -> Share:
         conn = await asyncpg.connect(database_url)
@@ -158,23 +183,46 @@ def write_part(
         finally:
             await conn.close()
 
+    tell = report or (lambda _tick: None)
+    share = Share(0, 0, {})
     with _no_cycle_collection():  # the rows for COPY are as many short-lived objects again
-        if buckets == 1:
-            return asyncio.run(write(project_part(database_url, part, parts, create=create, report=report)))
-        tell = report or (lambda _tick: None)
-        share = Share(0, 0, {})
-        with tempfile.TemporaryDirectory(prefix="motcua-replay-") as folder:
-            spilled = _spill(database_url, part, parts, buckets, Path(folder), create=create, tell=tell)
-            for path in spilled:
-                projection = Projection.of(
-                    _unspill(path),
-                    on_dossiers=lambda n: tell(("dossiers", n)),
-                    on_folded=lambda n: tell(("fold", n)),
-                )
-                path.unlink()  # the disk a bucket took is free before the next is folded
-                share.merge(asyncio.run(write(projection)))
-                del projection
-        return share
+        for projection in _projections(
+            database_url, part, parts, buckets, create=create, tell=tell, audit=False
+        ):
+            share.merge(asyncio.run(write(projection)))
+            del projection
+    return share
+
+
+def audit_part(
+    database_url: str,
+    part: int,
+    parts: int,
+    *,
+    create: bool = True,
+    report: Report | None = None,
+    buckets: int = 1,
+) -> Audit:
+    """The part's dossiers folded with the legal clock run again (the audit) and compared with
+    scoring's live rows, bucket by bucket: the differences, counts and figure sums go back to
+    the parent, never the projection."""
+
+    async def check(projection: Projection) -> Audit:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await audit_share(conn, projection)
+        finally:
+            await conn.close()
+
+    tell = report or (lambda _tick: None)
+    audit = Audit()
+    with _no_cycle_collection():
+        for projection in _projections(
+            database_url, part, parts, buckets, create=create, tell=tell, audit=True
+        ):
+            audit.merge(asyncio.run(check(projection)))
+            del projection
+    return audit
 
 
 def _bucket_of(event: AnyEvent, parts: int, buckets: int) -> int:
@@ -262,19 +310,30 @@ def replay(
     return share
 
 
-def project(
-    database_url: str, parts: int | None = None, report: Report | None = None, *, audit: bool = False
-) -> Projection:
-    """Scoring's projection of every store, computed in ``parts`` processes (``audit``: the legal
-    clock run over every dossier instead of the readings the events carry)."""
+def verify(
+    database_url: str, parts: int | None = None, report: Report | None = None, *, buckets: int | None = None
+) -> tuple[Audit, list[Difference]]:
+    """``motcua verify``: every dossier of the log folded again with the legal clock (in ``parts``
+    processes, each in ``buckets`` as a replay) and compared with scoring's live tables. Returns
+    what was audited and every difference found (``Audit.kept`` of them listed)."""
     parts = parts or default_parts()
+    buckets = buckets or buckets_for(stored_events(database_url), parts)
     if parts == 1:
-        return project_part(database_url, 0, 1, report=report, audit=audit)
-    shares = cast(list[Projection], _in_workers(database_url, parts, report, audit=audit))
-    projection = shares[0]
-    for share in shares[1:]:
-        projection.merge(share)
-    return projection
+        audit = audit_part(database_url, 0, 1, report=report, buckets=buckets)
+    else:
+        audits = cast(list[Audit], _in_workers(database_url, parts, report, audit=True, buckets=buckets))
+        audit = audits[0]
+        for other in audits[1:]:
+            audit.merge(other)
+
+    async def run() -> list[Difference]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await compare_whole(conn, audit)
+        finally:
+            await conn.close()
+
+    return audit, asyncio.run(run())
 
 
 def _in_workers(
@@ -285,8 +344,9 @@ def _in_workers(
     audit: bool = False,
     staging: str | None = None,
     buckets: int = 1,
-) -> list[Projection | Share]:
-    """Each part in a worker process: its projection, or (``staging``) loaded into those tables."""
+) -> list[Audit | Share]:
+    """Each part in a worker process: loaded into the ``staging`` tables, or (``audit``) checked
+    against scoring's live tables."""
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
@@ -324,19 +384,11 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int, bool, str | None, int]) -> Projection | Share:
+def _worker(job: tuple[str, int, int, bool, str | None, int]) -> Audit | Share:
     database_url, part, parts, audit, staging, buckets = job
     sink = _worker_queue
-    if staging is not None:
-        return write_part(
-            database_url,
-            part,
-            parts,
-            staging,
-            create=False,
-            report=sink.put if sink else None,
-            buckets=buckets,
-        )
-    return project_part(
-        database_url, part, parts, create=False, report=sink.put if sink else None, audit=audit
-    )
+    report = sink.put if sink else None
+    if audit:
+        return audit_part(database_url, part, parts, create=False, report=report, buckets=buckets)
+    assert staging is not None  # a replay's workers load into its staging tables
+    return write_part(database_url, part, parts, staging, create=False, report=report, buckets=buckets)

@@ -1,8 +1,8 @@
 """Reading the whole event log into scoring's expected projection, with real progress.
 
 Two phases, each with counts, rate and time left (``services.ops.progress``): the stored events
-read (every worker process reads every store, so the total is the stores' rows times the
-workers) and the dossiers folded (known once the workers have read their share).
+read (every worker process reads every store but intake's, whose rows PostgreSQL splits between
+them: ``rows_read``) and the dossiers folded (known once the workers have read their share).
 """
 
 from __future__ import annotations
@@ -16,23 +16,31 @@ from services.ops.replay_parts import (
     Tick,
     buckets_for,
     default_parts,
-    project,
     replay,
+    rows_read,
     stored_events,
+    verify,
 )
-from services.scoring.rebuild import Projection, Share
+from services.scoring.rebuild import Share
+from services.scoring.verify import Audit, Difference
 
 
-def read_projection(database_url: str, console: Console, *, audit: bool = False) -> Projection:
+def verify_with_progress(database_url: str, console: Console) -> tuple[Audit, list[Difference]]:
+    """``motcua verify``: the same phases as a replay, each worker comparing its own dossiers."""
     parts = default_parts()
-    total = stored_events(database_url) * parts
+    stored = stored_events(database_url)
     with reporter_for(console) as progress:
-        progress.phase(READ, total, "events")
+        progress.phase(READ, rows_read(database_url, parts), "events")
         progress.phase(FOLD, 0, "dossiers")
-        projection = project(database_url, parts, report=lambda tick: apply_tick(progress, tick), audit=audit)
+        found = verify(
+            database_url,
+            parts,
+            report=lambda tick: apply_tick(progress, tick),
+            buckets=buckets_for(stored, parts),
+        )
         progress.done(READ)
         progress.done(FOLD)
-    return projection
+    return found
 
 
 def replay_with_progress(database_url: str, console: Console) -> Share:
@@ -41,7 +49,7 @@ def replay_with_progress(database_url: str, console: Console) -> Share:
     parts = default_parts()
     stored = stored_events(database_url)
     with reporter_for(console) as progress:
-        progress.phase(READ, stored * parts, "events")
+        progress.phase(READ, rows_read(database_url, parts), "events")
         progress.phase(FOLD, 0, "dossiers")
         share = replay(
             database_url,

@@ -1,16 +1,28 @@
-"""Verifying the live projection against the log (``motcua verify``): zero differences expected."""
+"""Verifying the live projection against the log (``motcua verify``): zero differences expected.
+
+The log is folded again in shares (dossiers split between worker processes, and a share too big
+for memory in buckets, as a replay does). Each share's facts are compared with the live rows of
+the same dossiers where they are folded (``audit_share``), so only differences, counts and figure
+sums travel back; what needs the whole log (facts rows of dossiers the log does not have, the
+figures, the count of events) is compared once the shares are merged (``compare_whole``).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS, FigureKey
 from services.scoring.rebuild import Projection
+
+# Differences listed per audit: beyond this they are counted, not kept (a broken projection of a
+# million dossiers would otherwise send every one of them back from the workers).
+KEEP = 1000
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,69 @@ class Difference:
     column: str
     expected: Any
     actual: Any
+
+
+@dataclass
+class Audit:
+    """What the audit of some dossiers found, and what ``compare_whole`` needs of them: the facts
+    differences (the first ``KEEP``, and how many in all), how many dossiers had a live row, the
+    dossiers' ids (16 bytes each), the events folded and the figures they add up to."""
+
+    events: int = 0
+    dossiers: int = 0
+    live_rows: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    difference_count: int = 0
+    dossier_ids: bytearray = field(default_factory=bytearray)
+    figures: dict[FigureKey, Counter[str]] = field(default_factory=dict)
+
+    def found(self, differences: list[Difference]) -> None:
+        self.differences.extend(differences[: max(0, KEEP - len(self.differences))])
+        self.difference_count += len(differences)
+
+    def merge(self, other: Audit) -> None:
+        self.events += other.events
+        self.dossiers += other.dossiers
+        self.live_rows += other.live_rows
+        self.found(other.differences)
+        self.difference_count += other.difference_count - len(other.differences)
+        self.dossier_ids += other.dossier_ids
+        for key, counts in other.figures.items():
+            self.figures.setdefault(key, Counter()).update(counts)
+
+
+async def audit_share(conn: asyncpg.Connection, projection: Projection) -> Audit:
+    """One share's projection against the live facts rows of its dossiers."""
+    rows = await conn.fetch(
+        "SELECT * FROM scoring.dossier_facts WHERE dossier_id = ANY($1::uuid[])", list(projection.facts)
+    )
+    live = {r["dossier_id"]: DossierFacts.from_row(r) for r in rows}
+    audit = Audit(
+        events=len(projection.events),
+        dossiers=len(projection.facts),
+        live_rows=len(live),
+        dossier_ids=bytearray(b"".join(dossier_id.bytes for dossier_id in projection.facts)),
+        figures=projection.figures,
+    )
+    audit.found(facts_differences(projection.facts, live))
+    return audit
+
+
+def facts_differences(expected: dict[UUID, DossierFacts], live: dict[UUID, DossierFacts]) -> list[Difference]:
+    """Column by column, for every dossier either side has."""
+    diffs: list[Difference] = []
+    for dossier_id in sorted(set(live) | set(expected), key=str):
+        want, have = expected.get(dossier_id), live.get(dossier_id)
+        key = (want or have).dossier_code if (want or have) else str(dossier_id)  # type: ignore[union-attr]
+        if want is None or have is None:
+            diffs.append(Difference("dossier_facts", key, "*", want is not None, have is not None))
+            continue
+        for f in fields(DossierFacts):
+            if getattr(want, f.name) != getattr(have, f.name):
+                diffs.append(
+                    Difference("dossier_facts", key, f.name, getattr(want, f.name), getattr(have, f.name))
+                )
+    return diffs
 
 
 async def live_figures(conn: asyncpg.Connection) -> dict[FigureKey, Counter[str]]:
@@ -33,36 +108,51 @@ async def live_figures(conn: asyncpg.Connection) -> dict[FigureKey, Counter[str]
     return live
 
 
-async def compare(conn: asyncpg.Connection, expected: Projection) -> list[Difference]:
+async def compare_whole(conn: asyncpg.Connection, audit: Audit) -> list[Difference]:
+    """The merged audit of the whole log against the live tables: facts rows no dossier of the
+    log has, then the figures and the count of events. Adds them to ``audit`` and returns the
+    differences kept, facts first."""
+    audit.found(await _rows_without_dossier(conn, audit))
+    audit.found(figures_differences(audit.figures, await live_figures(conn)))
+    events = await conn.fetchval("SELECT count(*) FROM scoring.events")
+    if events != audit.events:
+        audit.found([Difference("events", "*", "count", audit.events, events)])
+    return audit.differences
+
+
+async def _rows_without_dossier(conn: asyncpg.Connection, audit: Audit) -> list[Difference]:
+    # Every live row of an audited dossier was counted where it was compared: more rows than
+    # that means rows of dossiers the log does not have, looked for only then.
+    if await conn.fetchval("SELECT count(*) FROM scoring.dossier_facts") == audit.live_rows:
+        return []
+    ids = audit.dossier_ids
+    known = {bytes(ids[i : i + 16]) for i in range(0, len(ids), 16)}
+    rows = await conn.fetch("SELECT dossier_id, dossier_code FROM scoring.dossier_facts")
+    return sorted(
+        (
+            Difference("dossier_facts", r["dossier_code"], "*", False, True)
+            for r in rows
+            if r["dossier_id"].bytes not in known
+        ),
+        key=lambda d: d.key,
+    )
+
+
+def figures_differences(
+    expected: dict[FigureKey, Counter[str]], live: dict[FigureKey, Counter[str]]
+) -> list[Difference]:
     diffs: list[Difference] = []
-    rows = await conn.fetch("SELECT * FROM scoring.dossier_facts")
-    live = {r["dossier_id"]: DossierFacts.from_row(r) for r in rows}
-    for dossier_id in sorted(set(live) | set(expected.facts), key=str):
-        want, have = expected.facts.get(dossier_id), live.get(dossier_id)
-        key = (want or have).dossier_code if (want or have) else str(dossier_id)  # type: ignore[union-attr]
-        if want is None or have is None:
-            diffs.append(Difference("dossier_facts", key, "*", want is not None, have is not None))
-            continue
-        for f in fields(DossierFacts):
-            if getattr(want, f.name) != getattr(have, f.name):
-                diffs.append(
-                    Difference("dossier_facts", key, f.name, getattr(want, f.name), getattr(have, f.name))
-                )
-    figures = await live_figures(conn)
-    for fkey in sorted(set(figures) | set(expected.figures)):
-        want_c, have_c = expected.figures.get(fkey, Counter()), figures.get(fkey, Counter())
+    for fkey in sorted(set(live) | set(expected)):
+        want, have = expected.get(fkey, Counter()), live.get(fkey, Counter())
         for counter in COUNTERS:
-            if want_c.get(counter, 0) != have_c.get(counter, 0):
+            if want.get(counter, 0) != have.get(counter, 0):
                 diffs.append(
                     Difference(
                         "figures",
                         "/".join(map(str, fkey)),
                         counter,
-                        want_c.get(counter, 0),
-                        have_c.get(counter, 0),
+                        want.get(counter, 0),
+                        have.get(counter, 0),
                     )
                 )
-    events = await conn.fetchval("SELECT count(*) FROM scoring.events")
-    if events != len(expected.events):
-        diffs.append(Difference("events", "*", "count", len(expected.events), events))
     return diffs
