@@ -102,6 +102,8 @@ async def run(args: argparse.Namespace, stack: Any) -> dict[str, Any]:
             stage["memory_peak_rss_mb"] = phases.peak_rss_mb(stack.pids())
             print("  replay", flush=True)
             stage["replay"] = await phases.replay(stack, pool)
+            print("  verify", flush=True)
+            stage["verify"] = await phases.verify(stack)
             stages.append(stage)
     finally:
         loader.close()

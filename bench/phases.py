@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -117,6 +118,31 @@ async def replay(stack: Stack, pool: asyncpg.Pool) -> dict[str, Any]:
     result["tool"] = "motcua replay scoring (reads the PostgreSQL event stores)"
     result["nats_read"] = await ref.nats_replay(stack.nats_url, STREAM, f"{SUBJECT_ROOT}.>")
     result["pg_read"] = await ref.pg_read(stack.database_url, EVENT_TABLES)
+    return result
+
+
+async def verify(stack: Stack) -> dict[str, Any]:
+    """``motcua verify`` (the audit: every dossier folded again with the legal clock and compared
+    with scoring's tables) right after the replay: how long, and the differences it found."""
+    began = time.perf_counter()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "from services.ops.cli import main; main()", "verify"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": stack.database_url, "NATS_URL": stack.nats_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - began
+    counted = re.search(r"(\d+) difference", done.stdout)
+    result: dict[str, Any] = {
+        "seconds": round(seconds, 2),
+        "differences": int(counted.group(1)) if counted else None,
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+    if done.returncode not in (0, 1) or counted is None:
+        result["error"] = (done.stderr or done.stdout)[-500:]
     return result
 
 

@@ -106,6 +106,13 @@ def markdown(r: dict[str, Any]) -> str:
         if "memory_peak_rss_mb" in stage:
             mem = ", ".join(f"{k} {v} MB" for k, v in stage["memory_peak_rss_mb"].items())
             lines.append(f"| memory: peak RSS by {label} | {mem} | — | — | < 150 MB per service at 1 M |")
+        if "verify" in stage:
+            v = stage["verify"]
+            found = v.get("error") or f"{v['differences']} differences"
+            lines.append(
+                f"| verify after the replay (the audit), {label} | {found} ({_f(v['seconds'])} s) | — | — |"
+                " 0 differences |"
+            )
         if "children_max_rss_mb" in rp:
             lines.append(
                 f"| replay's largest process, {label} | {_f(rp['children_max_rss_mb'])} MB |"
