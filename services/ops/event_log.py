@@ -74,42 +74,60 @@ class ServiceLog:
     ) -> Iterator[list[AnyEvent]]:
         """The contracts of the dossiers in ``part`` of ``parts``, in the store's commit order.
 
-        An aggregate's dossier is known from its first event (``dossier_id`` on it, or the
-        aggregate's own id for intake's dossiers); later events are skipped undecoded when
-        their aggregate belongs to another part. The aggregate's events all go to one part, in
-        order, as the readers need. ``on_rows`` hears of every batch of rows read.
+        Each row is read by one part only (``_rows_of``): an aggregate's events all go to one
+        part, in order, as the readers need. ``on_rows`` hears of every batch of rows read.
         """
-        mine: dict[UUID, bool] = {}
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
-        query = (
-            f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
-            f"{_sql_partition(part, parts) if split_in_sql(self.name, parts) else ''}"
-            " ORDER BY notification_id"
-        )
         reader = self.reader
-        with psycopg.connect(self.database_url) as conn, conn.cursor(name="replay_partition") as cursor:
-            cursor.itersize = batch_size
-            # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
-            cursor.execute(query, binary=True)
-            while rows := cursor.fetchmany(batch_size):
-                contracts = []
+        with psycopg.connect(self.database_url) as conn:
+            where, params = self._rows_of(conn, table, part, parts)
+            query = (
+                f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}{where}"
+                " ORDER BY notification_id"
+            )
+            with conn.cursor(name="replay_partition") as cursor:
+                cursor.itersize = batch_size
+                # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
+                cursor.execute(query, params, binary=True)
+                while rows := cursor.fetchmany(batch_size):
+                    contracts = []
+                    for notification_id, originator_id, version, topic, state in rows:
+                        contract = reader.read(
+                            StoredRow(notification_id, originator_id, version, topic, bytes(state))
+                        )
+                        if contract is not None:  # None: an internal event, nothing crosses the boundary
+                            contracts.append(contract)
+                    if on_rows is not None:
+                        on_rows(len(rows))
+                    yield contracts
+
+    def _rows_of(
+        self, conn: psycopg.Connection[Any], table: str, part: int, parts: int
+    ) -> tuple[str, tuple[Any, ...] | None]:
+        """The condition that selects the part's rows, so PostgreSQL sends no other part's.
+
+        Where the aggregate is the dossier and its id's last byte decides the part (``parts``
+        divides 256), the condition is on the id itself. Otherwise the aggregates' first rows are
+        read (the dossier is known from them: ``RowReader.dossier_of``) and the part's aggregates
+        are asked for by id.
+        """
+        if parts == 1:
+            return "", None
+        if self.name in _DOSSIER_IS_AGGREGATE and 256 % parts == 0:
+            return f" WHERE get_byte(uuid_send(originator_id), 15) % {parts} = {part}", None
+        mine = []
+        with conn.cursor(name="replay_first_rows") as cursor:
+            cursor.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
+                " WHERE originator_version = 1",
+                binary=True,
+            )
+            while rows := cursor.fetchmany(5000):
                 for notification_id, originator_id, version, topic, state in rows:
-                    if originator_id not in mine and self.name in _DOSSIER_IS_AGGREGATE:
-                        mine[originator_id] = partition_of(originator_id, parts) == part
-                    kept = mine.get(originator_id)
-                    if kept is False:
-                        continue
                     row = StoredRow(notification_id, originator_id, version, topic, bytes(state))
-                    if kept is None:
-                        mine[originator_id] = kept = partition_of(reader.dossier_of(row), parts) == part
-                        if not kept:
-                            continue
-                    contract = reader.read(row)
-                    if contract is not None:  # None: an internal event, nothing crosses the boundary
-                        contracts.append(contract)
-                if on_rows is not None:
-                    on_rows(len(rows))
-                yield contracts
+                    if partition_of(self.reader.dossier_of(row), parts) == part:
+                        mine.append(originator_id)
+        return " WHERE originator_id = ANY(%s)", (mine,)
 
     def close(self) -> None:
         self.app.close()
@@ -154,18 +172,6 @@ def open_logs(
 def partition_of(dossier_id: UUID, parts: int) -> int:
     # A UUID's own bits: the same in every process (``hash()`` of a str is salted per process).
     return dossier_id.int % parts
-
-
-def split_in_sql(service: str, parts: int) -> bool:
-    """Whether PostgreSQL sends each part only its own rows of the service's store: when the
-    aggregate is the dossier and the id's last byte decides its part (``parts`` divides 256).
-    Otherwise every row comes to every part, and the reader skips what is not its own."""
-    return service in _DOSSIER_IS_AGGREGATE and parts > 1 and 256 % parts == 0
-
-
-def _sql_partition(part: int, parts: int) -> str:
-    """``partition_of`` of the aggregate id as a condition PostgreSQL can test."""
-    return f" WHERE get_byte(uuid_send(originator_id), 15) % {parts} = {part}"
 
 
 def _aggregate_ids(service: str, dossier_code: str) -> list[UUID]:

@@ -2,7 +2,8 @@
 
 Translating the stores' events (the processing translator reads the legal clock at every
 step) and folding dossiers is CPU work in Python, so it is split across processes rather than
-threads: each worker reads every store and keeps the dossiers of its part (``partition_of``).
+threads: each worker reads the rows of the dossiers of its part (``partition_of``) from every
+store (``ServiceLog.partition``).
 ``motcua replay scoring`` (``replay``): each worker loads its own events and facts into a staging
 schema with COPY and sends back only counts and its figure sums; the staged tables then replace
 scoring's in one transaction. ``motcua verify`` (``verify``): each compares its own dossiers with
@@ -10,7 +11,7 @@ scoring's live rows and sends back the differences, counts and figure sums. Eith
 too big for memory is folded bucket by bucket, so neither holds the whole log at once.
 
 Workers report how far they are through a queue the parent drains (``Tick``), so the operator
-sees real counts: stored events read (every worker reads every store) and dossiers folded.
+sees real counts: stored events read and dossiers folded.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import BinaryIO, Literal, TypeVar, cast
 import asyncpg
 import psycopg
 
-from services.ops.event_log import open_logs, split_in_sql
+from services.ops.event_log import open_logs
 from services.scoring.rebuild import (
     Projection,
     Share,
@@ -74,29 +75,16 @@ def default_parts() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def stored_by_service(database_url: str) -> dict[str, int]:
-    """How many rows each service's store holds."""
+def stored_events(database_url: str) -> int:
+    """How many rows the stores hold: what the workers read between them (each row by one)."""
     logs = open_logs(database_url)
     try:
-        tables = {log.name: f"{log.name}.{log.app.recorder.events_table_name}" for log in logs}  # type: ignore[attr-defined]
+        tables = [f"{log.name}.{log.app.recorder.events_table_name}" for log in logs]  # type: ignore[attr-defined]
     finally:
         for log in logs:
             log.close()
     with psycopg.connect(database_url) as conn:
-        return {name: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in tables.items()}  # type: ignore[index]
-
-
-def stored_events(database_url: str) -> int:
-    """How many rows the stores hold."""
-    return sum(stored_by_service(database_url).values())
-
-
-def rows_read(database_url: str, parts: int) -> int:
-    """How many rows ``parts`` workers read in all: each reads every store, but for the rows
-    PostgreSQL splits between them (``split_in_sql``)."""
-    return sum(
-        n if split_in_sql(name, parts) else n * parts for name, n in stored_by_service(database_url).items()
-    )
+        return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)  # type: ignore[index]
 
 
 def _projections(

@@ -1,8 +1,8 @@
-"""Reading the whole event log into scoring's expected projection, with real progress.
+"""Replaying and verifying the whole event log, with real progress.
 
 Two phases, each with counts, rate and time left (``services.ops.progress``): the stored events
-read (every worker process reads every store but intake's, whose rows PostgreSQL splits between
-them: ``rows_read``) and the dossiers folded (known once the workers have read their share).
+read (each by one worker process: PostgreSQL sends each worker only the rows of its dossiers)
+and the dossiers folded (known once the workers have read their share).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from services.ops.replay_parts import (
     buckets_for,
     default_parts,
     replay,
-    rows_read,
     stored_events,
     verify,
 )
@@ -30,7 +29,7 @@ def verify_with_progress(database_url: str, console: Console) -> tuple[Audit, li
     parts = default_parts()
     stored = stored_events(database_url)
     with reporter_for(console) as progress:
-        progress.phase(READ, rows_read(database_url, parts), "events")
+        progress.phase(READ, stored, "events")
         progress.phase(FOLD, 0, "dossiers")
         found = verify(
             database_url,
@@ -49,7 +48,7 @@ def replay_with_progress(database_url: str, console: Console) -> Share:
     parts = default_parts()
     stored = stored_events(database_url)
     with reporter_for(console) as progress:
-        progress.phase(READ, rows_read(database_url, parts), "events")
+        progress.phase(READ, stored, "events")
         progress.phase(FOLD, 0, "dossiers")
         share = replay(
             database_url,
