@@ -298,3 +298,37 @@ def test_totals_and_deltas_are_the_sums_of_each_dossiers_parts(
         moving.setdefault(key, Counter()).update(change)
     moved = [new for _, new in pairs] + before[len(pairs) :]
     assert _nonzero(moving) == _by_hand(moved)
+
+
+@given(
+    st.fixed_dictionaries(
+        {"dossier_id": st.uuids(), "dossier_code": st.text(max_size=8)},
+        optional={
+            "outcome": st.sampled_from(["received", "refused", None]),
+            "fee_vnd": st.integers(0, 10**9),
+            "late": st.booleans(),
+            "due_at": st.datetimes(timezones=st.just(VN)),
+            "national_status": st.integers(1, 10),
+        },
+    )
+)
+def test_facts_made_without_init_are_the_facts_init_makes(values: dict[str, object]) -> None:
+    made = DossierFacts.of(values)
+    assert made == DossierFacts(**values)  # type: ignore[arg-type]
+    assert made.values() == DossierFacts(**values).values()  # type: ignore[arg-type]
+    try:
+        made.fee_vnd = 1  # type: ignore[misc]
+    except AttributeError:  # FrozenInstanceError: still frozen
+        pass
+    else:
+        raise AssertionError("facts made by DossierFacts.of must stay frozen")
+
+
+def test_facts_made_without_init_check_the_names() -> None:
+    for values in ({"dossier_code": "X"}, {"dossier_id": uuid.uuid4(), "dossier_code": "X", "fees": 1}):
+        try:
+            DossierFacts.of(values)
+        except TypeError as error:
+            assert "dossier_id" in str(error) or "fees" in str(error)
+        else:
+            raise AssertionError(f"{values} accepted")

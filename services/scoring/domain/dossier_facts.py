@@ -8,7 +8,8 @@ at the dossier's last event, or at an explicit moment for "as of" reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -101,8 +102,25 @@ class DossierFacts:
 
     @classmethod
     def from_row(cls, row: Any) -> DossierFacts:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls.of({name: row[name] for name in COLUMNS})
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> DossierFacts:
+        """The facts with these fields (the rest at their defaults), made without the generated
+        ``__init__``: a frozen dataclass's sets each of its 51 fields through
+        ``object.__setattr__``, which was a fifth of folding a dossier. The names are checked as
+        ``__init__`` would: every field given or defaulted, and no other."""
+        made = object.__new__(cls)
+        state = made.__dict__
+        state.update(_DEFAULTS)
+        state.update(values)
+        if state.keys() != _NAMES:
+            missing, unknown = _NAMES - state.keys(), state.keys() - _NAMES
+            raise TypeError(f"DossierFacts: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        return made
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DossierFacts))
 _VALUES = attrgetter(*COLUMNS)
+_NAMES = frozenset(COLUMNS)
+_DEFAULTS = {f.name: f.default for f in fields(DossierFacts) if f.default is not MISSING}

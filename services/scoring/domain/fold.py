@@ -198,7 +198,7 @@ def finish(state: FoldState, now: datetime | None = None, *, audit: bool = False
         returned=fields.get("returned_at") is not None,
         obligation_due=fields.get("obligations_due", 0) > 0,
     )
-    return DossierFacts(**fields)
+    return DossierFacts.of(fields)
 
 
 def _version(event_id: str) -> int:
