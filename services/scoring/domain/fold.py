@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -125,17 +126,19 @@ def fold(events: Iterable[AnyEvent], now: datetime | None = None, *, audit: bool
     whole history (see ``finish``); ``audit`` re-runs the legal clock over every event instead,
     as ``motcua verify`` does, to prove the two agree.
     """
-    ordered = sorted(events, key=event_order)
+    ordered = sorted(((event_order(e), e) for e in events), key=itemgetter(0))
     if not ordered:
         raise ValueError("a dossier has at least one event")
-    state = FoldState.new(ordered[0].dossier_id, ordered[0].dossier_code)
-    for event in ordered:
-        apply(state, event)
+    first = ordered[0][1]
+    state = FoldState.new(first.dossier_id, first.dossier_code)
+    for order, event in ordered:
+        apply(state, event, order)
     return finish(state, now, audit=audit)
 
 
-def apply(state: FoldState, event: AnyEvent) -> None:
-    """Adds one event, which comes after every event applied so far (``FoldState.follows``)."""
+def apply(state: FoldState, event: AnyEvent, order: OrderKey | None = None) -> None:
+    """Adds one event, which comes after every event applied so far (``FoldState.follows``);
+    ``order``: its ``event_order``, when the caller sorted by it already."""
     f = state.facts
     # A derived event (the case opened from a receipt, a delivery opened from a result)
     # carries its source's reason: the entry was made once and is counted once, at its source.
@@ -174,7 +177,7 @@ def apply(state: FoldState, event: AnyEvent) -> None:
         _postal(f, event)
     f["event_count"] = f.get("event_count", 0) + 1
     f["last_event_at"] = event.occurred_at
-    state.last = event_order(event)
+    state.last = order or event_order(event)
 
 
 def finish(state: FoldState, now: datetime | None = None, *, audit: bool = False) -> DossierFacts:
