@@ -121,8 +121,13 @@ async def prepare_staging(conn: asyncpg.Connection, staging: str) -> list[str]:
     ``index_staging``. PostgreSQL builds an index over loaded rows once for less than it
     costs to keep it up row by row during COPY (the workers' shares do not overlap, so no key
     can be broken by the load: a duplicate would fail the build, and the replay with it)."""
+    await ensure_eventlog_tables(conn, "scoring")
     async with conn.transaction():
         await conn.execute(_staging_ddl(staging))
+        # The live consumer's tracking too: reset to exactly the replayed events (see the module).
+        await conn.execute(
+            f"CREATE TABLE {staging}.processed_events (LIKE scoring.processed_events INCLUDING ALL)"
+        )
         keys = await conn.fetch(
             "SELECT t.relname AS table_name, c.conname, pg_get_constraintdef(c.oid) AS definition"
             " FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid"
@@ -167,6 +172,12 @@ async def write_share(conn: asyncpg.Connection, projection: Projection, staging:
     reads staging, and ``swap_in`` publishes all shares at once or none)."""
     async with conn.transaction():
         await copy_all(conn, projection.events.values(), projection.facts.values(), {}, schema=staging)
+        await conn.copy_records_to_table(
+            "processed_events",
+            schema_name=staging,
+            columns=["consumer", "event_id"],
+            records=[(SCORING_ALL.durable, event_id) for event_id in projection.events],
+        )
     return Share(len(projection.events), len(projection.facts), projection.figures)
 
 
@@ -176,15 +187,16 @@ async def swap_in(conn: asyncpg.Connection, share: Share, staging: str) -> None:
     async with conn.transaction():
         # The live consumer claims events in processed_events first: locking it first means a
         # batch in flight waits for the replay instead of deadlocking with it.
-        await conn.execute("LOCK TABLE scoring.processed_events IN SHARE ROW EXCLUSIVE MODE")
+        await conn.execute("LOCK TABLE scoring.processed_events IN ACCESS EXCLUSIVE MODE")
+        # Another consumer's tracking in this schema (none today) is kept as it is.
+        await conn.execute(
+            f"INSERT INTO {staging}.processed_events"
+            " SELECT * FROM scoring.processed_events WHERE consumer <> $1",
+            SCORING_ALL.durable,
+        )
         await conn.execute(DROP)
-        for table in TABLES:
+        await conn.execute("DROP TABLE scoring.processed_events")
+        for table in (*TABLES, "processed_events"):
             await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA scoring")
         await conn.execute(f"DROP SCHEMA {staging}")
         await copy_all(conn, (), (), share.figures)
-        await conn.execute("DELETE FROM scoring.processed_events WHERE consumer = $1", SCORING_ALL.durable)
-        await conn.execute(
-            "INSERT INTO scoring.processed_events (consumer, event_id)"
-            " SELECT $1, event_id FROM scoring.events",
-            SCORING_ALL.durable,
-        )

@@ -235,6 +235,12 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     assert await _tables(database_url) == before
     # The staged tables are loaded bare and get their keys and indexes afterwards: all of them.
     assert await _indexes(database_url) == indexes
+    # The live consumer's tracking is exactly the replayed events (staged and swapped in too).
+    conn = await asyncpg.connect(database_url)
+    tracked = await conn.fetch("SELECT consumer, event_id FROM scoring.processed_events ORDER BY 2")
+    replayed_ids = await conn.fetch("SELECT event_id FROM scoring.events ORDER BY 1")
+    await conn.close()
+    assert [tuple(r) for r in tracked] == [("scoring", r["event_id"]) for r in replayed_ids]
     # A log too big to fold at once is spilled to files and folded bucket by bucket: the same.
     await asyncio.to_thread(replay_parts.replay, database_url, 2, buckets=3)
     assert await _tables(database_url) == before
