@@ -44,6 +44,8 @@ from shared.eventlog import eventstore_env
 from shared.pii import KeyRing, master_key_from_env
 
 BATCH = 500
+# Tries per batch of officers' work before the bench gives up on the sweepers writing the same cases.
+ATTEMPTS = 20
 DAYS_BACK = 45
 
 
@@ -159,7 +161,7 @@ class BulkLoader:
         now = datetime.now(UTC)
         done = {"decided": 0, "late": 0, "supplements": 0, "skipped": 0}
         for start in range(0, len(codes), BATCH):
-            for attempt in range(5):
+            for attempt in range(ATTEMPTS):
                 tally = dict.fromkeys(done, 0)
                 cases = []
                 chunk = codes[start : start + BATCH]
@@ -173,9 +175,12 @@ class BulkLoader:
                         self.processing.save(*cases)
                 except IntegrityError:
                     # The running service's sweepers (overdue marking) wrote some of these cases
-                    # since we loaded them, as they would beside a real officer: load and redo.
-                    if attempt == 4:
+                    # since we loaded them, as they would beside a real officer: load and redo,
+                    # after a pause that grows (on a slow machine the sweeper marks a backlog of
+                    # back-dated cases for a while, and five quick attempts could all meet it).
+                    if attempt == ATTEMPTS - 1:
                         raise
+                    time.sleep(min(2.0, 0.1 * (attempt + 1)))
                     continue
                 for key, value in tally.items():
                     done[key] += value
