@@ -91,20 +91,26 @@ def queries(stack: Stack, codes: list[str], departments: list[str], samples: int
     return out
 
 
-async def replay(stack: Stack, pool: asyncpg.Pool) -> dict[str, Any]:
-    """``motcua replay scoring`` timed, beside a raw nats-py read and a raw asyncpg read."""
-    events = await stored_events(pool)
+async def _motcua(stack: Stack, *command: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The operator's command line on the stack's servers, in a process of its own: its result
+    and how long it took."""
     began = time.perf_counter()
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", "from services.ops.cli import main; main()", "replay", "scoring"],
+        [sys.executable, "-c", "from services.ops.cli import main; main()", *command],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": stack.database_url, "NATS_URL": stack.nats_url},
         capture_output=True,
         text=True,
         check=False,
     )
-    seconds = time.perf_counter() - began
+    return done, time.perf_counter() - began
+
+
+async def replay(stack: Stack, pool: asyncpg.Pool) -> dict[str, Any]:
+    """``motcua replay scoring`` timed, beside a raw nats-py read and a raw asyncpg read."""
+    events = await stored_events(pool)
+    done, seconds = await _motcua(stack, "replay", "scoring")
     result: dict[str, Any] = {
         "events": events,
         "seconds": round(seconds, 2),
@@ -124,17 +130,7 @@ async def replay(stack: Stack, pool: asyncpg.Pool) -> dict[str, Any]:
 async def verify(stack: Stack) -> dict[str, Any]:
     """``motcua verify`` (the audit: every dossier folded again with the legal clock and compared
     with scoring's tables) right after the replay: how long, and the differences it found."""
-    began = time.perf_counter()
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", "from services.ops.cli import main; main()", "verify"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": stack.database_url, "NATS_URL": stack.nats_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - began
+    done, seconds = await _motcua(stack, "verify")
     counted = re.search(r"(\d+) difference", done.stdout)
     result: dict[str, Any] = {
         "seconds": round(seconds, 2),

@@ -27,6 +27,7 @@ import queue
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
+from functools import partial
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import BinaryIO, Literal, TypeVar, cast
@@ -150,6 +151,20 @@ def _project_part(
     )
 
 
+def _on_connection(database_url: str, step: Callable[[asyncpg.Connection], Awaitable[_Result]]) -> _Result:
+    """Runs ``step`` on a connection of its own, closed afterwards (each step of a replay or
+    an audit, in the parent or a worker, runs in an event loop of its own)."""
+
+    async def run() -> _Result:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await step(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
 def write_part(
     database_url: str,
     part: int,
@@ -164,20 +179,15 @@ def write_part(
     (``_projections``): only the counts and the figure sums go back to the parent, never the
     rows."""
 
-    async def write(projection: Projection) -> Share:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await write_share(conn, projection, staging)
-        finally:
-            await conn.close()
-
     tell = report or (lambda _tick: None)
     share = Share(0, 0, {})
     with _no_cycle_collection():  # the rows for COPY are as many short-lived objects again
         for projection in _projections(
             database_url, part, parts, buckets, create=create, tell=tell, audit=False
         ):
-            share.merge(asyncio.run(write(projection)))
+            share.merge(
+                _on_connection(database_url, partial(write_share, projection=projection, staging=staging))
+            )
             del projection
     return share
 
@@ -195,20 +205,13 @@ def audit_part(
     scoring's live rows, bucket by bucket: the differences, counts and figure sums go back to
     the parent, never the projection."""
 
-    async def check(projection: Projection) -> Audit:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await audit_share(conn, projection)
-        finally:
-            await conn.close()
-
     tell = report or (lambda _tick: None)
     audit = Audit()
     with _no_cycle_collection():
         for projection in _projections(
             database_url, part, parts, buckets, create=create, tell=tell, audit=True
         ):
-            audit.merge(asyncio.run(check(projection)))
+            audit.merge(_on_connection(database_url, partial(audit_share, projection=projection)))
             del projection
     return audit
 
@@ -268,17 +271,10 @@ def replay(
     (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``.
     ``before_swap`` hears what was staged just before that transaction (a progress report)."""
 
-    async def run(step: Callable[[asyncpg.Connection], Awaitable[_Result]]) -> _Result:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await step(conn)
-        finally:
-            await conn.close()
-
     parts = parts or default_parts()
     buckets = buckets or buckets_for(stored_events(database_url), parts)
     staging = staging_name()
-    indexes = asyncio.run(run(lambda conn: prepare_staging(conn, staging)))
+    indexes = _on_connection(database_url, lambda conn: prepare_staging(conn, staging))
     try:
         if parts == 1:
             share = write_part(database_url, 0, 1, staging, report=report, buckets=buckets)
@@ -289,12 +285,12 @@ def replay(
             share = shares[0]
             for other in shares[1:]:
                 share.merge(other)
-        asyncio.run(run(lambda conn: index_staging(conn, indexes)))
+        _on_connection(database_url, lambda conn: index_staging(conn, indexes))
         if before_swap is not None:
             before_swap(share)
-        asyncio.run(run(lambda conn: swap_in(conn, share, staging)))
+        _on_connection(database_url, lambda conn: swap_in(conn, share, staging))
     finally:
-        asyncio.run(run(lambda conn: drop_staging(conn, staging)))
+        _on_connection(database_url, lambda conn: drop_staging(conn, staging))
     return share
 
 
@@ -314,14 +310,7 @@ def verify(
         for other in audits[1:]:
             audit.merge(other)
 
-    async def run() -> list[Difference]:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await compare_whole(conn, audit)
-        finally:
-            await conn.close()
-
-    return audit, asyncio.run(run())
+    return audit, _on_connection(database_url, lambda conn: compare_whole(conn, audit))
 
 
 def _in_workers(
