@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 
 from shared.contracts.catalogue import CatalogueEventType
 from shared.contracts.intake import IntakeEvent
+from shared.contracts.json_text import contract_json_bytes
 from shared.contracts.payments import PaymentsEvent
 from shared.contracts.postal import PostalEvent
 from shared.contracts.processing import ProcessingEvent
@@ -29,4 +30,4 @@ def parse_event(data: bytes | str) -> AnyEvent:
 
 
 def dump_event(event: AnyEvent) -> bytes:
-    return event.model_dump_json().encode()
+    return contract_json_bytes(event)

@@ -22,6 +22,7 @@ from services.scoring.domain.fold import FoldState, apply, event_order, finish
 from services.scoring.store.fold_states import save_states, states_of
 from shared.contracts import AnyEvent, parse_event
 from shared.contracts.catalogue import CatalogueEvent
+from shared.contracts.json_text import contract_json
 
 _FACTS_UPSERT = (
     f"INSERT INTO scoring.dossier_facts ({', '.join(COLUMNS)})"
@@ -44,8 +45,7 @@ def event_record(event: AnyEvent) -> tuple[Any, ...]:
         event.event_type,
         event.occurred_at,
         event.recorded_at,
-        # pydantic writes the JSON text itself: no bytes round trip.
-        event.model_dump_json(),
+        contract_json(event),
     )
 
 
