@@ -28,6 +28,9 @@ from shared.eventlog.stored_json import StoredRow
 SERVICES = ("intake", "processing", "postal", "payments")
 # Services whose aggregate id is the dossier id: their events are partitioned without decoding.
 _DOSSIER_IS_AGGREGATE = {"intake"}
+# Each store's events table, as its application names it (``recorder.events_table_name``;
+# tested): counted without building the applications.
+STORE_TABLES = {service: f"{service}.{service}_events" for service in SERVICES}
 _APPS = {
     "intake": "services.intake.application:IntakeApplication",
     "processing": "services.processing.application:ProcessingApplication",

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from services.ops import replay_parts
 from services.ops.cli import app as cli
+from services.ops.event_log import STORE_TABLES, open_logs
 from shared.eventlog.topology import STREAM, consumers_of, subject_for
 from shared.host.settings import Settings
 from tests.identity import auth
@@ -230,6 +231,14 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     await _settled(system)
     before = await _tables(database_url)
     indexes = await _indexes(database_url)
+    # A replay counts the stores' rows by their tables' names, without building the services'
+    # applications: the names the applications give their tables.
+    logs = await asyncio.to_thread(open_logs, database_url, create=False)
+    names = {log.name: f"{log.name}.{log.app.recorder.events_table_name}" for log in logs}  # type: ignore[attr-defined]
+    for log in logs:
+        log.close()
+    assert names == STORE_TABLES
+    assert await asyncio.to_thread(replay_parts.stored_events, database_url) > 0
     replayed = await _cli("replay", "scoring", "--database-url", database_url)
     assert replayed.exit_code == 0, replayed.output
     assert await _tables(database_url) == before
