@@ -23,8 +23,6 @@ from nats.aio.client import Client
 from rich.console import Console
 from rich.table import Table
 
-from services.identity_dev import PORT as IDENTITY_PORT
-from services.identity_dev.main import issuer_url
 from services.ops.devservers import recorded_urls
 from services.ops.replay_progress import replay_with_progress, verify_with_progress
 from services.scoring import operations
@@ -447,6 +445,9 @@ def token(
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
 ) -> None:
     """A bearer token from the development identity provider of `make run` (development only)."""
+    # here, not at the top: the identity provider's app (FastAPI) cost every command ~0.3 s to import
+    from services.identity_dev import PORT as IDENTITY_PORT
+    from services.identity_dev.main import issuer_url
     from shared.auth.dev_issuer import DEMO_USERS, DevIssuer, demo_user
     from shared.auth.principal import Role
 
