@@ -9,15 +9,22 @@ from typing import Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.intake import online_index
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.catalogue.in_force import CatalogueBook, NothingInForce
-from services.intake.domain import Dossier, NotIncomplete
+from services.intake.domain import Dossier
 from services.intake.forms import FORMS, form_applies, render_form
 from services.intake.group_commit import GroupCommitter
 from services.intake.personal import Purpose, applicant_for, build_personal_router
-from services.intake.receipt_rules import new_tracking_secret, procedure_in, receipt_terms, tracking_hash
-from services.intake.receiving import FileAtCounter, Filed, Officer, ReceiptAsked, Receiving, catalogue_at
+from services.intake.receipt_rules import new_tracking_secret, procedure_in, tracking_hash
+from services.intake.receiving import (
+    CompleteAtCounter,
+    FileAtCounter,
+    Filed,
+    Officer,
+    ReceiptAsked,
+    Receiving,
+    catalogue_at,
+)
 from services.intake.registers import build_register_router
 from services.intake.schemas import (
     ApplicantView,
@@ -35,7 +42,6 @@ from shared.clock.explain import local_iso
 from shared.contracts import Actor
 from shared.contracts.base import CITIZEN_ID_PATTERN
 from shared.documents import PgDocumentStore, checked_upload
-from shared.host.business_time import business_time
 from shared.host.errors import ApiError, not_found
 from shared.host.host import ServiceHost
 from shared.host.openapi_errors import errors
@@ -180,46 +186,20 @@ def build_router(
     async def complete(code: str, body: CompleteDossierRequest) -> Response:
         caller = acting_caller()
         dossier = await _load(app, code, caller)
-        at = business_time(body.occurred_at, body.backdate_reason)
-        # received now: judged by the version in force at completion, as a new receipt is
-        catalogue = await catalogue_at(book, at)
-        procedure = procedure_in(catalogue, dossier.filing["procedure_code"])
-        # A dossier filed online keeps the secret its citizen was given when filing.
-        online = getattr(dossier, "online", None)
-        secret = None if online else new_tracking_secret()
-        terms = receipt_terms(
-            catalogue,
-            procedure,
-            at,
+        command = CompleteAtCounter(
+            dossier,
+            body.occurred_at,
+            body.backdate_reason,
             body.postal_return,
             body.paid_online,
             body.documents_scanned,
-            online["tracking_hash"] if online else tracking_hash(secret or ""),
+            caller.actor(int(dossier.filing["channel"])),
         )
-        try:
-            completed = await asyncio.to_thread(
-                app.complete,
-                code,
-                terms=terms,
-                occurred_at=at,
-                backdate_reason=body.backdate_reason,
-                actor=caller.actor(int(dossier.filing["channel"])),
-            )
-        except NotIncomplete as exc:
-            raise ApiError(
-                409,
-                "invalid_transition",
-                "Hồ sơ không ở trạng thái chờ bổ sung tại quầy",
-                f"The dossier is {exc.outcome}, not waiting for completion at the counter",
-                state=exc.outcome,
-                allowed_actions=[],
-            ) from None
-        await online_index.record(host.pool, completed)  # a filing made online leaves the lists
-        _wake(host)
+        completed = await receiving.complete(command)
         person = await applicant_for(
-            host.pool, keyring, completed, reader=Actor(**caller.actor()), purpose="completion"
+            host.pool, keyring, completed.dossier, reader=Actor(**caller.actor()), purpose="completion"
         )
-        return _json(_view(completed, person, secret), 200)
+        return _json(_view(completed.dossier, person, completed.tracking_secret), 200)
 
     @router.get(
         "/dossiers/{code}",

@@ -20,11 +20,12 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.intake import online_index
 from services.intake.application import DossierNotFound, IntakeApplication
 from services.intake.catalogue import Catalogue, Procedure
 from services.intake.catalogue.in_force import CatalogueBook, NothingInForce
 from services.intake.codes import KeyTaken, lookup_keys
-from services.intake.domain import Dossier
+from services.intake.domain import Dossier, NotIncomplete
 from services.intake.group_commit import GroupCommitter
 from services.intake.pickups import claim_pickup, handover_time, release_pickup
 from services.intake.receipt_rules import (
@@ -33,9 +34,11 @@ from services.intake.receipt_rules import (
     check_own_desk,
     check_pickup_channel,
     documents_handed,
+    new_tracking_secret,
     procedure_in,
     receipt_terms,
     receiving_point,
+    tracking_hash,
     with_pickup,
 )
 from services.intake.schemas import Filing
@@ -78,6 +81,29 @@ class FileAtCounter:
     missing_items: list[str] | None = None
     refusal_reasons: str | None = None
     scans_held: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompleteAtCounter:
+    """The command: a dossier the counter asked to complete (form 02), brought back complete.
+
+    ``dossier`` is loaded, and the caller allowed to act on it, by the edge."""
+
+    dossier: Dossier
+    occurred_at: datetime | None
+    backdate_reason: str | None
+    postal_return: bool
+    paid_online: bool
+    documents_scanned: bool
+    actor: dict[str, Any]  # recorded on the dossier's event (user, role, agency, channel)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The completed dossier, and the citizen's tracking secret when this receipt made one."""
+
+    dossier: Dossier
+    tracking_secret: str | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,47 @@ class Receiving:
             key,
             lambda k, h, code: self.file(command, k, h, code),
         )
+
+    async def complete(self, command: CompleteAtCounter) -> Completed:
+        """Nhận hồ sơ đã bổ sung đủ: received now, judged by the catalogue in force at completion
+        as a new receipt is. A dossier filed online keeps the secret its citizen was given when
+        filing; one filed at the counter gets a new one."""
+        dossier = command.dossier
+        at = business_time(command.occurred_at, command.backdate_reason)
+        catalogue = await catalogue_at(self.book, at)
+        procedure = procedure_in(catalogue, dossier.filing["procedure_code"])
+        online = getattr(dossier, "online", None)
+        secret = None if online else new_tracking_secret()
+        terms = receipt_terms(
+            catalogue,
+            procedure,
+            at,
+            command.postal_return,
+            command.paid_online,
+            command.documents_scanned,
+            online["tracking_hash"] if online else tracking_hash(secret or ""),
+        )
+        try:
+            completed = await asyncio.to_thread(
+                self.app.complete,
+                dossier.code,
+                terms=terms,
+                occurred_at=at,
+                backdate_reason=command.backdate_reason,
+                actor=command.actor,
+            )
+        except NotIncomplete as exc:
+            raise Refusal(
+                "invalid_transition",
+                "Hồ sơ không ở trạng thái chờ bổ sung tại quầy",
+                f"The dossier is {exc.outcome}, not waiting for completion at the counter",
+                status=409,
+                state=exc.outcome,
+                allowed_actions=[],
+            ) from None
+        await online_index.record(self._pool(), completed)  # a filing made online leaves the lists
+        self._wake()
+        return Completed(completed, secret)
 
     async def once(self, filing: Filing, unit: str, key: str | None, attempt: Attempt) -> Filed:
         """The filing stored once per Idempotency-Key: a retry of the same request gets the
