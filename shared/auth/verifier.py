@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -20,6 +19,7 @@ import jwt
 from shared.auth.claims import ClaimMap, ClaimsRefused
 from shared.auth.jwks import JwksCache
 from shared.auth.principal import Principal
+from shared.expiring_cache import ExpiringCache
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 
@@ -49,23 +49,16 @@ class TokenVerifier:
         self.claims = claims or ClaimMap()
         self.algorithms = list(algorithms)
         self.leeway_s = leeway_s
-        self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
-        self._cache_size = cache_size
+        # a verified token until it expires (on the wall clock, as its ``exp``), leeway included
+        self._cache: ExpiringCache[bytes, Principal] = ExpiringCache(cache_size)
 
     async def verify(self, token: str) -> Principal:
         digest = hashlib.sha256(token.encode()).digest()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(digest, time.time())
         if cached is not None:
-            principal, expires = cached
-            if time.time() < expires + self.leeway_s:
-                self._cache.move_to_end(digest)
-                return principal
-            del self._cache[digest]
+            return cached
         principal, expires = await self._verify(token)
-        self._cache[digest] = (principal, expires)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return principal
+        return self._cache.put(digest, principal, expires + self.leeway_s, time.time())
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
         try:

@@ -7,9 +7,10 @@ through dossier codes should meet a wall, not a database.
 
 from __future__ import annotations
 
+import math
 import time
-from collections import OrderedDict
 
+from shared.expiring_cache import ExpiringCache
 from shared.host.errors import ApiError
 
 
@@ -18,15 +19,17 @@ class RateLimiter:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # (tokens, when counted) per client, kept until the bucket would be full again: a client
+        # not kept has a full bucket, so the limiter holds only those who asked lately.
+        self._buckets: ExpiringCache[str, tuple[float, float]] = ExpiringCache(max_clients)
 
     def check(self, client: str, now: float | None = None) -> None:
         """Takes one token for ``client`` or raises 429 with the seconds until the next one."""
         now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.pop(client, (self.burst, now))
+        tokens, last = self._buckets.get(client, now) or (self.burst, now)
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens < 1.0:
-            self._buckets[client] = (tokens, now)
+            self._keep(client, tokens, now)
             wait = max(1, round((1.0 - tokens) / self.rate))
             error = ApiError(
                 429,
@@ -37,6 +40,8 @@ class RateLimiter:
             )
             error.headers = {"Retry-After": str(wait)}
             raise error
-        self._buckets[client] = (tokens - 1.0, now)
-        if len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
+        self._keep(client, tokens - 1.0, now)
+
+    def _keep(self, client: str, tokens: float, now: float) -> None:
+        full_at = now + (self.burst - tokens) / self.rate if self.rate > 0 else math.inf
+        self._buckets.put(client, (tokens, now), full_at, now)

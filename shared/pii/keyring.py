@@ -21,7 +21,6 @@ import logging
 import os
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.contracts.base import SealedPersonalData
+from shared.expiring_cache import ExpiringCache
 from shared.pii.master import NONCE_BYTES, MasterKey, UnknownMasterKey
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class KeyRing:
         self.master = master
         self.cache_size = cache_size
         self.ttl_s = ttl_s
-        self._cache: OrderedDict[UUID, tuple[DataKey, float]] = OrderedDict()
+        self._cache: ExpiringCache[UUID, DataKey] = ExpiringCache(cache_size)
         self._index_key: bytes | None = None
 
     # -- set-up --------------------------------------------------------------------------------
@@ -228,20 +228,13 @@ class KeyRing:
         return bool(done)
 
     def forget(self, key_ref: UUID) -> None:
-        self._cache.pop(key_ref, None)
+        self._cache.pop(key_ref)
 
     def forget_all(self) -> None:
         self._cache.clear()
 
     def _cached(self, key_ref: UUID) -> DataKey | None:
-        hit = self._cache.get(key_ref)
-        if hit is None:
-            return None
-        if hit[1] < time.monotonic():
-            del self._cache[key_ref]
-            return None
-        self._cache.move_to_end(key_ref)
-        return hit[0]
+        return self._cache.get(key_ref, time.monotonic())
 
     def _unwrap(self, row: Mapping[str, Any]) -> DataKey:
         key_ref: UUID = row["key_ref"]
@@ -254,16 +247,10 @@ class KeyRing:
         return self._remember(key_ref, material)
 
     def _remember(self, key_ref: UUID, material: bytes) -> DataKey:
-        key = DataKey(key_ref, material)
+        # Keys expired at the cold end go as new ones come (most are never asked for again):
+        # the cache holds what the last ``ttl_s`` used, not the last ``cache_size`` ever made.
         now = time.monotonic()
-        self._cache[key_ref] = (key, now + self.ttl_s)
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        # Keys expired at the cold end go now, not when asked for again (most never are): the
-        # cache holds what the last ``ttl_s`` used, not the last ``cache_size`` ever made.
-        while self._cache and next(iter(self._cache.values()))[1] < now:
-            self._cache.popitem(last=False)
-        return key
+        return self._cache.put(key_ref, DataKey(key_ref, material), now + self.ttl_s, now)
 
     # -- sealing -------------------------------------------------------------------------------
     @staticmethod

@@ -105,17 +105,19 @@ def test_the_stored_form_is_the_models_json_and_opens() -> None:
     assert "Tám" not in base64.b64decode(stored["ciphertext"]).decode("latin-1")
 
 
-def test_the_key_cache_holds_what_was_used_lately_within_its_size() -> None:
+def test_the_key_cache_holds_what_was_used_lately_within_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("shared.pii.keyring.time.monotonic", lambda: clock[0])
     ring = KeyRing(LocalMasterKey(SECRET), cache_size=3, ttl_s=60.0)
     refs = [uuid.uuid4() for _ in range(4)]
     for ref in refs:
         ring._remember(ref, os.urandom(32))
     assert [ref for ref in refs if ring._cached(ref)] == refs[1:], "the least recently used went"
-    for ref, (key, _) in list(ring._cache.items()):
-        ring._cache[ref] = (key, 0.0)  # expired long ago (the order stays)
-    ring._remember(uuid.uuid4(), os.urandom(32))
-    # The expired keys at the cold end went at once, though nobody asked for them again.
-    assert len(ring._cache) == 1
+    clock[0] += 61.0
+    fresh = uuid.uuid4()
+    ring._remember(fresh, os.urandom(32))
+    # The expired keys went at once, though nobody asked for them again.
+    assert len(ring._cache) == 1 and ring._cached(fresh) is not None
 
 
 def test_cached_keys_are_small() -> None:
