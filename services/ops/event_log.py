@@ -12,7 +12,7 @@ dossiers whose id hashes to it, so that worker processes can each translate and 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -80,10 +80,41 @@ class ServiceLog:
         Each row is read by one part only (``_rows_of``): an aggregate's events all go to one
         part, in order, as the readers need. ``on_rows`` hears of every batch of rows read.
         """
+        for batch in self.rows(part, parts, batch_size, on_rows):
+            yield self.contracts(row for row, _ in batch)
+
+    def contracts(self, rows: Iterable[StoredRow]) -> list[AnyEvent]:
+        """The rows' contracts; an aggregate's rows must come in their order, all to this log."""
+        read = self.reader.read
+        contracts = []
+        for row in rows:
+            contract = read(row)
+            if contract is not None:  # None: an internal event, nothing crosses the boundary
+                contracts.append(contract)
+        return contracts
+
+    def rows(
+        self,
+        part: int,
+        parts: int,
+        batch_size: int = 5000,
+        on_rows: Callable[[int], None] | None = None,
+        *,
+        with_dossiers: bool = False,
+    ) -> Iterator[list[tuple[StoredRow, UUID | None]]]:
+        """The stored rows of the dossiers in ``part`` of ``parts``, in the store's commit order;
+        ``with_dossiers``: each with its dossier (a replay folding in buckets puts each row in
+        its dossier's), else with None where the dossier is not its aggregate."""
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
-        reader = self.reader
         with psycopg.connect(self.database_url) as conn:
-            where, params = self._rows_of(conn, table, part, parts)
+            dossiers: dict[UUID, UUID] | None = None
+            is_dossier = self.name in _DOSSIER_IS_AGGREGATE
+            # The aggregates' dossiers, from their first rows, where the parts or buckets need
+            # them (where the aggregate is the dossier, the parts use its id's last byte if they can).
+            needed = 256 % parts != 0 if is_dossier else parts > 1 or with_dossiers
+            if needed:
+                dossiers = self._dossiers_of(conn, table)
+            where, params = self._rows_of(table, part, parts, dossiers)
             query = (
                 f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}{where}"
                 " ORDER BY notification_id"
@@ -92,33 +123,37 @@ class ServiceLog:
                 cursor.itersize = batch_size
                 # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
                 cursor.execute(query, params, binary=True)
-                while rows := cursor.fetchmany(batch_size):
-                    contracts = []
-                    for notification_id, originator_id, version, topic, state in rows:
-                        contract = reader.read(
-                            StoredRow(notification_id, originator_id, version, topic, bytes(state))
-                        )
-                        if contract is not None:  # None: an internal event, nothing crosses the boundary
-                            contracts.append(contract)
+                while fetched := cursor.fetchmany(batch_size):
+                    batch: list[tuple[StoredRow, UUID | None]] = []
+                    for notification_id, originator_id, version, topic, state in fetched:
+                        row = StoredRow(notification_id, originator_id, version, topic, bytes(state))
+                        if is_dossier:
+                            batch.append((row, originator_id))
+                        else:  # an aggregate with no first row (none yet) is in no part's list
+                            batch.append((row, None if dossiers is None else dossiers.get(originator_id)))
                     if on_rows is not None:
-                        on_rows(len(rows))
-                    yield contracts
+                        on_rows(len(fetched))
+                    yield batch
 
     def _rows_of(
-        self, conn: psycopg.Connection[Any], table: str, part: int, parts: int
+        self, table: str, part: int, parts: int, dossiers: dict[UUID, UUID] | None
     ) -> tuple[str, tuple[Any, ...] | None]:
         """The condition that selects the part's rows, so PostgreSQL sends no other part's.
 
         Where the aggregate is the dossier and its id's last byte decides the part (``parts``
-        divides 256), the condition is on the id itself. Otherwise the aggregates' first rows are
-        read (the dossier is known from them: ``RowReader.dossier_of``) and the part's aggregates
-        are asked for by id.
+        divides 256), the condition is on the id itself. Otherwise the part's aggregates (their
+        dossiers known from their first rows, ``dossiers``) are asked for by id.
         """
         if parts == 1:
             return "", None
-        if self.name in _DOSSIER_IS_AGGREGATE and 256 % parts == 0:
+        if dossiers is None:  # the aggregate is the dossier, and ``parts`` divides 256
             return f" WHERE get_byte(uuid_send(originator_id), 15) % {parts} = {part}", None
-        mine = []
+        mine = [aggregate for aggregate, dossier in dossiers.items() if partition_of(dossier, parts) == part]
+        return " WHERE originator_id = ANY(%s)", (mine,)
+
+    def _dossiers_of(self, conn: psycopg.Connection[Any], table: str) -> dict[UUID, UUID]:
+        """Each aggregate's dossier, from its first row (``RowReader.dossier_of``)."""
+        found: dict[UUID, UUID] = {}
         with conn.cursor(name="replay_first_rows") as cursor:
             cursor.execute(
                 f"SELECT notification_id, originator_id, originator_version, topic, state FROM {table}"
@@ -128,9 +163,8 @@ class ServiceLog:
             while rows := cursor.fetchmany(5000):
                 for notification_id, originator_id, version, topic, state in rows:
                     row = StoredRow(notification_id, originator_id, version, topic, bytes(state))
-                    if partition_of(self.reader.dossier_of(row), parts) == part:
-                        mine.append(originator_id)
-        return " WHERE originator_id = ANY(%s)", (mine,)
+                    found[originator_id] = self.reader.dossier_of(row)
+        return found
 
     def close(self) -> None:
         self.app.close()
