@@ -174,7 +174,8 @@ def replay_scoring(database_url: DatabaseUrl = None) -> None:
     share = replay_with_progress(database(database_url), console)
     console.print(
         f"[green]rebuilt[/] {share.events} events, {share.dossiers} dossiers,"
-        f" {len(share.figures)} figure rows"
+        f" {len(share.figures)} figure rows; {share.late} events the live consumer applied meanwhile"
+        " kept on top"
     )
 
 

@@ -27,6 +27,7 @@ import queue
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
+from datetime import UTC, datetime
 from functools import partial
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -309,6 +310,7 @@ def replay(
     (by default as many as keep a worker under ``EVENTS_IN_MEMORY``): see ``write_part``.
     ``before_swap`` hears what was staged just before that transaction (a progress report)."""
 
+    began = datetime.now(UTC)  # what the log gains from here may be missed by the workers: swap_in
     parts = parts or default_parts()
     buckets = buckets or buckets_for(stored_events(database_url), parts)
     staging = staging_name()
@@ -326,7 +328,7 @@ def replay(
         asyncio.run(_index(database_url, staging, indexes))
         if before_swap is not None:
             before_swap(share)
-        _on_connection(database_url, lambda conn: swap_in(conn, share, staging))
+        share.late = _on_connection(database_url, lambda conn: swap_in(conn, share, staging, began))
     finally:
         _on_connection(database_url, lambda conn: drop_staging(conn, staging))
     return share

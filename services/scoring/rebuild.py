@@ -15,6 +15,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,8 +25,8 @@ from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import FigureKey, total
 from services.scoring.domain.fold import fold
 from services.scoring.store.schema import DDL, DROP, TABLES
-from services.scoring.store.writer import copy_all, event_record
-from shared.contracts import AnyEvent
+from services.scoring.store.writer import apply_events, copy_all, event_record
+from shared.contracts import AnyEvent, parse_event
 from shared.contracts.catalogue import CatalogueEvent
 from shared.eventlog import SCORING_ALL, ensure_eventlog_tables
 
@@ -108,6 +109,8 @@ class Share:
     events: int
     dossiers: int
     figures: dict[FigureKey, Counter[str]]
+    # events the live consumer applied while the replay ran, applied again at the swap (swap_in)
+    late: int = 0
 
     def merge(self, other: Share) -> None:
         self.events += other.events
@@ -207,8 +210,20 @@ async def write_share(conn: asyncpg.Connection, projection: Projection, staging:
     return Share(len(projection.events), len(projection.facts), projection.figures)
 
 
-async def swap_in(conn: asyncpg.Connection, share: Share, staging: str) -> None:
-    """The staged tables become scoring's, with the figures of every share, in one transaction."""
+# An event missing from the staged tables is one the log gained while the workers read it only
+# if it was recorded since the replay began, less this margin (a transaction's commit may come a
+# little after its events' time); an older one is not in the log at all, and goes with the old tables.
+LATE_MARGIN = timedelta(minutes=5)
+
+
+async def swap_in(conn: asyncpg.Connection, share: Share, staging: str, began: datetime | None = None) -> int:
+    """The staged tables become scoring's, with the figures of every share, in one transaction.
+
+    The live consumer goes on while a replay runs: what it applied meanwhile to the old tables
+    of events the workers had not read (recorded since the replay ``began``) is applied again,
+    with the consumer's own code, on top of the replayed tables in the same transaction. It has
+    acknowledged those events, so nothing would bring them back. Returns how many there were.
+    """
     await ensure_eventlog_tables(conn, "scoring")
     async with conn.transaction():
         # The live consumer claims events in processed_events first: locking it first means a
@@ -220,9 +235,24 @@ async def swap_in(conn: asyncpg.Connection, share: Share, staging: str) -> None:
             " SELECT * FROM scoring.processed_events WHERE consumer <> $1",
             SCORING_ALL.durable,
         )
+        late = []
+        if began is not None:
+            rows = await conn.fetch(
+                "SELECT e.payload FROM scoring.events e WHERE e.recorded_at >= $1 AND NOT EXISTS"
+                f" (SELECT 1 FROM {staging}.events s WHERE s.event_id = e.event_id)",
+                began - LATE_MARGIN,
+            )
+            late = [parse_event(row["payload"]) for row in rows]
         await conn.execute(DROP)
         await conn.execute("DROP TABLE scoring.processed_events")
         for table in (*TABLES, "processed_events"):
             await conn.execute(f"ALTER TABLE {staging}.{table} SET SCHEMA scoring")
         await conn.execute(f"DROP SCHEMA {staging}")
         await copy_all(conn, (), (), share.figures)
+        if late:
+            await apply_events(conn, late)
+            await conn.executemany(
+                "INSERT INTO scoring.processed_events (consumer, event_id) VALUES ($1, $2)",
+                [(SCORING_ALL.durable, event.event_id) for event in late],
+            )
+    return len(late)

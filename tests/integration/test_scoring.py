@@ -258,6 +258,32 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     for parts in (3, 4):
         await asyncio.to_thread(replay_parts.replay, database_url, parts)
         assert await _tables(database_url) == before, parts
+    # The live consumer goes on while a replay runs: events the log gains after the workers have
+    # read it are applied to the old tables, and kept on top of the replayed ones at the swap (they
+    # were acknowledged: nothing would bring them back). G: received while the replay runs.
+    loop = asyncio.get_running_loop()
+    received_meanwhile: list[str] = []
+
+    def received_during_the_replay(_staged: Any) -> None:
+        async def receive() -> None:
+            response = await system.intake.post("/dossiers", json=receive_body("HKD"))
+            assert response.status_code == 201, response.text
+            g = response.json()["code"]
+            received_meanwhile.append(g)
+            await eventually(  # received, and its case opened: both applied to the old tables
+                lambda: system.scoring.get(f"/dossiers/{g}"),
+                lambda r: r.status_code == 200 and r.json()["event_count"] == 2,
+            )
+
+        asyncio.run_coroutine_threadsafe(receive(), loop).result()
+
+    share = await asyncio.to_thread(
+        replay_parts.replay, database_url, 2, before_swap=received_during_the_replay
+    )
+    assert share.late == 2
+    kept = await system.scoring.get(f"/dossiers/{received_meanwhile[0]}")
+    assert kept.status_code == 200 and kept.json()["event_count"] == 2
+    await _settled(system)
     clean = await _cli("verify", "--database-url", database_url)
     assert clean.exit_code == 0 and "0 differences" in clean.output, clean.output
 
