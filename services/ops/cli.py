@@ -26,6 +26,7 @@ from rich.table import Table
 from services.ops.devservers import recorded_urls
 from services.ops.replay_progress import replay_with_progress, verify_with_progress
 from services.scoring import operations
+from services.scoring.verify import IN_FLIGHT
 from shared.eventlog import declare_topology
 from shared.eventlog.nats_users import authorization_block, connect
 from shared.eventlog.singleton import Singleton, singletons_ddl
@@ -185,8 +186,14 @@ def verify(database_url: DatabaseUrl = None, show: int = 50) -> None:
 
     The audit: the legal clock is run again over every dossier's events, instead of counting the
     readings processing published, so a difference here also catches a wrong published reading.
+    The log and the projection are read at one instant, so a running system can be audited.
     """
     audit, diffs = verify_with_progress(database(database_url), console)
+    if audit.in_flight:
+        console.print(
+            f"{audit.in_flight} events of the log were on their way to scoring at the audit's instant"
+            f" (recorded less than {IN_FLIGHT.seconds // 60} min before it): not compared"
+        )
     if not audit.difference_count:
         console.print(f"[green]0 differences[/] ({audit.dossiers} dossiers, {len(audit.figures)} figures)")
         return

@@ -20,6 +20,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
+from psycopg import sql
 
 from shared.contracts import AnyEvent
 from shared.eventlog import ensure_schema, eventstore_env
@@ -73,14 +74,21 @@ class ServiceLog:
     reader: RowReader
 
     def partition(
-        self, part: int, parts: int, batch_size: int = 5000, on_rows: Callable[[int], None] | None = None
+        self,
+        part: int,
+        parts: int,
+        batch_size: int = 5000,
+        on_rows: Callable[[int], None] | None = None,
+        *,
+        snapshot: str | None = None,
     ) -> Iterator[list[AnyEvent]]:
-        """The contracts of the dossiers in ``part`` of ``parts``, in the store's commit order.
+        """The contracts of the dossiers in ``part`` of ``parts``, in the store's commit order
+        (as ``snapshot`` saw the store, when an audit gives one: ``rows``).
 
         Each row is read by one part only (``_rows_of``): an aggregate's events all go to one
         part, in order, as the readers need. ``on_rows`` hears of every batch of rows read.
         """
-        for batch in self.rows(part, parts, batch_size, on_rows):
+        for batch in self.rows(part, parts, batch_size, on_rows, snapshot=snapshot):
             yield self.contracts(row for row, _ in batch)
 
     def contracts(self, rows: Iterable[StoredRow]) -> list[AnyEvent]:
@@ -101,12 +109,18 @@ class ServiceLog:
         on_rows: Callable[[int], None] | None = None,
         *,
         with_dossiers: bool = False,
+        snapshot: str | None = None,
     ) -> Iterator[list[tuple[StoredRow, UUID | None]]]:
         """The stored rows of the dossiers in ``part`` of ``parts``, in the store's commit order;
         ``with_dossiers``: each with its dossier (a replay folding in buckets puts each row in
-        its dossier's), else with None where the dossier is not its aggregate."""
+        its dossier's), else with None where the dossier is not its aggregate. ``snapshot``: read
+        as that exported snapshot saw the store (an audit's cut), in one read-only transaction."""
         table = f"{self.name}.{self.app.recorder.events_table_name}"  # type: ignore[attr-defined]
         with psycopg.connect(self.database_url) as conn:
+            if snapshot is not None:
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                conn.read_only = True
+                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             dossiers: dict[UUID, UUID] | None = None
             is_dossier = self.name in _DOSSIER_IS_AGGREGATE
             # The aggregates' dossiers, from their first rows, where the parts or buckets need

@@ -48,7 +48,7 @@ from services.scoring.rebuild import (
     swap_in,
     write_share,
 )
-from services.scoring.verify import Audit, Difference, audit_share, compare_whole
+from services.scoring.verify import Audit, Cut, Difference, applied_only, audit_share, compare_whole
 from shared.contracts import AnyEvent
 from shared.eventlog.stored_json import StoredRow
 
@@ -95,20 +95,33 @@ def stored_events(database_url: str) -> int:
 
 
 def _projections(
-    database_url: str, part: int, parts: int, buckets: int, *, create: bool, tell: Report, audit: bool
+    database_url: str,
+    part: int,
+    parts: int,
+    buckets: int,
+    *,
+    create: bool,
+    tell: Report,
+    audit: bool,
+    cut: Cut | None = None,
+    keep: Callable[[list[AnyEvent]], list[AnyEvent]] = list,
 ) -> Iterator[Projection]:
     """The projection of the part's dossiers, or with ``buckets`` > 1 one per bucket of them: the
     part's stored rows read once, spilled to files by bucket as they are (raw), and each bucket
-    translated and folded on its own (the caller lets go of each before asking for the next)."""
+    translated and folded on its own (the caller lets go of each before asking for the next).
+    An audit reads the stores at its ``cut`` and folds what ``keep`` keeps of each share."""
+    snapshot = None if cut is None else cut.snapshot
     if buckets == 1:
-        yield _project_part(database_url, part, parts, create=create, tell=tell, audit=audit)
+        yield _project_part(
+            database_url, part, parts, create=create, tell=tell, audit=audit, snapshot=snapshot, keep=keep
+        )
         return
     logs = open_logs(database_url, create=create)
     try:
         with tempfile.TemporaryDirectory(prefix="motcua-replay-") as folder:
-            for path in _spill(logs, part, parts, buckets, Path(folder), tell=tell):
+            for path in _spill(logs, part, parts, buckets, Path(folder), tell=tell, snapshot=snapshot):
                 projection = Projection.of(
-                    _unspill(path, logs),
+                    keep(list(_unspill(path, logs))),
                     on_dossiers=lambda n: tell(("dossiers", n)),
                     on_folded=lambda n: tell(("fold", n)),
                     audit=audit,
@@ -142,19 +155,27 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _project_part(
-    database_url: str, part: int, parts: int, *, create: bool, tell: Report, audit: bool
+    database_url: str,
+    part: int,
+    parts: int,
+    *,
+    create: bool,
+    tell: Report,
+    audit: bool,
+    snapshot: str | None,
+    keep: Callable[[list[AnyEvent]], list[AnyEvent]],
 ) -> Projection:
     logs = open_logs(database_url, create=create)
     try:
-        contracts = []
+        contracts: list[AnyEvent] = []
         for log in logs:
-            for batch in log.partition(part, parts, on_rows=lambda n: tell(("read", n))):
+            for batch in log.partition(part, parts, on_rows=lambda n: tell(("read", n)), snapshot=snapshot):
                 contracts.extend(batch)
     finally:
         for log in logs:
             log.close()
     return Projection.of(
-        contracts,
+        keep(contracts),
         on_dossiers=lambda n: tell(("dossiers", n)),
         on_folded=lambda n: tell(("fold", n)),
         audit=audit,
@@ -219,18 +240,26 @@ def audit_part(
     create: bool = True,
     report: Report | None = None,
     buckets: int = 1,
+    cut: Cut | None = None,
 ) -> Audit:
     """The part's dossiers folded with the legal clock run again (the audit) and compared with
-    scoring's live rows, bucket by bucket: the differences, counts and figure sums go back to
-    the parent, never the projection."""
+    scoring's live rows, bucket by bucket, all read at ``cut``: the differences, counts and
+    figure sums go back to the parent, never the projection. Events scoring had not applied at
+    the cut, recorded shortly before it, are in flight: counted, not folded (``applied_only``)."""
 
     tell = report or (lambda _tick: None)
     audit = Audit()
+
+    def keep(events: list[AnyEvent]) -> list[AnyEvent]:
+        kept, in_flight = _on_connection(database_url, lambda conn: applied_only(conn, events, cut))
+        audit.in_flight += in_flight
+        return kept
+
     with _no_cycle_collection():
         for projection in _projections(
-            database_url, part, parts, buckets, create=create, tell=tell, audit=True
+            database_url, part, parts, buckets, create=create, tell=tell, audit=True, cut=cut, keep=keep
         ):
-            audit.merge(_on_connection(database_url, partial(audit_share, projection=projection)))
+            audit.merge(_on_connection(database_url, partial(audit_share, projection=projection, cut=cut)))
             del projection
     return audit
 
@@ -248,7 +277,14 @@ _Spilled = tuple[int, int, bytes, int, str, bytes]
 
 
 def _spill(
-    logs: list[ServiceLog], part: int, parts: int, buckets: int, folder: Path, *, tell: Report
+    logs: list[ServiceLog],
+    part: int,
+    parts: int,
+    buckets: int,
+    folder: Path,
+    *,
+    tell: Report,
+    snapshot: str | None = None,
 ) -> list[Path]:
     """Reads the part's stored rows once, into one file per bucket of dossiers, as they are:
     the rows' bytes pickle at the speed of a copy, where contracts cost ~27 µs each to pickle
@@ -258,7 +294,9 @@ def _spill(
     files: list[BinaryIO] = [path.open("wb") for path in paths]
     try:
         for index, log in enumerate(logs):
-            batches = log.rows(part, parts, on_rows=lambda n: tell(("read", n)), with_dossiers=True)
+            batches = log.rows(
+                part, parts, on_rows=lambda n: tell(("read", n)), with_dossiers=True, snapshot=snapshot
+            )
             for batch in batches:
                 sorted_out: list[list[_Spilled]] = [[] for _ in range(buckets)]
                 for row, dossier in batch:
@@ -338,19 +376,35 @@ def verify(
     database_url: str, parts: int | None = None, report: Report | None = None, *, buckets: int | None = None
 ) -> tuple[Audit, list[Difference]]:
     """``motcua verify``: every dossier of the log folded again with the legal clock (in ``parts``
-    processes, each in ``buckets`` as a replay) and compared with scoring's live tables. Returns
-    what was audited and every difference found (``Audit.kept`` of them listed)."""
+    processes, each in ``buckets`` as a replay) and compared with scoring's live tables, all read
+    at one instant (``Cut``). Returns what was audited and every difference found
+    (``Audit.kept`` of them listed)."""
     parts = parts or default_parts()
     buckets = buckets or buckets_for(stored_events(database_url), parts)
-    if parts == 1:
-        audit = audit_part(database_url, 0, 1, report=report, buckets=buckets)
-    else:
-        audits = cast(list[Audit], _in_workers(database_url, parts, report, audit=True, buckets=buckets))
-        audit = audits[0]
-        for other in audits[1:]:
-            audit.merge(other)
 
-    return audit, _on_connection(database_url, lambda conn: compare_whole(conn, audit))
+    def audited(cut: Cut) -> Audit:
+        if parts == 1:
+            return audit_part(database_url, 0, 1, report=report, buckets=buckets, cut=cut)
+        audits = cast(
+            list[Audit], _in_workers(database_url, parts, report, audit=True, buckets=buckets, cut=cut)
+        )
+        for other in audits[1:]:
+            audits[0].merge(other)
+        return audits[0]
+
+    return _at_one_cut(database_url, audited)
+
+
+def _at_one_cut(database_url: str, audited: Callable[[Cut], Audit]) -> tuple[Audit, list[Difference]]:
+    """Runs the audit at a cut exported by a transaction held open until it is done."""
+    with psycopg.connect(database_url) as holder:
+        holder.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        holder.read_only = True
+        exported = holder.execute("SELECT pg_export_snapshot(), now()").fetchone()
+        assert exported is not None
+        cut = Cut(*exported)
+        audit = audited(cut)
+        return audit, _on_connection(database_url, lambda conn: compare_whole(conn, audit, cut))
 
 
 def _in_workers(
@@ -361,20 +415,22 @@ def _in_workers(
     audit: bool = False,
     staging: str | None = None,
     buckets: int = 1,
+    cut: Cut | None = None,
 ) -> list[Audit | Share]:
     """Each part in a worker process: loaded into the ``staging`` tables, or (``audit``) checked
     against scoring's live tables."""
     for log in open_logs(database_url):  # schemas and tables made once, before the workers
         log.close()
     # fork: a spawned worker would first spend about a second importing the services again.
-    # The parent holds no connection at this point, so nothing is shared by the children.
+    # The parent uses no connection while they run; an audit's holds its cut open (``_at_one_cut``),
+    # and the children never touch their copy of it (they leave by os._exit, closing nothing).
     context = multiprocessing.get_context("fork")
     ticks: Queue[Tick] = context.Queue()
     with ProcessPoolExecutor(
         max_workers=parts, mp_context=context, initializer=_adopt_queue, initargs=(ticks,)
     ) as pool:
         futures = [
-            pool.submit(_worker, (database_url, part, parts, audit, staging, buckets))
+            pool.submit(_worker, (database_url, part, parts, audit, staging, buckets, cut))
             for part in range(parts)
         ]
         pending = set(futures)
@@ -401,11 +457,11 @@ def _adopt_queue(ticks: Queue[Tick]) -> None:
     _worker_queue = ticks
 
 
-def _worker(job: tuple[str, int, int, bool, str | None, int]) -> Audit | Share:
-    database_url, part, parts, audit, staging, buckets = job
+def _worker(job: tuple[str, int, int, bool, str | None, int, Cut | None]) -> Audit | Share:
+    database_url, part, parts, audit, staging, buckets, cut = job
     sink = _worker_queue
     report = sink.put if sink else None
     if audit:
-        return audit_part(database_url, part, parts, create=False, report=report, buckets=buckets)
+        return audit_part(database_url, part, parts, create=False, report=report, buckets=buckets, cut=cut)
     assert staging is not None  # a replay's workers load into its staging tables
     return write_part(database_url, part, parts, staging, create=False, report=report, buckets=buckets)

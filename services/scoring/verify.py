@@ -9,8 +9,11 @@ figures, the count of events) is compared once the shares are merged (``compare_
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +22,12 @@ import asyncpg
 from services.scoring.domain.dossier_facts import DossierFacts
 from services.scoring.domain.figures import COUNTERS, FigureKey
 from services.scoring.rebuild import Projection
+from shared.contracts import AnyEvent
+
+# An event of the log that scoring has not applied at the cut is in flight (on its way through the
+# relay and the bus) when it was recorded this long before the cut at most; an older one is lost
+# or stuck, and the audit folds it, so that it shows as a difference.
+IN_FLIGHT = timedelta(minutes=5)
 
 # Differences listed per audit: beyond this they are counted, not kept (a broken projection of a
 # million dossiers would otherwise send every one of them back from the workers).
@@ -34,6 +43,46 @@ class Difference:
     actual: Any
 
 
+@dataclass(frozen=True)
+class Cut:
+    """The one instant an audit reads, on every connection of every worker: a snapshot exported
+    by the parent's open transaction (``pg_export_snapshot``), and its time. The log goes on
+    growing and the live consumer on applying while a large log is audited for minutes; read
+    at one instant, the log and scoring's tables agree but for the events in flight then."""
+
+    snapshot: str
+    at: datetime
+
+
+@contextlib.asynccontextmanager
+async def reading_at(conn: asyncpg.Connection, cut: Cut | None) -> AsyncIterator[None]:
+    """A read-only transaction that sees what ``cut`` saw (without a cut: the present)."""
+    if cut is None:
+        yield
+        return
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(f"SET TRANSACTION SNAPSHOT '{cut.snapshot}'")
+        yield
+
+
+async def applied_only(
+    conn: asyncpg.Connection, events: list[AnyEvent], cut: Cut | None
+) -> tuple[list[AnyEvent], int]:
+    """The events to fold for an audit at ``cut``: all but those scoring had not applied yet and
+    that were recorded shortly before it (in flight: ``IN_FLIGHT``), and how many those were."""
+    if cut is None or not events:
+        return events, 0
+    async with reading_at(conn, cut):
+        rows = await conn.fetch(
+            "SELECT event_id FROM scoring.events WHERE event_id = ANY($1::text[])",
+            [e.event_id for e in events],
+        )
+    applied = {r["event_id"] for r in rows}
+    recent = cut.at - IN_FLIGHT
+    kept = [e for e in events if e.event_id in applied or e.recorded_at < recent]
+    return kept, len(events) - len(kept)
+
+
 @dataclass
 class Audit:
     """What the audit of some dossiers found, and what ``compare_whole`` needs of them: the facts
@@ -43,6 +92,7 @@ class Audit:
     events: int = 0
     dossiers: int = 0
     live_rows: int = 0
+    in_flight: int = 0  # events of the log scoring had not applied yet at the cut (``applied_only``)
     differences: list[Difference] = field(default_factory=list)
     difference_count: int = 0
     dossier_ids: bytearray = field(default_factory=bytearray)
@@ -56,6 +106,7 @@ class Audit:
         self.events += other.events
         self.dossiers += other.dossiers
         self.live_rows += other.live_rows
+        self.in_flight += other.in_flight
         self.found(other.differences)
         self.difference_count += other.difference_count - len(other.differences)
         self.dossier_ids += other.dossier_ids
@@ -63,11 +114,12 @@ class Audit:
             self.figures.setdefault(key, Counter()).update(counts)
 
 
-async def audit_share(conn: asyncpg.Connection, projection: Projection) -> Audit:
-    """One share's projection against the live facts rows of its dossiers."""
-    rows = await conn.fetch(
-        "SELECT * FROM scoring.dossier_facts WHERE dossier_id = ANY($1::uuid[])", list(projection.facts)
-    )
+async def audit_share(conn: asyncpg.Connection, projection: Projection, cut: Cut | None = None) -> Audit:
+    """One share's projection against the live facts rows of its dossiers (at ``cut``)."""
+    async with reading_at(conn, cut):
+        rows = await conn.fetch(
+            "SELECT * FROM scoring.dossier_facts WHERE dossier_id = ANY($1::uuid[])", list(projection.facts)
+        )
     live = {r["dossier_id"]: DossierFacts.from_row(r) for r in rows}
     audit = Audit(
         events=len(projection.events),
@@ -108,13 +160,16 @@ async def live_figures(conn: asyncpg.Connection) -> dict[FigureKey, Counter[str]
     return live
 
 
-async def compare_whole(conn: asyncpg.Connection, audit: Audit) -> list[Difference]:
-    """The merged audit of the whole log against the live tables: facts rows no dossier of the
-    log has, then the figures and the count of events. Adds them to ``audit`` and returns the
-    differences kept, facts first."""
-    audit.found(await _rows_without_dossier(conn, audit))
-    audit.found(figures_differences(audit.figures, await live_figures(conn)))
-    events = await conn.fetchval("SELECT count(*) FROM scoring.events")
+async def compare_whole(conn: asyncpg.Connection, audit: Audit, cut: Cut | None = None) -> list[Difference]:
+    """The merged audit of the whole log against the live tables (at ``cut``): facts rows no
+    dossier of the log has, then the figures and the count of events. Adds them to ``audit``
+    and returns the differences kept, facts first."""
+    async with reading_at(conn, cut):
+        without = await _rows_without_dossier(conn, audit)
+        figures = await live_figures(conn)
+        events = await conn.fetchval("SELECT count(*) FROM scoring.events")
+    audit.found(without)
+    audit.found(figures_differences(audit.figures, figures))
     if events != audit.events:
         audit.found([Difference("events", "*", "count", audit.events, events)])
     return audit.differences

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from services.ops import replay_parts
 from services.ops.cli import app as cli
 from services.ops.event_log import STORE_TABLES, open_logs
+from services.scoring.verify import Cut, compare_whole
 from shared.eventlog.topology import STREAM, consumers_of, subject_for
 from shared.host.settings import Settings
 from tests.identity import auth
@@ -286,6 +287,25 @@ async def test_figures_drill_down_replay_verify_and_as_of(system: System, databa
     await _settled(system)
     clean = await _cli("verify", "--database-url", database_url)
     assert clean.exit_code == 0 and "0 differences" in clean.output, clean.output
+
+    # An audit reads the log and scoring's tables at one instant (its cut): what changes after the
+    # cut, while a large log is folded for minutes, is not seen. Read without the cut, it is.
+    holder = await asyncpg.connect(database_url)
+    async with holder.transaction(isolation="repeatable_read", readonly=True):
+        cut = Cut(*await holder.fetchrow("SELECT pg_export_snapshot(), now()"))
+        changed = await asyncpg.connect(database_url)
+        await changed.execute(
+            "UPDATE scoring.dossier_facts SET fee_vnd = fee_vnd + 1 WHERE dossier_code = $1", a
+        )
+        for at, found in ((cut, 0), (None, 1)):
+            audit = await asyncio.to_thread(replay_parts.audit_part, database_url, 0, 1, buckets=2, cut=at)
+            diffs = await compare_whole(changed, audit, at)
+            assert (audit.difference_count, audit.in_flight) == (found, 0), diffs
+        await changed.execute(
+            "UPDATE scoring.dossier_facts SET fee_vnd = fee_vnd - 1 WHERE dossier_code = $1", a
+        )
+        await changed.close()
+    await holder.close()
 
     # An injected difference is found, and verify fails. In one month's row: for 30 hours after a
     # month begins (the centre's time) the back-dated F is counted in the month before.
