@@ -40,6 +40,10 @@ _APPS = {
 }
 
 
+# A row of a store's events table as read: notification id, aggregate id, version, topic, state.
+RawRow = tuple[int, UUID, int, str, bytes]
+
+
 class RowReader(Protocol):
     """How a replay turns a store's rows into contracts: a service's own fast reader
     (``replay_reader`` in its translate module), or the library's mapper and the translator."""
@@ -91,12 +95,15 @@ class ServiceLog:
         for batch in self.rows(part, parts, batch_size, on_rows, snapshot=snapshot):
             yield self.contracts(row for row, _ in batch)
 
-    def contracts(self, rows: Iterable[StoredRow]) -> list[AnyEvent]:
-        """The rows' contracts; an aggregate's rows must come in their order, all to this log."""
+    def contracts(self, rows: Iterable[RawRow]) -> list[AnyEvent]:
+        """The rows' contracts; an aggregate's rows must come in their order, all to this log.
+
+        Each row is made a ``StoredRow`` only as it is read, and let go of at once: a batch of
+        rows each keeping its parsed state until the batch was done cost ~6 µs a row more."""
         read = self.reader.read
         contracts = []
-        for row in rows:
-            contract = read(row)
+        for notification_id, originator_id, version, topic, state in rows:
+            contract = read(StoredRow(notification_id, originator_id, version, topic, bytes(state)))
             if contract is not None:  # None: an internal event, nothing crosses the boundary
                 contracts.append(contract)
         return contracts
@@ -110,7 +117,7 @@ class ServiceLog:
         *,
         with_dossiers: bool = False,
         snapshot: str | None = None,
-    ) -> Iterator[list[tuple[StoredRow, UUID | None]]]:
+    ) -> Iterator[list[tuple[RawRow, UUID | None]]]:
         """The stored rows of the dossiers in ``part`` of ``parts``, in the store's commit order;
         ``with_dossiers``: each with its dossier (a replay folding in buckets puts each row in
         its dossier's), else with None where the dossier is not its aggregate. ``snapshot``: read
@@ -138,13 +145,12 @@ class ServiceLog:
                 # binary: the stored state comes as its bytes (as text, bytea is hex to parse)
                 cursor.execute(query, params, binary=True)
                 while fetched := cursor.fetchmany(batch_size):
-                    batch: list[tuple[StoredRow, UUID | None]] = []
-                    for notification_id, originator_id, version, topic, state in fetched:
-                        row = StoredRow(notification_id, originator_id, version, topic, bytes(state))
+                    batch: list[tuple[RawRow, UUID | None]] = []
+                    for row in fetched:
                         if is_dossier:
-                            batch.append((row, originator_id))
+                            batch.append((row, row[1]))
                         else:  # an aggregate with no first row (none yet) is in no part's list
-                            batch.append((row, None if dossiers is None else dossiers.get(originator_id)))
+                            batch.append((row, None if dossiers is None else dossiers.get(row[1])))
                     if on_rows is not None:
                         on_rows(len(fetched))
                     yield batch

@@ -299,17 +299,9 @@ def _spill(
             )
             for batch in batches:
                 sorted_out: list[list[_Spilled]] = [[] for _ in range(buckets)]
-                for row, dossier in batch:
-                    sorted_out[_bucket_of(dossier, parts, buckets)].append(
-                        (
-                            index,
-                            row.notification_id,
-                            row.originator_id.bytes,
-                            row.version,
-                            row.topic,
-                            row.data,
-                        )
-                    )
+                for (notification_id, originator_id, version, topic, state), dossier in batch:
+                    spilled = (index, notification_id, originator_id.bytes, version, topic, bytes(state))
+                    sorted_out[_bucket_of(dossier, parts, buckets)].append(spilled)
                 for file, rows in zip(files, sorted_out, strict=True):
                     if rows:
                         pickle.dump(rows, file, protocol=pickle.HIGHEST_PROTOCOL)
