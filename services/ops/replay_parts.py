@@ -68,10 +68,6 @@ _Result = TypeVar("_Result")
 EVENTS_IN_MEMORY = 300_000
 
 
-# The staged tables' indexes are built on this many connections at once (``index_staging``).
-INDEX_CONNECTIONS = 2
-
-
 def buckets_for(stored: int, parts: int) -> int:
     """How many buckets each of ``parts`` workers folds a log of ``stored`` events in."""
     return max(1, math.ceil(stored / parts / EVENTS_IN_MEMORY))
@@ -194,15 +190,6 @@ def _on_connection(database_url: str, step: Callable[[asyncpg.Connection], Await
             await conn.close()
 
     return asyncio.run(run())
-
-
-async def _index(database_url: str, staging: str, by_table: dict[str, list[str]]) -> None:
-    conns = [await asyncpg.connect(database_url) for _ in range(INDEX_CONNECTIONS)]
-    try:
-        await index_staging(conns, staging, by_table)
-    finally:
-        for conn in conns:
-            await conn.close()
 
 
 def write_part(
@@ -355,7 +342,7 @@ def replay(
             share = shares[0]
             for other in shares[1:]:
                 share.merge(other)
-        asyncio.run(_index(database_url, staging, indexes))
+        _on_connection(database_url, lambda conn: index_staging(conn, indexes))
         if before_swap is not None:
             before_swap(share)
         share.late = _on_connection(database_url, lambda conn: swap_in(conn, share, staging, began))

@@ -10,7 +10,6 @@ whatever the log gains after the replay and never applies a replayed event twice
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -119,10 +118,10 @@ class Share:
             self.figures.setdefault(key, Counter()).update(counts)
 
 
-async def prepare_staging(conn: asyncpg.Connection, staging: str) -> dict[str, list[str]]:
+async def prepare_staging(conn: asyncpg.Connection, staging: str) -> list[str]:
     """Empty staging tables, made before the workers start (their DDL must not race), without
     their keys and indexes: the statements that build them again are returned for
-    ``index_staging``, by table. PostgreSQL builds an index over loaded rows once for less than it
+    ``index_staging``. PostgreSQL builds an index over loaded rows once for less than it
     costs to keep it up row by row during COPY (the workers' shares do not overlap, so no key
     can be broken by the load: a duplicate would fail the build, and the replay with it)."""
     await ensure_eventlog_tables(conn, "scoring")
@@ -140,8 +139,7 @@ async def prepare_staging(conn: asyncpg.Connection, staging: str) -> dict[str, l
             staging,
         )
         indexes = await conn.fetch(
-            "SELECT i.tablename AS table_name, i.indexname, i.indexdef FROM pg_indexes i"
-            " WHERE i.schemaname = $1"
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = $1"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n"
             " ON n.oid = c.connamespace WHERE n.nspname = $1 AND c.conname = i.indexname)"
             " ORDER BY i.indexname",
@@ -151,44 +149,20 @@ async def prepare_staging(conn: asyncpg.Connection, staging: str) -> dict[str, l
             await conn.execute(f"ALTER TABLE {staging}.{key['table_name']} DROP CONSTRAINT {key['conname']}")
         for index in indexes:
             await conn.execute(f"DROP INDEX {staging}.{index['indexname']}")
-    by_table: dict[str, list[str]] = {}
-    for key in keys:
-        by_table.setdefault(key["table_name"], []).append(
+    return [
+        *(
             f"ALTER TABLE {staging}.{key['table_name']} ADD CONSTRAINT {key['conname']} {key['definition']}"
-        )
-    for index in indexes:
-        by_table.setdefault(index["table_name"], []).append(index["indexdef"])
-    return by_table
+            for key in keys
+        ),
+        *(index["indexdef"] for index in indexes),
+    ]
 
 
-async def index_staging(
-    conns: list[asyncpg.Connection], staging: str, by_table: dict[str, list[str]]
-) -> None:
+async def index_staging(conn: asyncpg.Connection, statements: list[str]) -> None:
     """The staged tables' keys and indexes, built once every share is loaded (outside the swap's
-    transaction, so the live consumer waits for the swap only).
-
-    Each table's on one connection, in order (adding a key locks its table); the tables shared
-    between ``conns`` by size, the largest first to the least loaded, and built at once: one
-    index build keeps one core of PostgreSQL busy, and the events' table alone is half the work.
-    """
-    sizes = {
-        table: int(
-            await conns[0].fetchval("SELECT pg_total_relation_size($1::regclass)", f"{staging}.{table}")
-        )
-        for table in by_table
-    }
-    lanes: list[list[str]] = [[] for _ in conns]
-    loads = [0] * len(conns)
-    for table in sorted(by_table, key=lambda t: -sizes[t]):
-        lightest = loads.index(min(loads))
-        lanes[lightest].extend(by_table[table])
-        loads[lightest] += sizes[table]
-
-    async def build(conn: asyncpg.Connection, statements: list[str]) -> None:
-        for statement in statements:
-            await conn.execute(statement)
-
-    await asyncio.gather(*(build(conn, lane) for conn, lane in zip(conns, lanes, strict=True)))
+    transaction, so the live consumer waits for the swap only)."""
+    for statement in statements:
+        await conn.execute(statement)
 
 
 async def drop_staging(conn: asyncpg.Connection, staging: str) -> None:
