@@ -50,7 +50,6 @@ from services.scoring.rebuild import (
 )
 from services.scoring.verify import Audit, Cut, Difference, applied_only, audit_share, compare_whole
 from shared.contracts import AnyEvent
-from shared.eventlog.stored_json import StoredRow
 
 READ = "reading the event stores"
 FOLD = "folding dossiers"
@@ -59,6 +58,8 @@ Tick = tuple[Literal["read", "dossiers", "fold"], int]
 Report = Callable[[Tick], None]
 
 _worker_queue: Queue[Tick] | None = None
+# What an audit folds of a share's contracts (``audit_part``); a replay folds them all.
+Keep = Callable[[list[AnyEvent]], list[AnyEvent]]
 _Result = TypeVar("_Result")
 
 # A replay worker folds at most about this many events at once. A share of the log beyond it is
@@ -100,7 +101,7 @@ def _projections(
     tell: Report,
     audit: bool,
     cut: Cut | None = None,
-    keep: Callable[[list[AnyEvent]], list[AnyEvent]] = list,
+    keep: Keep | None = None,
 ) -> Iterator[Projection]:
     """The projection of the part's dossiers, or with ``buckets`` > 1 one per bucket of them: the
     part's stored rows read once, spilled to files by bucket as they are (raw), and each bucket
@@ -116,8 +117,9 @@ def _projections(
     try:
         with tempfile.TemporaryDirectory(prefix="motcua-replay-") as folder:
             for path in _spill(logs, part, parts, buckets, Path(folder), tell=tell, snapshot=snapshot):
+                contracts = _unspill(path, logs)
                 projection = Projection.of(
-                    keep(list(_unspill(path, logs))),
+                    contracts if keep is None else keep(list(contracts)),
                     on_dossiers=lambda n: tell(("dossiers", n)),
                     on_folded=lambda n: tell(("fold", n)),
                     audit=audit,
@@ -159,7 +161,7 @@ def _project_part(
     tell: Report,
     audit: bool,
     snapshot: str | None,
-    keep: Callable[[list[AnyEvent]], list[AnyEvent]],
+    keep: Keep | None,
 ) -> Projection:
     logs = open_logs(database_url, create=create)
     try:
@@ -171,7 +173,7 @@ def _project_part(
         for log in logs:
             log.close()
     return Projection.of(
-        keep(contracts),
+        contracts if keep is None else keep(contracts),
         on_dossiers=lambda n: tell(("dossiers", n)),
         on_folded=lambda n: tell(("fold", n)),
         audit=audit,
@@ -259,8 +261,9 @@ def _bucket_of(dossier: UUID | None, parts: int, buckets: int) -> int:
     return dossier.int // parts % buckets
 
 
-# A spilled row: its log's place in the list, then the stored row's fields (the id as bytes).
-_Spilled = tuple[int, int, bytes, int, str, bytes]
+# A spilled row: the stored row's fields (the aggregate id as bytes); a pickled batch of them is
+# one log's, named by its place in the list of logs.
+_Spilled = tuple[int, bytes, int, str, bytes]
 
 
 def _spill(
@@ -287,11 +290,11 @@ def _spill(
             for batch in batches:
                 sorted_out: list[list[_Spilled]] = [[] for _ in range(buckets)]
                 for (notification_id, originator_id, version, topic, state), dossier in batch:
-                    spilled = (index, notification_id, originator_id.bytes, version, topic, bytes(state))
+                    spilled = (notification_id, originator_id.bytes, version, topic, bytes(state))
                     sorted_out[_bucket_of(dossier, parts, buckets)].append(spilled)
                 for file, rows in zip(files, sorted_out, strict=True):
                     if rows:
-                        pickle.dump(rows, file, protocol=pickle.HIGHEST_PROTOCOL)
+                        pickle.dump((index, rows), file, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         for file in files:
             file.close()
@@ -299,19 +302,15 @@ def _spill(
 
 
 def _unspill(path: Path, logs: list[ServiceLog]) -> Iterator[AnyEvent]:
-    """A bucket's contracts: its rows, in the order they were read, each translated by its own
-    log's reader (an aggregate's rows all in this bucket, in their order, as readers need)."""
+    """A bucket's contracts: its rows, in the order they were read, each batch translated by its
+    own log (an aggregate's rows all in this bucket, in their order, as readers need)."""
     with path.open("rb") as file:
         while True:
             try:
-                spilled: list[_Spilled] = pickle.load(file)  # noqa: S301  # this process's own file, see _spill
+                index, spilled = pickle.load(file)  # noqa: S301  # this process's own file, see _spill
             except EOFError:
                 return
-            for index, notification_id, originator_id, version, topic, data in spilled:
-                row = StoredRow(notification_id, UUID(bytes=originator_id), version, topic, data)
-                contract = logs[index].reader.read(row)
-                if contract is not None:  # None: an internal event, nothing crosses the boundary
-                    yield contract
+            yield from logs[index].contracts((n, UUID(bytes=o), v, t, d) for n, o, v, t, d in spilled)
 
 
 def replay(
