@@ -18,7 +18,6 @@ class RateLimiter:
     def __init__(self, per_minute: float = 30.0, burst: int = 10, max_clients: int = 100_000) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
-        self.max_clients = max_clients
         # (tokens, when counted) per client, kept until the bucket would be full again: a client
         # not kept has a full bucket, so the limiter holds only those who asked lately.
         self._buckets: ExpiringCache[str, tuple[float, float]] = ExpiringCache(max_clients)

@@ -129,7 +129,6 @@ class KeyRing:
 
     def __init__(self, master: MasterKey, *, cache_size: int = CACHE_SIZE, ttl_s: float = 60.0) -> None:
         self.master = master
-        self.cache_size = cache_size
         self.ttl_s = ttl_s
         self._cache: ExpiringCache[UUID, DataKey] = ExpiringCache(cache_size)
         self._index_key: bytes | None = None
