@@ -32,6 +32,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -156,6 +157,11 @@ class OutboxRelay:
         self._traces: dict[str, str] = {}  # event id -> traceparent, from read to publish
         # first notification id -> a range its writer publishes itself (this process only)
         self._direct: dict[int, _Direct] = {}
+        # The highest notification id a relay read has returned: a writer's claim on ids up to it
+        # comes too late (the relay publishes them). Writers claim from their saving threads, so
+        # the claim's check and the read's hand-over are made under one lock.
+        self._read_upto = 0
+        self._claims_lock = threading.Lock()
         self._running = False  # this replica holds the relay's lock and tails the log
         self._direct_paused_until = 0.0  # after a failed direct publish, the relay does it all
         self.published_directly = 0  # contracts their writers published (this process, since start)
@@ -317,6 +323,7 @@ class OutboxRelay:
             claimed = [f for f in tuple(self._direct) if f > position]
             stop = min(claimed) - 1 if claimed else None
             last, count, contracts = await asyncio.to_thread(self._read_batch, position, stop)
+            self._took_over(position, last)
             if last > position:
                 seq = await self._publish(contracts) if contracts else 0
                 # Counted only once saved: a save that fails (PostgreSQL restarting) has the
@@ -334,6 +341,17 @@ class OutboxRelay:
             total += count
             if count < self.batch_size and (stop is None or last < stop):
                 return total
+
+    def _took_over(self, position: int, last: int) -> None:
+        """The read of ``position + 1 .. last`` is the relay's to publish: claims writers made on
+        any of it after the read looked for claims (their commit was visible to the read before
+        the claim was made) are dropped, and later ones refused (``claim_committed``). A writer
+        whose claim was dropped finds it so after its own publish, and counts nothing: the
+        stream keeps one copy by the message ids, and the relay counts it once."""
+        with self._claims_lock:
+            self._read_upto = max(self._read_upto, last)
+            for first in [f for f in tuple(self._direct) if position < f <= last]:
+                self._direct.pop(first, None)
 
     async def _pass_direct(self, position: int) -> int:
         """Moves past the acknowledged ranges its writers published, from ``position`` on;
@@ -380,8 +398,11 @@ class OutboxRelay:
             return None
         if time.monotonic() < self._direct_paused_until:
             return None
-        entry = _Direct(last)
-        self._direct[first] = entry
+        with self._claims_lock:
+            if first <= self._read_upto:  # a relay read has these already (``_took_over``)
+                return None
+            entry = _Direct(last)
+            self._direct[first] = entry
         return DirectClaim(first, entry)
 
     async def publish_claimed(
