@@ -25,7 +25,7 @@ def _relay(position: int) -> tuple[OutboxRelay, list[list[Any]]]:
         app=SimpleNamespace(),  # type: ignore[arg-type]
         translate=lambda event: event,
         js=SimpleNamespace(),  # type: ignore[arg-type]
-        pool=SimpleNamespace(),  # type: ignore[arg-type]
+        pool=SimpleNamespace(),
         batch_size=100,
     )
     relay._running = True
@@ -59,7 +59,7 @@ def test_a_claim_made_while_the_relay_read_the_same_rows_is_dropped() -> None:
             claims.append(relay.claim_committed(13, 14))
             return 14, 4, [_contract(n) for n in range(11, 15)]
 
-        relay._read_batch = read_batch  # type: ignore[method-assign]
+        relay._read_batch = read_batch  # type: ignore[method-assign, assignment]
         await relay.publish_pending()
         claim = claims[0]
         assert claim is not None, "the claim was made (the relay had not read past 10 when it came)"
@@ -92,7 +92,7 @@ def test_a_claim_on_rows_a_read_returned_is_refused_and_later_rows_are_still_cla
             refused.extend([relay.claim_committed(13, 14), relay.claim_committed(14, 16)])
             return await publish(contracts)
 
-        relay._read_batch = read_batch  # type: ignore[method-assign]
+        relay._read_batch = read_batch  # type: ignore[method-assign, assignment]
         relay._publish = publish_then_claim  # type: ignore[method-assign]
         await relay.publish_pending()
         assert refused == [None, None], "the relay read them: it publishes them"
