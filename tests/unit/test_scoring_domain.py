@@ -300,6 +300,48 @@ def test_totals_and_deltas_are_the_sums_of_each_dossiers_parts(
     assert _nonzero(moving) == _by_hand(moved)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    _FACTS,
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=30)),
+    st.sampled_from([None, "decided", "withdrawn"]),
+    st.sampled_from([None, "early", "on_time", "late"]),
+    st.integers(0, 3),
+    st.none() | st.integers(1, 5),
+)
+def test_a_dossier_moving_on_changes_the_figures_by_its_new_parts_less_its_old(
+    old: DossierFacts,
+    after: timedelta,
+    finish_kind: str | None,
+    timeliness: str | None,
+    supplement_requests: int,
+    rating: int | None,
+) -> None:
+    """What the live consumer does for every dossier a batch touches: the same dossier, a
+    counter or two further on, often finished on the day it was received (both its parts then
+    count in the same place, where the delta nets them)."""
+    from services.scoring.domain.figures import delta
+
+    finished = None if old.registered_at is None or finish_kind is None else old.registered_at + after
+    new = replace(
+        old,
+        finished_at=finished,
+        finish_kind=finish_kind,
+        timeliness=timeliness,
+        supplement_requests=supplement_requests,
+        rating=rating,
+    )
+    changes: dict[tuple[object, ...], Counter[str]] = {}
+    delta(old, new, changes)  # type: ignore[arg-type]
+    moved: dict[tuple[object, ...], Counter[str]] = {k: Counter(v) for k, v in _by_hand([old]).items()}
+    for key, change in changes.items():
+        moved.setdefault(key, Counter()).update(change)
+    assert _nonzero(moved) == _by_hand([new])
+    changes = {}
+    delta(None, new, changes)  # type: ignore[arg-type]
+    assert _nonzero(changes) == _by_hand([new]), "a dossier seen for the first time"
+
+
 @given(
     st.fixed_dictionaries(
         {"dossier_id": st.uuids(), "dossier_code": st.text(max_size=8)},

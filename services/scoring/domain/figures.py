@@ -134,23 +134,10 @@ def _keys(place: _Place) -> list[FigureKey]:
     return [(dimension, unit, procedure, kind, start) for kind, start in periods for dimension, unit in units]
 
 
-def _add(into: dict[FigureKey, Counter[str]], f: DossierFacts, sign: int = 1) -> None:
-    # Straight into the sums, without a dictionary of counters per dossier first: the live
-    # consumer does this twice per touched dossier.
-    for place, part in _placed_parts(f):
-        counts = list(part.items())
-        for key in _keys(place):
-            target = into.get(key)
-            if target is None:
-                into[key] = target = Counter()
-            for name, n in counts:
-                target[name] += sign * n
-
-
 def contribution(f: DossierFacts) -> dict[FigureKey, Counter[str]]:
     """What one dossier adds to the figures (nothing until it has been at the counter)."""
     out: dict[FigureKey, Counter[str]] = {}
-    _add(out, f)
+    delta(None, f, out)
     return out
 
 
@@ -179,7 +166,26 @@ def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
 
 
 def delta(old: DossierFacts | None, new: DossierFacts, into: dict[FigureKey, Counter[str]]) -> None:
-    """Adds ``contribution(new) - contribution(old)`` into ``into`` (negative counts kept)."""
-    _add(into, new)
-    if old is not None:
-        _add(into, old, -1)
+    """Adds ``contribution(new) - contribution(old)`` into ``into`` (negative counts kept).
+
+    Netted where the dossier counts first: an event moves a counter or two of a dossier that
+    stays on its day, unit and procedure, so most of the two contributions cancel out there,
+    before anything is spread over the figure keys (the live consumer does this for every
+    dossier of every batch)."""
+    net: dict[_Place, dict[str, int]] = {}
+    for facts, sign in ((new, 1), (old, -1)):
+        # a dossier received and finished on the same day has two parts in one place
+        for place, part in _placed_parts(facts) if facts is not None else ():
+            counts = net.setdefault(place, {})
+            for name, n in part.items():
+                counts[name] = counts.get(name, 0) + sign * n
+    for place, counts in net.items():
+        moved = [(name, n) for name, n in counts.items() if n]
+        if not moved:
+            continue
+        for key in _keys(place):
+            target = into.get(key)
+            if target is None:
+                into[key] = target = Counter()
+            for name, n in moved:
+                target[name] += n
