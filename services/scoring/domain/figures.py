@@ -146,22 +146,8 @@ def total(facts: Iterable[DossierFacts]) -> dict[FigureKey, Counter[str]]:
     figures, so their parts are summed per day first and spread over the figure keys once per
     day (a replay's dossiers share a few thousand such days; each dossier would otherwise add
     its counters to every figure key of both dimensions and all period kinds)."""
-    by_place: dict[_Place, Counter[str]] = {}
-    for f in facts:
-        for place, part in _placed_parts(f):
-            sums = by_place.get(place)
-            if sums is None:
-                by_place[place] = sums = Counter()
-            for name, n in part.items():
-                sums[name] += n
     figures: dict[FigureKey, Counter[str]] = {}
-    for place, sums in by_place.items():
-        for key in _keys(place):
-            target = figures.get(key)
-            if target is None:
-                figures[key] = Counter(sums)
-            else:
-                target.update(sums)
+    _spread(_by_place((f, 1) for f in facts), figures)
     return {k: v for k, v in figures.items() if any(v.values())}
 
 
@@ -172,14 +158,24 @@ def delta(old: DossierFacts | None, new: DossierFacts, into: dict[FigureKey, Cou
     stays on its day, unit and procedure, so most of the two contributions cancel out there,
     before anything is spread over the figure keys (the live consumer does this for every
     dossier of every batch)."""
+    _spread(_by_place([(new, 1)] if old is None else [(new, 1), (old, -1)]), into)
+
+
+def _by_place(signed: Iterable[tuple[DossierFacts, int]]) -> dict[_Place, dict[str, int]]:
+    """The dossiers' parts summed (each with its sign) where they count, before any figure key."""
     net: dict[_Place, dict[str, int]] = {}
-    for facts, sign in ((new, 1), (old, -1)):
+    for facts, sign in signed:
         # a dossier received and finished on the same day has two parts in one place
-        for place, part in _placed_parts(facts) if facts is not None else ():
+        for place, part in _placed_parts(facts):
             counts = net.setdefault(place, {})
             for name, n in part.items():
                 counts[name] = counts.get(name, 0) + sign * n
-    for place, counts in net.items():
+    return net
+
+
+def _spread(by_place: dict[_Place, dict[str, int]], into: dict[FigureKey, Counter[str]]) -> None:
+    """Adds each place's counts, those not 0, to every figure key of that place."""
+    for place, counts in by_place.items():
         moved = [(name, n) for name, n in counts.items() if n]
         if not moved:
             continue
